@@ -1,0 +1,119 @@
+"""The ``diagnose`` command: parse arguments, call the facade, print, exit with the contract's code.
+
+    diagnose SCRIPT [-- SCRIPT_ARGS...] [-o OUT] [--format md,html,json]   exit 0 healthy, 1 problems
+    diagnose report EVIDENCE.json [-o OUT] [--format ...]                   re-render, no rerun
+Usage and tool errors print one line and exit 2 (a traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from diagnose import __version__
+from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
+
+SUBCOMMANDS = ("report",)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error raises (so it becomes our one-line message and exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--out", type=Path, default=Path("diagnose-report"),
+                        help="folder for report.md/html/json and evidence.json (default: ./diagnose-report)")
+    parser.add_argument("--format", default="md,html,json", help="comma-separated: md, html, json")
+    parser.add_argument("--rules", type=Path, action="append", default=[],
+                        help="extra rule file or folder of *.yaml rules (repeatable)")
+    parser.add_argument("--templates", type=Path, help="folder with your own report templates")
+    parser.add_argument("--no-color", action="store_true", help="plain text output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of tool errors")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="diagnose", description="Find out why a PyTorch training script does not learn.",
+                     epilog="Arguments after -- go to the script. Exit: 0 healthy, 1 problems, 2 usage error. "
+                            "Also: diagnose report EVIDENCE.json")
+    parser.add_argument("script", type=Path, help="training script (or a folder holding train.py / diagnose.toml)")
+    _common(parser)
+    parser.add_argument("--steps", type=int, default=200, help="optimizer steps to observe (default 200)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per run (default 60)")
+    parser.add_argument("--every", type=int, default=10, help="sample expensive statistics every N steps")
+    parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
+    return parser
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="diagnose report", description="Re-render reports from a saved evidence.json.")
+    parser.add_argument("evidence", type=Path, help="evidence.json written by an earlier diagnose run")
+    _common(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        return _dispatch(argv)
+    except UsageError as error:
+        print(f"diagnose: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("diagnose: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:
+        if debug:
+            raise
+        print(f"diagnose: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+              file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _dispatch(argv: list[str]) -> int:
+    from diagnose import facade
+    from diagnose.reports.terminal import print_summary
+
+    tool_args, script_args = _split(argv)
+    if tool_args and tool_args[0] in SUBCOMMANDS:
+        options = _report_parser().parse_args(tool_args[1:])
+        diagnosis = facade.rerender(options.evidence, out=options.out, formats=_formats(options.format),
+                                    rules=options.rules, templates=options.templates)
+    else:
+        options = _run_parser().parse_args(tool_args)
+        _check_budget(options)
+        progress = None if options.quiet else (lambda text: print(f"diagnose: {text}", file=sys.stderr))
+        diagnosis = facade.run(options.script, script_args, out=options.out, formats=_formats(options.format),
+                               steps=options.steps, timeout=options.timeout, every=options.every,
+                               rules=options.rules, templates=options.templates, progress=progress)
+    if not options.quiet:
+        files = [options.out / name for name in ("report.md", "report.html", "report.json")
+                 if (options.out / name).exists()]
+        print_summary(diagnosis, files, color=not options.no_color)
+    return EXIT_HEALTHY if diagnosis.healthy else EXIT_PROBLEMS
+
+
+def _split(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        index = argv.index("--")
+        return argv[:index], argv[index + 1:]
+    return argv, []
+
+
+def _formats(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _check_budget(options: argparse.Namespace) -> None:
+    if options.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    if options.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if options.every < 1:
+        raise UsageError("--every must be at least 1")

@@ -1,0 +1,106 @@
+"""Diagnosis: the ranked causes and their evidence. ``report.json`` is this model.
+
+The contract other tools rely on (DESIGN.md): ``schema_version``, ``script``, ``healthy``,
+``causes`` (best first, each with ``id``, ``confidence``, ``confirmed``, ``level``, ``evidence``,
+``fixes``), ``symptoms`` and ``scenarios``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from diagnose import __version__
+from diagnose.probes.sections import ExceptionInfo
+
+REPORT_SCHEMA_VERSION = 1
+Verdict = Literal["healthy", "problems", "crashed", "hung", "no_training"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+
+class SourceRef(Model):
+    file: str
+    line: int
+    code: str = ""
+
+
+class EvidenceItem(Model):
+    """One observed symptom in a cause's chain of evidence, in words and numbers."""
+
+    symptom: str
+    title: str
+    level: str
+    detail: str
+    strength: float
+
+
+class Fix(Model):
+    text: str
+    code: str = ""
+
+
+class Confirmation(Model):
+    """The replay with the fix applied, and what it measured before and after."""
+
+    scenario: str
+    confirmed: bool
+    summary: str
+    before: float | None = None
+    after: float | None = None
+
+
+class CauseReport(Model):
+    id: str
+    title: str
+    level: str
+    confidence: float = Field(ge=0, le=1)
+    confirmed: bool = False
+    why: str
+    evidence: list[EvidenceItem] = Field(default_factory=list)
+    refuted_by: list[EvidenceItem] = Field(default_factory=list)
+    fixes: list[Fix] = Field(default_factory=list)
+    where: SourceRef | None = None
+    confirmation: Confirmation | None = None
+
+
+class SymptomReport(Model):
+    id: str
+    title: str
+    level: str
+    status: Literal["fired", "clear", "not_evaluated"]
+    strength: float = 0.0
+    detail: str = ""
+
+
+class ScenarioReport(Model):
+    name: str
+    status: str
+    steps: int
+    seconds: float
+    reason: str = ""
+    chosen_because: str = ""
+
+
+class Diagnosis(Model):
+    tool: str = "nn-diagnose"
+    schema_version: int = REPORT_SCHEMA_VERSION
+    tool_version: str = __version__
+    script: str
+    args: list[str] = Field(default_factory=list)
+    healthy: bool
+    verdict: Verdict
+    summary: str
+    causes: list[CauseReport] = Field(default_factory=list)
+    symptoms: list[SymptomReport] = Field(default_factory=list)
+    not_evaluated: list[SymptomReport] = Field(default_factory=list)
+    scenarios: list[ScenarioReport] = Field(default_factory=list)
+    exception: ExceptionInfo | None = None
+    probe_errors: list[str] = Field(default_factory=list)
+
+    @property
+    def top(self) -> CauseReport | None:
+        return self.causes[0] if self.causes else None

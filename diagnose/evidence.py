@@ -1,0 +1,111 @@
+"""Evidence: everything the runs observed, as one validated, serialisable pydantic model.
+
+The sections are the probes' own dataclasses (``diagnose.probes.sections``), embedded here so the
+schema is written once. ``evidence.json`` is this model; ``diagnose report evidence.json`` reads it
+back and re-renders without rerunning the script.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from diagnose import __version__
+from diagnose.probes.sections import (
+    ActivationSection,
+    BookkeepingSection,
+    DataSection,
+    GradientSection,
+    GraphSection,
+    InitSection,
+    LossSection,
+    MessagesSection,
+    ModelSection,
+    OptimizerSection,
+    SourcesSection,
+)
+from diagnose.runner import ChildResult
+
+SCHEMA_VERSION = 1
+
+
+class EvidenceError(ValueError):
+    """An evidence file that cannot be read back."""
+
+
+class RunInfo(BaseModel):
+    """How one child run went: its end, its size, and the tail of what the script printed."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    scenario: str
+    status: str
+    reason: str = ""
+    exit_code: int | None = None
+    seconds: float = 0.0
+    wall_seconds: float = 0.0
+    steps: int = 0
+    backward_calls: int = 0
+    peak_rss_mb: float | None = None
+    probe_errors: list[str] = Field(default_factory=list)
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+
+
+class ObservedRun(BaseModel):
+    """The sections of one run. A section is ``None`` when its probe saw nothing (or failed)."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    run: RunInfo
+    loss: LossSection | None = None
+    optimizer: OptimizerSection | None = None
+    model: ModelSection | None = None
+    init: InitSection | None = None
+    data: DataSection | None = None
+    bookkeeping: BookkeepingSection | None = None
+    gradients: GradientSection | None = None
+    activations: ActivationSection | None = None
+    graph: GraphSection | None = None
+    sources: SourcesSection | None = None
+    messages: MessagesSection | None = None
+
+    @classmethod
+    def from_child(cls, result: ChildResult) -> ObservedRun:
+        run = RunInfo(scenario=result.name, wall_seconds=result.wall_seconds, stdout_tail=result.stdout_tail,
+                      stderr_tail=result.stderr_tail, **_known(RunInfo, result.run))
+        return cls(run=run, **{k: v for k, v in result.sections.items() if k in cls.model_fields and v})
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    tool: str = "nn-diagnose"
+    schema_version: int = SCHEMA_VERSION
+    tool_version: str = __version__
+    script: str
+    args: list[str] = Field(default_factory=list)
+    python: str = Field(default_factory=platform.python_version)
+    torch: str = ""
+    observe: ObservedRun
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=1)
+
+    @classmethod
+    def load(cls, path: Path) -> Evidence:
+        try:
+            return cls.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            raise EvidenceError(f"{path}: no such evidence file") from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise EvidenceError(f"{path}: not a valid evidence file ({where}: {first['msg']})") from None
+
+
+def _known(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k in model.model_fields and k != "scenario"}

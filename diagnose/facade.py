@@ -1,0 +1,73 @@
+"""The public entry points: ``run`` diagnoses a script, ``rerender`` rebuilds reports from evidence.
+
+The CLI and batch mode are thin layers over these two functions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from diagnose.diagnosis import Diagnosis
+from diagnose.errors import UsageError
+from diagnose.evidence import Evidence, EvidenceError, ObservedRun
+from diagnose.reports.writer import check_formats, write_reports
+from diagnose.rules.judge import judge
+from diagnose.rules.loader import RuleBook, RuleError, load_rules
+from diagnose.runner import ChildResult, ScenarioSpec, run_scenario
+from diagnose.targets import Target, resolve
+
+DEFAULT_FORMATS = ("md", "html", "json")
+Progress = Callable[[str], None]
+
+
+def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
+        formats: Sequence[str] = DEFAULT_FORMATS, steps: int = 200, timeout: float = 60.0, every: int = 10,
+        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None) -> Diagnosis:
+    """Run ``script`` under instrumentation, rank the causes of its problems, write reports to ``out``."""
+    check_formats(formats)
+    book = _rules(rules)
+    target = resolve(Path(script), list(args))
+    evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress)
+    diagnosis = judge(evidence, book)
+    if out is not None:
+        write_reports(diagnosis, evidence, Path(out), formats, templates)
+    return diagnosis
+
+
+def observe(target: Target, *, steps: int = 200, timeout: float = 60.0, every: int = 10,
+            progress: Progress | None = None) -> Evidence:
+    """The observed run: the script as written, under the tap."""
+    spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every)
+    if progress:
+        progress(f"observing {target.script.name} (up to {steps} steps, {timeout:.0f} s)")
+    with tempfile.TemporaryDirectory(prefix="diagnose-") as workdir:
+        result = run_scenario(spec, Path(workdir))
+    return evidence_from(target, result)
+
+
+def evidence_from(target: Target, result: ChildResult) -> Evidence:
+    return Evidence(script=str(target.script), args=target.args, torch=str(result.run.get("torch_version", "")),
+                    observe=ObservedRun.from_child(result))
+
+
+def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[str] = DEFAULT_FORMATS,
+             rules: Sequence[Path] = (), templates: Path | None = None) -> Diagnosis:
+    """Re-judge saved evidence with the current rules and write the reports, without rerunning."""
+    check_formats(formats)
+    book = _rules(rules)
+    try:
+        evidence = Evidence.load(Path(evidence_path))
+    except EvidenceError as error:
+        raise UsageError(str(error)) from None
+    diagnosis = judge(evidence, book)
+    write_reports(diagnosis, evidence, Path(out), formats, templates)
+    return diagnosis
+
+
+def _rules(extra: Sequence[Path]) -> RuleBook:
+    try:
+        return load_rules(extra)
+    except RuleError as error:
+        raise UsageError(str(error)) from None

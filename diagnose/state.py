@@ -1,0 +1,130 @@
+"""What the tap knows about the training run so far; shared, read-mostly, by every probe."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from diagnose.userframe import UserCode
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Which steps get the expensive statistics: the first few, then every ``every``-th."""
+
+    every: int = 10
+    first: int = 3
+
+    def is_sampled(self, step: int) -> bool:
+        return step < self.first or step % self.every == 0
+
+
+@dataclass
+class LoaderRecord:
+    """A DataLoader seen by the tap. Its role becomes "train" once a backward follows its batch."""
+
+    loader: weakref.ref
+    iterations: int = 0
+    batches: int = 0
+    role: str = "eval"
+
+
+class TrainingState:
+    """Counters and the identity of the trained model, optimizers and loaders.
+
+    The trained model is the top-level module that ran a forward pass with gradients before a
+    backward pass, preferring one whose parameters an optimizer holds (DESIGN.md: "the module
+    whose parameters the optimizer holds", which also catches an optimizer built for another
+    model instance).
+    """
+
+    def __init__(self, user: UserCode, schedule: Schedule) -> None:
+        self.user = user
+        self.schedule = schedule
+        self.step_counts: dict[int, int] = {}
+        self.backward_calls = 0
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self.roots: list[nn.Module] = []
+        self.grad_roots: list[nn.Module] = []
+        self.chosen_model: nn.Module | None = None
+        self.forward_depth = 0
+        self.loaders: dict[int, LoaderRecord] = {}
+        self.last_batch_loader: int | None = None
+        self.probe_errors: list[str] = []
+        self._names: dict[int, str] = {}
+
+    # -- clock -------------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        """Optimizer steps so far (the busiest optimizer's count when there are several)."""
+        return max(self.step_counts.values(), default=0)
+
+    @property
+    def sampled(self) -> bool:
+        return self.schedule.is_sampled(self.steps)
+
+    def count_step(self, optimizer: torch.optim.Optimizer) -> None:
+        self.step_counts[id(optimizer)] = self.step_counts.get(id(optimizer), 0) + 1
+
+    # -- model identity ----------------------------------------------------------------------
+    @property
+    def model(self) -> nn.Module | None:
+        if self.chosen_model is not None:
+            return self.chosen_model
+        candidates = self.grad_roots or self.roots
+        return candidates[-1] if candidates else None
+
+    def note_root_forward(self, module: nn.Module) -> None:
+        if module not in self.roots:
+            self.roots.append(module)
+        if torch.is_grad_enabled() and module not in self.grad_roots:
+            self.grad_roots.append(module)
+
+    def note_backward(self) -> None:
+        """A backward pass ends a training forward: settle which module is being trained."""
+        self.backward_calls += 1
+        if self.last_batch_loader in self.loaders:
+            self.loaders[self.last_batch_loader].role = "train"
+        if self.chosen_model is None and (self.grad_roots or self.roots):
+            self.chosen_model = self._pick_model(self.grad_roots or self.roots)
+            self._names = {}
+        self.grad_roots = []
+
+    def _pick_model(self, candidates: list[nn.Module]) -> nn.Module:
+        optimized = self.optimized_param_ids()
+        owning = [m for m in candidates if any(id(p) in optimized for p in m.parameters())]
+        pool = owning or candidates
+        return max(pool, key=lambda m: sum(p.numel() for p in m.parameters()))
+
+    def optimized_param_ids(self) -> set[int]:
+        return {id(p) for opt in self.optimizers for group in opt.param_groups for p in group["params"]}
+
+    def trainable_params(self) -> list[tuple[str, nn.Parameter]]:
+        model = self.model
+        if model is None:
+            return []
+        return [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+
+    def name_of(self, module: nn.Module) -> str:
+        """Qualified name of a submodule of the trained model (its class name otherwise)."""
+        if not self._names and self.model is not None:
+            self._names = {id(m): name or type(m).__name__ for name, m in self.model.named_modules()}
+        return self._names.get(id(module), type(module).__name__)
+
+    # -- loaders -----------------------------------------------------------------------------
+    def note_loader_iter(self, loader: Any) -> None:
+        record = self.loaders.setdefault(id(loader), LoaderRecord(weakref.ref(loader)))
+        record.iterations += 1
+
+    def note_batch(self, loader: Any) -> None:
+        record = self.loaders.setdefault(id(loader), LoaderRecord(weakref.ref(loader)))
+        record.batches += 1
+        self.last_batch_loader = id(loader)
+
+    def loader_role(self, loader: Any) -> str:
+        record = self.loaders.get(id(loader))
+        return record.role if record else "eval"

@@ -1,0 +1,300 @@
+"""The tap: observes a training run from inside the user's process and feeds events to probes.
+
+It uses PyTorch's global hooks where they exist (optimizer step hooks, module forward hooks)
+and reversible patches where they do not (``Tensor.backward``, ``zero_grad``, ``Module.train``,
+``DataLoader`` iteration, the functional losses, ``warnings.showwarning``). Everything comes off
+in ``remove``. A probe that raises is switched off and noted; the run goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules import module as module_hooks
+from torch.optim import optimizer as optimizer_hooks
+from torch.utils.data import DataLoader
+from torch.utils.data import dataloader as dataloader_module
+
+from diagnose.budget import Budget
+from diagnose.patching import Patches
+from diagnose.probes.base import EVENTS, LossCall, Probe
+from diagnose.state import TrainingState
+
+# Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
+LOSS_FUNCTIONS = (
+    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
+    "multilabel_soft_margin_loss", "soft_margin_loss",
+)
+
+
+class Tap:
+    """Install with ``install()``, run the user's code, then ``remove()`` and ``sections()``."""
+
+    def __init__(self, state: TrainingState, probes: list[Probe], budget: Budget,
+                 intervention: Any = None) -> None:
+        self.state = state
+        self.probes = probes
+        self.budget = budget
+        self.intervention = intervention
+        self.patches = Patches()
+        self.handles: list[Any] = []
+        self.subscribers: dict[str, list[Callable[..., Any]]] = {
+            event: [getattr(p, event) for p in probes if p.handles(event)] for event in EVENTS}
+        self._in_loss = False
+        self._torchvision_patched = False
+        self._in_backward = False
+        self._mode_depth = 0
+        self._sampled_forward_step: int | None = None
+        self._sampled_forward_module: nn.Module | None = None
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def emit(self, event: str, *args: Any) -> None:
+        for handler in tuple(self.subscribers[event]):
+            try:
+                handler(*args)
+            except Exception as error:  # a broken probe must never break the user's run
+                self._disable(handler.__self__, event, error)
+
+    def _disable(self, probe: Probe, event: str, error: Exception) -> None:
+        self.state.probe_errors.append(f"{probe.name}.{event}: {type(error).__name__}: {error}")
+        for handlers in self.subscribers.values():
+            handlers[:] = [h for h in handlers if h.__self__ is not probe]
+        probe.disabled = True
+
+    def sections(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for probe in self.probes:
+            try:
+                result[probe.name] = probe.finish()
+            except Exception as error:
+                self.state.probe_errors.append(f"{probe.name}.finish: {type(error).__name__}: {error}")
+        return result
+
+    # -- install / remove --------------------------------------------------------------------
+    def install(self) -> None:
+        self.handles += [
+            optimizer_hooks.register_optimizer_step_pre_hook(self._on_step_pre),
+            optimizer_hooks.register_optimizer_step_post_hook(self._on_step_post),
+            module_hooks.register_module_forward_pre_hook(self._on_forward_pre),
+            module_hooks.register_module_forward_hook(self._on_forward, always_call=True),
+        ]
+        self._patch_optimizer_init()
+        self._patch_backward()
+        self._patch_zero_grad()
+        self._patch_mode()
+        self._patch_loaders()
+        self._patch_losses()
+        self._patch_warnings()
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+        self.patches.restore()
+
+    # -- optimizer ---------------------------------------------------------------------------
+    def _patch_optimizer_init(self) -> None:
+        def wrap(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def __init__(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
+                original(optimizer, *args, **kwargs)
+                if optimizer not in self.state.optimizers:
+                    self.state.optimizers.append(optimizer)
+                    self.emit("on_optimizer_created", optimizer)
+            return __init__
+        self.patches.replace(torch.optim.Optimizer, "__init__", wrap)
+
+    def _on_step_pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if optimizer not in self.state.optimizers:
+            self.state.optimizers.append(optimizer)
+            self.emit("on_optimizer_created", optimizer)
+        self.emit("on_step_pre", optimizer)
+
+    def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self.emit("on_step", optimizer)
+        self.state.count_step(optimizer)
+        self.budget.check(self.state.steps, self.state.backward_calls)
+
+    # -- forward -----------------------------------------------------------------------------
+    def _on_forward_pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        state = self.state
+        is_root = state.forward_depth == 0
+        state.forward_depth += 1
+        if is_root and not isinstance(module, nn.modules.loss._Loss) and _has_params(module):
+            state.note_root_forward(module)
+            if self._starts_sampled_forward(module):
+                self._sampled_forward_step = state.steps
+                self._sampled_forward_module = module
+                self.emit("on_sampled_forward_start", module)
+            self.emit("on_root_forward_pre", module, args)
+        elif self._sampled_forward_module is not None:
+            self.emit("on_module_pre", module, args)
+
+    def _starts_sampled_forward(self, module: nn.Module) -> bool:
+        return (torch.is_grad_enabled() and self.state.sampled
+                and self._sampled_forward_step != self.state.steps
+                and self._sampled_forward_module is None)
+
+    def _on_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        state = self.state
+        state.forward_depth = max(0, state.forward_depth - 1)
+        if state.forward_depth == 0 and module in state.roots:
+            self.emit("on_root_forward", module, args, output)
+            if module is self._sampled_forward_module:
+                self._sampled_forward_module = None
+                self.emit("on_sampled_forward_end", module)
+        elif self._sampled_forward_module is not None:
+            self.emit("on_module_forward", module, args, output)
+
+    # -- backward and gradient bookkeeping ---------------------------------------------------
+    def _patch_backward(self) -> None:
+        def wrap_tensor_backward(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def backward(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+                return self._backward(original, tensor, (tensor, *args), kwargs)
+            return backward
+
+        def wrap_autograd_backward(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def backward(tensors: Any, *args: Any, **kwargs: Any) -> None:
+                root = tensors if isinstance(tensors, torch.Tensor) else next(iter(tensors), None)
+                return self._backward(original, root, (tensors, *args), kwargs)
+            return backward
+
+        self.patches.replace(torch.Tensor, "backward", wrap_tensor_backward)
+        self.patches.replace(torch.autograd, "backward", wrap_autograd_backward)
+
+    def _backward(self, original: Callable[..., None], root: Any, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> None:
+        if self._in_backward or not isinstance(root, torch.Tensor):
+            return original(*args, **kwargs)
+        self._in_backward = True
+        try:
+            self.state.note_backward()
+            self.emit("on_backward", root)
+            result = original(*args, **kwargs)
+            self.emit("after_backward", root)
+        finally:
+            self._in_backward = False
+        self.budget.check(self.state.steps, self.state.backward_calls)
+        return result
+
+    def _patch_zero_grad(self) -> None:
+        def wrap(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def zero_grad(owner: Any, *args: Any, **kwargs: Any) -> None:
+                self.emit("on_zero_grad", owner)
+                return original(owner, *args, **kwargs)
+            return zero_grad
+        self.patches.replace(torch.optim.Optimizer, "zero_grad", wrap)
+        self.patches.replace(nn.Module, "zero_grad", wrap)
+
+    def _patch_mode(self) -> None:
+        def wrap(original: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+            @functools.wraps(original)
+            def train(module: nn.Module, mode: bool = True) -> nn.Module:
+                outermost = self._mode_depth == 0
+                self._mode_depth += 1
+                try:
+                    result = original(module, mode)
+                finally:
+                    self._mode_depth -= 1
+                if outermost:
+                    self.emit("on_mode_change", module, bool(mode))
+                return result
+            return train
+        self.patches.replace(nn.Module, "train", wrap)
+
+    # -- data --------------------------------------------------------------------------------
+    def _patch_loaders(self) -> None:
+        def wrap_iter(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def __iter__(loader: DataLoader) -> Any:
+                iterator = original(loader)
+                iterator._diagnose_loader = loader
+                self._patch_torchvision()
+                self.state.note_loader_iter(loader)
+                self.emit("on_loader_iter", loader)
+                return iterator
+            return __iter__
+
+        def wrap_next(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def __next__(iterator: Any) -> Any:
+                batch = original(iterator)
+                loader = getattr(iterator, "_diagnose_loader", None)
+                if loader is not None:
+                    if self.intervention is not None:
+                        batch = self.intervention.replace_batch(self.state, loader, batch)
+                    self.state.note_batch(loader)
+                    self.emit("on_batch", loader, batch)
+                return batch
+            return __next__
+
+        self.patches.replace(DataLoader, "__iter__", wrap_iter)
+        self.patches.replace(dataloader_module._BaseDataLoaderIter, "__next__", wrap_next)
+
+    def _patch_torchvision(self) -> None:
+        """Watch torchvision's ``normalize`` once a script that uses it starts loading data.
+
+        Done lazily so that diagnosing a script that never imports torchvision does not import it.
+        """
+        functional = sys.modules.get("torchvision.transforms.functional")
+        if functional is None or self._torchvision_patched:
+            return
+        self._torchvision_patched = True
+
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def normalize(tensor: Any, mean: Any, std: Any, *args: Any, **kwargs: Any) -> Any:
+                if isinstance(tensor, torch.Tensor):
+                    self.emit("on_normalize", tensor, mean, std)
+                return original(tensor, mean, std, *args, **kwargs)
+            return normalize
+        self.patches.replace(functional, "normalize", wrap)
+
+    def _patch_losses(self) -> None:
+        for name in LOSS_FUNCTIONS:
+            if hasattr(F, name):
+                self.patches.replace(F, name, functools.partial(self._wrap_loss, name))
+
+    def _wrap_loss(self, name: str, original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+        @functools.wraps(original)
+        def loss_function(input: Any, target: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+            if self._in_loss:
+                return original(input, target, *args, **kwargs)
+            self._in_loss = True
+            call = LossCall(name, input, target, kwargs, torch.is_grad_enabled())
+            try:
+                self.emit("on_loss_start", call)
+                call.output = original(input, target, *args, **kwargs)
+            finally:
+                self._in_loss = False
+            self.emit("on_loss", call)
+            return call.output
+        return loss_function
+
+    # -- messages ----------------------------------------------------------------------------
+    def _patch_warnings(self) -> None:
+        def wrap(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def showwarning(message: Any, category: type, filename: str, lineno: int,
+                            *args: Any, **kwargs: Any) -> None:
+                self.emit("on_warning", str(message), category.__name__, filename, lineno)
+                return original(message, category, filename, lineno, *args, **kwargs)
+            return showwarning
+        self.patches.replace(warnings, "showwarning", wrap)
+
+    def on_exception(self, error: BaseException) -> None:
+        self.emit("on_exception", error)
+
+
+def _has_params(module: nn.Module) -> bool:
+    return next(module.parameters(), None) is not None

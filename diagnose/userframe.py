@@ -1,0 +1,50 @@
+"""Find the line of the user's own code that made a call, so findings can point at it."""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+import sysconfig
+from functools import lru_cache
+from pathlib import Path
+from types import FrameType
+
+from diagnose.probes.sections import SourceLine
+from diagnose.probes.sections import __file__ as sections_file
+
+_LIBRARY_ROOTS = tuple(
+    str(Path(p).resolve()) + os.sep
+    for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+)
+_OUR_DIRS = tuple(str(Path(d).resolve()) + os.sep for d in (Path(__file__).parent, Path(sections_file).parent))
+
+
+class UserCode:
+    """Decides which source files are the user's: under the script's folder, not a library of ours."""
+
+    def __init__(self, script: Path) -> None:
+        self.folder = str(script.resolve().parent) + os.sep
+        self.is_user_file = lru_cache(maxsize=None)(self._is_user_file)
+
+    def _is_user_file(self, filename: str) -> bool:
+        if filename.startswith("<"):
+            return False
+        path = str(Path(filename).resolve())
+        if path.startswith(_OUR_DIRS) or "site-packages" in path or "dist-packages" in path:
+            return False
+        return path.startswith(self.folder) and not path.startswith(_LIBRARY_ROOTS)
+
+    def caller(self, frame: FrameType | None = None) -> SourceLine | None:
+        """The innermost frame of the user's code on the current stack."""
+        frame = frame or sys._getframe(1)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if self.is_user_file(filename):
+                return source_line(filename, frame.f_lineno)
+            frame = frame.f_back
+        return None
+
+
+def source_line(filename: str, line: int) -> SourceLine:
+    return SourceLine(file=filename, line=line, code=linecache.getline(filename, line).strip())

@@ -1,0 +1,89 @@
+"""Bookkeeping probe: is the loop's order of zero_grad / backward / step and train/eval mode right?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from diagnose.probes.base import Probe
+from diagnose.probes.sections import BookkeepingSection
+
+SEQUENCE_STEPS = 8
+PARAMS_WATCHED = 4
+
+
+class BookkeepingProbe(Probe):
+    name = "bookkeeping"
+
+    def __init__(self, state: Any) -> None:
+        super().__init__(state)
+        self.section = BookkeepingSection()
+        self.backward_since_step = False
+        self.zero_after_backward = False
+        self.events: list[str] = []
+        self.snapshot: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def on_zero_grad(self, owner: Any) -> None:
+        self.section.zero_grad_calls += 1
+        self._log("Z")
+        if self.backward_since_step:
+            self.zero_after_backward = True
+
+    def on_backward(self, root: torch.Tensor) -> None:
+        section = self.section
+        section.backward_calls += 1
+        self._log("B")
+        self.zero_after_backward = False
+        model = self.state.model
+        if model is not None:
+            section.backward_mode_checked += 1
+            section.backward_in_eval_mode += not model.training
+        if not self.backward_since_step and self.state.steps > 0:
+            optimized = self.state.optimized_param_ids()
+            stepped = [p for _, p in self.state.trainable_params() if id(p) in optimized]
+            if stepped:
+                section.first_backwards_after_step += 1
+                section.backwards_on_stale_grads += _holds_gradient(stepped)
+        self.backward_since_step = True
+
+    def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
+        section = self.section
+        self._log("S")
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        section.steps_without_grads += not _holds_gradient(params)
+        section.zero_grad_between_backward_and_step += self.zero_after_backward
+        if self.state.sampled:
+            watched = params if len(params) <= PARAMS_WATCHED else params[:2] + params[-2:]
+            self.snapshot = [(p, p.detach().clone()) for p in watched]
+
+    def on_step(self, optimizer: torch.optim.Optimizer) -> None:
+        section = self.section
+        section.steps += 1
+        if self.snapshot:
+            section.steps_checked_for_change += 1
+            section.steps_params_unchanged += all(torch.equal(p.detach(), before) for p, before in self.snapshot)
+            self.snapshot = []
+        self.backward_since_step = False
+        self.zero_after_backward = False
+        self._log("|")
+
+    def on_mode_change(self, module: nn.Module, training: bool) -> None:
+        if training:
+            self.section.train_calls += 1
+        else:
+            self.section.eval_calls += 1
+
+    def _log(self, event: str) -> None:
+        if self.section.steps < SEQUENCE_STEPS and len(self.events) < 200:
+            self.events.append(event)
+
+    def finish(self) -> BookkeepingSection:
+        self.section.sequence = "".join(self.events)
+        return self.section
+
+
+def _holds_gradient(params: list[torch.Tensor]) -> bool:
+    """True when some parameter holds a non-zero gradient (usually the first one looked at)."""
+    return any(p.grad is not None and bool(p.grad.detach().ne(0).any()) for p in params)

@@ -1,0 +1,190 @@
+"""Data probe: what the model is fed (inputs and targets), label balance and order, loaders,
+validation rows that also occur in training, and torchvision normalisation calls."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from diagnose.probes.base import LossCall, Probe
+from diagnose.probes.sections import DataSection, LoaderInfo, NormalizeCall
+from diagnose.probes.tensors import TensorAccumulator, first_tensor, tensors_in
+
+CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"}
+SAMPLE_FIRST, SAMPLE_EVERY = 20, 5
+MAX_TRAIN_ROWS, MAX_VAL_ROWS, MAX_DATASET_ROWS = 100_000, 50_000, 200_000
+MAX_NORMALIZE_CALLS = 20
+
+
+class DataProbe(Probe):
+    name = "data"
+
+    def __init__(self, state: Any) -> None:
+        super().__init__(state)
+        self.inputs = TensorAccumulator()
+        self.val_inputs = TensorAccumulator()
+        self.targets = TensorAccumulator(track_distinct=True)
+        self.class_counts: Counter[int] = Counter()
+        self.batch_shares: list[float] = []
+        self.training_forwards = 0
+        self.eval_forwards = 0
+        self.target_calls = 0
+        self.train_rows: set[int] = set()
+        self.train_tensors: set[tuple[int, tuple[int, ...]]] = set()
+        self.val_sources: dict[tuple[Any, ...], set[int]] = {}
+        self.last_batch: dict[int, Any] = {}
+        self.loaders: dict[int, LoaderInfo] = {}
+        self.loader_objects: dict[int, Any] = {}
+        self.normalize_calls: list[NormalizeCall] = []
+        self.normalize_count = 0
+        self.samples_fetched = 0
+
+    # -- loaders -------------------------------------------------------------------------------
+    def on_loader_iter(self, loader: Any) -> None:
+        if id(loader) not in self.loaders:
+            self.loaders[id(loader)] = LoaderInfo(
+                role="eval", batch_size=loader.batch_size, dataset_size=_length(loader.dataset),
+                sampler=type(loader.sampler).__name__, num_workers=loader.num_workers, iterations=0)
+            self.loader_objects[id(loader)] = loader
+        self.loaders[id(loader)].iterations += 1
+
+    def on_batch(self, loader: Any, batch: Any) -> None:
+        found = tensors_in(batch)
+        if found:
+            self.samples_fetched += int(found[0].shape[0]) if found[0].dim() else 1
+        self.last_batch[id(loader)] = {t.data_ptr() for t in found}
+
+    def on_normalize(self, given: torch.Tensor, mean: Any, std: Any) -> None:
+        self.normalize_count += 1
+        if len(self.normalize_calls) < MAX_NORMALIZE_CALLS and given.is_floating_point():
+            self.normalize_calls.append(NormalizeCall(
+                input_mean=float(given.mean()), input_std=float(given.std()) if given.numel() > 1 else 0.0,
+                mean=_floats(mean), std=_floats(std)))
+
+    # -- inputs --------------------------------------------------------------------------------
+    def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> None:
+        x = first_tensor(args)
+        if x is None:
+            return
+        if torch.is_grad_enabled():
+            self.training_forwards += 1
+            self.train_tensors.add(_key(x))
+            if _sampled(self.training_forwards):
+                self.inputs.add(x)
+            if len(self.train_rows) < MAX_TRAIN_ROWS:
+                self.train_rows.update(_row_hashes(x))
+        else:
+            self.eval_forwards += 1
+            rows = self.val_sources.setdefault(self._source(x), set())
+            if _sampled(self.eval_forwards):
+                self.val_inputs.add(x)
+            if sum(len(r) for r in self.val_sources.values()) < MAX_VAL_ROWS:
+                rows.update(_row_hashes(x))
+
+    def _source(self, x: torch.Tensor) -> tuple[Any, ...]:
+        for loader_id, pointers in self.last_batch.items():
+            if x.data_ptr() in pointers:
+                return ("loader", loader_id)
+        return ("tensor", *_key(x))
+
+    # -- targets -------------------------------------------------------------------------------
+    def on_loss_start(self, call: LossCall) -> None:
+        y = call.target
+        if not call.grad_enabled or not isinstance(y, torch.Tensor) or not y.numel():
+            return
+        self.target_calls += 1
+        if _sampled(self.target_calls):
+            self.targets.add(y)
+        labels = _class_labels(call.name, y)
+        if labels is not None:
+            counts = torch.bincount(labels)
+            self.class_counts.update({i: int(c) for i, c in enumerate(counts.tolist()) if c})
+            self.batch_shares.append(float(counts.max()) / labels.numel())
+
+    # -- summary -------------------------------------------------------------------------------
+    def finish(self) -> DataSection:
+        train_loaders = [lid for lid, record in self.state.loaders.items() if record.role == "train"]
+        for lid in train_loaders:
+            if lid in self.loaders:
+                self.loaders[lid].role = "train"
+        train_rows = self.train_rows | self._dataset_rows(train_loaders)
+        val_rows: set[int] = set()
+        for source, rows in self.val_sources.items():
+            if not self._is_training_source(source, train_loaders):
+                val_rows |= rows
+        return DataSection(
+            batches=self.training_forwards, inputs=self.inputs.summary(), val_inputs=self.val_inputs.summary(),
+            targets=self.targets.summary(), class_counts=dict(sorted(self.class_counts.items())),
+            batch_majority_share=sum(self.batch_shares) / len(self.batch_shares) if self.batch_shares else None,
+            loaders=list(self.loaders.values()), train_rows_hashed=len(train_rows),
+            val_rows_hashed=len(val_rows), val_rows_in_train=len(val_rows & train_rows),
+            normalize_calls=self.normalize_calls,
+            normalize_calls_per_sample=(self.normalize_count / self.samples_fetched
+                                        if self.samples_fetched and self.normalize_count else None))
+
+    def _is_training_source(self, source: tuple[Any, ...], train_loaders: list[int]) -> bool:
+        if source[0] == "loader":
+            return source[1] in train_loaders
+        key = source[1:]
+        return key in self.train_tensors or key in self._dataset_keys(train_loaders)
+
+    def _train_datasets(self, train_loaders: list[int]) -> list[TensorDataset]:
+        loaders = self.loader_objects
+        return [loaders[lid].dataset for lid in train_loaders
+                if lid in loaders and isinstance(loaders[lid].dataset, TensorDataset)]
+
+    def _dataset_keys(self, train_loaders: list[int]) -> set[tuple[int, tuple[int, ...]]]:
+        return {_key(ds.tensors[0]) for ds in self._train_datasets(train_loaders) if ds.tensors}
+
+    def _dataset_rows(self, train_loaders: list[int]) -> set[int]:
+        rows: set[int] = set()
+        for ds in self._train_datasets(train_loaders):
+            if ds.tensors:
+                rows.update(_row_hashes(ds.tensors[0][:MAX_DATASET_ROWS]))
+        return rows
+
+
+def _sampled(count: int) -> bool:
+    return count <= SAMPLE_FIRST or count % SAMPLE_EVERY == 0
+
+
+def _key(x: torch.Tensor) -> tuple[int, tuple[int, ...]]:
+    return (x.data_ptr(), tuple(x.shape))
+
+
+def _row_hashes(x: torch.Tensor) -> set[int]:
+    if x.dim() == 0 or x.shape[0] == 0:
+        return set()
+    rows = x.detach().reshape(x.shape[0], -1).contiguous().cpu().numpy()
+    return {hash(row.tobytes()) for row in rows}
+
+
+def _class_labels(loss: str, y: torch.Tensor) -> torch.Tensor | None:
+    """Class indices of a classification target of shape (N,) or (N, 1), else None."""
+    if loss not in CLASSIFICATION_LOSSES or y.dim() > 2 or (y.dim() == 2 and y.shape[1] != 1):
+        return None
+    flat = y.detach().flatten()
+    if flat.is_floating_point() and not torch.equal(flat, flat.round()):
+        return None
+    if flat.min() < 0 or flat.max() > 100_000:
+        return None
+    return flat.long().cpu()
+
+
+def _length(dataset: Any) -> int | None:
+    try:
+        return len(dataset)
+    except TypeError:
+        return None
+
+
+def _floats(values: Any) -> list[float]:
+    if isinstance(values, torch.Tensor):
+        return [float(v) for v in values.flatten()[:8]]
+    if isinstance(values, (list, tuple)):
+        return [float(v) for v in values[:8]]
+    return [float(values)]

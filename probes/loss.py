@@ -1,0 +1,177 @@
+"""Loss probe: the training loss per step, the loss function and its inputs, validation passes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import torch
+from torch import nn
+
+from diagnose.probes.base import LossCall, Probe
+from diagnose.probes.sections import EvalPass, LossSection
+from diagnose.probes.tensors import as_float, finite
+
+LOGIT_LOSSES = {"cross_entropy", "binary_cross_entropy_with_logits"}
+ELEMENTWISE_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                      "binary_cross_entropy_with_logits", "poisson_nll_loss"}
+PREDICTION_WINDOW = 20
+
+
+class LossProbe(Probe):
+    name = "loss"
+
+    def __init__(self, state: Any) -> None:
+        super().__init__(state)
+        self.section = LossSection()
+        self.kind_counts: Counter[str] = Counter()
+        self.train_values_since_backward: list[float] = []
+        self.recent_predictions: list[torch.Tensor] = []
+        self.passes: dict[int, _PassTotals] = {}
+
+    # -- loss calls ----------------------------------------------------------------------------
+    def on_loss(self, call: LossCall) -> None:
+        if not isinstance(call.input, torch.Tensor) or not isinstance(call.output, torch.Tensor):
+            return
+        self.section.calls += 1
+        training = call.grad_enabled and call.output.requires_grad
+        if training:
+            self._training_call(call)
+        else:
+            self._eval_call(call)
+
+    def _training_call(self, call: LossCall) -> None:
+        section, x, y = self.section, call.input.detach(), call.target
+        self.kind_counts[call.name] += 1
+        section.training_calls += 1
+        section.sum_reduction_calls += call.kwargs.get("reduction") == "sum"
+        value = as_float(call.output)
+        if value is not None:
+            self.train_values_since_backward.append(value)
+        if not section.output_shape:
+            section.output_shape = list(x.shape)
+            section.target_shape = list(y.shape) if isinstance(y, torch.Tensor) else []
+            section.input_grad_fn = type(call.input.grad_fn).__name__ if call.input.grad_fn else ""
+        if call.name == "cross_entropy" and x.dim() >= 2:
+            section.n_classes = int(x.shape[1])
+        elif call.name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"}:
+            section.n_classes = 2
+        self._check_inputs(call, x, y)
+        predictions, accuracy = _predictions(call.name, x, y)
+        if predictions is not None:
+            self.recent_predictions = (self.recent_predictions + [predictions])[-PREDICTION_WINDOW:]
+        if accuracy is not None:
+            section.train_accuracy.append(round(accuracy, 4))
+
+    def _check_inputs(self, call: LossCall, x: torch.Tensor, y: Any) -> None:
+        section = self.section
+        if call.name in LOGIT_LOSSES and x.numel():
+            section.logit_loss_calls += 1
+            section.probability_inputs += _looks_like_probabilities(call.name, x, call.input.grad_fn)
+        if call.name == "nll_loss" and x.numel():
+            section.nll_calls += 1
+            section.nll_positive_inputs += bool((x > 1e-6).any())
+        if call.name in ELEMENTWISE_LOSSES and x.numel() and x.is_floating_point():
+            low, high = float(x.min()), float(x.max())
+            section.output_min = low if section.output_min is None else min(section.output_min, low)
+            section.output_max = high if section.output_max is None else max(section.output_max, high)
+        if (call.name in ELEMENTWISE_LOSSES and isinstance(y, torch.Tensor) and x.shape != y.shape
+                and len(section.broadcast_shapes) < 5):
+            shapes = f"input {tuple(x.shape)} vs target {tuple(y.shape)}"
+            if shapes not in section.broadcast_shapes:
+                section.broadcast_shapes.append(shapes)
+
+    def _eval_call(self, call: LossCall) -> None:
+        totals = self.passes.setdefault(self.state.steps, _PassTotals())
+        x, y = call.input.detach(), call.target
+        batch = int(x.shape[0]) if x.dim() else 1
+        value = as_float(call.output)
+        if value is None:
+            return
+        if call.kwargs.get("reduction") == "sum":
+            value /= max(batch, 1)
+        totals.loss_sum += value * batch
+        totals.loss_samples += batch
+        _, accuracy = _predictions(call.name, x, y)
+        if accuracy is not None:
+            totals.correct += accuracy * batch
+            totals.labelled += batch
+
+    # -- forwards without gradients: validation passes ---------------------------------------
+    def on_root_forward(self, model: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        if torch.is_grad_enabled() or model is not self.state.model:
+            return
+        totals = self.passes.setdefault(self.state.steps, _PassTotals())
+        totals.forwards += 1
+        totals.forwards_in_train_mode += model.training
+
+    # -- the loss of each step ---------------------------------------------------------------
+    def on_backward(self, root: torch.Tensor) -> None:
+        values = self.train_values_since_backward
+        value = values[0] if len(values) == 1 else as_float(root)
+        self.train_values_since_backward = []
+        if value is None:
+            return
+        section = self.section
+        section.steps.append(self.state.steps)
+        section.values.append(value)
+        if section.first_nonfinite_step is None and not finite(value):
+            section.first_nonfinite_step = self.state.steps
+
+    def finish(self) -> LossSection:
+        section = self.section
+        section.kinds = [kind for kind, _ in self.kind_counts.most_common()]
+        section.kind = section.kinds[0] if section.kinds else ("custom" if section.values else "")
+        section.predicted_share = _majority_share(self.recent_predictions)
+        section.eval_passes = [totals.as_pass(step) for step, totals in sorted(self.passes.items())]
+        return section
+
+
+class _PassTotals:
+    def __init__(self) -> None:
+        self.loss_sum = 0.0
+        self.loss_samples = 0
+        self.correct = 0.0
+        self.labelled = 0
+        self.forwards = 0
+        self.forwards_in_train_mode = 0
+
+    def as_pass(self, step: int) -> EvalPass:
+        return EvalPass(
+            after_step=step, samples=self.loss_samples or self.labelled,
+            loss=self.loss_sum / self.loss_samples if self.loss_samples else None,
+            accuracy=self.correct / self.labelled if self.labelled else None,
+            forwards=self.forwards, forwards_in_train_mode=self.forwards_in_train_mode)
+
+
+def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:
+    """The input of a logit loss holds probabilities: rows that sum to 1 for cross-entropy; for
+    the binary loss, values in [0, 1] that a sigmoid or softmax produced (logits can be in [0, 1])."""
+    if x.min() < 0 or x.max() > 1:
+        return False
+    if name == "cross_entropy" and x.dim() >= 2:
+        return bool(torch.allclose(x.float().sum(1), torch.ones(()), atol=1e-3))
+    return type(grad_fn).__name__ in {"SigmoidBackward0", "SoftmaxBackward0"}
+
+
+def _predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None, float | None]:
+    """Predicted classes and accuracy for classification losses with class targets."""
+    if not isinstance(y, torch.Tensor) or not x.numel():
+        return None, None
+    if name in {"cross_entropy", "nll_loss"} and x.dim() >= 2 and not y.is_floating_point():
+        predicted = x.argmax(1)
+    elif name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"} and x.shape == y.shape:
+        predicted = (x > (0.0 if name.endswith("logits") else 0.5)).to(y.dtype)
+    else:
+        return None, None
+    if predicted.shape != y.shape:
+        return predicted, None
+    return predicted.flatten(), float((predicted == y).float().mean())
+
+
+def _majority_share(predictions: list[torch.Tensor]) -> float | None:
+    if not predictions:
+        return None
+    flat = torch.cat([p.flatten().to(torch.float64) for p in predictions])
+    _, counts = flat.unique(return_counts=True)
+    return round(float(counts.max()) / flat.numel(), 4)

@@ -1,0 +1,293 @@
+"""The typed sections of Evidence, one per probe.
+
+They are plain dataclasses, free of torch and pydantic, so that the child process can fill them
+with nothing but the standard library and the parent can validate them with pydantic
+(``diagnose.evidence.Evidence`` embeds them) without importing torch. Probes record numbers only;
+judging them is the rules' job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourceLine:
+    """A line of the user's code, so a finding can point at it."""
+
+    file: str
+    line: int
+    code: str = ""
+
+
+@dataclass
+class TensorSummary:
+    """Statistics of the tensors one role (inputs or targets) took over the sampled batches."""
+
+    shape: list[int] = field(default_factory=list)
+    dtype: str = ""
+    count: int = 0
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    nan: int = 0
+    inf: int = 0
+    integer_valued: bool = False
+    distinct: int | None = None
+    feature_mean: list[float] = field(default_factory=list)
+    feature_std: list[float] = field(default_factory=list)
+
+
+@dataclass
+class LoaderInfo:
+    """A DataLoader the script iterated, and the role the tap inferred for it."""
+
+    role: str
+    batch_size: int | None
+    dataset_size: int | None
+    sampler: str
+    num_workers: int
+    iterations: int
+
+
+@dataclass
+class NormalizeCall:
+    """A torchvision ``normalize`` call: what it was given and what it subtracted and divided by."""
+
+    input_mean: float
+    input_std: float
+    mean: list[float]
+    std: list[float]
+
+
+@dataclass
+class DataSection:
+    batches: int = 0
+    inputs: TensorSummary | None = None
+    val_inputs: TensorSummary | None = None
+    targets: TensorSummary | None = None
+    class_counts: dict[int, int] = field(default_factory=dict)
+    batch_majority_share: float | None = None
+    loaders: list[LoaderInfo] = field(default_factory=list)
+    train_rows_hashed: int = 0
+    val_rows_hashed: int = 0
+    val_rows_in_train: int = 0
+    normalize_calls: list[NormalizeCall] = field(default_factory=list)
+    normalize_calls_per_sample: float | None = None
+
+
+@dataclass
+class EvalPass:
+    """One validation pass: the loss calls made without gradients between two training steps."""
+
+    after_step: int
+    samples: int
+    loss: float | None
+    accuracy: float | None
+    forwards: int
+    forwards_in_train_mode: int
+
+
+@dataclass
+class LossSection:
+    kind: str = ""
+    kinds: list[str] = field(default_factory=list)
+    calls: int = 0
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    first_nonfinite_step: int | None = None
+    n_classes: int | None = None
+    output_shape: list[int] = field(default_factory=list)
+    target_shape: list[int] = field(default_factory=list)
+    broadcast_shapes: list[str] = field(default_factory=list)
+    probability_inputs: int = 0
+    logit_loss_calls: int = 0
+    nll_calls: int = 0
+    nll_positive_inputs: int = 0
+    sum_reduction_calls: int = 0
+    training_calls: int = 0
+    output_min: float | None = None
+    output_max: float | None = None
+    input_grad_fn: str = ""
+    train_accuracy: list[float] = field(default_factory=list)
+    predicted_share: float | None = None
+    eval_passes: list[EvalPass] = field(default_factory=list)
+
+
+@dataclass
+class OptimizerInfo:
+    cls: str
+    lr: float | None
+    momentum: float | None
+    weight_decay: float | None
+    params: int
+    created_at: SourceLine | None = None
+
+
+@dataclass
+class OptimizerSection:
+    optimizers: list[OptimizerInfo] = field(default_factory=list)
+    lr_steps: list[int] = field(default_factory=list)
+    lr_values: list[float] = field(default_factory=list)
+    model_params: int = 0
+    model_params_trainable: int = 0
+    model_params_optimized: int = 0
+    optimized_params_in_model: int = 0
+    optimized_params: int = 0
+
+
+@dataclass
+class LayerInfo:
+    name: str
+    type: str
+    params: int
+    trainable: int
+
+
+@dataclass
+class ModelSection:
+    cls: str = ""
+    roots: list[str] = field(default_factory=list)
+    params: int = 0
+    trainable: int = 0
+    layers: list[LayerInfo] = field(default_factory=list)
+    mode_dependent: list[str] = field(default_factory=list)
+    dropout: list[float] = field(default_factory=list)
+    linear_chains: list[list[str]] = field(default_factory=list)
+    linear_layers: int = 0
+    unregistered: list[str] = field(default_factory=list)
+    compiled: bool = False
+
+
+@dataclass
+class InitLayer:
+    """Initial statistics of one weight, beside the scale common initialisers would give it."""
+
+    name: str
+    shape: list[int]
+    fan_in: int
+    fan_out: int
+    std: float
+    mean: float
+    default_std: float
+    he_std: float
+    glorot_std: float
+    constant: bool
+    identical_rows: float
+    zero_fraction: float
+
+
+@dataclass
+class InitSection:
+    layers: list[InitLayer] = field(default_factory=list)
+
+
+@dataclass
+class GradSample:
+    step: int
+    norms: list[float | None]
+    weight_norms: list[float | None]
+    update_ratios: list[float | None]
+
+
+@dataclass
+class GradientSection:
+    layers: list[str] = field(default_factory=list)
+    samples: list[GradSample] = field(default_factory=list)
+    total_norm_steps: list[int] = field(default_factory=list)
+    total_norms: list[float] = field(default_factory=list)
+    first_nonfinite_grad_step: int | None = None
+
+
+@dataclass
+class ActivationStat:
+    name: str
+    kind: str
+    units: int
+    mean: float
+    std: float
+    zero_fraction: float
+    dead_fraction: float
+    saturated_fraction: float
+    input_std: float
+
+
+@dataclass
+class ActivationSample:
+    step: int
+    stats: list[ActivationStat]
+
+
+@dataclass
+class ActivationSection:
+    samples: list[ActivationSample] = field(default_factory=list)
+
+
+@dataclass
+class BookkeepingSection:
+    steps: int = 0
+    backward_calls: int = 0
+    zero_grad_calls: int = 0
+    first_backwards_after_step: int = 0
+    backwards_on_stale_grads: int = 0
+    steps_without_grads: int = 0
+    zero_grad_between_backward_and_step: int = 0
+    steps_checked_for_change: int = 0
+    steps_params_unchanged: int = 0
+    backward_in_eval_mode: int = 0
+    backward_mode_checked: int = 0
+    eval_calls: int = 0
+    train_calls: int = 0
+    sequence: str = ""
+
+
+@dataclass
+class GraphSection:
+    checked: int = 0
+    trainable_params: int = 0
+    params_reached: int = 0
+    root_requires_grad: bool = True
+    root_grad_fn: str = ""
+    ops: dict[str, int] = field(default_factory=dict)
+    log_of_probabilities: int = 0
+    softmax_into_log_softmax: int = 0
+
+
+@dataclass
+class WarningInfo:
+    category: str
+    message: str
+    file: str
+    line: int
+
+
+@dataclass
+class Frame:
+    file: str
+    line: int
+    function: str
+    code: str
+
+
+@dataclass
+class ExceptionInfo:
+    type: str
+    message: str
+    frames: list[Frame] = field(default_factory=list)
+    user_frame: Frame | None = None
+    during: str = ""
+    loss_call: str = ""
+
+
+@dataclass
+class SourcesSection:
+    """Where the key calls live in the user's code (first occurrence of each)."""
+
+    lines: dict[str, SourceLine] = field(default_factory=dict)
+
+
+@dataclass
+class MessagesSection:
+    warnings: list[WarningInfo] = field(default_factory=list)
+    exception: ExceptionInfo | None = None

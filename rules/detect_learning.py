@@ -1,0 +1,260 @@
+"""Detectors of learnability: can the loss reach the parameters, does the loop update them, does
+the loss fit the task and the model's output, and is the loss curve moving at all?"""
+
+from __future__ import annotations
+
+import math
+
+from diagnose.evidence import ObservedRun
+from diagnose.rules.findings import (
+    Finding, NotEvaluated, detector, finite_values, median, observed, require, scaled, window)
+
+REGRESSION_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
+MIN_CURVE = 10
+
+
+@detector
+def loss_disconnected(run: ObservedRun) -> Finding:
+    graph = observed(run, "graph")
+    if not graph.checked or not graph.trainable_params:
+        raise NotEvaluated("no backward pass through a model with trainable parameters was seen")
+    if graph.params_reached:
+        return Finding.no(f"the loss reaches {graph.params_reached} of {graph.trainable_params} parameter tensors")
+    root = f"a {graph.root_grad_fn} node" if graph.root_grad_fn else "a leaf tensor with no history"
+    return Finding.yes(1.0, f"backward() starts from {root}; its graph reaches none of the model's "
+                            f"{graph.trainable_params} trainable parameter tensors", where="loss")
+
+
+@detector
+def grads_missing_at_step(run: ObservedRun, min_fraction: float = 0.9, min_steps: int = 5) -> Finding:
+    book = observed(run, "bookkeeping")
+    if book.steps < min_steps:
+        raise NotEvaluated(f"fewer than {min_steps} optimizer steps")
+    fraction = book.steps_without_grads / book.steps
+    if fraction < min_fraction:
+        return Finding.no(f"{fraction:.0%} of steps had no gradient")
+    return Finding.yes(fraction, f"{book.steps_without_grads} of {book.steps} optimizer steps found every "
+                                 "gradient empty (None or zero)", where="step")
+
+
+@detector
+def zero_grad_after_backward(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
+    book = observed(run, "bookkeeping")
+    if not book.steps:
+        raise NotEvaluated("no optimizer step")
+    fraction = book.zero_grad_between_backward_and_step / book.steps
+    if fraction < min_fraction:
+        return Finding.no()
+    return Finding.yes(fraction, f"in {book.zero_grad_between_backward_and_step} of {book.steps} steps zero_grad() "
+                                 "ran after backward() and before step()", where="zero_grad")
+
+
+@detector
+def optimizer_never_steps(run: ObservedRun, min_backward: int = 10) -> Finding:
+    book, optimizer = observed(run, "bookkeeping"), observed(run, "optimizer")
+    if not optimizer.optimizers:
+        raise NotEvaluated("no torch.optim optimizer was created")
+    if book.backward_calls >= min_backward and book.steps == 0:
+        return Finding.yes(1.0, f"{book.backward_calls} backward passes ran but optimizer.step() was never "
+                                "called", where="backward")
+    return Finding.no(f"{book.steps} steps")
+
+
+@detector
+def optimizer_misses_model(run: ObservedRun, max_fraction: float = 0.05) -> Finding:
+    opt = observed(run, "optimizer")
+    if not opt.optimizers or not opt.model_params_trainable:
+        raise NotEvaluated("no optimizer, or a model without trainable parameters")
+    fraction = opt.model_params_optimized / opt.model_params_trainable
+    if fraction > max_fraction:
+        return Finding.no(f"the optimizer holds {fraction:.0%} of the model's trainable parameters")
+    elsewhere = opt.optimized_params - opt.optimized_params_in_model
+    other = f"; it holds {elsewhere:,} parameters of something else" if elsewhere else ""
+    return Finding.yes(1.0 - fraction, f"the optimizer updates {opt.model_params_optimized:,} of the trained "
+                                       f"model's {opt.model_params_trainable:,} parameters{other}",
+                       where="optimizer")
+
+
+@detector
+def params_mostly_frozen(run: ObservedRun, max_trainable: float = 0.05) -> Finding:
+    model = observed(run, "model")
+    if not model.params:
+        raise NotEvaluated("the model has no parameters")
+    fraction = model.trainable / model.params
+    if fraction > max_trainable:
+        return Finding.no(f"{fraction:.0%} of parameters are trainable")
+    return Finding.yes(1.0 - fraction, f"only {model.trainable:,} of {model.params:,} parameters "
+                                       f"({fraction:.1%}) have requires_grad=True")
+
+
+@detector
+def probabilities_into_logit_loss(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
+    loss, graph = observed(run, "loss"), run.graph
+    if graph is not None and graph.softmax_into_log_softmax:
+        return Finding.yes(1.0, "the autograd graph shows softmax output fed into cross-entropy's log_softmax",
+                           where="loss")
+    if not loss.logit_loss_calls:
+        raise NotEvaluated("no loss that expects logits (cross_entropy, BCE-with-logits) was called")
+    fraction = loss.probability_inputs / loss.logit_loss_calls
+    if fraction < min_fraction:
+        return Finding.no()
+    return Finding.yes(fraction, f"{loss.kind} received probabilities (already softmax/sigmoid outputs) in "
+                                 f"{loss.probability_inputs} of {loss.logit_loss_calls} calls", where="loss")
+
+
+@detector
+def log_of_probabilities(run: ObservedRun) -> Finding:
+    graph = observed(run, "graph")
+    if not graph.checked:
+        raise NotEvaluated("no backward pass")
+    if not graph.log_of_probabilities:
+        return Finding.no()
+    return Finding.yes(1.0, "the loss takes log() directly of a softmax/sigmoid output: log(0) = -inf as soon "
+                            "as a probability underflows", where="loss")
+
+
+@detector
+def nll_on_raw_scores(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
+    loss = observed(run, "loss")
+    if not loss.nll_calls:
+        raise NotEvaluated("nll_loss was not called")
+    fraction = loss.nll_positive_inputs / loss.nll_calls
+    values = finite_values(loss.values)
+    negative = values and min(values) < -0.1
+    if fraction < min_fraction and not negative:
+        return Finding.no()
+    extra = f"; the loss went down to {min(values):.3g}" if negative else ""
+    return Finding.yes(max(fraction, 0.9 if negative else 0), f"nll_loss got positive inputs in {fraction:.0%} "
+                                                             f"of calls: raw scores, not log-probabilities{extra}",
+                       where="loss")
+
+
+@detector
+def target_broadcast(run: ObservedRun) -> Finding:
+    loss, messages = observed(run, "loss"), run.messages
+    warned = [w.message for w in (messages.warnings if messages else []) if "target size" in w.message.lower()]
+    if loss.broadcast_shapes:
+        return Finding.yes(1.0, f"{loss.kind} compares {loss.broadcast_shapes[0]}: the shapes broadcast to a "
+                                "matrix, so every output is compared with every target", where="loss")
+    if warned:
+        return Finding.yes(0.9, warned[0][:200], where="loss")
+    return Finding.no()
+
+
+@detector
+def single_unit_classifier(run: ObservedRun) -> Finding:
+    loss = observed(run, "loss")
+    if loss.kind != "cross_entropy":
+        raise NotEvaluated("cross_entropy was not the training loss")
+    if loss.n_classes == 1:
+        return Finding.yes(1.0, "cross_entropy over a single output unit: softmax of one value is always 1, "
+                                "the loss is always 0", where="loss")
+    return Finding.no()
+
+
+@detector
+def output_range_mismatch(run: ObservedRun) -> Finding:
+    """Regression outputs that stay on one side of a bound the targets cross (ReLU/sigmoid heads)."""
+    loss, data = observed(run, "loss"), observed(run, "data")
+    targets = require(data.targets, "training target")
+    if loss.kind not in REGRESSION_LOSSES or loss.output_min is None or targets.min is None:
+        raise NotEvaluated("no regression loss with observed outputs")
+    if loss.output_min >= 0 and targets.min < -0.1 * (targets.std or 1):
+        return Finding.yes(0.9, f"model outputs never go below {loss.output_min:.3g} but targets reach "
+                                f"{targets.min:.3g}: a non-negative output activation (e.g. ReLU)", where="forward")
+    if loss.output_min >= 0 and loss.output_max <= 1 and targets.max > 1.5:
+        return Finding.yes(0.8, f"model outputs stay in [0, 1] but targets reach {targets.max:.3g}: a sigmoid "
+                                "output cannot produce them", where="forward")
+    return Finding.no()
+
+
+@detector
+def linear_layers_stacked(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
+    model = observed(run, "model")
+    if model.linear_layers < 2:
+        raise NotEvaluated("fewer than two linear/conv layers ran")
+    fraction = len(model.linear_chains) / (model.linear_layers - 1)
+    if fraction < min_fraction:
+        return Finding.no(f"{len(model.linear_chains)} linear→linear connections")
+    pairs = ", ".join(f"{a} → {b}" for a, b in model.linear_chains[:4])
+    return Finding.yes(min(1.0, fraction), f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
+                                           f"feed the next with no activation between them ({pairs})",
+                       where="forward")
+
+
+@detector
+def unregistered_layers(run: ObservedRun) -> Finding:
+    model = observed(run, "model")
+    if not model.unregistered:
+        return Finding.no()
+    return Finding.yes(1.0, f"layers with parameters ran inside {model.cls}.forward but are not its submodules "
+                            f"({', '.join(model.unregistered[:4])}): they are not in model.parameters()",
+                       where="optimizer")
+
+
+@detector
+def sum_reduction(run: ObservedRun, min_fraction: float = 0.5, min_batch: int = 8) -> Finding:
+    loss = observed(run, "loss")
+    if not loss.training_calls:
+        raise NotEvaluated("no loss function call was seen")
+    batch = loss.output_shape[0] if loss.output_shape else 0
+    if loss.sum_reduction_calls / loss.training_calls < min_fraction or batch < min_batch:
+        return Finding.no()
+    return Finding.yes(0.8, f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
+                            "those of the mean", where="loss")
+
+
+@detector
+def dropout_too_high(run: ObservedRun, max_p: float = 0.75) -> Finding:
+    model = observed(run, "model")
+    if not model.dropout:
+        raise NotEvaluated("the model has no dropout")
+    p = max(model.dropout)
+    if p < max_p:
+        return Finding.no(f"largest dropout p={p:g}")
+    return Finding.yes(scaled(p, max_p, 0.95), f"dropout with p={p:g} drops {p:.0%} of the units each step")
+
+
+@detector
+def loss_not_improving(run: ObservedRun, min_improvement: float = 0.05) -> Finding:
+    values = _curve(run)
+    early, late = median(window(values, 0, 0.1)), median(window(values, 0.8, 1.0))
+    improvement = (early - late) / abs(early) if early else 0.0
+    if improvement >= min_improvement:
+        return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
+    return Finding.yes(scaled(min_improvement - improvement, 0, min_improvement),
+                       f"the training loss moved from {early:.4g} to {late:.4g} over {len(values)} steps "
+                       f"({improvement:+.1%})")
+
+
+@detector
+def loss_at_chance(run: ObservedRun, tolerance: float = 0.1) -> Finding:
+    loss, values = observed(run, "loss"), _curve(run)
+    chance = _chance_loss(run)
+    late = median(window(values, 0.8, 1.0))
+    if abs(late - chance) > tolerance * chance:
+        return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
+    return Finding.yes(1.0 - abs(late - chance) / (tolerance * chance) * 0.5,
+                       f"the training loss sits at {late:.4g}, the loss of predicting class frequencies "
+                       f"({chance:.4g}) for {loss.n_classes} classes: the model has learned nothing")
+
+
+def _curve(run: ObservedRun) -> list[float]:
+    values = finite_values(observed(run, "loss").values)
+    if len(values) < MIN_CURVE:
+        raise NotEvaluated(f"fewer than {MIN_CURVE} finite training loss values")
+    return values
+
+
+def _chance_loss(run: ObservedRun) -> float:
+    """Cross-entropy of predicting the class frequencies: ln(C) for balanced classes."""
+    loss = observed(run, "loss")
+    if loss.kind not in {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}:
+        raise NotEvaluated("not a classification loss")
+    counts = run.data.class_counts if run.data else {}
+    total = sum(counts.values())
+    if counts and total:
+        return -sum(c / total * math.log(c / total) for c in counts.values() if c)
+    if not loss.n_classes or loss.n_classes < 2:
+        raise NotEvaluated("number of classes unknown")
+    return math.log(loss.n_classes)

@@ -1,0 +1,105 @@
+"""The engine: evaluate symptoms with their detectors, score causes along the rule graph, rank them.
+
+Scoring, per cause: supporting edges combine as a noisy-OR of ``weight x strength``; refuting
+edges multiply the result by ``1 - weight x strength``; a cause is discounted when a likely cause
+at a lower pyramid level explains it (``explained_by``). Ranking prefers confirmed causes, then
+confidence, with a small bonus for lower pyramid levels (data is trusted first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from diagnose.evidence import ObservedRun
+from diagnose.rules.detectors import DETECTORS
+from diagnose.rules.findings import Finding, NotEvaluated
+from diagnose.rules.loader import RuleBook
+from diagnose.rules.schema import Cause, Edge, Symptom
+
+LEVEL_BONUS = {"crash": 0.10, "data": 0.04, "learnability": 0.03, "optimization": 0.02, "evaluation": 0.0}
+EXPLAINED_AWAY = 0.6
+LIKELY = 0.5
+
+
+@dataclass
+class SymptomResult:
+    symptom: Symptom
+    status: str
+    strength: float = 0.0
+    detail: str = ""
+    where: str | None = None
+
+
+@dataclass
+class CauseScore:
+    cause: Cause
+    confidence: float = 0.0
+    evaluated: bool = False
+    support: list[SymptomResult] = field(default_factory=list)
+    refuted_by: list[SymptomResult] = field(default_factory=list)
+    explained_by: list[str] = field(default_factory=list)
+
+    @property
+    def rank_key(self) -> float:
+        return self.confidence + LEVEL_BONUS[self.cause.level]
+
+
+def evaluate_symptoms(book: RuleBook, run: ObservedRun) -> dict[str, SymptomResult]:
+    return {sid: _evaluate(symptom, run) for sid, symptom in book.symptoms.items()}
+
+
+def _evaluate(symptom: Symptom, run: ObservedRun) -> SymptomResult:
+    missing = [section for section in symptom.needs if getattr(run, section, None) is None]
+    if missing:
+        return SymptomResult(symptom, "not_evaluated", detail=f"no {', '.join(missing)} evidence")
+    try:
+        finding: Finding = DETECTORS[symptom.detector](run, **symptom.params)
+    except NotEvaluated as reason:
+        return SymptomResult(symptom, "not_evaluated", detail=str(reason))
+    except Exception as error:  # a detector bug must not take the diagnosis down; it is reported
+        return SymptomResult(symptom, "not_evaluated", detail=f"detector error: {type(error).__name__}: {error}")
+    return SymptomResult(symptom, "fired" if finding.fired else "clear", finding.strength, finding.detail,
+                         finding.where)
+
+
+def edge_strength(edge: Edge, results: dict[str, SymptomResult]) -> float | None:
+    """``weight x strength`` when the edge fires, 0 when it does not, None when it cannot be told."""
+    if any(results[s].status == "fired" for s in edge.none_of):
+        return 0.0
+    required = [results[s] for s in edge.all_of]
+    if any(r.status == "clear" for r in required):
+        return 0.0
+    if any(r.status == "not_evaluated" for r in required):
+        return None
+    alternatives = [results[s] for s in edge.any_of]
+    fired = [r for r in alternatives if r.status == "fired"]
+    if alternatives and not fired:
+        return None if any(r.status == "not_evaluated" for r in alternatives) else 0.0
+    strengths = [r.strength for r in required] + ([max(r.strength for r in fired)] if fired else [])
+    return edge.weight * min(strengths)
+
+
+def score_causes(book: RuleBook, results: dict[str, SymptomResult]) -> list[CauseScore]:
+    scores: dict[str, CauseScore] = {}
+    for cause_id in book.explanation_order():
+        score = CauseScore(book.causes[cause_id])
+        support, refute = 0.0, 1.0
+        for edge in book.edges_into(cause_id):
+            strength = edge_strength(edge, results)
+            if strength is None:
+                continue
+            score.evaluated = True
+            fired = [results[s] for s in [*edge.all_of, *edge.any_of] if results[s].status == "fired"]
+            if strength and edge.refutes:
+                refute *= 1.0 - strength
+                score.refuted_by += [r for r in fired if r not in score.refuted_by]
+            elif strength:
+                support = 1.0 - (1.0 - support) * (1.0 - strength)
+                score.support += [r for r in fired if r not in score.support]
+        score.confidence = support * refute
+        for explainer in score.cause.explained_by:
+            if scores[explainer].confidence >= LIKELY:
+                score.confidence *= 1.0 - EXPLAINED_AWAY * scores[explainer].confidence
+                score.explained_by.append(explainer)
+        scores[cause_id] = score
+    return sorted(scores.values(), key=lambda s: s.rank_key, reverse=True)

@@ -1,0 +1,149 @@
+"""Load rule files, validate them, and build the rule graph (a networkx DiGraph).
+
+Errors name the file, the rule and the field, in one line: a malformed rule file is a usage
+error the user can fix, not a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import yaml
+from pydantic import ValidationError
+
+from diagnose.rules.detectors import DETECTORS
+from diagnose.rules.schema import Cause, Edge, RuleFile, Symptom
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used, with the file, rule and field that are wrong."""
+
+
+@dataclass
+class RuleBook:
+    """All rules, by id, and the graph symptom → edge → cause (plus cause → cause "explains")."""
+
+    symptoms: dict[str, Symptom]
+    causes: dict[str, Cause]
+    edges: list[Edge]
+    graph: nx.DiGraph
+
+    def edges_into(self, cause: str) -> list[Edge]:
+        return [self.graph.nodes[node]["edge"] for node in self.graph.predecessors(f"cause:{cause}")
+                if self.graph.nodes[node]["kind"] == "edge"]
+
+    def explanation_order(self) -> list[str]:
+        """Cause ids with every explaining cause before the causes it explains."""
+        causes = [n for n in nx.topological_sort(self.graph) if self.graph.nodes[n]["kind"] == "cause"]
+        return [n.split(":", 1)[1] for n in causes]
+
+
+def load_rules(extra: Sequence[Path] = ()) -> RuleBook:
+    """The bundled rules plus any extra rule files (or folders of them)."""
+    sources = [(f"rules/{item.name}", item.read_text())
+               for item in sorted(resources.files("diagnose.rules").iterdir(), key=lambda i: i.name)
+               if item.name.endswith(".yaml")]
+    sources += [(str(path), path.read_text()) for path in _rule_paths(extra)]
+    return build([(label, parse(label, text)) for label, text in sources])
+
+
+def _rule_paths(extra: Sequence[Path]) -> Iterable[Path]:
+    for path in extra:
+        if path.is_dir():
+            yield from sorted(path.glob("*.yaml"))
+        elif path.is_file():
+            yield path
+        else:
+            raise RuleError(f"{path}: no such rule file or folder")
+
+
+def parse(label: str, text: str) -> RuleFile:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise RuleError(f"{label}: not valid YAML{where}" + (f" ({problem})" if problem else "")) from None
+    if data is None:
+        return RuleFile()
+    if not isinstance(data, dict):
+        raise RuleError(f"{label}: expected a mapping with 'symptoms', 'causes' and 'edges'")
+    try:
+        return RuleFile.model_validate(data)
+    except ValidationError as error:
+        raise RuleError(_describe(label, data, error.errors()[0])) from None
+
+
+def _describe(label: str, data: dict[str, Any], error: Any) -> str:
+    loc = error["loc"]
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        items = data.get(loc[0]) or []
+        item = items[loc[1]] if loc[1] < len(items) and isinstance(items[loc[1]], dict) else {}
+        rule = item.get("id") or item.get("cause") or f"#{loc[1] + 1}"
+        field = ".".join(str(part) for part in loc[2:]) or "(the entry)"
+        return f"{label}: rule '{rule}' ({loc[0]}[{loc[1]}]), field '{field}': {error['msg']}"
+    return f"{label}: field '{'.'.join(str(p) for p in loc)}': {error['msg']}"
+
+
+def build(files: list[tuple[str, RuleFile]]) -> RuleBook:
+    symptoms: dict[str, Symptom] = {}
+    causes: dict[str, Cause] = {}
+    for label, rules in files:
+        for kind, items, known in (("symptoms", rules.symptoms, symptoms), ("causes", rules.causes, causes)):
+            for index, item in enumerate(items):
+                if item.id in known:
+                    raise RuleError(f"{label}: rule '{item.id}' ({kind}[{index}]), field 'id': defined twice")
+                known[item.id] = item
+        for index, symptom in enumerate(rules.symptoms):
+            if symptom.detector not in DETECTORS:
+                raise RuleError(f"{label}: rule '{symptom.id}' (symptoms[{index}]), field 'detector': "
+                                f"unknown detector '{symptom.detector}'")
+    edges: list[Edge] = []
+    for label, rules in files:
+        for index, edge in enumerate(rules.edges):
+            _check_edge(label, index, edge, symptoms, causes)
+            edges.append(edge)
+    for label, rules in files:
+        for index, cause in enumerate(rules.causes):
+            unknown = [c for c in cause.explained_by if c not in causes]
+            if unknown:
+                raise RuleError(f"{label}: rule '{cause.id}' (causes[{index}]), field 'explained_by': "
+                                f"unknown cause '{unknown[0]}'")
+    return RuleBook(symptoms, causes, edges, _graph(symptoms, causes, edges))
+
+
+def _check_edge(label: str, index: int, edge: Edge, symptoms: dict[str, Symptom], causes: dict[str, Cause]) -> None:
+    where = f"{label}: rule '{edge.cause}' (edges[{index}])"
+    if edge.cause not in causes:
+        raise RuleError(f"{where}, field 'cause': unknown cause '{edge.cause}'")
+    for field, names in (("all", edge.all_of), ("any", edge.any_of), ("not", edge.none_of)):
+        unknown = [n for n in names if n not in symptoms]
+        if unknown:
+            raise RuleError(f"{where}, field '{field}': unknown symptom '{unknown[0]}'")
+
+
+def _graph(symptoms: dict[str, Symptom], causes: dict[str, Cause], edges: list[Edge]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for symptom in symptoms.values():
+        graph.add_node(f"symptom:{symptom.id}", kind="symptom", level=symptom.level)
+    for cause in causes.values():
+        graph.add_node(f"cause:{cause.id}", kind="cause", level=cause.level)
+    for index, edge in enumerate(edges):
+        node = f"edge:{index}"
+        graph.add_node(node, kind="edge", edge=edge)
+        for role, names in (("all", edge.all_of), ("any", edge.any_of), ("not", edge.none_of)):
+            for name in names:
+                graph.add_edge(f"symptom:{name}", node, role=role)
+        graph.add_edge(node, f"cause:{edge.cause}", weight=edge.weight, refutes=edge.refutes)
+    for cause in causes.values():
+        for explainer in cause.explained_by:
+            graph.add_edge(f"cause:{explainer}", f"cause:{cause.id}", kind="explains")
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = " → ".join(a for a, _ in nx.find_cycle(graph))
+        raise RuleError(f"rules: 'explained_by' forms a cycle ({cycle})")
+    return graph

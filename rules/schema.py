@@ -1,0 +1,83 @@
+"""The rule-file format: pydantic models that are the published schema of ``rules/*.yaml``.
+
+A rule file declares three kinds of nodes: **symptoms** (a detector from the detector library
+with its thresholds, and the evidence sections it needs), **causes** (a canonical id with the
+prose a report shows: title, why, fix, example) and **edges** from symptoms to causes
+(``all``/``any``/``not`` over symptom ids, a weight, and whether the edge supports or refutes).
+``python -m diagnose.rules.schema`` prints the JSON schema.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Level = Literal["data", "learnability", "optimization", "evaluation", "crash"]
+LEVELS: tuple[str, ...] = ("data", "learnability", "optimization", "evaluation", "crash")
+Section = Literal["run", "loss", "optimizer", "model", "init", "data", "bookkeeping", "gradients",
+                  "activations", "graph", "sources", "messages"]
+ParamValue = Union[bool, int, float, str, list[str], list[float], dict[str, float]]
+Identifier = Field(pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Symptom(Strict):
+    """Something measurable that can be wrong, judged by a detector function."""
+
+    id: str = Identifier
+    title: str = Field(min_length=3, description="What the symptom is, in a few words.")
+    level: Level
+    detector: str = Field(description="Name of a function in the detector library.")
+    params: dict[str, ParamValue] = Field(default_factory=dict, description="Thresholds for the detector.")
+    needs: list[Section] = Field(default_factory=list, description="Evidence sections the detector reads.")
+
+
+class Cause(Strict):
+    """A root cause with one fixed shape of prose (title / why / fix / example)."""
+
+    id: str = Identifier
+    level: Level
+    title: str = Field(min_length=3)
+    why: str = Field(min_length=10, description="Why this makes training fail.")
+    fix: str = Field(min_length=5, description="The first thing to change, in one line.")
+    example: str = Field(default="", description="The fix as code.")
+    points_at: list[str] = Field(default_factory=list, description="Source-line keys, best first.")
+    explained_by: list[str] = Field(
+        default_factory=list, description="Lower-level causes that, when likely, explain this one away.")
+    confirm: str | None = Field(default=None, description="Scenario whose fix confirms this cause.")
+
+
+class Edge(Strict):
+    """Symptoms → cause: fires when all of ``all``, one of ``any`` and none of ``not`` fired."""
+
+    cause: str = Identifier
+    all_of: list[str] = Field(default_factory=list, alias="all")
+    any_of: list[str] = Field(default_factory=list, alias="any")
+    none_of: list[str] = Field(default_factory=list, alias="not")
+    weight: float = Field(gt=0, le=1)
+    refutes: bool = False
+
+    @model_validator(mode="after")
+    def _needs_a_condition(self) -> Edge:
+        if not (self.all_of or self.any_of):
+            raise ValueError("an edge needs symptoms in 'all' or 'any'")
+        return self
+
+    @property
+    def symptoms(self) -> list[str]:
+        return [*self.all_of, *self.any_of, *self.none_of]
+
+
+class RuleFile(Strict):
+    symptoms: list[Symptom] = Field(default_factory=list)
+    causes: list[Cause] = Field(default_factory=list)
+    edges: list[Edge] = Field(default_factory=list)
+
+
+if __name__ == "__main__":
+    print(json.dumps(RuleFile.model_json_schema(by_alias=True), indent=2))
