@@ -12,7 +12,7 @@ from pathlib import Path
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence, EvidenceError, ObservedRun
-from diagnose.reports.writer import check_formats, write_reports
+from diagnose.reports.writer import check_formats, check_output, write_reports
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook, RuleError, load_rules
 from diagnose.runner import ChildResult, ScenarioSpec, run_scenario
@@ -29,6 +29,8 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
     check_formats(formats)
     book = _rules(rules)
     target = resolve(Path(script), list(args))
+    if out is not None:
+        check_output(Path(out), formats)
     evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress)
     diagnosis = judge(evidence, book)
     if out is not None:

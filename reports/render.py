@@ -19,8 +19,8 @@ def environment(templates: Path | None = None) -> Environment:
     """Templates from ``templates`` first (a user's own), then the bundled ones."""
     loaders = [FileSystemLoader(str(templates))] if templates else []
     env = Environment(loader=ChoiceLoader([*loaders, PackageLoader("diagnose.reports", "templates")]),
-                      autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["md"] = md_inline
     env.filters["fence"] = fence
     return env

@@ -22,6 +22,11 @@ def check_formats(formats: Sequence[str]) -> None:
         raise UsageError(f"unknown format '{unknown[0] if unknown else ''}' (choose from {', '.join(FILES)})")
 
 
+def check_output(out: Path, formats: Sequence[str]) -> None:
+    """Refuse, before anything runs, an output folder where we would replace someone else's file."""
+    _prepare(out, [EVIDENCE_FILE, *(FILES[f] for f in formats)], create=False)
+
+
 def write_reports(diagnosis: Diagnosis, evidence: Evidence, out: Path, formats: Sequence[str],
                   templates: Path | None = None) -> dict[str, Path]:
     """Render the requested formats plus evidence.json into ``out``; return the paths written."""
@@ -33,18 +38,19 @@ def write_reports(diagnosis: Diagnosis, evidence: Evidence, out: Path, formats: 
             contents[FILES[fmt]] = render_markdown(diagnosis, evidence, templates)
         else:
             contents[FILES[fmt]] = render_html(diagnosis, evidence, templates)
-    _prepare(out, contents)
+    _prepare(out, list(contents))
     written = {}
     for name, text in contents.items():
         written[name] = _replace_atomically(out / name, text)
     return written
 
 
-def _prepare(out: Path, contents: dict[str, str]) -> None:
+def _prepare(out: Path, names: list[str], create: bool = True) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in contents:
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
+    for name in names:
         path = out / name
         if path.exists() and not _written_by_us(path):
             raise UsageError(f"{path}: exists and was not written by diagnose; choose another output folder (-o)")

@@ -77,7 +77,8 @@ def _summary(verdict: str, run: ObservedRun, causes: list[CauseReport]) -> str:
     if verdict == "hung":
         return f"The script did not finish: {run.run.reason}.{likely}"
     if verdict == "no_training":
-        return f"No training was observed: the script ended ({run.run.status}) before any backward pass.{likely}"
+        ended = run.run.reason or {"completed": "finished"}.get(run.run.status, run.run.status)
+        return f"No training was observed: the script ended ({ended}) before any backward pass.{likely}"
     if verdict == "problems":
         return f"Training has a problem.{likely}"
     values = finite_values(run.loss.values) if run.loss else []

@@ -1,0 +1,46 @@
+"""Shared helpers: run scripts under the real tap (no mocks), once per test session each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from diagnose.diagnosis import Diagnosis
+from diagnose.evidence import Evidence
+from diagnose.facade import observe
+from diagnose.rules.judge import judge
+from diagnose.rules.loader import load_rules
+from diagnose.targets import resolve
+
+TESTS = Path(__file__).parent
+SCRIPTS = TESTS / "scripts"
+ZOO = TESTS.parent.parent / "shared" / "zoo"
+
+
+@pytest.fixture(scope="session")
+def rule_book():
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def observed() -> Callable[..., Evidence]:
+    """Evidence of a script's observed run, cached by script and options for the session."""
+    cache: dict[tuple, Evidence] = {}
+
+    def run(script: Path | str, *args: str, steps: int = 200, timeout: float = 60.0) -> Evidence:
+        key = (str(script), args, steps, timeout)
+        if key not in cache:
+            cache[key] = observe(resolve(Path(script), list(args)), steps=steps, timeout=timeout)
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def diagnosed(observed, rule_book) -> Callable[..., Diagnosis]:
+    def run(script: Path | str, *args: str, **options: float) -> Diagnosis:
+        return judge(observed(script, *args, **options), rule_book)
+
+    return run

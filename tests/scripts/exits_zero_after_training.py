@@ -1,0 +1,11 @@
+import sys
+
+import torch
+
+model = torch.nn.Linear(3, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for _ in range(5):
+    optimizer.zero_grad()
+    model(torch.randn(8, 3)).pow(2).mean().backward()
+    optimizer.step()
+sys.exit(0)

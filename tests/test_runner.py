@@ -1,0 +1,87 @@
+"""The runner's odd cases: crash, sys.exit, hang, stdin, no optimizer, argv, budgets, orphans."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from conftest import SCRIPTS
+
+
+def test_argv_path_and_cwd_are_the_scripts(observed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    evidence = observed(SCRIPTS / "tiny_train.py", "--steps", "40", "--tag", "a b")
+    out = evidence.observe.run.stdout_tail
+    assert 'ARGV=["--steps", "40", "--tag", "a b"]' in out
+    assert f"PATH0={SCRIPTS}" in out
+    assert f"CWD={tmp_path}" in out
+    assert evidence.observe.run.status == "completed"
+    assert evidence.observe.run.steps == 40
+
+
+def test_step_budget_stops_the_run_at_a_step_boundary(observed):
+    evidence = observed(SCRIPTS / "tiny_train.py", "--steps", "500", steps=25)
+    run = evidence.observe.run
+    assert run.status == "budget" and run.steps == 25
+    assert "step budget" in run.reason
+    assert len(evidence.observe.loss.values) == 25
+
+
+def test_budget_is_not_swallowed_by_except_exception(observed):
+    run = observed(SCRIPTS / "swallows_exceptions.py", steps=30).observe.run
+    assert run.status == "budget" and run.steps == 30
+
+
+def test_crash_is_evidence_with_the_users_line(diagnosed):
+    diagnosis = diagnosed(SCRIPTS / "crash_after_steps.py")
+    assert diagnosis.verdict == "crashed" and not diagnosis.healthy
+    assert diagnosis.exception.type == "ValueError"
+    assert diagnosis.exception.message == "boom after three steps"
+    assert diagnosis.exception.user_frame.line == 12
+    assert "raise ValueError" in diagnosis.exception.user_frame.code
+    assert diagnosis.scenarios[0].steps == 3
+
+
+def test_sys_exit_nonzero_before_training(diagnosed):
+    diagnosis = diagnosed(SCRIPTS / "exits_early.py")
+    assert diagnosis.verdict == "no_training"
+    assert "sys.exit(3)" in diagnosis.summary
+
+
+def test_sys_exit_zero_after_training_completes(observed):
+    run = observed(SCRIPTS / "exits_zero_after_training.py").observe.run
+    assert run.status == "completed" and run.steps == 5 and run.exit_code == 0
+
+
+def test_script_without_optimizer_never_trains(diagnosed):
+    diagnosis = diagnosed(SCRIPTS / "inference_only.py")
+    assert diagnosis.verdict == "no_training" and not diagnosis.healthy
+    assert diagnosis.causes == []
+
+
+def test_stdin_read_fails_fast_instead_of_hanging(diagnosed):
+    started = time.monotonic()
+    diagnosis = diagnosed(SCRIPTS / "reads_stdin.py")
+    assert time.monotonic() - started < 20
+    assert diagnosis.verdict == "crashed" and diagnosis.exception.type == "EOFError"
+
+
+def test_busy_loop_before_training_is_stopped_and_reported(diagnosed):
+    started = time.monotonic()
+    diagnosis = diagnosed(SCRIPTS / "hangs_before_training.py", timeout=6)
+    assert time.monotonic() - started < 6 + 12
+    assert diagnosis.verdict == "hung"
+    assert diagnosis.scenarios[0].status == "timeout"
+
+
+def test_blocked_sleep_is_stopped(observed):
+    run = observed(SCRIPTS / "sleeps_forever.py", timeout=5).observe.run
+    assert run.status == "timeout"
+
+
+def test_no_orphan_processes_after_a_hang_with_workers(observed):
+    run = observed(SCRIPTS / "workers_then_hang.py", timeout=8).observe.run
+    assert run.status == "timeout" and run.steps == 16
+    time.sleep(0.5)
+    survivors = subprocess.run(["pgrep", "-f", "workers_then_hang.py"], capture_output=True, text=True).stdout
+    assert survivors.strip() == ""
