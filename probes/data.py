@@ -18,6 +18,7 @@ CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy", "b
 SAMPLE_FIRST, SAMPLE_EVERY = 20, 5
 MAX_TRAIN_ROWS, MAX_VAL_ROWS, MAX_DATASET_ROWS = 100_000, 50_000, 200_000
 MAX_NORMALIZE_CALLS = 20
+SAMPLE_IMAGES, MAX_SIDE = 16, 32
 
 
 class DataProbe(Probe):
@@ -42,6 +43,8 @@ class DataProbe(Probe):
         self.normalize_calls: list[NormalizeCall] = []
         self.normalize_count = 0
         self.samples_fetched = 0
+        self.sample_images: list = []
+        self.sample_labels: list[int] = []
 
     # -- loaders -------------------------------------------------------------------------------
     def on_loader_iter(self, loader: Any) -> None:
@@ -73,6 +76,8 @@ class DataProbe(Probe):
         if torch.is_grad_enabled():
             self.training_forwards += 1
             self.train_tensors.add(_key(x))
+            if self.training_forwards == 1:
+                self.sample_images = _thumbnails(x)
             if _sampled(self.training_forwards):
                 self.inputs.add(x)
             if len(self.train_rows) < MAX_TRAIN_ROWS:
@@ -100,6 +105,8 @@ class DataProbe(Probe):
         if _sampled(self.target_calls):
             self.targets.add(y)
         labels = _class_labels(call.name, y)
+        if labels is not None and self.sample_images and not self.sample_labels:
+            self.sample_labels = labels[: len(self.sample_images)].tolist()
         if labels is not None:
             counts = torch.bincount(labels)
             self.class_counts.update({i: int(c) for i, c in enumerate(counts.tolist()) if c})
@@ -122,7 +129,7 @@ class DataProbe(Probe):
             batch_majority_share=sum(self.batch_shares) / len(self.batch_shares) if self.batch_shares else None,
             loaders=list(self.loaders.values()), train_rows_hashed=len(train_rows),
             val_rows_hashed=len(val_rows), val_rows_in_train=len(val_rows & train_rows),
-            normalize_calls=self.normalize_calls,
+            normalize_calls=self.normalize_calls, sample_images=self.sample_images, sample_labels=self.sample_labels,
             normalize_calls_per_sample=(self.normalize_count / self.samples_fetched
                                         if self.samples_fetched and self.normalize_count else None))
 
@@ -173,6 +180,16 @@ def _class_labels(loss: str, y: torch.Tensor) -> torch.Tensor | None:
     if flat.min() < 0 or flat.max() > 100_000:
         return None
     return flat.long().cpu()
+
+
+def _thumbnails(x: torch.Tensor) -> list:
+    """A few inputs as small (C, H, W) images, when the inputs are images (N, 1 or 3, H, W)."""
+    if x.dim() != 4 or x.shape[1] not in (1, 3) or not x.is_floating_point() or min(x.shape[2:]) < 4:
+        return []
+    images = x[:SAMPLE_IMAGES].detach().float().cpu()
+    if max(images.shape[2:]) > MAX_SIDE:
+        images = torch.nn.functional.interpolate(images, size=(MAX_SIDE, MAX_SIDE), mode="area")
+    return [[[[round(v, 3) for v in row] for row in channel] for channel in image] for image in images.tolist()]
 
 
 def _length(dataset: Any) -> int | None:

@@ -16,6 +16,7 @@ LOGIT_LOSSES = {"cross_entropy", "binary_cross_entropy_with_logits"}
 ELEMENTWISE_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
                       "binary_cross_entropy_with_logits", "poisson_nll_loss"}
 PREDICTION_WINDOW = 20
+MAX_CONFUSION = 20
 
 
 class LossProbe(Probe):
@@ -92,10 +93,11 @@ class LossProbe(Probe):
             value /= max(batch, 1)
         totals.loss_sum += value * batch
         totals.loss_samples += batch
-        _, accuracy = _predictions(call.name, x, y)
+        predicted, accuracy = _predictions(call.name, x, y)
         if accuracy is not None:
             totals.correct += accuracy * batch
             totals.labelled += batch
+            totals.add_confusion(predicted, y, self.section.n_classes)
 
     # -- forwards without gradients: validation passes ---------------------------------------
     def on_root_forward(self, model: nn.Module, args: tuple[Any, ...], output: Any) -> None:
@@ -124,6 +126,9 @@ class LossProbe(Probe):
         section.kind = section.kinds[0] if section.kinds else ("custom" if section.values else "")
         section.predicted_share = _majority_share(self.recent_predictions)
         section.eval_passes = [totals.as_pass(step) for step, totals in sorted(self.passes.items())]
+        labelled = [totals for _, totals in sorted(self.passes.items()) if totals.confusion is not None]
+        if labelled:
+            section.confusion = labelled[-1].confusion.tolist()
         return section
 
 
@@ -135,6 +140,18 @@ class _PassTotals:
         self.labelled = 0
         self.forwards = 0
         self.forwards_in_train_mode = 0
+        self.confusion: torch.Tensor | None = None
+
+    def add_confusion(self, predicted: torch.Tensor, target: torch.Tensor, n_classes: int | None) -> None:
+        """Counts of (true class, predicted class) for classification with at most MAX_CONFUSION classes."""
+        if not n_classes or n_classes > MAX_CONFUSION:
+            return
+        truth, guess = target.flatten().long().cpu(), predicted.flatten().long().cpu()
+        if truth.numel() != guess.numel() or truth.min() < 0 or max(truth.max(), guess.max()) >= n_classes:
+            return
+        counts = torch.bincount(truth * n_classes + guess, minlength=n_classes * n_classes)
+        counts = counts.reshape(n_classes, n_classes)
+        self.confusion = counts if self.confusion is None else self.confusion + counts
 
     def as_pass(self, step: int) -> EvalPass:
         return EvalPass(

@@ -75,6 +75,8 @@ class DataSection:
     val_rows_in_train: int = 0
     normalize_calls: list[NormalizeCall] = field(default_factory=list)
     normalize_calls_per_sample: float | None = None
+    sample_images: list[list[list[list[float]]]] = field(default_factory=list)
+    sample_labels: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -113,6 +115,7 @@ class LossSection:
     train_accuracy: list[float] = field(default_factory=list)
     predicted_share: float | None = None
     eval_passes: list[EvalPass] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)
 
 
 @dataclass
