@@ -3,6 +3,10 @@
 Installs the tap, runs the user's script as ``__main__`` (as ``coverage run`` does: its own argv,
 its folder first on ``sys.path``), and always writes what it saw to the result file, whether the
 script finished, crashed, exited, ran out of budget or was told to stop (SIGTERM).
+
+When asked to ``serve``, the observed run starts a fork server at its first optimizer step; each
+replay forked from it becomes a new ``Session`` in place (``become``) and carries on with the
+user's own loop from that step, with its intervention.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from typing import Any
 
 import torch
 
+from diagnose import forkserver
 from diagnose.budget import Budget, RunInterrupted, TimeLimitReached
+from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
 from diagnose.state import Schedule, TrainingState
 from diagnose.tap import Tap
@@ -38,36 +44,83 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise TimeLimitReached("stopped at the time limit (the script hung or never finished a step)")
 
 
-def observe(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run the script under the tap; return the run record and the probes' sections."""
-    script = Path(spec["script"]).resolve()
-    state = TrainingState(UserCode(script), Schedule(every=spec.get("every", 10)))
-    tap = Tap(state, observe_probes(state), Budget(spec["max_steps"], spec["seconds"]))
-    run: dict[str, Any] = {"status": "completed", "reason": "", "exit_code": None}
-    started = time.monotonic()
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    tap.install()
-    try:
-        run_script(script, list(spec.get("args", [])))
-    except RunInterrupted as stop:
-        run.update(status=stop.status, reason=str(stop))
-    except SystemExit as exit_:
-        code = exit_.code
-        run.update(status="exited" if code not in (None, 0) else "completed",
-                   exit_code=code if isinstance(code, int) else (0 if code is None else 1),
-                   reason="" if code in (None, 0) else f"sys.exit({code!r})")
-    except BaseException as error:  # the user's crash is evidence, not our error
-        run.update(status="crashed", reason=f"{type(error).__name__}: {error}"[:500])
-        tap.on_exception(error)
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        tap.remove()
-    run.update(seconds=round(time.monotonic() - started, 3), steps=state.steps,
-               backward_calls=state.backward_calls, probe_errors=state.probe_errors,
-               peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-               torch_version=torch.__version__, python_version=platform.python_version())
-    sections = {name: _plain(section) for name, section in tap.sections().items()}
-    return {"run": run, "sections": sections}
+class Session:
+    """One run of the user's script in this process, and where its result goes."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.script = Path(spec["script"]).resolve()
+        self.args = list(spec.get("args", []))
+        self.state = TrainingState(UserCode(self.script), Schedule(every=spec.get("every", 10)))
+        self.tap = Tap(self.state, observe_probes(self.state), Budget(1, 1.0))
+        self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
+        self.configure(spec)
+        if spec.get("serve"):
+            self.tap.fork_point.append(self.serve)
+
+    def configure(self, spec: dict[str, Any]) -> None:
+        """Budget, intervention and result file of this session (again in a forked replay)."""
+        self.name = spec.get("name", "observe")
+        self.result_path = Path(spec["result"])
+        self.tap.budget = Budget(spec["max_steps"], spec["seconds"])
+        planned = spec.get("intervention") or {}
+        self.intervention: Intervention = build(planned.get("name", "none"), self.state, planned.get("params", {}))
+        self.tap.intervention = self.intervention
+        if self.intervention.from_start:
+            self.intervention.start()
+        self.started = time.monotonic()
+        self.run: dict[str, Any] = {"status": "completed", "reason": "", "exit_code": None,
+                                    "mode": spec.get("mode", "cold")}
+
+    def serve(self) -> None:
+        """At the fork point: start the fork server; in a replay forked from it, become that replay."""
+        spec = forkserver.start(self.workdir, self.state)
+        if spec is not None:
+            _redirect_output(spec)
+            self.configure({**spec, "mode": "fork"})
+            if not self.intervention.active:
+                self.intervention.start()
+
+    def execute(self) -> dict[str, Any]:
+        """Run the script under the tap; return the run record and the probes' sections."""
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        self.tap.install()
+        try:
+            run_script(self.script, self.args)
+        except RunInterrupted as stop:
+            self.run.update(status=stop.status, reason=str(stop))
+        except SystemExit as exit_:
+            self._exited(exit_.code)
+        except BaseException as error:  # the user's crash is evidence, not our error
+            self.run.update(status="crashed", reason=f"{type(error).__name__}: {error}"[:500])
+            self.tap.on_exception(error)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            self.tap.remove()
+        return self.result()
+
+    def _exited(self, code: Any) -> None:
+        clean = code in (None, 0)
+        self.run.update(status="completed" if clean else "exited",
+                        exit_code=code if isinstance(code, int) else (0 if code is None else 1),
+                        reason="" if clean else f"sys.exit({code!r})")
+
+    def result(self) -> dict[str, Any]:
+        state = self.state
+        self.run.update(seconds=round(time.monotonic() - self.started, 3), steps=state.steps,
+                        backward_calls=state.backward_calls, probe_errors=state.probe_errors,
+                        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                        torch_version=torch.__version__, python_version=platform.python_version())
+        sections = {**self.tap.sections(), **self.intervention.sections()}
+        return {"run": self.run, "sections": {name: _plain(s) for name, s in sections.items()}}
+
+
+def _redirect_output(spec: dict[str, Any]) -> None:
+    """A forked replay writes the script's output to its own files."""
+    for stream, key in ((1, "stdout"), (2, "stderr")):
+        if spec.get(key):
+            handle = os.open(spec[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(handle, stream)
+            os.close(handle)
 
 
 def _plain(section: Any) -> Any:
@@ -81,9 +134,9 @@ def write_atomically(path: Path, payload: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(Path(argv[1]).read_text())
-    result = observe(spec)
-    write_atomically(Path(spec["result"]), result)
+    session = Session(json.loads(Path(argv[1]).read_text()))
+    result = session.execute()
+    write_atomically(session.result_path, result)  # a forked replay has its own result path by now
     sys.stdout.flush()
     sys.stderr.flush()
     return 0

@@ -46,6 +46,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=200, help="optimizer steps to observe (default 200)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per run (default 60)")
     parser.add_argument("--every", type=int, default=10, help="sample expensive statistics every N steps")
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds the agent may spend on replays after the observed run (default 60)")
+    parser.add_argument("--quick", action="store_true", help="the observed run only, no replays")
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
 
@@ -91,6 +94,7 @@ def _dispatch(argv: list[str]) -> int:
         progress = None if options.quiet else (lambda text: print(f"diagnose: {text}", file=sys.stderr))
         diagnosis = facade.run(options.script, script_args, out=options.out, formats=_formats(options.format),
                                steps=options.steps, timeout=options.timeout, every=options.every,
+                               budget=options.budget, quick=options.quick,
                                rules=options.rules, templates=options.templates, progress=progress)
     if not options.quiet:
         files = [options.out / name for name in ("report.md", "report.html", "report.json")
@@ -117,3 +121,5 @@ def _check_budget(options: argparse.Namespace) -> None:
         raise UsageError("--timeout must be positive")
     if options.every < 1:
         raise UsageError("--every must be at least 1")
+    if options.budget < 0:
+        raise UsageError("--budget must not be negative")

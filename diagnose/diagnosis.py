@@ -83,6 +83,19 @@ class ScenarioReport(Model):
     seconds: float
     reason: str = ""
     chosen_because: str = ""
+    mode: str = ""
+    change: str = ""
+
+
+class LRSuggestion(Model):
+    """What the LR range test says about the learning rate."""
+
+    user_lr: float
+    suggested_lr: float
+    steepest_lr: float
+    min_loss_lr: float
+    divergence_lr: float | None = None
+    decades_off: float
 
 
 class Diagnosis(Model):
@@ -98,6 +111,7 @@ class Diagnosis(Model):
     symptoms: list[SymptomReport] = Field(default_factory=list)
     not_evaluated: list[SymptomReport] = Field(default_factory=list)
     scenarios: list[ScenarioReport] = Field(default_factory=list)
+    lr_suggestion: LRSuggestion | None = None
     exception: ExceptionInfo | None = None
     probe_errors: list[str] = Field(default_factory=list)
 

@@ -21,10 +21,13 @@ from diagnose.probes.sections import (
     GradientSection,
     GraphSection,
     InitSection,
+    InterventionSection,
     LossSection,
+    LRRangeSection,
     MessagesSection,
     ModelSection,
     OptimizerSection,
+    OverfitSection,
     SourcesSection,
 )
 from diagnose.runner import ChildResult
@@ -74,10 +77,32 @@ class ObservedRun(BaseModel):
     messages: MessagesSection | None = None
 
     @classmethod
-    def from_child(cls, result: ChildResult) -> ObservedRun:
+    def from_child(cls, result: ChildResult, **extra: Any) -> Any:
         run = RunInfo(scenario=result.name, wall_seconds=result.wall_seconds, stdout_tail=result.stdout_tail,
                       stderr_tail=result.stderr_tail, **_known(RunInfo, result.run))
-        return cls(run=run, **{k: v for k, v in result.sections.items() if k in cls.model_fields and v})
+        return cls(run=run, **extra, **{k: v for k, v in result.sections.items() if k in cls.model_fields and v})
+
+
+class ScenarioRun(ObservedRun):
+    """A replay of the user's run with one intervention, and what it measured."""
+
+    mode: str = "cold"
+    reason: str = ""
+    intervention: InterventionSection | None = None
+    lr_range: LRRangeSection | None = None
+    isolated: OverfitSection | None = None
+
+
+class AgentStep(BaseModel):
+    """One decision of the agent: which replay it ran, why, and how the ranking moved."""
+
+    scenario: str
+    reason: str
+    seconds: float
+    top_before: str = ""
+    top_after: str = ""
+    confidence_before: float = 0.0
+    confidence_after: float = 0.0
 
 
 class Evidence(BaseModel):
@@ -91,6 +116,15 @@ class Evidence(BaseModel):
     python: str = Field(default_factory=platform.python_version)
     torch: str = ""
     observe: ObservedRun
+    scenarios: dict[str, ScenarioRun] = Field(default_factory=dict)
+    agent: list[AgentStep] = Field(default_factory=list)
+    replays: str = ""
+
+    def section(self, name: str) -> Any:
+        """An observed section by name, or a replay by its scenario name (None when absent)."""
+        if name in self.scenarios:
+            return self.scenarios[name]
+        return getattr(self.observe, name, None) if name in ObservedRun.model_fields else None
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=1)

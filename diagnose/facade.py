@@ -9,12 +9,14 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from diagnose.agent import Agent, Replays
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence, EvidenceError, ObservedRun
 from diagnose.reports.writer import check_formats, check_output, write_reports
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook, RuleError, load_rules
+from diagnose.forkserver import ForkClient
 from diagnose.runner import ChildResult, ScenarioSpec, run_scenario
 from diagnose.targets import Target, resolve
 
@@ -24,29 +26,53 @@ Progress = Callable[[str], None]
 
 def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
         formats: Sequence[str] = DEFAULT_FORMATS, steps: int = 200, timeout: float = 60.0, every: int = 10,
-        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None) -> Diagnosis:
-    """Run ``script`` under instrumentation, rank the causes of its problems, write reports to ``out``."""
+        budget: float = 60.0, quick: bool = False, rules: Sequence[Path] = (), templates: Path | None = None,
+        progress: Progress | None = None) -> Diagnosis:
+    """Run ``script`` under instrumentation, test the likely causes with replays (unless ``quick``),
+    rank them, and write the reports to ``out``."""
     check_formats(formats)
     book = _rules(rules)
     target = resolve(Path(script), list(args))
     if out is not None:
         check_output(Path(out), formats)
-    evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress)
+    evidence = investigate(target, book, steps=steps, timeout=timeout, every=every, budget=0.0 if quick else budget,
+                           progress=progress)
     diagnosis = judge(evidence, book)
     if out is not None:
         write_reports(diagnosis, evidence, Path(out), formats, templates)
     return diagnosis
 
 
+def investigate(target: Target, book: RuleBook, *, steps: int = 200, timeout: float = 60.0, every: int = 10,
+                budget: float = 60.0, progress: Progress | None = None) -> Evidence:
+    """The observed run, then (with a budget) the agent's replays, forked from its first step."""
+    with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
+        workdir = Path(tmp)
+        client = ForkClient(workdir)
+        try:
+            evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress,
+                               workdir=workdir, serve=budget > 0)
+            if budget > 0:
+                replays = Replays(target, workdir, client, evidence, timeout, every)
+                evidence.replays = ("forked from the observed run's first optimizer step" if client.available
+                                    else f"run from scratch: {client.unavailable_reason}")
+                evidence = Agent(book, replays, budget, progress).investigate(evidence)
+        finally:
+            client.close()
+    return evidence
+
+
 def observe(target: Target, *, steps: int = 200, timeout: float = 60.0, every: int = 10,
-            progress: Progress | None = None) -> Evidence:
-    """The observed run: the script as written, under the tap."""
-    spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every)
+            progress: Progress | None = None, workdir: Path | None = None, serve: bool = False) -> Evidence:
+    """The observed run: the script as written, under the tap (serving replays if asked)."""
+    spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every,
+                        serve=serve)
     if progress:
         progress(f"observing {target.script.name} (up to {steps} steps, {timeout:.0f} s)")
-    with tempfile.TemporaryDirectory(prefix="diagnose-") as workdir:
-        result = run_scenario(spec, Path(workdir))
-    return evidence_from(target, result)
+    if workdir is not None:
+        return evidence_from(target, run_scenario(spec, workdir))
+    with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
+        return evidence_from(target, run_scenario(spec, Path(tmp)))
 
 
 def evidence_from(target: Target, result: ChildResult) -> Evidence:

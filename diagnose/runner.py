@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diagnose.forkserver import ForkClient
+
 TAIL_LINES = 40
 TAIL_CHARS = 4000
 TERM_GRACE_SECONDS = 10.0
@@ -24,7 +26,7 @@ CHILD_MARGIN_SECONDS = 5.0
 
 @dataclass
 class ScenarioSpec:
-    """What one child run does: which script, its arguments, the budget, the intervention."""
+    """What one run does: which script, its arguments, the budget, the intervention."""
 
     name: str
     script: Path
@@ -33,6 +35,17 @@ class ScenarioSpec:
     timeout: float = 60.0
     every: int = 10
     intervention: dict[str, Any] = field(default_factory=dict)
+    serve: bool = False
+
+    def paths(self, workdir: Path) -> dict[str, Path]:
+        return {key: workdir / f"{self.name}.{key}" for key in ("spec", "result", "stdout", "stderr")}
+
+    def for_child(self, workdir: Path) -> dict[str, Any]:
+        paths = self.paths(workdir)
+        return {"name": self.name, "script": str(self.script), "args": self.args, "max_steps": self.max_steps,
+                "seconds": max(self.timeout - CHILD_MARGIN_SECONDS, 1.0), "every": self.every,
+                "intervention": self.intervention, "serve": self.serve, "workdir": str(workdir),
+                "result": str(paths["result"]), "stdout": str(paths["stdout"]), "stderr": str(paths["stderr"])}
 
 
 @dataclass
@@ -46,26 +59,36 @@ class ChildResult:
 
 
 def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
-    """Run one scenario in a child process (cwd unchanged) and collect its result."""
+    """Run one scenario in a fresh child interpreter (cwd unchanged) and collect its result."""
     workdir.mkdir(parents=True, exist_ok=True)
-    result_path = workdir / f"{spec.name}.result.json"
-    spec_path = workdir / f"{spec.name}.spec.json"
-    result_path.unlink(missing_ok=True)
-    spec_path.write_text(json.dumps({
-        "script": str(spec.script), "args": spec.args, "max_steps": spec.max_steps,
-        "seconds": max(spec.timeout - CHILD_MARGIN_SECONDS, 1.0), "every": spec.every,
-        "intervention": spec.intervention, "result": str(result_path)}))
-    out_path, err_path = workdir / f"{spec.name}.stdout", workdir / f"{spec.name}.stderr"
+    paths = spec.paths(workdir)
+    paths["result"].unlink(missing_ok=True)
+    paths["spec"].write_text(json.dumps(spec.for_child(workdir)))
     started = time.monotonic()
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+    with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "diagnose._child", str(spec_path)], stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "diagnose._child", str(paths["spec"])], stdin=subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True, env=_child_env())
         timed_out = _wait(process, spec.timeout)
-    wall = time.monotonic() - started
-    payload = _read_result(result_path, process.returncode, timed_out, spec.timeout)
+    return collect(spec, workdir, process.returncode, timed_out, time.monotonic() - started)
+
+
+def run_forked(client: ForkClient, spec: ScenarioSpec, workdir: Path) -> ChildResult:
+    """Run one scenario as a replay forked from the observed run's first optimizer step."""
+    paths = spec.paths(workdir)
+    paths["result"].unlink(missing_ok=True)
+    started = time.monotonic()
+    finished = client.run(spec.for_child(workdir), spec.timeout)
+    return collect(spec, workdir, None, not finished, time.monotonic() - started)
+
+
+def collect(spec: ScenarioSpec, workdir: Path, returncode: int | None, timed_out: bool,
+            wall: float) -> ChildResult:
+    paths = spec.paths(workdir)
+    payload = _read_result(paths["result"], returncode, timed_out, spec.timeout)
     return ChildResult(name=spec.name, run=payload["run"], sections=payload["sections"],
-                       stdout_tail=tail(out_path), stderr_tail=tail(err_path), wall_seconds=round(wall, 3))
+                       stdout_tail=tail(paths["stdout"]), stderr_tail=tail(paths["stderr"]),
+                       wall_seconds=round(wall, 3))
 
 
 def _child_env() -> dict[str, str]:

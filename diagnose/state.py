@@ -56,6 +56,12 @@ class TrainingState:
         self.last_batch_loader: int | None = None
         self.probe_errors: list[str] = []
         self._names: dict[int, str] = {}
+        # What a replay needs to reproduce a training step: set by the tap as the run goes.
+        self.pending_batch: tuple[Any, Any] | None = None
+        self.last_train_batch: tuple[Any, Any] | None = None
+        self.last_training_args: tuple[Any, ...] | None = None
+        self.last_loss_call: Any = None
+        self.muted = False
 
     # -- clock -------------------------------------------------------------------------------
     @property
@@ -89,6 +95,7 @@ class TrainingState:
         self.backward_calls += 1
         if self.last_batch_loader in self.loaders:
             self.loaders[self.last_batch_loader].role = "train"
+            self.last_train_batch = self.pending_batch
         if self.chosen_model is None and (self.grad_roots or self.roots):
             self.chosen_model = self._pick_model(self.grad_roots or self.roots)
             self._names = {}
@@ -120,10 +127,11 @@ class TrainingState:
         record = self.loaders.setdefault(id(loader), LoaderRecord(weakref.ref(loader)))
         record.iterations += 1
 
-    def note_batch(self, loader: Any) -> None:
+    def note_batch(self, loader: Any, batch: Any) -> None:
         record = self.loaders.setdefault(id(loader), LoaderRecord(weakref.ref(loader)))
         record.batches += 1
         self.last_batch_loader = id(loader)
+        self.pending_batch = (loader, batch)
 
     def loader_role(self, loader: Any) -> str:
         record = self.loaders.get(id(loader))

@@ -24,6 +24,7 @@ from torch.utils.data import dataloader as dataloader_module
 from diagnose.budget import Budget
 from diagnose.patching import Patches
 from diagnose.probes.base import EVENTS, LossCall, Probe
+from diagnose.probes.interventions import Intervention
 from diagnose.state import TrainingState
 
 # Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
@@ -38,11 +39,13 @@ class Tap:
     """Install with ``install()``, run the user's code, then ``remove()`` and ``sections()``."""
 
     def __init__(self, state: TrainingState, probes: list[Probe], budget: Budget,
-                 intervention: Any = None) -> None:
+                 intervention: Intervention | None = None) -> None:
         self.state = state
         self.probes = probes
         self.budget = budget
-        self.intervention = intervention
+        self.intervention = intervention or Intervention(state)
+        self.fork_point: list[Callable[[], None]] = []
+        self._past_fork_point = False
         self.patches = Patches()
         self.handles: list[Any] = []
         self.subscribers: dict[str, list[Callable[..., Any]]] = {
@@ -56,6 +59,8 @@ class Tap:
 
     # -- dispatch ----------------------------------------------------------------------------
     def emit(self, event: str, *args: Any) -> None:
+        if self.state.muted:
+            return
         for handler in tuple(self.subscribers[event]):
             try:
                 handler(*args)
@@ -112,23 +117,49 @@ class Tap:
         self.patches.replace(torch.optim.Optimizer, "__init__", wrap)
 
     def _on_step_pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if self.state.muted:
+            return
         if optimizer not in self.state.optimizers:
             self.state.optimizers.append(optimizer)
             self.emit("on_optimizer_created", optimizer)
+        if not self._past_fork_point:
+            self._reach_fork_point()
+        if self.intervention.active:
+            self.intervention.before_step(optimizer)
         self.emit("on_step_pre", optimizer)
 
+    def _reach_fork_point(self) -> None:
+        """The first optimizer step: replays fork from here, and interventions start here."""
+        self._past_fork_point = True
+        for callback in self.fork_point:
+            callback()
+        if not self.intervention.active:
+            self.intervention.start()
+
     def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if self.state.muted:
+            return
+        if self.intervention.active:
+            self.intervention.after_step(optimizer)
         self.emit("on_step", optimizer)
         self.state.count_step(optimizer)
         self.budget.check(self.state.steps, self.state.backward_calls)
 
     # -- forward -----------------------------------------------------------------------------
-    def _on_forward_pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+    def _on_forward_pre(self, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         state = self.state
         is_root = state.forward_depth == 0
         state.forward_depth += 1
+        if state.muted:
+            return None
+        replaced = None
         if is_root and not isinstance(module, nn.modules.loss._Loss) and _has_params(module):
+            if self.intervention.active:
+                replaced = self.intervention.before_forward(module, args)
+                args = replaced if replaced is not None else args
             state.note_root_forward(module)
+            if torch.is_grad_enabled():
+                state.last_training_args = args
             if self._starts_sampled_forward(module):
                 self._sampled_forward_step = state.steps
                 self._sampled_forward_module = module
@@ -136,22 +167,29 @@ class Tap:
             self.emit("on_root_forward_pre", module, args)
         elif self._sampled_forward_module is not None:
             self.emit("on_module_pre", module, args)
+        return replaced
 
     def _starts_sampled_forward(self, module: nn.Module) -> bool:
         return (torch.is_grad_enabled() and self.state.sampled
                 and self._sampled_forward_step != self.state.steps
                 and self._sampled_forward_module is None)
 
-    def _on_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+    def _on_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
         state = self.state
         state.forward_depth = max(0, state.forward_depth - 1)
+        if state.muted:
+            return None
+        replaced = None
         if state.forward_depth == 0 and module in state.roots:
-            self.emit("on_root_forward", module, args, output)
+            if self.intervention.active:
+                replaced = self.intervention.after_forward(module, args, output)
+            self.emit("on_root_forward", module, args, output if replaced is None else replaced)
             if module is self._sampled_forward_module:
                 self._sampled_forward_module = None
                 self.emit("on_sampled_forward_end", module)
         elif self._sampled_forward_module is not None:
             self.emit("on_module_forward", module, args, output)
+        return replaced
 
     # -- backward and gradient bookkeeping ---------------------------------------------------
     def _patch_backward(self) -> None:
@@ -173,13 +211,17 @@ class Tap:
 
     def _backward(self, original: Callable[..., None], root: Any, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> None:
-        if self._in_backward or not isinstance(root, torch.Tensor):
+        if self._in_backward or self.state.muted or not isinstance(root, torch.Tensor):
             return original(*args, **kwargs)
         self._in_backward = True
         try:
             self.state.note_backward()
+            if self.intervention.active:
+                self.intervention.before_backward(root)
             self.emit("on_backward", root)
             result = original(*args, **kwargs)
+            if self.intervention.active:
+                self.intervention.after_backward(root)
             self.emit("after_backward", root)
         finally:
             self._in_backward = False
@@ -190,6 +232,8 @@ class Tap:
         def wrap(original: Callable[..., None]) -> Callable[..., None]:
             @functools.wraps(original)
             def zero_grad(owner: Any, *args: Any, **kwargs: Any) -> None:
+                if self.intervention.active and not self.intervention.allow_zero_grad(owner):
+                    return None
                 self.emit("on_zero_grad", owner)
                 return original(owner, *args, **kwargs)
             return zero_grad
@@ -230,10 +274,10 @@ class Tap:
             def __next__(iterator: Any) -> Any:
                 batch = original(iterator)
                 loader = getattr(iterator, "_diagnose_loader", None)
-                if loader is not None:
-                    if self.intervention is not None:
-                        batch = self.intervention.replace_batch(self.state, loader, batch)
-                    self.state.note_batch(loader)
+                if loader is not None and not self.state.muted:
+                    if self.intervention.active:
+                        batch = self.intervention.replace_batch(loader, batch)
+                    self.state.note_batch(loader, batch)
                     self.emit("on_batch", loader, batch)
                 return batch
             return __next__
@@ -268,15 +312,19 @@ class Tap:
     def _wrap_loss(self, name: str, original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
         @functools.wraps(original)
         def loss_function(input: Any, target: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
-            if self._in_loss:
+            if self._in_loss or self.state.muted:
                 return original(input, target, *args, **kwargs)
             self._in_loss = True
-            call = LossCall(name, input, target, kwargs, torch.is_grad_enabled())
+            call = LossCall(name, input, target, dict(kwargs), torch.is_grad_enabled(), args=args)
             try:
+                if self.intervention.active:
+                    self.intervention.transform_loss(call)
                 self.emit("on_loss_start", call)
-                call.output = original(input, target, *args, **kwargs)
+                call.output = original(call.input, call.target, *call.args, **call.kwargs)
             finally:
                 self._in_loss = False
+            if call.grad_enabled:
+                self.state.last_loss_call = call
             self.emit("on_loss", call)
             return call.output
         return loss_function

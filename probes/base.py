@@ -33,6 +33,7 @@ class LossCall:
     kwargs: dict[str, Any]
     grad_enabled: bool
     output: Any = None
+    args: tuple[Any, ...] = ()
 
 
 class Probe:

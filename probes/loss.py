@@ -58,9 +58,9 @@ class LossProbe(Probe):
         elif call.name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"}:
             section.n_classes = 2
         self._check_inputs(call, x, y)
-        predictions, accuracy = _predictions(call.name, x, y)
-        if predictions is not None:
-            self.recent_predictions = (self.recent_predictions + [predictions])[-PREDICTION_WINDOW:]
+        predicted, accuracy = predictions(call.name, x, y)
+        if predicted is not None:
+            self.recent_predictions = (self.recent_predictions + [predicted])[-PREDICTION_WINDOW:]
         if accuracy is not None:
             section.train_accuracy.append(round(accuracy, 4))
 
@@ -93,7 +93,7 @@ class LossProbe(Probe):
             value /= max(batch, 1)
         totals.loss_sum += value * batch
         totals.loss_samples += batch
-        predicted, accuracy = _predictions(call.name, x, y)
+        predicted, accuracy = predictions(call.name, x, y)
         if accuracy is not None:
             totals.correct += accuracy * batch
             totals.labelled += batch
@@ -171,7 +171,7 @@ def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:
     return type(grad_fn).__name__ in {"SigmoidBackward0", "SoftmaxBackward0"}
 
 
-def _predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None, float | None]:
+def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None, float | None]:
     """Predicted classes and accuracy for classification losses with class targets."""
     if not isinstance(y, torch.Tensor) or not x.numel():
         return None, None

@@ -294,3 +294,33 @@ class SourcesSection:
 class MessagesSection:
     warnings: list[WarningInfo] = field(default_factory=list)
     exception: ExceptionInfo | None = None
+
+
+@dataclass
+class InterventionSection:
+    """What a replay changed in the user's run, and from which step."""
+
+    name: str
+    params: dict[str, float | int | str | bool | list[float]] = field(default_factory=dict)
+    activated_at_step: int | None = None
+    note: str = ""
+
+
+@dataclass
+class LRRangeSection:
+    """Loss per step while the learning rate of every param group rose exponentially."""
+
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    stopped: str = ""
+
+
+@dataclass
+class OverfitSection:
+    """A copy of the model trained on one fixed batch outside the user's loop."""
+
+    optimizer: str = ""
+    lr: float | None = None
+    losses: list[float] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+    note: str = ""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from diagnose.evidence import ObservedRun
+from diagnose.evidence import Evidence
 from diagnose.rules.findings import Finding, detector
 
 
 @detector
-def exception_matches(run: ObservedRun, patterns: Sequence[str] = (), types: Sequence[str] = ()) -> Finding:
+def exception_matches(ev: Evidence, patterns: Sequence[str] = (), types: Sequence[str] = ()) -> Finding:
     """The run raised an exception whose type is one of ``types`` or whose message matches a pattern."""
-    exception = run.messages.exception if run.messages else None
+    exception = ev.observe.messages.exception if ev.observe.messages else None
     if exception is None:
         return Finding.no("the script raised no exception")
     by_type = exception.type in types
@@ -26,22 +26,22 @@ def exception_matches(run: ObservedRun, patterns: Sequence[str] = (), types: Seq
 
 
 @detector
-def run_crashed(run: ObservedRun) -> Finding:
-    if run.run.status != "crashed":
+def run_crashed(ev: Evidence) -> Finding:
+    if ev.observe.run.status != "crashed":
         return Finding.no()
-    return Finding.yes(1.0, run.run.reason, where="exception")
+    return Finding.yes(1.0, ev.observe.run.reason, where="exception")
 
 
 @detector
-def run_timed_out(run: ObservedRun) -> Finding:
-    if run.run.status not in {"timeout", "killed"}:
+def run_timed_out(ev: Evidence) -> Finding:
+    if ev.observe.run.status not in {"timeout", "killed"}:
         return Finding.no()
-    return Finding.yes(1.0, f"{run.run.reason} after {run.run.steps} optimizer steps")
+    return Finding.yes(1.0, f"{ev.observe.run.reason} after {ev.observe.run.steps} optimizer steps")
 
 
 @detector
-def no_training(run: ObservedRun) -> Finding:
-    if run.run.steps or run.run.backward_calls or run.run.status == "crashed":
+def no_training(ev: Evidence) -> Finding:
+    if ev.observe.run.steps or ev.observe.run.backward_calls or ev.observe.run.status == "crashed":
         return Finding.no()
-    how = {"exited": f"exited ({run.run.reason})", "completed": "finished"}.get(run.run.status, run.run.status)
+    how = {"exited": f"exited ({ev.observe.run.reason})", "completed": "finished"}.get(ev.observe.run.status, ev.observe.run.status)
     return Finding.yes(1.0, f"the script {how} without a single backward pass or optimizer step")

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from diagnose.evidence import ObservedRun
+from diagnose.evidence import Evidence
 from diagnose.probes.sections import TensorSummary
 from diagnose.rules.findings import Finding, NotEvaluated, decades, detector, observed, require, scaled
 
 FLOAT_TYPES = ("float", "bfloat16", "half", "double")
 
 
-def _float_inputs(run: ObservedRun) -> TensorSummary:
-    inputs = require(observed(run, "data").inputs, "training input batch")
+def _float_inputs(ev: Evidence) -> TensorSummary:
+    inputs = require(observed(ev, "data").inputs, "training input batch")
     if not inputs.dtype.startswith(FLOAT_TYPES) or inputs.std is None:
         raise NotEvaluated(f"inputs are {inputs.dtype or 'not tensors'}, not floating point")
     return inputs
 
 
 @detector
-def nonfinite_values(run: ObservedRun, role: str = "inputs") -> Finding:
-    data = observed(run, "data")
+def nonfinite_values(ev: Evidence, role: str = "inputs") -> Finding:
+    data = observed(ev, "data")
     summaries = [data.inputs, data.val_inputs] if role == "inputs" else [data.targets]
     seen = [s for s in summaries if s is not None]
     require(seen, f"training {role}")
@@ -32,8 +32,8 @@ def nonfinite_values(run: ObservedRun, role: str = "inputs") -> Finding:
 
 
 @detector
-def inputs_large_scale(run: ObservedRun, max_abs: float = 10.0) -> Finding:
-    x = _float_inputs(run)
+def inputs_large_scale(ev: Evidence, max_abs: float = 10.0) -> Finding:
+    x = _float_inputs(ev)
     scale = max(abs(x.mean or 0.0), x.std or 0.0)
     if scale < max_abs:
         return Finding.no(f"input scale {scale:.3g}")
@@ -43,9 +43,9 @@ def inputs_large_scale(run: ObservedRun, max_abs: float = 10.0) -> Finding:
 
 
 @detector
-def feature_scales_disparate(run: ObservedRun, max_ratio: float = 1000.0, ratio_with_large: float = 100.0,
+def feature_scales_disparate(ev: Evidence, max_ratio: float = 1000.0, ratio_with_large: float = 100.0,
                              large_std: float = 5.0) -> Finding:
-    x = _float_inputs(run)
+    x = _float_inputs(ev)
     stds = [s for s in x.feature_std if s > 1e-8]
     if len(stds) < 2:
         raise NotEvaluated("fewer than two non-constant input features or channels")
@@ -58,9 +58,9 @@ def feature_scales_disparate(run: ObservedRun, max_ratio: float = 1000.0, ratio_
 
 
 @detector
-def inputs_squashed(run: ObservedRun, max_std: float = 0.05, min_offset: float = 5.0) -> Finding:
+def inputs_squashed(ev: Evidence, max_std: float = 0.05, min_offset: float = 5.0) -> Finding:
     """Inputs with a tiny spread around a large offset: what normalising twice produces."""
-    x = _float_inputs(run)
+    x = _float_inputs(ev)
     std, mean = x.std or 0.0, abs(x.mean or 0.0)
     if 0 < std <= max_std and mean / std >= min_offset:
         return Finding.yes(scaled(decades(max_std / std), 0, 1.5),
@@ -70,10 +70,10 @@ def inputs_squashed(run: ObservedRun, max_std: float = 0.05, min_offset: float =
 
 
 @detector
-def normalize_on_standardized(run: ObservedRun, max_input_mean: float = 0.5, input_std_range: Sequence[float] = (0.5, 2.0),
+def normalize_on_standardized(ev: Evidence, max_input_mean: float = 0.5, input_std_range: Sequence[float] = (0.5, 2.0),
                               far_std: float = 5.0, far_mean: float = 2.0) -> Finding:
     """A torchvision normalize given data that is already standardized, or two normalizes per sample."""
-    data = observed(run, "data")
+    data = observed(ev, "data")
     if data.normalize_calls_per_sample and data.normalize_calls_per_sample >= 1.9:
         return Finding.yes(1.0, f"each sample passes through torchvision's normalize "
                                 f"{data.normalize_calls_per_sample:.1f} times", where="loader")
@@ -90,8 +90,8 @@ def normalize_on_standardized(run: ObservedRun, max_input_mean: float = 0.5, inp
 
 
 @detector
-def class_imbalance(run: ObservedRun, min_ratio: float = 10.0) -> Finding:
-    counts = require(observed(run, "data").class_counts, "class label")
+def class_imbalance(ev: Evidence, min_ratio: float = 10.0) -> Finding:
+    counts = require(observed(ev, "data").class_counts, "class label")
     if len(counts) < 2:
         raise NotEvaluated("a single class in the observed labels")
     largest, smallest = max(counts.values()), min(counts.values())
@@ -106,8 +106,8 @@ def class_imbalance(run: ObservedRun, min_ratio: float = 10.0) -> Finding:
 
 
 @detector
-def predictions_collapsed(run: ObservedRun, min_share: float = 0.98) -> Finding:
-    share = require(observed(run, "loss").predicted_share, "classification prediction")
+def predictions_collapsed(ev: Evidence, min_share: float = 0.98) -> Finding:
+    share = require(observed(ev, "loss").predicted_share, "classification prediction")
     if share >= min_share:
         return Finding.yes(scaled(share, min_share, 1.0),
                            f"{share:.1%} of recent training predictions are the same class")
@@ -115,8 +115,8 @@ def predictions_collapsed(run: ObservedRun, min_share: float = 0.98) -> Finding:
 
 
 @detector
-def labels_sorted(run: ObservedRun, min_batch_share: float = 0.8, min_lift: float = 1.5) -> Finding:
-    data = observed(run, "data")
+def labels_sorted(ev: Evidence, min_batch_share: float = 0.8, min_lift: float = 1.5) -> Finding:
+    data = observed(ev, "data")
     batch_share = require(data.batch_majority_share, "class label")
     counts = data.class_counts
     overall = max(counts.values()) / sum(counts.values())
@@ -130,8 +130,8 @@ def labels_sorted(run: ObservedRun, min_batch_share: float = 0.8, min_lift: floa
 
 
 @detector
-def val_rows_in_train(run: ObservedRun, min_fraction: float = 0.1, min_rows: int = 10) -> Finding:
-    data = observed(run, "data")
+def val_rows_in_train(ev: Evidence, min_fraction: float = 0.1, min_rows: int = 10) -> Finding:
+    data = observed(ev, "data")
     if data.val_rows_hashed < min_rows:
         raise NotEvaluated("no validation inputs separate from the training data were seen")
     fraction = data.val_rows_in_train / data.val_rows_hashed
@@ -143,8 +143,8 @@ def val_rows_in_train(run: ObservedRun, min_fraction: float = 0.1, min_rows: int
 
 
 @detector
-def val_inputs_differ(run: ObservedRun, max_std_ratio: float = 3.0, max_mean_shift: float = 2.0) -> Finding:
-    data = observed(run, "data")
+def val_inputs_differ(ev: Evidence, max_std_ratio: float = 3.0, max_mean_shift: float = 2.0) -> Finding:
+    data = observed(ev, "data")
     train, val = require(data.inputs, "training input"), require(data.val_inputs, "validation input")
     if not (train.std and val.std and train.dtype.startswith(FLOAT_TYPES)):
         raise NotEvaluated("input statistics are not comparable")
@@ -158,10 +158,10 @@ def val_inputs_differ(run: ObservedRun, max_std_ratio: float = 3.0, max_mean_shi
 
 
 @detector
-def targets_look_like_classes(run: ObservedRun, max_classes: int = 100) -> Finding:
+def targets_look_like_classes(ev: Evidence, max_classes: int = 100) -> Finding:
     """A regression loss trained on class indices, or a binary loss given targets above 1."""
-    loss = observed(run, "loss")
-    targets = require(observed(run, "data").targets, "training target")
+    loss = observed(ev, "loss")
+    targets = require(observed(ev, "data").targets, "training target")
     if not targets.integer_valued or targets.min is None or targets.max is None:
         return Finding.no("targets are not integer class indices")
     regression = loss.kind in {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}

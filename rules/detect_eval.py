@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import math
 
-from diagnose.evidence import ObservedRun
+from diagnose.evidence import Evidence
 from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, median, observed, scaled, window
 
 
-def _mode_dependent(run: ObservedRun) -> list[str]:
-    return observed(run, "model").mode_dependent
+def _mode_dependent(ev: Evidence) -> list[str]:
+    return observed(ev, "model").mode_dependent
 
 
 @detector
-def backward_in_eval_mode(run: ObservedRun, min_fraction: float = 0.5, min_checks: int = 5) -> Finding:
-    book = observed(run, "bookkeeping")
+def backward_in_eval_mode(ev: Evidence, min_fraction: float = 0.5, min_checks: int = 5) -> Finding:
+    book = observed(ev, "bookkeeping")
     if book.backward_mode_checked < min_checks:
         raise NotEvaluated(f"fewer than {min_checks} backward passes")
     fraction = book.backward_in_eval_mode / book.backward_mode_checked
-    layers = _mode_dependent(run)
+    layers = _mode_dependent(ev)
     if fraction < min_fraction or not layers:
         return Finding.no(f"{fraction:.0%} of training steps in eval mode" + ("" if layers else
                           " (no dropout/batchnorm, so the mode does not matter)"))
@@ -29,43 +29,43 @@ def backward_in_eval_mode(run: ObservedRun, min_fraction: float = 0.5, min_check
 
 
 @detector
-def validation_in_train_mode(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
-    passes = observed(run, "loss").eval_passes
+def validation_in_train_mode(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+    passes = observed(ev, "loss").eval_passes
     forwards = sum(p.forwards for p in passes)
     if not forwards:
         raise NotEvaluated("no forward pass without gradients (validation) was seen")
     in_train = sum(p.forwards_in_train_mode for p in passes)
-    layers = _mode_dependent(run)
+    layers = _mode_dependent(ev)
     if in_train / forwards < min_fraction or not layers:
         return Finding.no()
     return Finding.yes(in_train / forwards, f"{in_train} of {forwards} forward passes under torch.no_grad() ran in "
                                             f"train mode, with {', '.join(layers[:3])} active", where="eval_forward")
 
 
-def _val_curve(run: ObservedRun, min_passes: int) -> tuple[list[int], list[float]]:
+def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
     """Steps and losses of the validation passes that computed a finite loss."""
-    passes = [p for p in observed(run, "loss").eval_passes if p.loss is not None and math.isfinite(p.loss)]
+    passes = [p for p in observed(ev, "loss").eval_passes if p.loss is not None and math.isfinite(p.loss)]
     if len(passes) < min_passes:
         raise NotEvaluated(f"fewer than {min_passes} validation passes with a loss")
     return [p.after_step for p in passes], [p.loss for p in passes]
 
 
-def _train_loss_near(run: ObservedRun, step: int, width: int = 10) -> float | None:
-    loss = observed(run, "loss")
+def _train_loss_near(ev: Evidence, step: int, width: int = 10) -> float | None:
+    loss = observed(ev, "loss")
     near = finite_values([v for s, v in zip(loss.steps, loss.values) if step - width <= s <= step])
     return median(near)
 
 
 @detector
-def val_loss_rising(run: ObservedRun, min_rise: float = 0.05, min_passes: int = 4, after_best: int = 2) -> Finding:
+def val_loss_rising(ev: Evidence, min_rise: float = 0.05, min_passes: int = 4, after_best: int = 2) -> Finding:
     """Validation loss rising after its best pass while the training loss keeps falling."""
-    steps, losses = _val_curve(run, min_passes)
+    steps, losses = _val_curve(ev, min_passes)
     best = min(range(len(losses)), key=losses.__getitem__)
     recent = median(losses[-after_best:])
     rise = recent / losses[best] - 1 if losses[best] > 0 else 0.0
     if len(losses) - 1 - best < after_best or rise < min_rise:
         return Finding.no(f"validation loss {losses[best]:.4g} at best, {losses[-1]:.4g} last")
-    train_then, train_now = _train_loss_near(run, steps[best]), _train_loss_near(run, steps[-1])
+    train_then, train_now = _train_loss_near(ev, steps[best]), _train_loss_near(ev, steps[-1])
     if train_then is None or train_now is None or train_now > train_then:
         return Finding.no("the validation loss rose, but so did the training loss (not overfitting)")
     return Finding.yes(scaled(rise, min_rise, 0.5), f"the validation loss bottomed at {losses[best]:.4g} "
@@ -74,9 +74,9 @@ def val_loss_rising(run: ObservedRun, min_rise: float = 0.05, min_passes: int = 
 
 
 @detector
-def generalization_gap(run: ObservedRun, min_ratio: float = 5.0, min_passes: int = 2) -> Finding:
-    _, losses = _val_curve(run, min_passes)
-    train = finite_values(observed(run, "loss").values)
+def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2) -> Finding:
+    _, losses = _val_curve(ev, min_passes)
+    train = finite_values(observed(ev, "loss").values)
     if len(train) < 10:
         raise NotEvaluated("fewer than 10 finite training loss values")
     train_late, val_late = median(window(train, 0.8, 1.0)), losses[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from diagnose.evidence import ObservedRun
+from diagnose.evidence import Evidence
 from diagnose.rules.findings import (
     Finding, NotEvaluated, detector, finite_values, median, observed, require, scaled, window)
 
@@ -14,8 +14,8 @@ MIN_CURVE = 10
 
 
 @detector
-def loss_disconnected(run: ObservedRun) -> Finding:
-    graph = observed(run, "graph")
+def loss_disconnected(ev: Evidence) -> Finding:
+    graph = observed(ev, "graph")
     if not graph.checked or not graph.trainable_params:
         raise NotEvaluated("no backward pass through a model with trainable parameters was seen")
     if graph.params_reached:
@@ -26,8 +26,8 @@ def loss_disconnected(run: ObservedRun) -> Finding:
 
 
 @detector
-def grads_missing_at_step(run: ObservedRun, min_fraction: float = 0.9, min_steps: int = 5) -> Finding:
-    book = observed(run, "bookkeeping")
+def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: int = 5) -> Finding:
+    book = observed(ev, "bookkeeping")
     if book.steps < min_steps:
         raise NotEvaluated(f"fewer than {min_steps} optimizer steps")
     fraction = book.steps_without_grads / book.steps
@@ -38,8 +38,8 @@ def grads_missing_at_step(run: ObservedRun, min_fraction: float = 0.9, min_steps
 
 
 @detector
-def zero_grad_after_backward(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
-    book = observed(run, "bookkeeping")
+def zero_grad_after_backward(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+    book = observed(ev, "bookkeeping")
     if not book.steps:
         raise NotEvaluated("no optimizer step")
     fraction = book.zero_grad_between_backward_and_step / book.steps
@@ -50,8 +50,8 @@ def zero_grad_after_backward(run: ObservedRun, min_fraction: float = 0.5) -> Fin
 
 
 @detector
-def optimizer_never_steps(run: ObservedRun, min_backward: int = 10) -> Finding:
-    book, optimizer = observed(run, "bookkeeping"), observed(run, "optimizer")
+def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
+    book, optimizer = observed(ev, "bookkeeping"), observed(ev, "optimizer")
     if not optimizer.optimizers:
         raise NotEvaluated("no torch.optim optimizer was created")
     if book.backward_calls >= min_backward and book.steps == 0:
@@ -61,8 +61,8 @@ def optimizer_never_steps(run: ObservedRun, min_backward: int = 10) -> Finding:
 
 
 @detector
-def optimizer_misses_model(run: ObservedRun, max_fraction: float = 0.05) -> Finding:
-    opt = observed(run, "optimizer")
+def optimizer_misses_model(ev: Evidence, max_fraction: float = 0.05) -> Finding:
+    opt = observed(ev, "optimizer")
     if not opt.optimizers or not opt.model_params_trainable:
         raise NotEvaluated("no optimizer, or a model without trainable parameters")
     fraction = opt.model_params_optimized / opt.model_params_trainable
@@ -76,8 +76,8 @@ def optimizer_misses_model(run: ObservedRun, max_fraction: float = 0.05) -> Find
 
 
 @detector
-def params_mostly_frozen(run: ObservedRun, max_trainable: float = 0.05) -> Finding:
-    model = observed(run, "model")
+def params_mostly_frozen(ev: Evidence, max_trainable: float = 0.05) -> Finding:
+    model = observed(ev, "model")
     if not model.params:
         raise NotEvaluated("the model has no parameters")
     fraction = model.trainable / model.params
@@ -88,8 +88,8 @@ def params_mostly_frozen(run: ObservedRun, max_trainable: float = 0.05) -> Findi
 
 
 @detector
-def probabilities_into_logit_loss(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
-    loss, graph = observed(run, "loss"), run.graph
+def probabilities_into_logit_loss(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+    loss, graph = observed(ev, "loss"), ev.observe.graph
     if graph is not None and graph.softmax_into_log_softmax:
         return Finding.yes(1.0, "the autograd graph shows softmax output fed into cross-entropy's log_softmax",
                            where="loss")
@@ -103,8 +103,8 @@ def probabilities_into_logit_loss(run: ObservedRun, min_fraction: float = 0.5) -
 
 
 @detector
-def log_of_probabilities(run: ObservedRun) -> Finding:
-    graph = observed(run, "graph")
+def log_of_probabilities(ev: Evidence) -> Finding:
+    graph = observed(ev, "graph")
     if not graph.checked:
         raise NotEvaluated("no backward pass")
     if not graph.log_of_probabilities:
@@ -114,8 +114,8 @@ def log_of_probabilities(run: ObservedRun) -> Finding:
 
 
 @detector
-def nll_on_raw_scores(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
-    loss = observed(run, "loss")
+def nll_on_raw_scores(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+    loss = observed(ev, "loss")
     if not loss.nll_calls:
         raise NotEvaluated("nll_loss was not called")
     fraction = loss.nll_positive_inputs / loss.nll_calls
@@ -130,8 +130,8 @@ def nll_on_raw_scores(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
 
 
 @detector
-def target_broadcast(run: ObservedRun) -> Finding:
-    loss, messages = observed(run, "loss"), run.messages
+def target_broadcast(ev: Evidence) -> Finding:
+    loss, messages = observed(ev, "loss"), ev.observe.messages
     warned = [w.message for w in (messages.warnings if messages else []) if "target size" in w.message.lower()]
     if loss.broadcast_shapes:
         return Finding.yes(1.0, f"{loss.kind} compares {loss.broadcast_shapes[0]}: the shapes broadcast to a "
@@ -142,8 +142,8 @@ def target_broadcast(run: ObservedRun) -> Finding:
 
 
 @detector
-def single_unit_classifier(run: ObservedRun) -> Finding:
-    loss = observed(run, "loss")
+def single_unit_classifier(ev: Evidence) -> Finding:
+    loss = observed(ev, "loss")
     if loss.kind != "cross_entropy":
         raise NotEvaluated("cross_entropy was not the training loss")
     if loss.n_classes == 1:
@@ -153,9 +153,9 @@ def single_unit_classifier(run: ObservedRun) -> Finding:
 
 
 @detector
-def output_range_mismatch(run: ObservedRun) -> Finding:
+def output_range_mismatch(ev: Evidence) -> Finding:
     """Regression outputs that stay on one side of a bound the targets cross (ReLU/sigmoid heads)."""
-    loss, data = observed(run, "loss"), observed(run, "data")
+    loss, data = observed(ev, "loss"), observed(ev, "data")
     targets = require(data.targets, "training target")
     if loss.kind not in REGRESSION_LOSSES or loss.output_min is None or targets.min is None:
         raise NotEvaluated("no regression loss with observed outputs")
@@ -169,8 +169,8 @@ def output_range_mismatch(run: ObservedRun) -> Finding:
 
 
 @detector
-def linear_layers_stacked(run: ObservedRun, min_fraction: float = 0.5) -> Finding:
-    model = observed(run, "model")
+def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+    model = observed(ev, "model")
     if model.linear_layers < 2:
         raise NotEvaluated("fewer than two linear/conv layers ran")
     fraction = len(model.linear_chains) / (model.linear_layers - 1)
@@ -183,8 +183,8 @@ def linear_layers_stacked(run: ObservedRun, min_fraction: float = 0.5) -> Findin
 
 
 @detector
-def unregistered_layers(run: ObservedRun) -> Finding:
-    model = observed(run, "model")
+def unregistered_layers(ev: Evidence) -> Finding:
+    model = observed(ev, "model")
     if not model.unregistered:
         return Finding.no()
     return Finding.yes(1.0, f"layers with parameters ran inside {model.cls}.forward but are not its submodules "
@@ -193,8 +193,8 @@ def unregistered_layers(run: ObservedRun) -> Finding:
 
 
 @detector
-def sum_reduction(run: ObservedRun, min_fraction: float = 0.5, min_batch: int = 8) -> Finding:
-    loss = observed(run, "loss")
+def sum_reduction(ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8) -> Finding:
+    loss = observed(ev, "loss")
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
     batch = loss.output_shape[0] if loss.output_shape else 0
@@ -205,8 +205,8 @@ def sum_reduction(run: ObservedRun, min_fraction: float = 0.5, min_batch: int = 
 
 
 @detector
-def dropout_too_high(run: ObservedRun, max_p: float = 0.75) -> Finding:
-    model = observed(run, "model")
+def dropout_too_high(ev: Evidence, max_p: float = 0.75) -> Finding:
+    model = observed(ev, "model")
     if not model.dropout:
         raise NotEvaluated("the model has no dropout")
     p = max(model.dropout)
@@ -216,8 +216,8 @@ def dropout_too_high(run: ObservedRun, max_p: float = 0.75) -> Finding:
 
 
 @detector
-def loss_not_improving(run: ObservedRun, min_improvement: float = 0.05) -> Finding:
-    values = _curve(run)
+def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
+    values = _curve(ev)
     early, late = median(window(values, 0, 0.1)), median(window(values, 0.8, 1.0))
     improvement = (early - late) / abs(early) if early else 0.0
     if improvement >= min_improvement:
@@ -228,9 +228,9 @@ def loss_not_improving(run: ObservedRun, min_improvement: float = 0.05) -> Findi
 
 
 @detector
-def loss_at_chance(run: ObservedRun, tolerance: float = 0.1) -> Finding:
-    loss, values = observed(run, "loss"), _curve(run)
-    chance = _chance_loss(run)
+def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
+    loss, values = observed(ev, "loss"), _curve(ev)
+    chance = _chance_loss(ev)
     late = median(window(values, 0.8, 1.0))
     if abs(late - chance) > tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
@@ -239,19 +239,19 @@ def loss_at_chance(run: ObservedRun, tolerance: float = 0.1) -> Finding:
                        f"({chance:.4g}) for {loss.n_classes} classes: the model has learned nothing")
 
 
-def _curve(run: ObservedRun) -> list[float]:
-    values = finite_values(observed(run, "loss").values)
+def _curve(ev: Evidence) -> list[float]:
+    values = finite_values(observed(ev, "loss").values)
     if len(values) < MIN_CURVE:
         raise NotEvaluated(f"fewer than {MIN_CURVE} finite training loss values")
     return values
 
 
-def _chance_loss(run: ObservedRun) -> float:
+def _chance_loss(ev: Evidence) -> float:
     """Cross-entropy of predicting the class frequencies: ln(C) for balanced classes."""
-    loss = observed(run, "loss")
+    loss = observed(ev, "loss")
     if loss.kind not in {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}:
         raise NotEvaluated("not a classification loss")
-    counts = run.data.class_counts if run.data else {}
+    counts = ev.observe.data.class_counts if ev.observe.data else {}
     total = sum(counts.values())
     if counts and total:
         return -sum(c / total * math.log(c / total) for c in counts.values() if c)

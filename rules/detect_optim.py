@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import math
 
-from diagnose.evidence import ObservedRun
+from diagnose.evidence import Evidence
 from diagnose.probes.sections import ActivationSample, ActivationStat, GradSample
 from diagnose.rules.findings import (
     Finding, NotEvaluated, decades, detector, finite_values, median, observed, require, scaled, window)
 
 
 @detector
-def loss_nonfinite(run: ObservedRun) -> Finding:
-    loss = observed(run, "loss")
+def loss_nonfinite(ev: Evidence) -> Finding:
+    loss = observed(ev, "loss")
     if loss.first_nonfinite_step is None:
         require(loss.values, "training loss value")
         return Finding.no()
@@ -22,8 +22,8 @@ def loss_nonfinite(run: ObservedRun) -> Finding:
 
 
 @detector
-def loss_diverging(run: ObservedRun, min_ratio: float = 3.0) -> Finding:
-    values = finite_values(observed(run, "loss").values)
+def loss_diverging(ev: Evidence, min_ratio: float = 3.0) -> Finding:
+    values = finite_values(observed(ev, "loss").values)
     if len(values) < 10:
         raise NotEvaluated("fewer than 10 finite loss values")
     early = median(window(values, 0, 0.1))
@@ -35,10 +35,10 @@ def loss_diverging(run: ObservedRun, min_ratio: float = 3.0) -> Finding:
                        f"the training loss climbed from {early:.4g} to {peak:.4g} ({peak / early:.3g}x)")
 
 
-def _samples_before_divergence(run: ObservedRun) -> list[GradSample]:
-    gradients = observed(run, "gradients")
+def _samples_before_divergence(ev: Evidence) -> list[GradSample]:
+    gradients = observed(ev, "gradients")
     samples = require(gradients.samples, "gradient sample")
-    loss = run.loss
+    loss = ev.observe.loss
     stop = loss.first_nonfinite_step if loss and loss.first_nonfinite_step is not None else math.inf
     kept = [s for s in samples if s.step < stop] or samples[:1]
     return kept
@@ -50,8 +50,8 @@ def _median_ratio(sample: GradSample) -> float | None:
 
 
 @detector
-def updates_too_large(run: ObservedRun, max_ratio: float = 0.1) -> Finding:
-    ratios = [r for r in map(_median_ratio, _samples_before_divergence(run)) if r is not None]
+def updates_too_large(ev: Evidence, max_ratio: float = 0.1) -> Finding:
+    ratios = [r for r in map(_median_ratio, _samples_before_divergence(ev)) if r is not None]
     if not ratios:
         raise NotEvaluated("no parameter update was measured")
     worst = max(ratios)
@@ -64,8 +64,8 @@ def updates_too_large(run: ObservedRun, max_ratio: float = 0.1) -> Finding:
 
 
 @detector
-def updates_tiny(run: ObservedRun, min_ratio: float = 1e-5, first_samples: int = 5) -> Finding:
-    samples = observed(run, "gradients").samples[:first_samples]
+def updates_tiny(ev: Evidence, min_ratio: float = 1e-5, first_samples: int = 5) -> Finding:
+    samples = observed(ev, "gradients").samples[:first_samples]
     ratios = [r for r in map(_median_ratio, samples) if r]
     if not ratios:
         raise NotEvaluated("no non-zero parameter update was measured")
@@ -78,8 +78,8 @@ def updates_tiny(run: ObservedRun, min_ratio: float = 1e-5, first_samples: int =
 
 
 @detector
-def lr_decays_early(run: ObservedRun, min_drop: float = 1e-3, within: float = 0.5) -> Finding:
-    opt = observed(run, "optimizer")
+def lr_decays_early(ev: Evidence, min_drop: float = 1e-3, within: float = 0.5) -> Finding:
+    opt = observed(ev, "optimizer")
     lrs = require(opt.lr_values, "learning rate per step")
     if len(lrs) < 10 or not lrs[0]:
         raise NotEvaluated("fewer than 10 steps with a learning rate")
@@ -97,12 +97,12 @@ def _relative_grads(sample: GradSample) -> list[float]:
 
 
 @detector
-def grads_vanish(run: ObservedRun, max_ratio: float = 1e-4, min_layers: int = 3) -> Finding:
-    gradients = observed(run, "gradients")
+def grads_vanish(ev: Evidence, max_ratio: float = 1e-4, min_layers: int = 3) -> Finding:
+    gradients = observed(ev, "gradients")
     if len(gradients.layers) < min_layers:
         raise NotEvaluated(f"fewer than {min_layers} weight layers")
     ratios = []
-    for sample in _samples_before_divergence(run):
+    for sample in _samples_before_divergence(ev):
         relative = _relative_grads(sample)
         if len(relative) >= 2:
             ratios.append(relative[0] / relative[-1])
@@ -117,8 +117,8 @@ def grads_vanish(run: ObservedRun, max_ratio: float = 1e-4, min_layers: int = 3)
 
 
 @detector
-def grads_explode(run: ObservedRun, min_growth: float = 1e3) -> Finding:
-    gradients, loss = observed(run, "gradients"), run.loss
+def grads_explode(ev: Evidence, min_growth: float = 1e3) -> Finding:
+    gradients, loss = observed(ev, "gradients"), ev.observe.loss
     norms = gradients.total_norms
     if len(norms) < 2:
         raise NotEvaluated("fewer than two steps with gradients")
@@ -135,8 +135,8 @@ def grads_explode(run: ObservedRun, min_growth: float = 1e3) -> Finding:
 
 
 @detector
-def grads_huge_at_start(run: ObservedRun, min_ratio: float = 10.0) -> Finding:
-    samples = require(observed(run, "gradients").samples, "gradient sample")
+def grads_huge_at_start(ev: Evidence, min_ratio: float = 10.0) -> Finding:
+    samples = require(observed(ev, "gradients").samples, "gradient sample")
     relative = _relative_grads(samples[0])
     if not relative:
         raise NotEvaluated("no layer with a gradient at the first step")
@@ -148,8 +148,8 @@ def grads_huge_at_start(run: ObservedRun, min_ratio: float = 10.0) -> Finding:
 
 
 @detector
-def init_constant(run: ObservedRun, min_identical: float = 0.5) -> Finding:
-    layers = require(observed(run, "init").layers, "initial weight")
+def init_constant(ev: Evidence, min_identical: float = 0.5) -> Finding:
+    layers = require(observed(ev, "init").layers, "initial weight")
     hidden = [layer for layer in layers[:-1] if layer.shape[0] > 1]
     bad = [layer.name for layer in hidden if layer.constant or layer.identical_rows >= min_identical]
     if not bad:
@@ -159,8 +159,8 @@ def init_constant(run: ObservedRun, min_identical: float = 0.5) -> Finding:
 
 
 @detector
-def init_scale_off(run: ObservedRun, max_factor: float = 5.0, min_fraction: float = 0.5) -> Finding:
-    layers = [layer for layer in require(observed(run, "init").layers, "initial weight")
+def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 0.5) -> Finding:
+    layers = [layer for layer in require(observed(ev, "init").layers, "initial weight")
               if not layer.constant and layer.fan_in >= 2 and layer.std > 0]
     if not layers:
         raise NotEvaluated("no non-constant weight layer")
@@ -180,10 +180,10 @@ def init_scale_off(run: ObservedRun, max_factor: float = 5.0, min_fraction: floa
 
 
 @detector
-def relu_dead(run: ObservedRun, min_dead: float = 0.5, layer_dead: float = 0.9, later_weight: float = 0.6) -> Finding:
+def relu_dead(ev: Evidence, min_dead: float = 0.5, layer_dead: float = 0.9, later_weight: float = 0.6) -> Finding:
     """Dead ReLUs, strongest when dead from the start; dying later is often a consequence of
     divergence or bad data, so it counts ``later_weight`` as much."""
-    samples = require(observed(run, "activations").samples, "activation sample")
+    samples = require(observed(ev, "activations").samples, "activation sample")
     start, end = _dead_share(samples[0]), _dead_share(samples[-1])
     if start is None:
         raise NotEvaluated("no ReLU activation was observed")
@@ -205,8 +205,8 @@ def _dead_share(sample: ActivationSample) -> tuple[float, ActivationStat] | None
 
 
 @detector
-def activations_saturated(run: ObservedRun, min_saturated: float = 0.5) -> Finding:
-    samples = require(observed(run, "activations").samples, "activation sample")
+def activations_saturated(ev: Evidence, min_saturated: float = 0.5) -> Finding:
+    samples = require(observed(ev, "activations").samples, "activation sample")
     squashing = [s for s in samples[0].stats if s.kind in {"sigmoid", "tanh", "hardtanh"}]
     if not squashing:
         raise NotEvaluated("no sigmoid/tanh activation was observed")
@@ -218,8 +218,8 @@ def activations_saturated(run: ObservedRun, min_saturated: float = 0.5) -> Findi
 
 
 @detector
-def grads_not_cleared(run: ObservedRun, min_fraction: float = 0.5, min_checks: int = 5) -> Finding:
-    book = observed(run, "bookkeeping")
+def grads_not_cleared(ev: Evidence, min_fraction: float = 0.5, min_checks: int = 5) -> Finding:
+    book = observed(ev, "bookkeeping")
     if book.first_backwards_after_step < min_checks:
         raise NotEvaluated(f"fewer than {min_checks} backward passes after a step")
     fraction = book.backwards_on_stale_grads / book.first_backwards_after_step
@@ -231,8 +231,8 @@ def grads_not_cleared(run: ObservedRun, min_fraction: float = 0.5, min_checks: i
 
 
 @detector
-def lr_atypical(run: ObservedRun, direction: str = "high", limits: dict[str, float] | None = None) -> Finding:
-    optimizers = require(observed(run, "optimizer").optimizers, "optimizer")
+def lr_atypical(ev: Evidence, direction: str = "high", limits: dict[str, float] | None = None) -> Finding:
+    optimizers = require(observed(ev, "optimizer").optimizers, "optimizer")
     limits = limits or {}
     for info in optimizers:
         limit = limits.get(info.cls)
@@ -247,8 +247,8 @@ def lr_atypical(run: ObservedRun, direction: str = "high", limits: dict[str, flo
 
 
 @detector
-def weight_decay_high(run: ObservedRun, limits: dict[str, float] | None = None) -> Finding:
-    optimizers = require(observed(run, "optimizer").optimizers, "optimizer")
+def weight_decay_high(ev: Evidence, limits: dict[str, float] | None = None) -> Finding:
+    optimizers = require(observed(ev, "optimizer").optimizers, "optimizer")
     for info in optimizers:
         limit = (limits or {}).get(info.cls)
         if limit is not None and info.weight_decay and info.weight_decay >= limit:
@@ -258,8 +258,8 @@ def weight_decay_high(run: ObservedRun, limits: dict[str, float] | None = None) 
 
 
 @detector
-def weights_shrinking(run: ObservedRun, max_ratio: float = 0.5) -> Finding:
-    samples = require(observed(run, "gradients").samples, "gradient sample")
+def weights_shrinking(ev: Evidence, max_ratio: float = 0.5) -> Finding:
+    samples = require(observed(ev, "gradients").samples, "gradient sample")
     if len(samples) < 3:
         raise NotEvaluated("fewer than three gradient samples")
     first, last = (sum(w for w in s.weight_norms if w) for s in (samples[0], samples[-1]))
@@ -270,8 +270,8 @@ def weights_shrinking(run: ObservedRun, max_ratio: float = 0.5) -> Finding:
 
 
 @detector
-def tiny_batches(run: ObservedRun, max_batch: int = 4) -> Finding:
-    inputs = require(observed(run, "data").inputs, "training input")
+def tiny_batches(ev: Evidence, max_batch: int = 4) -> Finding:
+    inputs = require(observed(ev, "data").inputs, "training input")
     batch = inputs.shape[0] if inputs.shape else 0
     if batch > max_batch:
         return Finding.no(f"batch size {batch}")
@@ -279,8 +279,8 @@ def tiny_batches(run: ObservedRun, max_batch: int = 4) -> Finding:
 
 
 @detector
-def loss_noisy(run: ObservedRun, min_variation: float = 0.5) -> Finding:
-    values = finite_values(observed(run, "loss").values)
+def loss_noisy(ev: Evidence, min_variation: float = 0.5) -> Finding:
+    values = finite_values(observed(ev, "loss").values)
     if len(values) < 20:
         raise NotEvaluated("fewer than 20 finite loss values")
     late = window(values, 0.5, 1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from diagnose.rules import detect_crash, detect_data, detect_eval, detect_learning, detect_optim
+from diagnose.rules import detect_crash, detect_data, detect_eval, detect_learning, detect_optim, detect_replay
 from diagnose.rules.findings import Detector
 
 
@@ -12,4 +12,5 @@ def _collect(*modules: ModuleType) -> dict[str, Detector]:
     return {name: fn for module in modules for name, fn in vars(module).items() if getattr(fn, "is_detector", False)}
 
 
-DETECTORS: dict[str, Detector] = _collect(detect_data, detect_learning, detect_optim, detect_eval, detect_crash)
+DETECTORS: dict[str, Detector] = _collect(detect_data, detect_learning, detect_optim, detect_eval, detect_crash,
+                                          detect_replay)

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from diagnose.evidence import ObservedRun
+from diagnose.diagnosis import Confirmation
+from diagnose.evidence import Evidence
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.findings import Finding, NotEvaluated
 from diagnose.rules.loader import RuleBook
-from diagnose.rules.schema import Cause, Edge, Symptom
+from diagnose.rules.schema import SCENARIOS, Cause, Edge, Symptom
 
 LEVEL_BONUS = {"crash": 0.10, "data": 0.04, "learnability": 0.03, "optimization": 0.02, "evaluation": 0.0}
 EXPLAINED_AWAY = 0.6
 LIKELY = 0.5
+CONFIRMED_FLOOR = 0.85
+FIX_DID_NOT_HELP = 0.5
+MIN_EVIDENCE = 0.15
 
 
 @dataclass
@@ -38,22 +42,28 @@ class CauseScore:
     support: list[SymptomResult] = field(default_factory=list)
     refuted_by: list[SymptomResult] = field(default_factory=list)
     explained_by: list[str] = field(default_factory=list)
+    confirmation: Confirmation | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmation is not None and self.confirmation.confirmed
 
     @property
     def rank_key(self) -> float:
-        return self.confidence + LEVEL_BONUS[self.cause.level]
+        return self.confidence + LEVEL_BONUS[self.cause.level] + (1.0 if self.confirmed else 0.0)
 
 
-def evaluate_symptoms(book: RuleBook, run: ObservedRun) -> dict[str, SymptomResult]:
-    return {sid: _evaluate(symptom, run) for sid, symptom in book.symptoms.items()}
+def evaluate_symptoms(book: RuleBook, evidence: Evidence) -> dict[str, SymptomResult]:
+    return {sid: _evaluate(symptom, evidence) for sid, symptom in book.symptoms.items()}
 
 
-def _evaluate(symptom: Symptom, run: ObservedRun) -> SymptomResult:
-    missing = [section for section in symptom.needs if getattr(run, section, None) is None]
+def _evaluate(symptom: Symptom, evidence: Evidence) -> SymptomResult:
+    missing = [need for need in symptom.needs if evidence.section(need) is None]
     if missing:
-        return SymptomResult(symptom, "not_evaluated", detail=f"no {', '.join(missing)} evidence")
+        what = [f"the {m} replay did not run" if m in SCENARIOS else f"no {m} evidence" for m in missing]
+        return SymptomResult(symptom, "not_evaluated", detail="; ".join(what))
     try:
-        finding: Finding = DETECTORS[symptom.detector](run, **symptom.params)
+        finding: Finding = DETECTORS[symptom.detector](evidence, **symptom.params)
     except NotEvaluated as reason:
         return SymptomResult(symptom, "not_evaluated", detail=str(reason))
     except Exception as error:  # a detector bug must not take the diagnosis down; it is reported
@@ -79,7 +89,11 @@ def edge_strength(edge: Edge, results: dict[str, SymptomResult]) -> float | None
     return edge.weight * min(strengths)
 
 
-def score_causes(book: RuleBook, results: dict[str, SymptomResult]) -> list[CauseScore]:
+def score_causes(book: RuleBook, results: dict[str, SymptomResult],
+                 confirmations: dict[str, Confirmation] | None = None) -> list[CauseScore]:
+    """Score every cause; a replay that confirms a cause (its fix removes the symptom) lifts it to at
+    least CONFIRMED_FLOOR, one whose fix did not help halves it. Only causes with evidence of their
+    own can be confirmed: a fix may help for reasons other than this cause."""
     scores: dict[str, CauseScore] = {}
     for cause_id in book.explanation_order():
         score = CauseScore(book.causes[cause_id])
@@ -97,8 +111,13 @@ def score_causes(book: RuleBook, results: dict[str, SymptomResult]) -> list[Caus
                 support = 1.0 - (1.0 - support) * (1.0 - strength)
                 score.support += [r for r in fired if r not in score.support]
         score.confidence = support * refute
+        verdict = (confirmations or {}).get(cause_id)
+        if verdict is not None and score.confidence >= MIN_EVIDENCE:
+            score.confirmation = verdict
+            score.confidence = (max(score.confidence, CONFIRMED_FLOOR) if verdict.confirmed
+                                else score.confidence * FIX_DID_NOT_HELP)
         for explainer in score.cause.explained_by:
-            if scores[explainer].confidence >= LIKELY:
+            if scores[explainer].confidence >= LIKELY and not score.confirmed:
                 score.confidence *= 1.0 - EXPLAINED_AWAY * scores[explainer].confidence
                 score.explained_by.append(explainer)
         scores[cause_id] = score

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from diagnose.evidence import ObservedRun
+from diagnose.evidence import Evidence
 
 Detector = Callable[..., "Finding"]
 
@@ -80,5 +80,6 @@ def scaled(value: float, low: float, high: float) -> float:
     return 0.5 + 0.5 * max(0.0, min(1.0, (value - low) / (high - low)))
 
 
-def observed(run: ObservedRun, section: str) -> Any:
-    return require(getattr(run, section), f"{section} evidence")
+def observed(ev: Evidence, section: str) -> Any:
+    """A section of the observed run, or NotEvaluated when the probe produced none."""
+    return require(getattr(ev.observe, section), f"{section} evidence")

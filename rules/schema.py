@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Level = Literal["data", "learnability", "optimization", "evaluation", "crash"]
 LEVELS: tuple[str, ...] = ("data", "learnability", "optimization", "evaluation", "crash")
 Section = Literal["run", "loss", "optimizer", "model", "init", "data", "bookkeeping", "gradients",
-                  "activations", "graph", "sources", "messages"]
+                  "activations", "graph", "sources", "messages",
+                  # replays: a symptom that needs one is "not evaluated" until the agent runs it
+                  "overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input"]
+SCENARIOS = ("overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input")
 ParamValue = Union[bool, int, float, str, list[str], list[float], dict[str, float]]
 Identifier = Field(pattern=r"^[a-z][a-z0-9_]*$")
 
@@ -37,6 +40,16 @@ class Symptom(Strict):
     needs: list[Section] = Field(default_factory=list, description="Evidence sections the detector reads.")
 
 
+class Confirm(Strict):
+    """How a replay confirms a cause: run ``scenario`` (usually the fix applied) and compare it with
+    ``baseline`` by ``criterion``."""
+
+    scenario: str = Identifier
+    baseline: str = Field(default="observe", pattern=r"^[a-z][a-z0-9_]*$")
+    criterion: Literal["training_improves", "validation_improves", "predictions_diversify", "no_crash",
+                       "labels_no_signal"] = "training_improves"
+
+
 class Cause(Strict):
     """A root cause with one fixed shape of prose (title / why / fix / example)."""
 
@@ -49,7 +62,7 @@ class Cause(Strict):
     points_at: list[str] = Field(default_factory=list, description="Source-line keys, best first.")
     explained_by: list[str] = Field(
         default_factory=list, description="Lower-level causes that, when likely, explain this one away.")
-    confirm: str | None = Field(default=None, description="Scenario whose fix confirms this cause.")
+    confirm: Confirm | None = Field(default=None, description="The replay that confirms this cause.")
 
 
 class Edge(Strict):

@@ -23,6 +23,7 @@ def test_zoo_case(case, diagnosed):
     started = time.monotonic()
     diagnosis = diagnosed(ZOO / case["script"], *case.get("args", []))
     assert time.monotonic() - started < 60
+    assert not diagnosis.probe_errors
     ranked = [c.id for c in diagnosis.causes]
     if case["healthy"]:
         assert diagnosis.healthy, ranked

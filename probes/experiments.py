@@ -1,0 +1,191 @@
+"""Experiments: replays that ask the run a question (can it memorize a batch? which LR works? do
+the labels carry signal? does the model use its input?) rather than apply a fix."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from diagnose.budget import BudgetExhausted
+from diagnose.probes.base import LossCall
+from diagnose.probes.interventions import Intervention
+from diagnose.probes.loss import predictions
+from diagnose.probes.sections import LRRangeSection, OverfitSection
+from diagnose.probes.tensors import as_float, tensors_in
+
+SANE_LR = {"SGD": 0.01, "Adam": 1e-3, "AdamW": 1e-3, "NAdam": 1e-3, "RAdam": 1e-3, "Adamax": 2e-3,
+           "RMSprop": 1e-3, "Adagrad": 0.01}
+
+
+class FixedBatches(Intervention):
+    """The training data becomes ``count`` fixed batches, replayed in turn (optionally with the
+    labels permuted within each batch): one batch is the overfit test, several the label control."""
+
+    name = "fixed_batches"
+
+    def activate(self) -> None:
+        self.count = int(self.params.get("count", 1))
+        self.permute = bool(self.params.get("permute", False))
+        self.index = 0
+        self.permutations: dict[int, torch.Tensor] = {}
+        last = self.state.last_train_batch
+        self.loader_id = id(last[0]) if last else None
+        self.batches = [last[1]] if last else []
+        self.args = self.state.last_training_args
+        call = self.state.last_loss_call
+        self.target = call.target if call is not None else None
+        where = "training loader" if last else "model input and loss target"
+        self.note = (f"the {where} replays {self.count} fixed batch(es)"
+                     + (" with labels permuted within each batch" if self.permute else ""))
+
+    def replace_batch(self, loader: Any, batch: Any) -> Any:
+        if id(loader) != self.loader_id:
+            return batch
+        if len(self.batches) < self.count:
+            self.batches.append(batch)
+            self.index = len(self.batches) - 1
+            return batch
+        self.index = (self.index + 1) % len(self.batches)
+        return self.batches[self.index]
+
+    def before_forward(self, model: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if self.loader_id is None and self.args is not None and torch.is_grad_enabled():
+            return self.args
+        return None
+
+    def transform_loss(self, call: LossCall) -> None:
+        if not call.grad_enabled:
+            return
+        if self.loader_id is None and self.target is not None:
+            call.target = self.target
+        if self.permute and isinstance(call.target, torch.Tensor) and call.target.dim() >= 1:
+            call.target = call.target[self._permutation(call.target.shape[0])]
+
+    def _permutation(self, size: int) -> torch.Tensor:
+        key = self.index * 100_003 + size
+        if key not in self.permutations:
+            generator = torch.Generator().manual_seed(1234 + key)
+            self.permutations[key] = torch.randperm(size, generator=generator)
+        return self.permutations[key]
+
+
+class LRRange(Intervention):
+    """Every param group's LR rises exponentially per step; stops once the loss blows up."""
+
+    name = "lr_range"
+
+    def activate(self) -> None:
+        self.start, self.end = float(self.params.get("start", 1e-7)), float(self.params.get("end", 10.0))
+        self.steps = int(self.params.get("steps", 100))
+        self.record = LRRangeSection()
+        call = self.state.last_loss_call  # step 0's loss: its backward ran before the fork point
+        self.loss: float | None = as_float(call.output) if call is not None else None
+        self.best = math.inf
+        self.smoothed = 0.0
+        self.note = f"LR raised from {self.start:g} to {self.end:g} over {self.steps} steps"
+
+    def after_backward(self, root: torch.Tensor) -> None:
+        self.loss = as_float(root)
+
+    def before_step(self, optimizer: torch.optim.Optimizer) -> None:
+        k = len(self.record.lrs)
+        lr = self.start * (self.end / self.start) ** (k / max(self.steps - 1, 1))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        self.record.lrs.append(lr)
+        self.record.losses.append(self.loss if self.loss is not None else math.nan)
+
+    def after_step(self, optimizer: torch.optim.Optimizer) -> None:
+        k, loss = len(self.record.lrs), self.record.losses[-1]
+        if math.isfinite(loss):
+            self.smoothed = 0.9 * self.smoothed + 0.1 * loss
+            self.best = min(self.best, self.smoothed / (1 - 0.9 ** k))
+        diverged = not math.isfinite(loss) or (k > 10 and self.smoothed / (1 - 0.9 ** k) > 4 * self.best)
+        if diverged or k >= self.steps:
+            self.record.stopped = "the loss diverged" if diverged else "the LR reached its end"
+            raise BudgetExhausted(f"LR range test finished: {self.record.stopped}")
+
+    def sections(self) -> dict[str, Any]:
+        return {**super().sections(), "lr_range": self.record}
+
+
+class ZeroInput(Intervention):
+    """Training inputs replaced by zeros: if the loss curve does not change, the input is ignored."""
+
+    name = "zero_input"
+
+    def before_forward(self, model: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if torch.is_grad_enabled() and args and isinstance(args[0], torch.Tensor):
+            self.note = "training inputs replaced by zeros"
+            return (torch.zeros_like(args[0]), *args[1:])
+        return None
+
+
+class IsolatedOverfit(Intervention):
+    """A copy of the model, the same loss function and a fresh optimizer of the same class with a
+    sane LR, trained on the first batch outside the user's loop (which then stops)."""
+
+    name = "isolated_overfit"
+
+    def activate(self) -> None:
+        self.record = OverfitSection()
+        try:
+            self._train(int(self.params.get("steps", 150)))
+        finally:
+            self.state.muted = False
+        raise BudgetExhausted("isolated overfit finished")
+
+    def _train(self, steps: int) -> None:
+        state, call, args = self.state, self.state.last_loss_call, self.state.last_training_args
+        if state.model is None or call is None or args is None:
+            self.record.note = "skipped: the loss is not a torch loss function, or no training forward was seen"
+            return
+        state.muted = True
+        model = copy.deepcopy(state.model).train()
+        model.zero_grad(set_to_none=True)
+        optimizer = _fresh_optimizer(type(state.optimizers[0]) if state.optimizers else None, model)
+        self.record.optimizer, self.record.lr = type(optimizer).__name__, optimizer.param_groups[0]["lr"]
+        loss_function = getattr(F, call.name)
+        for _ in range(steps):
+            optimizer.zero_grad()
+            given = _loss_input(model(*args), call.input)
+            if given is None:
+                self.record.note = "skipped: the model's output does not match the loss input"
+                return
+            loss = loss_function(given, call.target, **call.kwargs)
+            loss.backward()
+            optimizer.step()
+            self.record.losses.append(float(loss.detach()))
+            _, accuracy = predictions(call.name, given.detach(), call.target)
+            if accuracy is not None:
+                self.record.accuracies.append(round(accuracy, 4))
+
+    def sections(self) -> dict[str, Any]:
+        return {**super().sections(), "isolated": self.record}
+
+
+def _fresh_optimizer(cls: type | None, model: nn.Module) -> torch.optim.Optimizer:
+    name = cls.__name__ if cls else ""
+    if name not in SANE_LR:
+        return torch.optim.Adam(model.parameters(), lr=1e-3)
+    extra = {"momentum": 0.9} if name == "SGD" else {}
+    return cls(model.parameters(), lr=SANE_LR[name], **extra)
+
+
+def _loss_input(output: Any, observed: Any) -> torch.Tensor | None:
+    """The tensor of the model's output the loss was given (matched by size, reshaped alike)."""
+    if not isinstance(observed, torch.Tensor):
+        return None
+    for tensor in tensors_in(output):
+        if tensor.numel() == observed.numel():
+            return tensor.reshape(observed.shape)
+    return None
+
+
+EXPERIMENTS: dict[str, type[Intervention]] = {
+    cls.name: cls for cls in (FixedBatches, LRRange, ZeroInput, IsolatedOverfit)}

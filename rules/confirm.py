@@ -1,0 +1,100 @@
+"""Does a replay confirm a cause? Compare the run with the fix applied against its baseline."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from diagnose.diagnosis import Confirmation
+from diagnose.evidence import Evidence, ObservedRun
+from diagnose.rules.findings import finite_values, median, window
+from diagnose.rules.schema import Cause
+
+IMPROVEMENT = 0.8
+ACCURACY_GAIN = 0.1
+MIN_VALUES = 10
+
+
+def confirmation(cause: Cause, evidence: Evidence) -> Confirmation | None:
+    """The verdict of the cause's confirming replay, when it (and its baseline) ran."""
+    spec = cause.confirm
+    if spec is None or spec.scenario not in evidence.scenarios:
+        return None
+    baseline = evidence.observe if spec.baseline == "observe" else evidence.scenarios.get(spec.baseline)
+    if baseline is None:
+        return None
+    fixed = evidence.scenarios[spec.scenario]
+    confirmed, summary, before, after = CRITERIA[spec.criterion](baseline, fixed)
+    return Confirmation(scenario=spec.scenario, confirmed=confirmed, summary=summary, before=before, after=after)
+
+
+Verdict = tuple[bool, str, float | None, float | None]
+
+
+def _late(values: list[float]) -> float | None:
+    finite = finite_values(values)
+    return median(window(finite, 0.8, 1.0)) if len(finite) >= MIN_VALUES else None
+
+
+def _crashed(run: ObservedRun) -> str | None:
+    return run.run.reason if run.run.status == "crashed" else None
+
+
+def training_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
+    if _crashed(after):
+        return False, f"the replay with the fix crashed ({_crashed(after)})", None, None
+    if before.loss is None or after.loss is None:
+        return False, "no training loss to compare", None, None
+    steps = len(after.loss.values)
+    was_bad, is_bad = before.loss.first_nonfinite_step, after.loss.first_nonfinite_step
+    if was_bad is not None and is_bad is None and steps >= MIN_VALUES:
+        late = _late(after.loss.values)
+        return True, f"no NaN/Inf in {steps} steps (before: NaN at step {was_bad}); loss ends at {late:.4g}", None, late
+    acc_before, acc_after = _late(before.loss.train_accuracy), _late(after.loss.train_accuracy)
+    if acc_before is not None and acc_after is not None:
+        gained = acc_after - acc_before >= ACCURACY_GAIN
+        return gained, f"training accuracy {acc_before:.1%} → {acc_after:.1%} over the same steps", acc_before, acc_after
+    loss_before, loss_after = _late(before.loss.values), _late(after.loss.values)
+    if loss_before is None or loss_after is None:
+        return False, "too few finite loss values to compare", loss_before, loss_after
+    better = loss_after <= IMPROVEMENT * loss_before if loss_before > 0 else loss_after < loss_before
+    return better, f"training loss {loss_before:.4g} → {loss_after:.4g} over the same steps", loss_before, loss_after
+
+
+def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
+    losses = [finite_values([p.loss for p in run.loss.eval_passes]) if run.loss else [] for run in (before, after)]
+    if len(losses[0]) < 2 or len(losses[1]) < 2:
+        return False, "too few validation passes to compare", None, None
+    was, now = median(losses[0][-3:]), median(losses[1][-3:])
+    return now <= 0.9 * was, f"validation loss {was:.4g} → {now:.4g}", was, now
+
+
+def predictions_diversify(before: ObservedRun, after: ObservedRun) -> Verdict:
+    was = before.loss.predicted_share if before.loss else None
+    now = after.loss.predicted_share if after.loss else None
+    if was is None or now is None:
+        return False, "no classification predictions to compare", was, now
+    return now <= was - 0.02, f"share of the most predicted class {was:.1%} → {now:.1%}", was, now
+
+
+def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:
+    if _crashed(after):
+        return False, f"the replay still crashed: {_crashed(after)}", None, None
+    ok = after.run.steps > 0 or after.run.backward_calls > 0
+    return ok, f"with the fix the script trained {after.run.steps} steps without crashing", None, float(after.run.steps)
+
+
+def labels_no_signal(before: ObservedRun, after: ObservedRun) -> Verdict:
+    """``before``: a fixed subset with the true labels; ``after``: the same with labels permuted."""
+    true, permuted = (_late(run.loss.values) if run.loss else None for run in (before, after))
+    if true is None or permuted is None or permuted <= 0 or not math.isfinite(permuted):
+        return False, "too few loss values to compare", true, permuted
+    ratio = true / permuted
+    return ratio >= 0.9, (f"on the same fixed batches the loss reaches {true:.4g} with the true labels and "
+                          f"{permuted:.4g} with shuffled labels"), true, permuted
+
+
+CRITERIA: dict[str, Callable[[ObservedRun, ObservedRun], Verdict]] = {
+    "training_improves": training_improves, "validation_improves": validation_improves,
+    "predictions_diversify": predictions_diversify, "no_crash": no_crash, "labels_no_signal": labels_no_signal,
+}

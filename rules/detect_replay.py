@@ -1,0 +1,110 @@
+"""Detectors over replays: the LR range test, the overfit tests, the label and input controls."""
+
+from __future__ import annotations
+
+from diagnose.evidence import Evidence, ObservedRun
+from diagnose.rules.confirm import labels_no_signal
+from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, median, scaled, window
+from diagnose.rules.lr_range import LRAnalysis, analyse
+
+FIT_FRACTION = 0.1
+FIT_ACCURACY = 0.99
+
+
+def lr_analysis(ev: Evidence) -> LRAnalysis:
+    replay = ev.scenarios.get("lr_range")
+    optimizer = ev.observe.optimizer
+    if replay is None or replay.lr_range is None:
+        raise NotEvaluated("the LR range test did not run")
+    user_lr = optimizer.optimizers[0].lr if optimizer and optimizer.optimizers else None
+    analysis = analyse(replay.lr_range, user_lr)
+    if analysis is None:
+        raise NotEvaluated("the LR range test gave too few finite losses")
+    return analysis
+
+
+@detector
+def lr_above_range(ev: Evidence, min_decades: float = 1.0) -> Finding:
+    lr = lr_analysis(ev)
+    beyond = lr.divergence_lr is not None and lr.user_lr >= lr.divergence_lr
+    if lr.decades_off < min_decades and not beyond:
+        return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
+    where = f", past the LR where the loss diverges ({lr.divergence_lr:.3g})" if beyond else ""
+    return Finding.yes(1.0 if beyond else scaled(lr.decades_off, min_decades, 3),
+                       f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
+                       f"({lr.decades_off:.1f} decades above{where})", where="optimizer")
+
+
+@detector
+def lr_below_range(ev: Evidence, min_decades: float = 2.0) -> Finding:
+    lr = lr_analysis(ev)
+    if -lr.decades_off < min_decades:
+        return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
+    return Finding.yes(scaled(-lr.decades_off, min_decades, 5),
+                       f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
+                       f"({-lr.decades_off:.1f} decades below)", where="optimizer")
+
+
+def _fits(losses: list[float], accuracies: list[float]) -> tuple[bool, str]:
+    finite = finite_values(losses)
+    if len(finite) < 5 or len(finite) < len(losses) // 2:
+        return False, "the loss became NaN" if len(finite) < len(losses) else "too few steps"
+    late = median(window(finite, 0.8, 1.0))
+    accuracy = median(window(accuracies, 0.8, 1.0)) if len(accuracies) >= 5 else None
+    fitted = late <= FIT_FRACTION * finite[0] or (accuracy is not None and accuracy >= FIT_ACCURACY)
+    acc = f", accuracy {accuracy:.0%}" if accuracy is not None else ""
+    return fitted, f"loss {finite[0]:.4g} → {late:.4g} on one fixed batch{acc}"
+
+
+def _replay(ev: Evidence, name: str) -> ObservedRun:
+    if name not in ev.scenarios:
+        raise NotEvaluated(f"the {name} replay did not run")
+    return ev.scenarios[name]
+
+
+@detector
+def overfit_loop(ev: Evidence, expect: str = "fails") -> Finding:
+    loss = _replay(ev, "overfit_loop").loss
+    if loss is None or not loss.values:
+        raise NotEvaluated("the overfit replay recorded no loss")
+    fitted, detail = _fits(loss.values, loss.train_accuracy)
+    if fitted == (expect == "fits"):
+        return Finding.yes(1.0, f"the script's own loop {'can' if fitted else 'cannot'} memorize one batch: {detail}")
+    return Finding.no(detail)
+
+
+@detector
+def isolated_fit(ev: Evidence, expect: str = "fits") -> Finding:
+    section = _replay(ev, "overfit_isolated").isolated
+    if section is None or not section.losses:
+        raise NotEvaluated(section.note if section and section.note else "the isolated overfit test did not train")
+    fitted, detail = _fits(section.losses, section.accuracies)
+    who = f"a fresh copy of the model with {section.optimizer}(lr={section.lr:g})"
+    if fitted == (expect == "fits"):
+        return Finding.yes(1.0, f"{who} {'can' if fitted else 'cannot'} memorize the batch: {detail}")
+    return Finding.no(detail)
+
+
+@detector
+def labels_carry_no_signal(ev: Evidence) -> Finding:
+    signal_free, detail, _, _ = labels_no_signal(_replay(ev, "subset"), _replay(ev, "label_control"))
+    return Finding.yes(1.0, detail) if signal_free else Finding.no(detail)
+
+
+@detector
+def input_ignored(ev: Evidence, tolerance: float = 0.05) -> Finding:
+    zeroed, observed = _replay(ev, "zeroed_input").loss, ev.observe.loss
+    if zeroed is None or observed is None:
+        raise NotEvaluated("no loss curves to compare")
+    late = [median(window(finite_values(run.values), 0.8, 1.0)) if finite_values(run.values) else None
+            for run in (observed, zeroed)]
+    if None in late or not late[0]:
+        raise NotEvaluated("too few finite losses")
+    gap = abs(late[1] - late[0]) / abs(late[0])
+    if gap > tolerance:
+        return Finding.no(f"with zeroed inputs the loss ends at {late[1]:.4g} instead of {late[0]:.4g}")
+    return Finding.yes(scaled(tolerance - gap, 0, tolerance), f"with every input replaced by zeros the loss ends "
+                                                              f"at {late[1]:.4g}, as with the real inputs ({late[0]:.4g})")
+
+
+
