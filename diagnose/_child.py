@@ -29,9 +29,13 @@ from diagnose import forkserver
 from diagnose.budget import Budget, RunInterrupted, TimeLimitReached
 from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
+from diagnose.sandbox import Sandbox
 from diagnose.state import Schedule, TrainingState
 from diagnose.tap import Tap
 from diagnose.userframe import UserCode
+
+
+MAX_LISTED = 50
 
 
 def run_script(script: Path, args: list[str]) -> None:
@@ -53,6 +57,7 @@ class Session:
         self.state = TrainingState(UserCode(self.script), Schedule(every=spec.get("every", 10)))
         self.tap = Tap(self.state, observe_probes(self.state), Budget(1, 1.0))
         self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
+        self.sandbox = Sandbox(self.workdir / "scratch", exempt=[self.workdir])
         self.configure(spec)
         if spec.get("serve"):
             self.tap.fork_point.append(self.serve)
@@ -68,6 +73,7 @@ class Session:
         if self.intervention.from_start:
             self.intervention.start()
         self.started = time.monotonic()
+        self.sandbox.written = []
         self.run: dict[str, Any] = {"status": "completed", "reason": "", "exit_code": None,
                                     "mode": spec.get("mode", "cold")}
 
@@ -83,6 +89,7 @@ class Session:
     def execute(self) -> dict[str, Any]:
         """Run the script under the tap; return the run record and the probes' sections."""
         signal.signal(signal.SIGTERM, _on_sigterm)
+        self.sandbox.install()
         self.tap.install()
         try:
             run_script(self.script, self.args)
@@ -96,6 +103,7 @@ class Session:
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             self.tap.remove()
+            self.sandbox.remove()
         return self.result()
 
     def _exited(self, code: Any) -> None:
@@ -107,6 +115,7 @@ class Session:
     def result(self) -> dict[str, Any]:
         state = self.state
         self.run.update(seconds=round(time.monotonic() - self.started, 3), steps=state.steps,
+                        redirected=self.sandbox.written[:MAX_LISTED],
                         backward_calls=state.backward_calls, probe_errors=state.probe_errors,
                         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                         torch_version=torch.__version__, python_version=platform.python_version())

@@ -30,14 +30,14 @@ def unsafe_reason(state: Any) -> str | None:
     """Why forking the user's process now would be unsafe (None when it is safe)."""
     import torch
 
-    if threading.active_count() > 1:
-        return "the script runs other threads"
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        return "CUDA is initialised"
     for record in state.loaders.values():
         loader = record.loader()
         if loader is not None and getattr(loader, "num_workers", 0) > 0:
             return "a DataLoader uses worker processes"
+    if threading.active_count() > 1:
+        return "the script runs other threads"
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return "CUDA is initialised"
     return None
 
 

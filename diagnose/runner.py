@@ -92,7 +92,7 @@ def collect(spec: ScenarioSpec, workdir: Path, returncode: int | None, timed_out
 
 
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in user folders
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 

@@ -18,6 +18,7 @@ CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy", "b
 SAMPLE_FIRST, SAMPLE_EVERY = 20, 5
 MAX_TRAIN_ROWS, MAX_VAL_ROWS, MAX_DATASET_ROWS = 100_000, 50_000, 200_000
 MAX_NORMALIZE_CALLS = 20
+MAX_TRACKED = 1000
 SAMPLE_IMAGES, MAX_SIDE = 16, 32
 
 
@@ -36,6 +37,7 @@ class DataProbe(Probe):
         self.target_calls = 0
         self.train_rows: set[int] = set()
         self.train_tensors: set[tuple[int, tuple[int, ...]]] = set()
+        self.train_memory: set[tuple[int, int]] = set()
         self.val_sources: dict[tuple[Any, ...], set[int]] = {}
         self.last_batch: dict[int, Any] = {}
         self.loaders: dict[int, LoaderInfo] = {}
@@ -76,6 +78,8 @@ class DataProbe(Probe):
         if torch.is_grad_enabled():
             self.training_forwards += 1
             self.train_tensors.add(_key(x))
+            if len(self.train_memory) < MAX_TRACKED:
+                self.train_memory.add(_memory(x))
             if self.training_forwards == 1:
                 self.sample_images = _thumbnails(x)
             if _sampled(self.training_forwards):
@@ -119,16 +123,21 @@ class DataProbe(Probe):
             if lid in self.loaders:
                 self.loaders[lid].role = "train"
         train_rows = self.train_rows | self._dataset_rows(train_loaders)
+        memory = self.train_memory | {_memory(ds.tensors[0]) for ds in self._train_datasets(train_loaders) if ds.tensors}
         val_rows: set[int] = set()
+        slice_rows: set[int] = set()
         for source, rows in self.val_sources.items():
-            if not self._is_training_source(source, train_loaders):
-                val_rows |= rows
+            if self._is_training_source(source, train_loaders):
+                continue
+            inside = source[0] == "tensor" and any(low <= source[1] < high for low, high in memory)
+            (slice_rows if inside else val_rows).update(rows)
         return DataSection(
             batches=self.training_forwards, inputs=self.inputs.summary(), val_inputs=self.val_inputs.summary(),
             targets=self.targets.summary(), class_counts=dict(sorted(self.class_counts.items())),
             batch_majority_share=sum(self.batch_shares) / len(self.batch_shares) if self.batch_shares else None,
             loaders=list(self.loaders.values()), train_rows_hashed=len(train_rows),
             val_rows_hashed=len(val_rows), val_rows_in_train=len(val_rows & train_rows),
+            train_slice_rows=len(slice_rows), train_slice_rows_in_train=len(slice_rows & train_rows),
             normalize_calls=self.normalize_calls, sample_images=self.sample_images, sample_labels=self.sample_labels,
             normalize_calls_per_sample=(self.normalize_count / self.samples_fetched
                                         if self.samples_fetched and self.normalize_count else None))
@@ -161,6 +170,11 @@ def _sampled(count: int) -> bool:
 
 def _key(x: torch.Tensor) -> tuple[int, tuple[int, ...]]:
     return (x.data_ptr(), tuple(x.shape))
+
+
+def _memory(x: torch.Tensor) -> tuple[int, int]:
+    """The byte range a tensor's elements span (to tell a slice of the training data)."""
+    return (x.data_ptr(), x.data_ptr() + x.numel() * x.element_size())
 
 
 def _row_hashes(x: torch.Tensor) -> set[int]:

@@ -73,6 +73,8 @@ class DataSection:
     train_rows_hashed: int = 0
     val_rows_hashed: int = 0
     val_rows_in_train: int = 0
+    train_slice_rows: int = 0
+    train_slice_rows_in_train: int = 0
     normalize_calls: list[NormalizeCall] = field(default_factory=list)
     normalize_calls_per_sample: float | None = None
     sample_images: list[list[list[list[float]]]] = field(default_factory=list)

@@ -31,16 +31,22 @@ def confirmation(cause: Cause, evidence: Evidence) -> Confirmation | None:
 Verdict = tuple[bool, str, float | None, float | None]
 
 
-def _late(values: list[float]) -> float | None:
+def _late(values: list[float], statistic: Callable[[list[float]], float | None] = median) -> float | None:
+    """A statistic of the last fifth of a curve's finite values."""
     finite = finite_values(values)
-    return median(window(finite, 0.8, 1.0)) if len(finite) >= MIN_VALUES else None
+    return statistic(window(finite, 0.8, 1.0)) if len(finite) >= MIN_VALUES else None
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 def _crashed(run: ObservedRun) -> str | None:
     return run.run.reason if run.run.status == "crashed" else None
 
 
-def training_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
+def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: bool = True) -> Verdict:
+    """No more NaN, or training accuracy up 10 points, or (accuracy unchanged) the loss down 20%."""
     if _crashed(after):
         return False, f"the replay with the fix crashed ({_crashed(after)})", None, None
     if before.loss is None or after.loss is None:
@@ -51,14 +57,25 @@ def training_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
         late = _late(after.loss.values)
         return True, f"no NaN/Inf in {steps} steps (before: NaN at step {was_bad}); loss ends at {late:.4g}", None, late
     acc_before, acc_after = _late(before.loss.train_accuracy), _late(after.loss.train_accuracy)
-    if acc_before is not None and acc_after is not None:
+    if acc_before is not None and acc_after is not None and abs(acc_after - acc_before) >= ACCURACY_GAIN / 2:
         gained = acc_after - acc_before >= ACCURACY_GAIN
         return gained, f"training accuracy {acc_before:.1%} → {acc_after:.1%} over the same steps", acc_before, acc_after
-    loss_before, loss_after = _late(before.loss.values), _late(after.loss.values)
-    if loss_before is None or loss_after is None:
-        return False, "too few finite loss values to compare", loss_before, loss_after
-    better = loss_after <= IMPROVEMENT * loss_before if loss_before > 0 else loss_after < loss_before
-    return better, f"training loss {loss_before:.4g} → {loss_after:.4g} over the same steps", loss_before, loss_after
+    if not compare_loss:
+        return False, "the training accuracy did not change", acc_before, acc_after
+    medians = _late(before.loss.values), _late(after.loss.values)
+    means = _late(before.loss.values, mean), _late(after.loss.values, mean)
+    if None in medians or None in means:
+        return False, "too few finite loss values to compare", medians[0], medians[1]
+    # the mean catches spikes (the median hides them), the median a steady improvement
+    for (was, now), what in ((means, "mean"), (medians, "median")):
+        if was > 0 and now <= IMPROVEMENT * was:
+            return True, f"{what} training loss {was:.4g} → {now:.4g} over the same steps", was, now
+    return False, f"training loss {medians[0]:.4g} → {medians[1]:.4g} over the same steps", medians[0], medians[1]
+
+
+def accuracy_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
+    """For fixes that change how the loss is computed, so loss values before and after differ in scale."""
+    return training_improves(before, after, compare_loss=False)
 
 
 def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
@@ -95,6 +112,7 @@ def labels_no_signal(before: ObservedRun, after: ObservedRun) -> Verdict:
 
 
 CRITERIA: dict[str, Callable[[ObservedRun, ObservedRun], Verdict]] = {
-    "training_improves": training_improves, "validation_improves": validation_improves,
+    "training_improves": training_improves, "accuracy_improves": accuracy_improves,
+    "validation_improves": validation_improves,
     "predictions_diversify": predictions_diversify, "no_crash": no_crash, "labels_no_signal": labels_no_signal,
 }

@@ -143,6 +143,18 @@ def val_rows_in_train(ev: Evidence, min_fraction: float = 0.1, min_rows: int = 1
 
 
 @detector
+def evaluates_training_slice(ev: Evidence, min_rows: int = 10) -> Finding:
+    """Evaluation on a slice of the training tensor: a leak when it is reported as validation,
+    harmless when it is a training-accuracy check; the tool cannot tell which."""
+    data = observed(ev, "data")
+    if data.train_slice_rows < min_rows:
+        return Finding.no()
+    return Finding.yes(data.train_slice_rows_in_train / data.train_slice_rows,
+                       f"{data.train_slice_rows} inputs evaluated without gradients are a slice of the training "
+                       "tensor; if they are reported as validation, they measure memorization")
+
+
+@detector
 def val_inputs_differ(ev: Evidence, max_std_ratio: float = 3.0, max_mean_shift: float = 2.0) -> Finding:
     data = observed(ev, "data")
     train, val = require(data.inputs, "training input"), require(data.val_inputs, "validation input")

@@ -26,7 +26,7 @@ def loss_diverging(ev: Evidence, min_ratio: float = 3.0) -> Finding:
     values = finite_values(observed(ev, "loss").values)
     if len(values) < 10:
         raise NotEvaluated("fewer than 10 finite loss values")
-    early = median(window(values, 0, 0.1))
+    early = median(values[:3])  # where the loss started, not where it had already got to
     width = max(3, len(values) // 20)
     peak = max(median(values[i:i + width]) for i in range(0, len(values) - width + 1))
     if early <= 0 or peak / early < min_ratio:

@@ -46,8 +46,8 @@ class Confirm(Strict):
 
     scenario: str = Identifier
     baseline: str = Field(default="observe", pattern=r"^[a-z][a-z0-9_]*$")
-    criterion: Literal["training_improves", "validation_improves", "predictions_diversify", "no_crash",
-                       "labels_no_signal"] = "training_improves"
+    criterion: Literal["training_improves", "accuracy_improves", "validation_improves", "predictions_diversify",
+                       "no_crash", "labels_no_signal"] = "training_improves"
 
 
 class Cause(Strict):

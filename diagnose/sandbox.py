@@ -1,0 +1,133 @@
+"""Keep the user's files safe: what the script writes goes to a scratch folder instead.
+
+A truncated diagnostic run must not overwrite last night's ``best.pt``. Inside the child, writes
+through ``open`` (which ``torch.save``, ``np.save``, loggers and most libraries use), directory
+creation, renames and deletions are mapped to ``scratch/<absolute path>``; reads of a file the run
+wrote earlier come back from there, so a script that saves and reloads a checkpoint still works.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from diagnose.patching import Patches
+
+WRITE_MODES = set("wax+")
+# Not the user's files: compiler caches, and what tempfile / multiprocessing (DataLoader workers) create.
+TEMP_PREFIXES = ("torchinductor_", "triton", "pymp-", "tmp")
+SYSTEM_ROOTS = ("/dev/", "/proc/", "/sys/")
+
+
+class Sandbox:
+    def __init__(self, scratch: Path, exempt: list[Path]) -> None:
+        self.scratch = scratch.resolve()
+        folders = [scratch, *exempt, Path.home() / ".cache", Path.home() / ".triton"]
+        self.exempt = tuple(str(p.resolve()) + os.sep for p in folders) + tuple(
+            os.path.join(tempfile.gettempdir(), name) for name in TEMP_PREFIXES)
+        self.written: list[str] = []
+        self.patches = Patches()
+
+    # -- mapping -----------------------------------------------------------------------------
+    def _absolute(self, path: Any) -> str | None:
+        if isinstance(path, int):
+            return None
+        try:
+            text = os.fsdecode(os.fspath(path))
+        except TypeError:
+            return None
+        absolute = os.path.abspath(text)
+        if absolute.startswith(SYSTEM_ROOTS) or (absolute + os.sep).startswith(self.exempt):
+            return None
+        return absolute
+
+    def _shadow(self, absolute: str) -> str:
+        return str(self.scratch) + absolute
+
+    def for_write(self, path: Any) -> Any:
+        absolute = self._absolute(path)
+        if absolute is None:
+            return path
+        shadow = self._shadow(absolute)
+        os.makedirs(os.path.dirname(shadow), exist_ok=True)
+        if absolute not in self.written:
+            self.written.append(absolute)
+        return shadow
+
+    def for_read(self, path: Any) -> Any:
+        absolute = self._absolute(path)
+        if absolute is None:
+            return path
+        shadow = self._shadow(absolute)
+        return shadow if os.path.lexists(shadow) else path
+
+    # -- install -----------------------------------------------------------------------------
+    def install(self) -> None:
+        import torch  # torch.save with a path writes through its own C++ writer, not open()
+
+        self.patches.replace(torch, "save", self._save)
+        self.patches.replace(builtins, "open", self._open)
+        self.patches.replace(io, "open", self._open)
+        for name in ("mkdir", "remove", "unlink", "rmdir"):
+            self.patches.replace(os, name, self._single_path)
+        for name in ("rename", "replace"):
+            self.patches.replace(os, name, self._move)
+        self.patches.replace(shutil, "rmtree", self._rmtree)
+        for name in ("exists", "isfile", "isdir"):
+            self.patches.replace(os.path, name, self._query)
+
+    def remove(self) -> None:
+        self.patches.restore()
+
+    def _open(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            writing = bool(WRITE_MODES & set(mode))
+            return original(self.for_write(file) if writing else self.for_read(file), mode, *args, **kwargs)
+        return open
+
+    def _save(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(obj, self.for_write(f) if isinstance(f, (str, bytes, os.PathLike)) else f,
+                            *args, **kwargs)
+        return save
+
+    def _single_path(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        creates = original.__name__ == "mkdir"
+
+        def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if creates:
+                return original(self.for_write(path), *args, **kwargs)
+            shadow = self.for_read(path)
+            if shadow is path and self._absolute(path) is not None:
+                return None  # the user's own file: pretend, never delete it
+            return original(shadow, *args, **kwargs)
+        return call
+
+    def _move(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def move(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+            source, target = self.for_read(src), self.for_write(dst)
+            if self._absolute(src) is not None and source is src:
+                return shutil.copy2(source, target)  # the user's file stays where it is
+            return original(source, target, *args, **kwargs)
+        return move
+
+    def _rmtree(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def rmtree(path: Any, *args: Any, **kwargs: Any) -> Any:
+            shadow = self.for_read(path)
+            if shadow is path and self._absolute(path) is not None:
+                return None
+            return original(shadow, *args, **kwargs)
+        return rmtree
+
+    def _query(self, original: Callable[..., bool]) -> Callable[..., bool]:
+        def query(path: Any) -> bool:
+            try:
+                return original(self.for_read(path)) or original(path)
+            except TypeError:
+                return original(path)
+        return query
