@@ -93,9 +93,10 @@ class Agent:
         top = diagnosis.top
         if top is None or (top.confirmed and top.confidence >= 0.5):
             return None
+        stepped = evidence.observe.run.steps > 0  # replays start at the first step, unless from_start
         for candidate in sorted(self.candidates(diagnosis, evidence), key=lambda c: -c.value):
             item = plan(candidate.scenario, evidence)
-            if item is None or candidate.value < MIN_VALUE:
+            if item is None or candidate.value < MIN_VALUE or not (stepped or item.from_start):
                 continue
             if self.replays.estimate(item) <= remaining:
                 return item, candidate.reason

@@ -18,6 +18,7 @@ from diagnose.probes.sections import (
     ActivationSection,
     BookkeepingSection,
     DataSection,
+    GradCheckSection,
     GradientSection,
     GraphSection,
     InitSection,
@@ -92,6 +93,7 @@ class ScenarioRun(ObservedRun):
     intervention: InterventionSection | None = None
     lr_range: LRRangeSection | None = None
     isolated: OverfitSection | None = None
+    gradcheck: GradCheckSection | None = None
 
 
 class AgentStep(BaseModel):

@@ -119,6 +119,8 @@ PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
                           "how fast 4 fixed batches are learned with their true labels", count=4),
     "label_control": _experiment("label_control", "fixed_batches", EXPERIMENT_STEPS,
                                  "the same 4 batches with their labels shuffled", count=4, permute=True),
+    "gradcheck": _experiment("gradcheck", "gradcheck", 1,
+                             "compare each custom autograd.Function's backward with finite differences"),
     "zeroed_input": lambda ev: Plan("zeroed_input", "zero_input", _fair_steps(ev),
                                     "does the loss change when the inputs are all zeros?"),
     "lower_lr": _scaled_lr("lower"),

@@ -15,7 +15,7 @@ from diagnose.budget import BudgetExhausted
 from diagnose.probes.base import LossCall
 from diagnose.probes.interventions import Intervention
 from diagnose.probes.loss import predictions
-from diagnose.probes.sections import LRRangeSection, OverfitSection
+from diagnose.probes.sections import GradCheckResult, GradCheckSection, LRRangeSection, OverfitSection
 from diagnose.probes.tensors import as_float, tensors_in
 
 SANE_LR = {"SGD": 0.01, "Adam": 1e-3, "AdamW": 1e-3, "NAdam": 1e-3, "RAdam": 1e-3, "Adamax": 2e-3,
@@ -187,5 +187,86 @@ def _loss_input(output: Any, observed: Any) -> torch.Tensor | None:
     return None
 
 
+
+
+class GradCheck(Intervention):
+    """One forward pass records the first call of each user-defined autograd.Function; each is then
+    checked in float64: the backward's gradient against central finite differences along random
+    directions. The run then stops."""
+
+    name = "gradcheck"
+
+    def activate(self) -> None:
+        self.record = GradCheckSection()
+        calls = self._capture()
+        for function, args in calls.items():
+            self.record.results.append(_check(function, args))
+        self.note = f"{len(calls)} custom autograd.Function(s) checked against finite differences"
+        raise BudgetExhausted("gradient check finished")
+
+    def _capture(self) -> dict[type, tuple[Any, ...]]:
+        state, calls = self.state, {}
+        if state.model is None or state.last_training_args is None:
+            return calls
+        original = torch.autograd.Function.__dict__["apply"]
+
+        def apply(cls: type, *args: Any, **kwargs: Any) -> Any:
+            if not cls.__module__.startswith("torch.") and cls not in calls:
+                calls[cls] = tuple(_copy(a) if isinstance(a, torch.Tensor) else a for a in args)
+            return original.__get__(None, cls)(*args, **kwargs)
+
+        torch.autograd.Function.apply = classmethod(apply)
+        state.muted = True
+        try:
+            state.model(*state.last_training_args)
+        finally:
+            torch.autograd.Function.apply = original
+            state.muted = False
+        return calls
+
+    def sections(self) -> dict[str, Any]:
+        return {**super().sections(), "gradcheck": self.record}
+
+
+def _check(function: type, args: tuple[Any, ...], directions: int = 3, eps: float = 1e-6) -> GradCheckResult:
+    name = f"{function.__module__}.{function.__qualname__}"
+    inputs = [a.detach().double().requires_grad_() if _differentiable(a) else a for a in args]
+    tensors = [a for a in inputs if isinstance(a, torch.Tensor) and a.requires_grad]
+    if not tensors:
+        return GradCheckResult(name, None, "no floating-point tensor input")
+    try:
+        output = function.apply(*inputs)
+        weights = torch.randn_like(output)
+        grads = torch.autograd.grad((output * weights).sum(), tensors, allow_unused=True)
+        worst = 0.0
+        for _ in range(directions):
+            steps = [torch.randn_like(t) for t in tensors]
+            analytic = sum(float((g * v).sum()) for g, v in zip(grads, steps) if g is not None)
+            numeric = (_shifted(function, inputs, tensors, steps, eps, weights)
+                       - _shifted(function, inputs, tensors, steps, -eps, weights)) / (2 * eps)
+            worst = max(worst, abs(analytic - numeric) / max(abs(numeric), abs(analytic), 1e-8))
+    except Exception as error:  # a Function that cannot run in float64 is reported, not fatal
+        return GradCheckResult(name, None, f"not checked: {type(error).__name__}: {error}"[:200])
+    return GradCheckResult(name, round(worst, 6))
+
+
+def _copy(tensor: torch.Tensor) -> torch.Tensor:
+    copy = tensor.detach().clone()
+    return copy.requires_grad_() if tensor.requires_grad else copy
+
+
+def _differentiable(value: Any) -> bool:
+    """Inputs the user's call needed gradients for (only those are perturbed)."""
+    return isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point()
+
+
+def _shifted(function: type, inputs: list[Any], tensors: list[torch.Tensor], steps: list[torch.Tensor],
+             eps: float, weights: torch.Tensor) -> float:
+    moved = {id(t): (t + eps * v).detach() for t, v in zip(tensors, steps)}
+    with torch.no_grad():
+        output = function.apply(*[moved.get(id(a), a) if isinstance(a, torch.Tensor) else a for a in inputs])
+    return float((output * weights).sum())
+
+
 EXPERIMENTS: dict[str, type[Intervention]] = {
-    cls.name: cls for cls in (FixedBatches, LRRange, ZeroInput, IsolatedOverfit)}
+    cls.name: cls for cls in (FixedBatches, LRRange, ZeroInput, IsolatedOverfit, GradCheck)}

@@ -26,6 +26,7 @@ class GraphProbe(Probe):
         super().__init__(state)
         self.section = GraphSection()
         self.ops: Counter[str] = Counter()
+        self.custom: set[str] = set()
 
     def on_backward(self, root: torch.Tensor) -> None:
         calls = self.state.backward_calls
@@ -37,7 +38,7 @@ class GraphProbe(Probe):
         section.trainable_params = len(trainable)
         section.root_requires_grad = bool(root.requires_grad)
         section.root_grad_fn = type(root.grad_fn).__name__ if root.grad_fn is not None else ""
-        reached, ops, log_probs, softmax_ce = _walk(root.grad_fn, trainable)
+        reached, ops, log_probs, softmax_ce = _walk(root.grad_fn, trainable, self.custom)
         section.params_reached = reached if section.checked == 1 else min(section.params_reached, reached)
         section.log_of_probabilities += log_probs
         section.softmax_into_log_softmax += softmax_ce
@@ -46,11 +47,13 @@ class GraphProbe(Probe):
 
     def finish(self) -> GraphSection:
         self.section.ops = dict(self.ops.most_common(30))
+        self.section.custom_functions = sorted(self.custom)
         return self.section
 
 
-def _walk(root: Any, trainable: set[int]) -> tuple[int, Counter[str], int, int]:
-    """Breadth-first over the graph: trainable params reached, op counts, bad patterns found."""
+def _walk(root: Any, trainable: set[int], custom: set[str]) -> tuple[int, Counter[str], int, int]:
+    """Breadth-first over the graph: trainable params reached, op counts, bad patterns found, and
+    (into ``custom``) the user-defined autograd.Functions it passes through."""
     reached: set[int] = set()
     ops: Counter[str] = Counter()
     log_probs = softmax_ce = 0
@@ -63,6 +66,9 @@ def _walk(root: Any, trainable: set[int]) -> tuple[int, Counter[str], int, int]:
         seen.add(id(node))
         name = type(node).__name__
         ops[name] += 1
+        function = getattr(node, "_forward_cls", None)
+        if function is not None and not function.__module__.startswith("torch."):
+            custom.add(f"{function.__module__}.{function.__qualname__}")
         variable = getattr(node, "variable", None)
         if variable is not None and id(variable) in trainable:
             reached.add(id(variable))

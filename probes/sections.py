@@ -257,6 +257,7 @@ class GraphSection:
     ops: dict[str, int] = field(default_factory=dict)
     log_of_probabilities: int = 0
     softmax_into_log_softmax: int = 0
+    custom_functions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -315,6 +316,20 @@ class LRRangeSection:
     lrs: list[float] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     stopped: str = ""
+
+
+@dataclass
+class GradCheckResult:
+    """Autograd vs central finite differences (float64) for one custom autograd.Function."""
+
+    function: str
+    relative_error: float | None
+    note: str = ""
+
+
+@dataclass
+class GradCheckSection:
+    results: list[GradCheckResult] = field(default_factory=list)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from diagnose.rules.findings import (
     Finding, NotEvaluated, detector, finite_values, median, observed, require, scaled, window)
 
 REGRESSION_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
+CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}
 MIN_CURVE = 10
 
 
@@ -23,6 +24,15 @@ def loss_disconnected(ev: Evidence) -> Finding:
     root = f"a {graph.root_grad_fn} node" if graph.root_grad_fn else "a leaf tensor with no history"
     return Finding.yes(1.0, f"backward() starts from {root}; its graph reaches none of the model's "
                             f"{graph.trainable_params} trainable parameter tensors", where="loss")
+
+
+@detector
+def custom_function_in_graph(ev: Evidence) -> Finding:
+    graph = observed(ev, "graph")
+    if not graph.custom_functions:
+        return Finding.no()
+    return Finding.yes(1.0, f"the loss passes through hand-written autograd.Function(s): "
+                            f"{', '.join(graph.custom_functions[:3])}")
 
 
 @detector
@@ -239,6 +249,22 @@ def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
                        f"({chance:.4g}) for {loss.n_classes} classes: the model has learned nothing")
 
 
+@detector
+def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
+    """A classifier's first loss far above chance: its initial outputs are confidently wrong,
+    typically from too large an initialisation (or unnormalised inputs)."""
+    loss = observed(ev, "loss")
+    values = finite_values(loss.values)
+    if not values or loss.kind not in CLASSIFICATION_LOSSES or not loss.n_classes or loss.n_classes < 2:
+        raise NotEvaluated("not a classification loss with a finite first value")
+    uniform = math.log(loss.n_classes)  # what a freshly initialised classifier scores
+    if values[0] < min_factor * uniform:
+        return Finding.no(f"initial loss {values[0]:.4g}, uniform-prediction loss {uniform:.4g}")
+    return Finding.yes(scaled(values[0] / uniform, min_factor, 10 * min_factor),
+                       f"the first training loss is {values[0]:.4g}, {values[0] / uniform:.1f}x ln({loss.n_classes}) "
+                       f"= {uniform:.4g}, the loss of uniform predictions")
+
+
 def _curve(ev: Evidence) -> list[float]:
     values = finite_values(observed(ev, "loss").values)
     if len(values) < MIN_CURVE:
@@ -249,7 +275,7 @@ def _curve(ev: Evidence) -> list[float]:
 def _chance_loss(ev: Evidence) -> float:
     """Cross-entropy of predicting the class frequencies: ln(C) for balanced classes."""
     loss = observed(ev, "loss")
-    if loss.kind not in {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}:
+    if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("not a classification loss")
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     total = sum(counts.values())

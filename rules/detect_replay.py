@@ -107,4 +107,17 @@ def input_ignored(ev: Evidence, tolerance: float = 0.05) -> Finding:
                                                               f"at {late[1]:.4g}, as with the real inputs ({late[0]:.4g})")
 
 
+@detector
+def custom_backward(ev: Evidence, expect: str = "wrong", max_error: float = 1e-3) -> Finding:
+    section = _replay(ev, "gradcheck").gradcheck
+    checked = [r for r in (section.results if section else []) if r.relative_error is not None]
+    if not checked:
+        raise NotEvaluated("no custom autograd.Function could be checked")
+    wrong = [r for r in checked if r.relative_error > max_error]
+    if bool(wrong) != (expect == "wrong"):
+        return Finding.no()
+    if wrong:
+        names = ", ".join(f"{r.function} (relative error {r.relative_error:.2g})" for r in wrong[:3])
+        return Finding.yes(1.0, f"backward() disagrees with finite differences: {names}", where="backward")
+    return Finding.yes(1.0, f"{len(checked)} custom backward(s) agree with finite differences")
 

@@ -19,8 +19,9 @@ LEVELS: tuple[str, ...] = ("data", "learnability", "optimization", "evaluation",
 Section = Literal["run", "loss", "optimizer", "model", "init", "data", "bookkeeping", "gradients",
                   "activations", "graph", "sources", "messages",
                   # replays: a symptom that needs one is "not evaluated" until the agent runs it
-                  "overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input"]
-SCENARIOS = ("overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input")
+                  "overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input",
+                  "gradcheck"]
+SCENARIOS = ("overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input", "gradcheck")
 ParamValue = Union[bool, int, float, str, list[str], list[float], dict[str, float]]
 Identifier = Field(pattern=r"^[a-z][a-z0-9_]*$")
 

@@ -159,3 +159,14 @@ def test_no_scenario_changes_the_users_files(tmp_path, rule_book):
     finally:
         client.close()
     assert checksums(project) == before
+
+
+@pytest.mark.parametrize("args, wrong", [((), False), (("--wrong",), True)])
+def test_gradcheck_compares_custom_backwards_with_finite_differences(rule_book, args, wrong):
+    evidence = investigate(resolve(SCRIPTS / "custom_backward.py", list(args)), rule_book, budget=30)
+    assert evidence.observe.graph.custom_functions == ["__main__.Square"]
+    result = evidence.scenarios["gradcheck"].gradcheck.results[0]
+    assert (result.relative_error > 0.5) == wrong and (result.relative_error < 1e-6) != wrong
+    diagnosis = judge(evidence, rule_book)
+    assert diagnosis.healthy != wrong
+    assert (diagnosis.causes[0].id == "custom_backward_wrong") if wrong else not diagnosis.causes

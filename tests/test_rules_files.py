@@ -13,7 +13,7 @@ from diagnose.rules.loader import RuleError, load_rules
 from diagnose.rules.schema import LEVELS, RuleFile
 
 CANONICAL = ZOO.parent / "causes.yaml"
-PROJECT_CAUSES = {"input_dtype": "crash"}
+PROJECT_CAUSES = {"input_dtype": "crash", "custom_backward_wrong": "learnability"}
 
 
 def canonical_causes() -> dict[str, str]:

@@ -1,0 +1,104 @@
+"""Benchmark: wall time of a full diagnosis (observed run + the agent's replays) per zoo script,
+and what each replay costs when forked from the observed run versus started cold.
+
+    python bench/zoo_diagnosis.py [--zoo ../shared/zoo] [--only id,id] [--cold 5]
+
+Prints a table and writes bench/results/zoo_diagnosis.json. Run it alone: two torch processes
+on two cores distort each other's timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from diagnose.facade import investigate
+from diagnose.rules.judge import judge
+from diagnose.rules.loader import load_rules
+from diagnose.runner import ScenarioSpec, run_scenario
+from diagnose.targets import resolve
+
+HERE = Path(__file__).parent
+
+
+def diagnose_case(case: dict, zoo: Path, book) -> dict:
+    target = resolve(zoo / case["script"], case.get("args", []))
+    started = time.monotonic()
+    evidence = investigate(target, book)
+    total = time.monotonic() - started
+    diagnosis = judge(evidence, book)
+    top = diagnosis.causes[0] if diagnosis.causes else None
+    return {"id": case["id"], "seconds": round(total, 2), "observe": evidence.observe.run.wall_seconds,
+            "top": top.id if top else None, "confirmed": bool(top and top.confirmed),
+            "replays": [{"name": n, "mode": r.mode, "seconds": r.run.wall_seconds, "steps": r.run.steps,
+                         "intervention": dataclasses.asdict(r.intervention) if r.intervention else None}
+                        for n, r in evidence.scenarios.items()], "target": target}
+
+
+def cold_cost(row: dict) -> list[dict]:
+    """The same replays again, each in a fresh interpreter from the start of the script."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for replay in row["replays"]:
+            if replay["mode"] != "fork" or not replay["intervention"]:
+                continue
+            spec = ScenarioSpec(replay["name"], row["target"].script, row["target"].args,
+                                max_steps=max(replay["steps"], 1),
+                                intervention={"name": replay["intervention"]["name"],
+                                              "params": replay["intervention"]["params"]})
+            result = run_scenario(spec, Path(tmp))
+            out.append({"name": replay["name"], "fork": replay["seconds"], "cold": result.wall_seconds})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--zoo", type=Path, default=HERE.parent.parent / "shared" / "zoo")
+    parser.add_argument("--only", default="")
+    parser.add_argument("--cold", type=int, default=5, help="cases whose replays are also timed cold")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "zoo_diagnosis.json")
+    options = parser.parse_args()
+    cases = yaml.safe_load((options.zoo / "manifest.yaml").read_text())
+    if options.only:
+        cases = [c for c in cases if c["id"] in options.only.split(",")]
+    book = load_rules()
+    rows = []
+    for case in cases:
+        row = diagnose_case(case, options.zoo, book)
+        rows.append(row)
+        replays = " ".join(f"{r['name']}:{r['mode']}:{r['seconds']:.2f}s" for r in row["replays"])
+        print(f"{row['id']:30} {row['seconds']:6.1f}s  observe {row['observe']:5.1f}s  "
+              f"{'confirmed' if row['confirmed'] else '         '}  {replays}", flush=True)
+    compared = [c for row in [r for r in rows if r["replays"]][: options.cold] for c in cold_cost(row)]
+    summary = summarize(rows, compared)
+    print(json.dumps(summary, indent=1))
+    for row in rows:
+        row.pop("target")
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.write_text(json.dumps({"summary": summary, "cases": rows, "fork_vs_cold": compared}, indent=1))
+
+
+def summarize(rows: list[dict], compared: list[dict]) -> dict:
+    totals = [r["seconds"] for r in rows]
+    replays = [p for r in rows for p in r["replays"]]
+    by_mode = {mode: [p["seconds"] for p in replays if p["mode"] == mode] for mode in ("fork", "cold")}
+    return {
+        "cases": len(rows), "median_seconds": round(statistics.median(totals), 2), "max_seconds": max(totals),
+        "median_observe_seconds": round(statistics.median(r["observe"] for r in rows), 2),
+        "replays": len(replays),
+        "median_replay_seconds": {m: round(statistics.median(v), 2) for m, v in by_mode.items() if v},
+        "same_replay_fork_vs_cold_median": {
+            "fork": round(statistics.median(c["fork"] for c in compared), 2),
+            "cold": round(statistics.median(c["cold"] for c in compared), 2)} if compared else None,
+    }
+
+
+if __name__ == "__main__":
+    main()
