@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from diagnose import forkserver
+from diagnose import defaults, forkserver
 from diagnose.budget import Budget, RunInterrupted, TimeLimitReached
 from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
@@ -54,7 +54,7 @@ class Session:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.script = Path(spec["script"]).resolve()
         self.args = list(spec.get("args", []))
-        self.state = TrainingState(UserCode(self.script), Schedule(every=spec.get("every", 10)))
+        self.state = TrainingState(UserCode(self.script), Schedule(every=spec.get("every", defaults.EVERY)))
         self.tap = Tap(self.state, observe_probes(self.state), Budget(1, 1.0))
         self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
         self.sandbox = Sandbox(self.workdir / "scratch", exempt=[self.workdir])
@@ -115,7 +115,7 @@ class Session:
     def result(self) -> dict[str, Any]:
         state = self.state
         self.run.update(seconds=round(time.monotonic() - self.started, 3), steps=state.steps,
-                        redirected=self.sandbox.written[:MAX_LISTED],
+                        redirected=self.sandbox.written[:MAX_LISTED], median_step_seconds=state.median_step_seconds,
                         backward_calls=state.backward_calls, probe_errors=state.probe_errors,
                         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                         torch_version=torch.__version__, python_version=platform.python_version())

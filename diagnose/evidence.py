@@ -54,6 +54,7 @@ class RunInfo(BaseModel):
     steps: int = 0
     backward_calls: int = 0
     peak_rss_mb: float | None = None
+    median_step_seconds: float | None = None
     probe_errors: list[str] = Field(default_factory=list)
     redirected: list[str] = Field(default_factory=list)
     stdout_tail: str = ""

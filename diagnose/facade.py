@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from diagnose import defaults
 from diagnose.agent import Agent, Replays
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
@@ -25,9 +26,9 @@ Progress = Callable[[str], None]
 
 
 def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
-        formats: Sequence[str] = DEFAULT_FORMATS, steps: int = 200, timeout: float = 60.0, every: int = 10,
-        budget: float = 60.0, quick: bool = False, rules: Sequence[Path] = (), templates: Path | None = None,
-        progress: Progress | None = None) -> Diagnosis:
+        formats: Sequence[str] = DEFAULT_FORMATS, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
+        every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False,
+        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None) -> Diagnosis:
     """Run ``script`` under instrumentation, test the likely causes with replays (unless ``quick``),
     rank them, and write the reports to ``out``."""
     check_formats(formats)
@@ -43,8 +44,9 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
     return diagnosis
 
 
-def investigate(target: Target, book: RuleBook, *, steps: int = 200, timeout: float = 60.0, every: int = 10,
-                budget: float = 60.0, progress: Progress | None = None) -> Evidence:
+def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
+                every: int = defaults.EVERY, budget: float = defaults.BUDGET,
+                progress: Progress | None = None) -> Evidence:
     """The observed run, then (with a budget) the agent's replays, forked from its first step."""
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         workdir = Path(tmp)
@@ -62,7 +64,7 @@ def investigate(target: Target, book: RuleBook, *, steps: int = 200, timeout: fl
     return evidence
 
 
-def observe(target: Target, *, steps: int = 200, timeout: float = 60.0, every: int = 10,
+def observe(target: Target, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT, every: int = defaults.EVERY,
             progress: Progress | None = None, workdir: Path | None = None, serve: bool = False) -> Evidence:
     """The observed run: the script as written, under the tap (serving replays if asked)."""
     spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every,

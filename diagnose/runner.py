@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diagnose import defaults
 from diagnose.forkserver import ForkClient
 
 TAIL_LINES = 40
@@ -31,9 +32,9 @@ class ScenarioSpec:
     name: str
     script: Path
     args: list[str] = field(default_factory=list)
-    max_steps: int = 200
-    timeout: float = 60.0
-    every: int = 10
+    max_steps: int = defaults.STEPS
+    timeout: float = defaults.TIMEOUT
+    every: int = defaults.EVERY
     intervention: dict[str, Any] = field(default_factory=dict)
     serve: bool = False
 

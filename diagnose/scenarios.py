@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from diagnose.evidence import Evidence
-from diagnose.probes.experiments import SANE_LR
+from diagnose.defaults import SANE_LR
 from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.findings import NotEvaluated
 

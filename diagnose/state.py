@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from diagnose import defaults
 from diagnose.userframe import UserCode
 
 
@@ -16,11 +18,15 @@ from diagnose.userframe import UserCode
 class Schedule:
     """Which steps get the expensive statistics: the first few, then every ``every``-th."""
 
-    every: int = 10
+    every: int = defaults.EVERY
     first: int = 3
 
     def is_sampled(self, step: int) -> bool:
         return step < self.first or step % self.every == 0
+
+    def sparse(self, factor: int) -> Schedule:
+        """The same start, ``factor`` times fewer samples later (for the costliest probes)."""
+        return Schedule(every=self.every * factor, first=self.first)
 
 
 @dataclass
@@ -46,6 +52,9 @@ class TrainingState:
         self.user = user
         self.schedule = schedule
         self.step_counts: dict[int, int] = {}
+        self._steps = 0
+        self._sampled = schedule.is_sampled(0)
+        self.step_clock: list[float] = []
         self.backward_calls = 0
         self.optimizers: list[torch.optim.Optimizer] = []
         self.roots: list[nn.Module] = []
@@ -66,15 +75,27 @@ class TrainingState:
     # -- clock -------------------------------------------------------------------------------
     @property
     def steps(self) -> int:
-        """Optimizer steps so far (the busiest optimizer's count when there are several)."""
-        return max(self.step_counts.values(), default=0)
+        """Optimizer step() calls so far, across all optimizers: a clock that only moves forward,
+        also when the script builds a new optimizer (a GAN's two optimizers tick it twice per
+        iteration)."""
+        return self._steps
 
     @property
     def sampled(self) -> bool:
-        return self.schedule.is_sampled(self.steps)
+        """Whether the current step gets the expensive statistics."""
+        return self._sampled
 
     def count_step(self, optimizer: torch.optim.Optimizer) -> None:
         self.step_counts[id(optimizer)] = self.step_counts.get(id(optimizer), 0) + 1
+        self._steps += 1
+        self._sampled = self.schedule.is_sampled(self._steps)
+        self.step_clock.append(time.perf_counter())
+
+    @property
+    def median_step_seconds(self) -> float | None:
+        """Median time between consecutive optimizer steps (what the overhead benchmark compares)."""
+        gaps = sorted(b - a for a, b in zip(self.step_clock, self.step_clock[1:]))
+        return gaps[len(gaps) // 2] if gaps else None
 
     # -- model identity ----------------------------------------------------------------------
     @property
@@ -109,6 +130,11 @@ class TrainingState:
 
     def optimized_param_ids(self) -> set[int]:
         return {id(p) for opt in self.optimizers for group in opt.param_groups for p in group["params"]}
+
+    def stepped_params(self) -> list[torch.Tensor]:
+        """Trainable parameters of the trained model that an optimizer holds."""
+        optimized = self.optimized_param_ids()
+        return [p for _, p in self.trainable_params() if id(p) in optimized]
 
     def trainable_params(self) -> list[tuple[str, nn.Parameter]]:
         model = self.model

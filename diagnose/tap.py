@@ -16,14 +16,14 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.modules import module as module_hooks
 from torch.optim import optimizer as optimizer_hooks
 from torch.utils.data import DataLoader
 from torch.utils.data import dataloader as dataloader_module
 
 from diagnose.budget import Budget
+from diagnose.forward import ForwardHooks
 from diagnose.patching import Patches
-from diagnose.probes.base import EVENTS, LossCall, Probe
+from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
 from diagnose.probes.interventions import Intervention
 from diagnose.state import TrainingState
 
@@ -48,29 +48,30 @@ class Tap:
         self._past_fork_point = False
         self.patches = Patches()
         self.handles: list[Any] = []
-        self.subscribers: dict[str, list[Callable[..., Any]]] = {
-            event: [getattr(p, event) for p in probes if p.handles(event)] for event in EVENTS}
+        self.subscribers: dict[str, tuple[Callable[..., Any], ...]] = {
+            event: tuple(getattr(p, event) for p in probes if p.handles(event)) for event in EVENTS}
         self._in_loss = False
         self._torchvision_patched = False
         self._in_backward = False
         self._mode_depth = 0
-        self._sampled_forward_step: int | None = None
-        self._sampled_forward_module: nn.Module | None = None
+        self.forward = ForwardHooks(self)
 
     # -- dispatch ----------------------------------------------------------------------------
     def emit(self, event: str, *args: Any) -> None:
-        if self.state.muted:
+        handlers = self.subscribers[event]
+        if not handlers or self.state.muted:
             return
-        for handler in tuple(self.subscribers[event]):
+        for handler in handlers:
             try:
-                handler(*args)
+                if handler(*args) is DONE:
+                    self.subscribers[event] = tuple(h for h in self.subscribers[event] if h != handler)
             except Exception as error:  # a broken probe must never break the user's run
                 self._disable(handler.__self__, event, error)
 
     def _disable(self, probe: Probe, event: str, error: Exception) -> None:
         self.state.probe_errors.append(f"{probe.name}.{event}: {type(error).__name__}: {error}")
-        for handlers in self.subscribers.values():
-            handlers[:] = [h for h in handlers if h.__self__ is not probe]
+        for name, handlers in self.subscribers.items():
+            self.subscribers[name] = tuple(h for h in handlers if h.__self__ is not probe)
         probe.disabled = True
 
     def sections(self) -> dict[str, Any]:
@@ -87,9 +88,8 @@ class Tap:
         self.handles += [
             optimizer_hooks.register_optimizer_step_pre_hook(self._on_step_pre),
             optimizer_hooks.register_optimizer_step_post_hook(self._on_step_post),
-            module_hooks.register_module_forward_pre_hook(self._on_forward_pre),
-            module_hooks.register_module_forward_hook(self._on_forward, always_call=True),
         ]
+        self.forward.install()
         self._patch_optimizer_init()
         self._patch_backward()
         self._patch_zero_grad()
@@ -102,6 +102,7 @@ class Tap:
         for handle in self.handles:
             handle.remove()
         self.handles.clear()
+        self.forward.remove()
         self.patches.restore()
 
     # -- optimizer ---------------------------------------------------------------------------
@@ -135,6 +136,7 @@ class Tap:
             callback()
         if not self.intervention.active:
             self.intervention.start()
+        self.forward.narrow()
 
     def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self.state.muted:
@@ -144,52 +146,6 @@ class Tap:
         self.emit("on_step", optimizer)
         self.state.count_step(optimizer)
         self.budget.check(self.state.steps, self.state.backward_calls)
-
-    # -- forward -----------------------------------------------------------------------------
-    def _on_forward_pre(self, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        state = self.state
-        is_root = state.forward_depth == 0
-        state.forward_depth += 1
-        if state.muted:
-            return None
-        replaced = None
-        if is_root and not isinstance(module, nn.modules.loss._Loss) and _has_params(module):
-            if self.intervention.active:
-                replaced = self.intervention.before_forward(module, args)
-                args = replaced if replaced is not None else args
-            state.note_root_forward(module)
-            if torch.is_grad_enabled():
-                state.last_training_args = args
-            if self._starts_sampled_forward(module):
-                self._sampled_forward_step = state.steps
-                self._sampled_forward_module = module
-                self.emit("on_sampled_forward_start", module)
-            self.emit("on_root_forward_pre", module, args)
-        elif self._sampled_forward_module is not None:
-            self.emit("on_module_pre", module, args)
-        return replaced
-
-    def _starts_sampled_forward(self, module: nn.Module) -> bool:
-        return (torch.is_grad_enabled() and self.state.sampled
-                and self._sampled_forward_step != self.state.steps
-                and self._sampled_forward_module is None)
-
-    def _on_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
-        state = self.state
-        state.forward_depth = max(0, state.forward_depth - 1)
-        if state.muted:
-            return None
-        replaced = None
-        if state.forward_depth == 0 and module in state.roots:
-            if self.intervention.active:
-                replaced = self.intervention.after_forward(module, args, output)
-            self.emit("on_root_forward", module, args, output if replaced is None else replaced)
-            if module is self._sampled_forward_module:
-                self._sampled_forward_module = None
-                self.emit("on_sampled_forward_end", module)
-        elif self._sampled_forward_module is not None:
-            self.emit("on_module_forward", module, args, output)
-        return replaced
 
     # -- backward and gradient bookkeeping ---------------------------------------------------
     def _patch_backward(self) -> None:
@@ -342,7 +298,3 @@ class Tap:
 
     def on_exception(self, error: BaseException) -> None:
         self.emit("on_exception", error)
-
-
-def _has_params(module: nn.Module) -> bool:
-    return next(module.parameters(), None) is not None

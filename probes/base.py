@@ -23,6 +23,9 @@ EVENTS = (
 )
 
 
+DONE = object()  # a hook returning this is not called for that event again (it has what it needs)
+
+
 @dataclass
 class LossCall:
     """One call of a functional loss (loss modules call these too)."""

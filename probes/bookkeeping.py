@@ -40,9 +40,8 @@ class BookkeepingProbe(Probe):
         if model is not None:
             section.backward_mode_checked += 1
             section.backward_in_eval_mode += not model.training
-        if not self.backward_since_step and self.state.steps > 0:
-            optimized = self.state.optimized_param_ids()
-            stepped = [p for _, p in self.state.trainable_params() if id(p) in optimized]
+        if not self.backward_since_step and self.state.steps > 0 and self.state.sampled:
+            stepped = self.state.stepped_params()
             if stepped:
                 section.first_backwards_after_step += 1
                 section.backwards_on_stale_grads += _holds_gradient(stepped)
@@ -51,10 +50,11 @@ class BookkeepingProbe(Probe):
     def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
         section = self.section
         self._log("S")
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        section.steps_without_grads += not _holds_gradient(params)
         section.zero_grad_between_backward_and_step += self.zero_after_backward
         if self.state.sampled:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            section.steps_checked_for_grads += 1
+            section.steps_without_grads += not _holds_gradient(params)
             watched = params if len(params) <= PARAMS_WATCHED else params[:2] + params[-2:]
             self.snapshot = [(p, p.detach().clone()) for p in watched]
 

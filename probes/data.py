@@ -15,11 +15,13 @@ from diagnose.probes.sections import DataSection, LoaderInfo, NormalizeCall
 from diagnose.probes.tensors import TensorAccumulator, first_tensor, tensors_in
 
 CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"}
-SAMPLE_FIRST, SAMPLE_EVERY = 20, 5
+SAMPLE_FIRST, SAMPLE_EVERY = 10, 50
 MAX_TRAIN_ROWS, MAX_VAL_ROWS, MAX_DATASET_ROWS = 100_000, 50_000, 200_000
 MAX_NORMALIZE_CALLS = 20
 MAX_TRACKED = 1000
+HASH_FIRST, HASH_EVERY = 50, 10  # rows of loader-fed TensorDatasets are hashed whole at the end
 SAMPLE_IMAGES, MAX_SIDE = 16, 32
+LABELS_FIRST = 20  # label counts from every batch at first, then from sampled steps
 
 
 class DataProbe(Probe):
@@ -39,7 +41,6 @@ class DataProbe(Probe):
         self.train_tensors: set[tuple[int, tuple[int, ...]]] = set()
         self.train_memory: set[tuple[int, int]] = set()
         self.val_sources: dict[tuple[Any, ...], set[int]] = {}
-        self.last_batch: dict[int, Any] = {}
         self.loaders: dict[int, LoaderInfo] = {}
         self.loader_objects: dict[int, Any] = {}
         self.normalize_calls: list[NormalizeCall] = []
@@ -58,10 +59,10 @@ class DataProbe(Probe):
         self.loaders[id(loader)].iterations += 1
 
     def on_batch(self, loader: Any, batch: Any) -> None:
-        found = tensors_in(batch)
-        if found:
-            self.samples_fetched += int(found[0].shape[0]) if found[0].dim() else 1
-        self.last_batch[id(loader)] = {t.data_ptr() for t in found}
+        if self.normalize_count:  # samples are counted only to relate them to normalize calls
+            found = first_tensor(batch)
+            if found is not None:
+                self.samples_fetched += int(found.shape[0]) if found.dim() else 1
 
     def on_normalize(self, given: torch.Tensor, mean: Any, std: Any) -> None:
         self.normalize_count += 1
@@ -77,14 +78,16 @@ class DataProbe(Probe):
             return
         if torch.is_grad_enabled():
             self.training_forwards += 1
-            self.train_tensors.add(_key(x))
-            if len(self.train_memory) < MAX_TRACKED:
-                self.train_memory.add(_memory(x))
+            if self.training_forwards <= HASH_FIRST or self.state.sampled:  # full-batch tensors recur
+                self.train_tensors.add(_key(x))
+                if len(self.train_memory) < MAX_TRACKED:
+                    self.train_memory.add(_memory(x))
             if self.training_forwards == 1:
                 self.sample_images = _thumbnails(x)
             if _sampled(self.training_forwards):
                 self.inputs.add(x)
-            if len(self.train_rows) < MAX_TRAIN_ROWS:
+            if len(self.train_rows) < MAX_TRAIN_ROWS and (self.training_forwards <= HASH_FIRST
+                                                          or self.training_forwards % HASH_EVERY == 0):
                 self.train_rows.update(_row_hashes(x))
         else:
             self.eval_forwards += 1
@@ -95,9 +98,10 @@ class DataProbe(Probe):
                 rows.update(_row_hashes(x))
 
     def _source(self, x: torch.Tensor) -> tuple[Any, ...]:
-        for loader_id, pointers in self.last_batch.items():
-            if x.data_ptr() in pointers:
-                return ("loader", loader_id)
+        """The loader whose latest batch this input is, or the tensor itself."""
+        latest = self.state.pending_batch
+        if latest is not None and x.data_ptr() in {t.data_ptr() for t in tensors_in(latest[1])}:
+            return ("loader", id(latest[0]))
         return ("tensor", *_key(x))
 
     # -- targets -------------------------------------------------------------------------------
@@ -108,6 +112,8 @@ class DataProbe(Probe):
         self.target_calls += 1
         if _sampled(self.target_calls):
             self.targets.add(y)
+        if self.target_calls > LABELS_FIRST and not self.state.sampled:
+            return
         labels = _class_labels(call.name, y)
         if labels is not None and self.sample_images and not self.sample_labels:
             self.sample_labels = labels[: len(self.sample_images)].tolist()

@@ -12,14 +12,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from diagnose.budget import BudgetExhausted
+from diagnose.defaults import SANE_LR
 from diagnose.probes.base import LossCall
 from diagnose.probes.interventions import Intervention
 from diagnose.probes.loss import predictions
 from diagnose.probes.sections import GradCheckResult, GradCheckSection, LRRangeSection, OverfitSection
 from diagnose.probes.tensors import as_float, tensors_in
 
-SANE_LR = {"SGD": 0.01, "Adam": 1e-3, "AdamW": 1e-3, "NAdam": 1e-3, "RAdam": 1e-3, "Adamax": 2e-3,
-           "RMSprop": 1e-3, "Adagrad": 0.01}
 
 
 class FixedBatches(Intervention):

@@ -11,7 +11,7 @@ import torch
 from diagnose.probes.base import Probe
 from diagnose.probes.sections import GraphSection
 
-CHECKS_FIRST, CHECK_EVERY = 3, 50
+CHECKS_FIRST, CHECK_EVERY = 3, 100
 MAX_NODES = 50_000
 PASS_THROUGH = {"ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0", "SqueezeBackward0",
                 "SqueezeBackward1", "UnsqueezeBackward0", "CloneBackward0", "SelectBackward0", "IndexBackward0",

@@ -22,7 +22,7 @@ class MessagesProbe(Probe):
     def __init__(self, state: Any) -> None:
         super().__init__(state)
         self.section = MessagesSection()
-        self.loss_call = ""
+        self.pending: LossCall | None = None
 
     def on_warning(self, message: str, category: str, filename: str, lineno: int) -> None:
         known = {(w.category, w.message) for w in self.section.warnings}
@@ -30,20 +30,22 @@ class MessagesProbe(Probe):
             self.section.warnings.append(WarningInfo(category=category, message=message, file=filename, line=lineno))
 
     def on_loss_start(self, call: LossCall) -> None:
-        self.loss_call = f"{call.name}(input {_describe(call.input)}, target {_describe(call.target)})"
+        self.pending = call  # described only if it raises
 
     def on_loss(self, call: LossCall) -> None:
-        self.loss_call = ""
+        self.pending = None
 
     def on_exception(self, error: BaseException) -> None:
         frames = [Frame(file=f.filename, line=f.lineno or 0, function=f.name, code=(f.line or "").strip())
                   for f in traceback.extract_tb(error.__traceback__)][-MAX_FRAMES:]
         user = [i for i, f in enumerate(frames) if self.state.user.is_user_file(f.file)]
         user_frame = frames[user[-1]] if user else _syntax_frame(error)
-        during = "loss" if self.loss_call else _phase(frames[user[-1] + 1:] if user else frames)
+        call = self.pending
+        during = "loss" if call else _phase(frames[user[-1] + 1:] if user else frames)
+        described = f"{call.name}(input {_describe(call.input)}, target {_describe(call.target)})" if call else ""
         self.section.exception = ExceptionInfo(
             type=type(error).__name__, message=str(error)[:2000], frames=frames, user_frame=user_frame,
-            during=during, loss_call=self.loss_call)
+            during=during, loss_call=described)
 
     def finish(self) -> MessagesSection:
         return self.section

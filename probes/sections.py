@@ -236,6 +236,7 @@ class BookkeepingSection:
     zero_grad_calls: int = 0
     first_backwards_after_step: int = 0
     backwards_on_stale_grads: int = 0
+    steps_checked_for_grads: int = 0
     steps_without_grads: int = 0
     zero_grad_between_backward_and_step: int = 0
     steps_checked_for_change: int = 0

@@ -39,7 +39,7 @@ def as_float(value: Any) -> float | None:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             return None
-        value = value.detach().float().item()
+        value = value.item()
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -81,23 +81,26 @@ class TensorAccumulator:
             self.shape, self.dtype = list(t.shape), str(t.dtype).replace("torch.", "")
         if t.is_complex() or t.numel() == 0:
             return
-        x = t.to(torch.float64) if t.device.type == "cpu" else t.detach().to("cpu", torch.float64)
+        x = t.to("cpu", torch.float64)
         self.samples += x.shape[0] if x.dim() else 1
-        nan_mask, inf_mask = torch.isnan(x), torch.isinf(x)
-        self.nan += int(nan_mask.sum())
-        self.inf += int(inf_mask.sum())
-        good = x[~(nan_mask | inf_mask)]
+        good, clean = x, True
+        if t.is_floating_point():
+            nan_mask, inf_mask = torch.isnan(x), torch.isinf(x)
+            self.nan += int(nan_mask.sum())
+            self.inf += int(inf_mask.sum())
+            clean = not (self.nan or self.inf)
+            good = x if clean else x[~(nan_mask | inf_mask)]
         if good.numel():
             self._add_values(good)
-        if x.dim() >= 2 and not (nan_mask.any() or inf_mask.any()):
+        if x.dim() >= 2 and clean:
             self._add_features(x)
 
     def _add_values(self, good: torch.Tensor) -> None:
         self.values += good.numel()
         self.total += float(good.sum())
         self.total_sq += float((good * good).sum())
-        self.min = min(self.min, float(good.min()))
-        self.max = max(self.max, float(good.max()))
+        low, high = torch.aminmax(good)
+        self.min, self.max = min(self.min, float(low)), max(self.max, float(high))
         if self.integer_valued and not torch.equal(good, good.round()):
             self.integer_valued = False
         if self.distinct is not None:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from diagnose.probes.base import Probe
+from diagnose.probes.base import DONE, Probe
 from diagnose.probes.sections import InitLayer, InitSection
 
 MAX_LAYERS = 200
@@ -21,9 +21,10 @@ class InitProbe(Probe):
         super().__init__(state)
         self.section: InitSection | None = None
 
-    def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> None:
-        if self.section is None and torch.is_grad_enabled() and self.state.steps == 0:
+    def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> Any:
+        if torch.is_grad_enabled() and self.state.steps == 0:
             self.section = InitSection(layers=list(_init_layers(model)))
+        return DONE if self.section is not None or self.state.steps > 0 else None
 
     def finish(self) -> InitSection | None:
         return self.section

@@ -46,7 +46,8 @@ def _crashed(run: ObservedRun) -> str | None:
 
 
 def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: bool = True) -> Verdict:
-    """No more NaN, or training accuracy up 10 points, or (accuracy unchanged) the loss down 20%."""
+    """No more NaN, or training accuracy up 10 points, or the loss down 20% without accuracy
+    dropping (loss values are compared only when the fix keeps the loss's scale)."""
     if _crashed(after):
         return False, f"the replay with the fix crashed ({_crashed(after)})", None, None
     if before.loss is None or after.loss is None:
@@ -56,21 +57,29 @@ def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: boo
     if was_bad is not None and is_bad is None and steps >= MIN_VALUES:
         late = _late(after.loss.values)
         return True, f"no NaN/Inf in {steps} steps (before: NaN at step {was_bad}); loss ends at {late:.4g}", None, late
-    acc_before, acc_after = _late(before.loss.train_accuracy), _late(after.loss.train_accuracy)
-    if acc_before is not None and acc_after is not None and abs(acc_after - acc_before) >= ACCURACY_GAIN / 2:
-        gained = acc_after - acc_before >= ACCURACY_GAIN
-        return gained, f"training accuracy {acc_before:.1%} → {acc_after:.1%} over the same steps", acc_before, acc_after
-    if not compare_loss:
-        return False, "the training accuracy did not change", acc_before, acc_after
+    accuracy = _late(before.loss.train_accuracy), _late(after.loss.train_accuracy)
+    gain = accuracy[1] - accuracy[0] if None not in accuracy else None
+    if gain is not None and gain >= ACCURACY_GAIN:
+        return True, f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps", *accuracy
+    if compare_loss and (gain is None or gain > -ACCURACY_GAIN / 2):
+        improved = _loss_improved(before.loss.values, after.loss.values)
+        if improved is not None:
+            return improved
+    if gain is not None:
+        return False, f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps", *accuracy
     medians = _late(before.loss.values), _late(after.loss.values)
-    means = _late(before.loss.values, mean), _late(after.loss.values, mean)
-    if None in medians or None in means:
-        return False, "too few finite loss values to compare", medians[0], medians[1]
-    # the mean catches spikes (the median hides them), the median a steady improvement
-    for (was, now), what in ((means, "mean"), (medians, "median")):
-        if was > 0 and now <= IMPROVEMENT * was:
+    if None in medians:
+        return False, "too few finite loss values to compare", *medians
+    return False, f"training loss {medians[0]:.4g} → {medians[1]:.4g} over the same steps", *medians
+
+
+def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
+    """Confirmed by the late mean (which shows spikes) or the late median (a steady gain)."""
+    for statistic, what in ((mean, "mean"), (median, "median")):
+        was, now = _late(before, statistic), _late(after, statistic)
+        if was is not None and now is not None and was > 0 and now <= IMPROVEMENT * was:
             return True, f"{what} training loss {was:.4g} → {now:.4g} over the same steps", was, now
-    return False, f"training loss {medians[0]:.4g} → {medians[1]:.4g} over the same steps", medians[0], medians[1]
+    return None
 
 
 def accuracy_improves(before: ObservedRun, after: ObservedRun) -> Verdict:

@@ -36,15 +36,15 @@ def custom_function_in_graph(ev: Evidence) -> Finding:
 
 
 @detector
-def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: int = 5) -> Finding:
+def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: int = 4) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.steps < min_steps:
-        raise NotEvaluated(f"fewer than {min_steps} optimizer steps")
-    fraction = book.steps_without_grads / book.steps
+    if book.steps_checked_for_grads < min_steps:
+        raise NotEvaluated(f"fewer than {min_steps} optimizer steps checked")
+    fraction = book.steps_without_grads / book.steps_checked_for_grads
     if fraction < min_fraction:
         return Finding.no(f"{fraction:.0%} of steps had no gradient")
-    return Finding.yes(fraction, f"{book.steps_without_grads} of {book.steps} optimizer steps found every "
-                                 "gradient empty (None or zero)", where="step")
+    return Finding.yes(fraction, f"{book.steps_without_grads} of {book.steps_checked_for_grads} optimizer steps "
+                                 "checked found every gradient empty (None or zero)", where="step")
 
 
 @detector
