@@ -116,6 +116,7 @@ class Session:
         state = self.state
         self.run.update(seconds=round(time.monotonic() - self.started, 3), steps=state.steps,
                         redirected=self.sandbox.written[:MAX_LISTED], median_step_seconds=state.median_step_seconds,
+                        notes=state.notes,
                         backward_calls=state.backward_calls, probe_errors=state.probe_errors,
                         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                         torch_version=torch.__version__, python_version=platform.python_version())

@@ -57,6 +57,7 @@ class RunInfo(BaseModel):
     median_step_seconds: float | None = None
     probe_errors: list[str] = Field(default_factory=list)
     redirected: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     stdout_tail: str = ""
     stderr_tail: str = ""
 

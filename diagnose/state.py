@@ -71,6 +71,8 @@ class TrainingState:
         self.last_training_args: tuple[Any, ...] | None = None
         self.last_loss_call: Any = None
         self.muted = False
+        self.step_with_closure = False
+        self.notes: list[str] = []
 
     # -- clock -------------------------------------------------------------------------------
     @property
@@ -128,13 +130,11 @@ class TrainingState:
         pool = owning or candidates
         return max(pool, key=lambda m: sum(p.numel() for p in m.parameters()))
 
-    def optimized_param_ids(self) -> set[int]:
-        return {id(p) for opt in self.optimizers for group in opt.param_groups for p in group["params"]}
+    def optimized_params(self) -> list[torch.Tensor]:
+        return [p for opt in self.optimizers for group in opt.param_groups for p in group["params"]]
 
-    def stepped_params(self) -> list[torch.Tensor]:
-        """Trainable parameters of the trained model that an optimizer holds."""
-        optimized = self.optimized_param_ids()
-        return [p for _, p in self.trainable_params() if id(p) in optimized]
+    def optimized_param_ids(self) -> set[int]:
+        return {id(p) for p in self.optimized_params()}
 
     def trainable_params(self) -> list[tuple[str, nn.Parameter]]:
         model = self.model

@@ -97,6 +97,7 @@ class Tap:
         self._patch_loaders()
         self._patch_losses()
         self._patch_warnings()
+        self._patch_compile()
 
     def remove(self) -> None:
         for handle in self.handles:
@@ -127,6 +128,9 @@ class Tap:
             self._reach_fork_point()
         if self.intervention.active:
             self.intervention.before_step(optimizer)
+        # with step(closure) (LBFGS, Lightning) the gradients are computed inside the step
+        # (the hook's args start with the optimizer itself)
+        self.state.step_with_closure = any(callable(a) for a in args[1:]) or callable(kwargs.get("closure"))
         self.emit("on_step_pre", optimizer)
 
     def _reach_fork_point(self) -> None:
@@ -286,6 +290,18 @@ class Tap:
         return loss_function
 
     # -- messages ----------------------------------------------------------------------------
+    def _patch_compile(self) -> None:
+        """torch.compile'd code hides the ops the probes watch: observe the same model in eager mode."""
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def compile(model: Any = None, *args: Any, **kwargs: Any) -> Any:
+                note = "torch.compile was bypassed: the model ran in eager mode under diagnose"
+                if note not in self.state.notes:
+                    self.state.notes.append(note)
+                return model if model is not None else (lambda fn: fn)
+            return compile
+        self.patches.replace(torch, "compile", wrap)
+
     def _patch_warnings(self) -> None:
         def wrap(original: Callable[..., None]) -> Callable[..., None]:
             @functools.wraps(original)

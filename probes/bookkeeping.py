@@ -1,4 +1,10 @@
-"""Bookkeeping probe: is the loop's order of zero_grad / backward / step and train/eval mode right?"""
+"""Bookkeeping probe: is the loop's order of zero_grad / backward / step and train/eval mode right?
+
+Stale gradients are tracked per optimizer (a GAN clears its two optimizers at different times):
+after an optimizer steps its gradients are "dirty" until a zero_grad covers its parameters or a
+backward finds them already cleared (``p.grad = None`` by hand); still dirty at its next step
+means the step applies accumulated gradients.
+"""
 
 from __future__ import annotations
 
@@ -24,12 +30,21 @@ class BookkeepingProbe(Probe):
         self.zero_after_backward = False
         self.events: list[str] = []
         self.snapshot: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.dirty: dict[int, torch.optim.Optimizer] = {}
+        self.known: set[int] = set()  # optimizers that stepped once (only later steps can be stale)
 
     def on_zero_grad(self, owner: Any) -> None:
         self.section.zero_grad_calls += 1
         self._log("Z")
         if self.backward_since_step:
             self.zero_after_backward = True
+        if isinstance(owner, torch.optim.Optimizer):
+            self.dirty.pop(id(owner), None)
+        elif isinstance(owner, nn.Module) and self.dirty:
+            owned = {id(p) for p in owner.parameters()}
+            for key, optimizer in list(self.dirty.items()):
+                if any(id(p) in owned for p in _params(optimizer)):
+                    del self.dirty[key]
 
     def on_backward(self, root: torch.Tensor) -> None:
         section = self.section
@@ -40,19 +55,19 @@ class BookkeepingProbe(Probe):
         if model is not None:
             section.backward_mode_checked += 1
             section.backward_in_eval_mode += not model.training
-        if not self.backward_since_step and self.state.steps > 0 and self.state.sampled:
-            stepped = self.state.stepped_params()
-            if stepped:
-                section.first_backwards_after_step += 1
-                section.backwards_on_stale_grads += _holds_gradient(stepped)
+        for key, optimizer in list(self.dirty.items()):
+            if not _holds_gradient(_params(optimizer)):
+                del self.dirty[key]  # cleared by hand (p.grad = None or zero_())
         self.backward_since_step = True
 
     def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
         section = self.section
         self._log("S")
         section.zero_grad_between_backward_and_step += self.zero_after_backward
-        if self.state.sampled:
-            params = [p for group in optimizer.param_groups for p in group["params"]]
+        if self.state.sampled and not self.state.step_with_closure:
+            params = _params(optimizer)
+            section.stale_checks += id(optimizer) in self.known
+            section.stale_steps += id(optimizer) in self.dirty
             section.steps_checked_for_grads += 1
             section.steps_without_grads += not _holds_gradient(params)
             watched = params if len(params) <= PARAMS_WATCHED else params[:2] + params[-2:]
@@ -65,6 +80,9 @@ class BookkeepingProbe(Probe):
             section.steps_checked_for_change += 1
             section.steps_params_unchanged += all(torch.equal(p.detach(), before) for p, before in self.snapshot)
             self.snapshot = []
+        if not self.state.step_with_closure:  # a closure clears its own gradients inside the step
+            self.dirty[id(optimizer)] = optimizer
+            self.known.add(id(optimizer))
         self.backward_since_step = False
         self.zero_after_backward = False
         self._log("|")
@@ -82,6 +100,10 @@ class BookkeepingProbe(Probe):
     def finish(self) -> BookkeepingSection:
         self.section.sequence = "".join(self.events)
         return self.section
+
+
+def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for group in optimizer.param_groups for p in group["params"]]
 
 
 def _holds_gradient(params: list[torch.Tensor]) -> bool:

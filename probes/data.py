@@ -3,7 +3,6 @@ validation rows that also occur in training, and torchvision normalisation calls
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import torch
@@ -21,7 +20,7 @@ MAX_NORMALIZE_CALLS = 20
 MAX_TRACKED = 1000
 HASH_FIRST, HASH_EVERY = 50, 10  # rows of loader-fed TensorDatasets are hashed whole at the end
 SAMPLE_IMAGES, MAX_SIDE = 16, 32
-LABELS_FIRST = 20  # label counts from every batch at first, then from sampled steps
+LABELS_FIRST = 20  # how mixed batches are: every batch at first, then sampled steps
 
 
 class DataProbe(Probe):
@@ -32,7 +31,7 @@ class DataProbe(Probe):
         self.inputs = TensorAccumulator()
         self.val_inputs = TensorAccumulator()
         self.targets = TensorAccumulator(track_distinct=True)
-        self.class_counts: Counter[int] = Counter()
+        self.class_counts = torch.zeros(0, dtype=torch.long)
         self.batch_shares: list[float] = []
         self.training_forwards = 0
         self.eval_forwards = 0
@@ -97,6 +96,14 @@ class DataProbe(Probe):
             if sum(len(r) for r in self.val_sources.values()) < MAX_VAL_ROWS:
                 rows.update(_row_hashes(x))
 
+    def _from_data(self, y: torch.Tensor) -> bool:
+        """Labels read from the data (a loader batch, or a slice of a stored label tensor), not
+        built in the loop (a GAN's torch.ones targets say nothing about the data's order)."""
+        latest = self.state.pending_batch
+        if latest is not None and y.data_ptr() in {t.data_ptr() for t in tensors_in(latest[1])}:
+            return True
+        return y._base is not None
+
     def _source(self, x: torch.Tensor) -> tuple[Any, ...]:
         """The loader whose latest batch this input is, or the tensor itself."""
         latest = self.state.pending_batch
@@ -112,14 +119,17 @@ class DataProbe(Probe):
         self.target_calls += 1
         if _sampled(self.target_calls):
             self.targets.add(y)
-        if self.target_calls > LABELS_FIRST and not self.state.sampled:
+        labels = _class_labels(call.name, y) if self._from_data(y) else None
+        if labels is None:
             return
-        labels = _class_labels(call.name, y)
-        if labels is not None and self.sample_images and not self.sample_labels:
+        if self.sample_images and not self.sample_labels:
             self.sample_labels = labels[: len(self.sample_images)].tolist()
-        if labels is not None:
-            counts = torch.bincount(labels)
-            self.class_counts.update({i: int(c) for i, c in enumerate(counts.tolist()) if c})
+        counts = torch.bincount(labels)  # every batch: sampled counts are biased when data is sorted
+        if counts.numel() > self.class_counts.numel():
+            counts, self.class_counts = counts.clone(), torch.nn.functional.pad(
+                self.class_counts, (0, counts.numel() - self.class_counts.numel()))
+        self.class_counts[: counts.numel()] += counts
+        if self.target_calls <= LABELS_FIRST or self.state.sampled:
             self.batch_shares.append(float(counts.max()) / labels.numel())
 
     # -- summary -------------------------------------------------------------------------------
@@ -139,7 +149,8 @@ class DataProbe(Probe):
             (slice_rows if inside else val_rows).update(rows)
         return DataSection(
             batches=self.training_forwards, inputs=self.inputs.summary(), val_inputs=self.val_inputs.summary(),
-            targets=self.targets.summary(), class_counts=dict(sorted(self.class_counts.items())),
+            targets=self.targets.summary(),
+            class_counts={i: int(c) for i, c in enumerate(self.class_counts.tolist()) if c},
             batch_majority_share=sum(self.batch_shares) / len(self.batch_shares) if self.batch_shares else None,
             loaders=list(self.loaders.values()), train_rows_hashed=len(train_rows),
             val_rows_hashed=len(val_rows), val_rows_in_train=len(val_rows & train_rows),

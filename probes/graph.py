@@ -33,7 +33,8 @@ class GraphProbe(Probe):
         if calls > CHECKS_FIRST and calls % CHECK_EVERY:
             return
         section = self.section
-        trainable = {id(p) for _, p in self.state.trainable_params()}
+        trainable = {id(p) for _, p in self.state.trainable_params()} | {
+            id(p) for p in self.state.optimized_params() if p.requires_grad}
         section.checked += 1
         section.trainable_params = len(trainable)
         section.root_requires_grad = bool(root.requires_grad)

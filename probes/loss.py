@@ -50,6 +50,7 @@ class LossProbe(Probe):
         value = as_float(call.output)
         if value is not None:
             self.train_values_since_backward.append(value)
+            section.first_values.setdefault(call.name, value)
         if not section.output_shape:
             section.output_shape = list(x.shape)
             section.target_shape = list(y.shape) if isinstance(y, torch.Tensor) else []

@@ -97,6 +97,7 @@ class EvalPass:
 class LossSection:
     kind: str = ""
     kinds: list[str] = field(default_factory=list)
+    first_values: dict[str, float] = field(default_factory=dict)
     calls: int = 0
     steps: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
@@ -234,8 +235,8 @@ class BookkeepingSection:
     steps: int = 0
     backward_calls: int = 0
     zero_grad_calls: int = 0
-    first_backwards_after_step: int = 0
-    backwards_on_stale_grads: int = 0
+    stale_checks: int = 0
+    stale_steps: int = 0
     steps_checked_for_grads: int = 0
     steps_without_grads: int = 0
     zero_grad_between_backward_and_step: int = 0

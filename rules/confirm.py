@@ -11,6 +11,7 @@ from diagnose.rules.findings import finite_values, median, window
 from diagnose.rules.schema import Cause
 
 IMPROVEMENT = 0.8
+MATERIAL = 0.05  # of the starting loss
 ACCURACY_GAIN = 0.1
 MIN_VALUES = 10
 
@@ -74,10 +75,13 @@ def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: boo
 
 
 def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
-    """Confirmed by the late mean (which shows spikes) or the late median (a steady gain)."""
+    """Confirmed by the late mean (which shows spikes) or the late median (a steady gain), when
+    the gain is also material next to where the loss started (two converged runs differ by noise)."""
+    start = finite_values(before[:3])
+    material = MATERIAL * abs(median(start)) if start else 0.0
     for statistic, what in ((mean, "mean"), (median, "median")):
         was, now = _late(before, statistic), _late(after, statistic)
-        if was is not None and now is not None and was > 0 and now <= IMPROVEMENT * was:
+        if was is not None and now is not None and was > 0 and now <= IMPROVEMENT * was and was - now >= material:
             return True, f"{what} training loss {was:.4g} → {now:.4g} over the same steps", was, now
     return None
 

@@ -254,14 +254,15 @@ def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
     """A classifier's first loss far above chance: its initial outputs are confidently wrong,
     typically from too large an initialisation (or unnormalised inputs)."""
     loss = observed(ev, "loss")
-    values = finite_values(loss.values)
-    if not values or loss.kind not in CLASSIFICATION_LOSSES or not loss.n_classes or loss.n_classes < 2:
-        raise NotEvaluated("not a classification loss with a finite first value")
+    kind = next((k for k in loss.kinds if k in CLASSIFICATION_LOSSES), None)
+    first = loss.first_values.get(kind) if kind else None
+    if first is None or not math.isfinite(first) or not loss.n_classes or loss.n_classes < 2:
+        raise NotEvaluated("no classification loss with a finite first value")
     uniform = math.log(loss.n_classes)  # what a freshly initialised classifier scores
-    if values[0] < min_factor * uniform:
-        return Finding.no(f"initial loss {values[0]:.4g}, uniform-prediction loss {uniform:.4g}")
-    return Finding.yes(scaled(values[0] / uniform, min_factor, 10 * min_factor),
-                       f"the first training loss is {values[0]:.4g}, {values[0] / uniform:.1f}x ln({loss.n_classes}) "
+    if first < min_factor * uniform:
+        return Finding.no(f"initial {kind} {first:.4g}, uniform-prediction loss {uniform:.4g}")
+    return Finding.yes(scaled(first / uniform, min_factor, 10 * min_factor),
+                       f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
                        f"= {uniform:.4g}, the loss of uniform predictions")
 
 

@@ -220,14 +220,14 @@ def activations_saturated(ev: Evidence, min_saturated: float = 0.5) -> Finding:
 @detector
 def grads_not_cleared(ev: Evidence, min_fraction: float = 0.5, min_checks: int = 5) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.first_backwards_after_step < min_checks:
-        raise NotEvaluated(f"fewer than {min_checks} backward passes after a step")
-    fraction = book.backwards_on_stale_grads / book.first_backwards_after_step
+    if book.stale_checks < min_checks:
+        raise NotEvaluated(f"fewer than {min_checks} optimizer steps checked")
+    fraction = book.stale_steps / book.stale_checks
     if fraction < min_fraction:
-        return Finding.no(f"{fraction:.0%} of backward passes started on stale gradients")
-    return Finding.yes(fraction, f"{book.backwards_on_stale_grads} of {book.first_backwards_after_step} backward "
-                                 f"passes after a step found the previous gradients still in .grad "
-                                 f"(zero_grad was called {book.zero_grad_calls} times)", where="backward")
+        return Finding.no(f"{fraction:.0%} of steps applied stale gradients")
+    return Finding.yes(fraction, f"in {book.stale_steps} of {book.stale_checks} steps checked, the optimizer's "
+                                 f"gradients had not been cleared since its previous step (zero_grad was called "
+                                 f"{book.zero_grad_calls} times)", where="backward")
 
 
 @detector

@@ -22,7 +22,7 @@ EXPLAINED_AWAY = 0.6
 LIKELY = 0.5
 CONFIRMED_FLOOR = 0.85
 FIX_DID_NOT_HELP = 0.5
-MIN_EVIDENCE = 0.15
+MIN_EVIDENCE = 0.3  # a weaker suspicion is not "confirmed" by one replay
 
 
 @dataclass
