@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from diagnose import defaults, forkserver
+from diagnose import atomic, defaults, forkserver
 from diagnose.budget import Budget, RunInterrupted, TimeLimitReached
 from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
@@ -137,16 +137,10 @@ def _plain(section: Any) -> Any:
     return dataclasses.asdict(section) if dataclasses.is_dataclass(section) else section
 
 
-def write_atomically(path: Path, payload: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, default=str))
-    os.replace(partial, path)
-
-
 def main(argv: list[str]) -> int:
     session = Session(json.loads(Path(argv[1]).read_text()))
     result = session.execute()
-    write_atomically(session.result_path, result)  # a forked replay has its own result path by now
+    atomic.write_text(session.result_path, json.dumps(result, default=str))  # a replay has its own path by now
     sys.stdout.flush()
     sys.stderr.flush()
     return 0

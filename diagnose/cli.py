@@ -15,7 +15,7 @@ from pathlib import Path
 from diagnose import __version__, defaults
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
 
-SUBCOMMANDS = ("report",)
+SUBCOMMANDS = ("report", "batch")
 DETAIL = {"default": defaults.EVERY, "full": 1}
 
 
@@ -87,6 +87,10 @@ def _dispatch(argv: list[str]) -> int:
     from diagnose import facade
     from diagnose.reports.terminal import print_summary
 
+    if argv and argv[0] == "batch":
+        from diagnose import cli_batch
+
+        return cli_batch.main(argv[1:], _Parser)
     tool_args, script_args = _split(argv)
     if tool_args and tool_args[0] in SUBCOMMANDS:
         options = _report_parser().parse_args(tool_args[1:])

@@ -1,0 +1,87 @@
+"""A batch's rows, and the summaries written from them: summary.json, summary.csv, index.html."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from diagnose import atomic
+from diagnose.reports.batch_index import render_index
+from diagnose.runlist import Run
+
+CSV_COLUMNS = ("name", "script", "status", "verdict", "top_cause", "confidence", "confirmed", "seconds", "reason",
+               "report")
+
+
+class BatchRow(BaseModel):
+    """One run of a batch: how it ended and what it found."""
+
+    name: str
+    script: str
+    args: list[str] = []
+    status: str  # done | error | timeout
+    verdict: str = ""
+    healthy: bool = False
+    top_cause: str = ""
+    confidence: float | None = None
+    confirmed: bool = False
+    seconds: float = 0.0
+    reason: str = ""
+    report: str = ""
+
+    @classmethod
+    def from_report(cls, run: Run, report: Path, returncode: int | None, stderr: str, seconds: float) -> BatchRow:
+        base = {"name": run.name, "script": str(run.script), "args": run.args, "seconds": round(seconds, 2)}
+        if returncode is None:
+            return cls(**base, status="timeout", reason=stderr)
+        try:
+            data = json.loads(report.read_text())
+        except (OSError, ValueError):
+            last = [line for line in stderr.splitlines() if line.strip()]
+            return cls(**base, status="error", reason=(last[-1] if last else f"exit code {returncode}")[:300])
+        top = data["causes"][0] if data.get("causes") else {}
+        return cls(**base, status="done", verdict=data["verdict"], healthy=data["healthy"],
+                   top_cause=top.get("id", ""), confidence=top.get("confidence"), confirmed=top.get("confirmed", False),
+                   reason=data.get("summary", "")[:300])
+
+    @property
+    def group(self) -> str:
+        """What the run is filed under: its top cause when something is wrong, else its verdict."""
+        if self.status != "done":
+            return self.status
+        if self.healthy:
+            return "healthy"
+        return self.top_cause or self.verdict
+
+
+def groups(rows: list[BatchRow]) -> list[dict[str, object]]:
+    """Runs by group, largest group first ("7 runs: lr_too_high")."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        members[row.group].append(row.name)
+    ordered = sorted(members.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [{"group": name, "count": len(names), "runs": names} for name, names in ordered]
+
+
+def write_summaries(out: Path, rows: list[BatchRow]) -> None:
+    summary = {"runs": len(rows), "healthy": sum(r.healthy for r in rows),
+               "problems": sum(r.status == "done" and not r.healthy for r in rows),
+               "errors": sum(r.status != "done" for r in rows), "groups": groups(rows),
+               "rows": [r.model_dump() for r in rows]}
+    atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
+    atomic.write_text(out / "summary.csv", _csv(rows))
+    atomic.write_text(out / "index.html", render_index(rows, groups(rows)))
+
+
+def _csv(rows: list[BatchRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.model_dump())
+    return buffer.getvalue()

@@ -1,0 +1,32 @@
+"""The batch index page: every run's verdict and top cause, runs grouped by cause, links to reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from diagnose import __version__
+from diagnose.reports.render import environment
+
+if TYPE_CHECKING:
+    from diagnose.batchsummary import BatchRow
+
+
+@dataclass
+class IndexRow:
+    name: str
+    status: str
+    verdict: str
+    top_cause: str
+    confidence: str
+    confirmed: bool
+    seconds: str
+    reason: str
+    link: str
+
+
+def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
+    view = [IndexRow(name=r.name, status=r.status, verdict=r.verdict or r.status, top_cause=r.top_cause,
+                     confidence=f"{r.confidence:.0%}" if r.confidence is not None else "", confirmed=r.confirmed,
+                     seconds=f"{r.seconds:.1f}", reason=r.reason, link=r.report) for r in rows]
+    return environment().get_template("batch_index.html.j2").render(rows=view, groups=groups, version=__version__)
