@@ -114,14 +114,12 @@ class Session:
 
     def result(self) -> dict[str, Any]:
         state = self.state
-        self.run.update(seconds=round(time.monotonic() - self.started, 3), steps=state.steps,
-                        redirected=self.sandbox.written[:MAX_LISTED], median_step_seconds=state.median_step_seconds,
-                        notes=state.notes,
-                        backward_calls=state.backward_calls, probe_errors=state.probe_errors,
+        self.run.update(seconds=round(time.monotonic() - self.started, 3), **state.record(),
+                        redirected=self.sandbox.written[:MAX_LISTED],
                         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                         torch_version=torch.__version__, python_version=platform.python_version())
         sections = {**self.tap.sections(), **self.intervention.sections()}
-        return {"run": self.run, "sections": {name: _plain(s) for name, s in sections.items()}}
+        return {"run": self.run, "sections": plain_sections(sections)}
 
 
 def _redirect_output(spec: dict[str, Any]) -> None:
@@ -133,8 +131,9 @@ def _redirect_output(spec: dict[str, Any]) -> None:
             os.close(handle)
 
 
-def _plain(section: Any) -> Any:
-    return dataclasses.asdict(section) if dataclasses.is_dataclass(section) else section
+def plain_sections(sections: dict[str, Any]) -> dict[str, Any]:
+    """The probes' dataclasses as plain dicts, as the parent's Evidence model reads them."""
+    return {name: dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s for name, s in sections.items()}
 
 
 def main(argv: list[str]) -> int:

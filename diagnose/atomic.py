@@ -1,4 +1,5 @@
-"""Writes that a crash or Ctrl-C can never leave half done: write beside the target, then rename."""
+"""Writes that a crash or Ctrl-C can never leave half done: write beside the target, then rename,
+so readers never see a half-written report."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import io
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -44,10 +45,17 @@ class BatchRow(BaseModel):
         except (OSError, ValueError):
             last = [line for line in stderr.splitlines() if line.strip()]
             return cls(**base, status="error", reason=(last[-1] if last else f"exit code {returncode}")[:300])
-        top = data["causes"][0] if data.get("causes") else {}
-        return cls(**base, status="done", verdict=data["verdict"], healthy=data["healthy"],
-                   top_cause=top.get("id", ""), confidence=top.get("confidence"), confirmed=top.get("confirmed", False),
-                   reason=data.get("summary", "")[:300])
+        return cls.from_diagnosis(run.name, str(run.script), data, seconds, run.args)
+
+    @classmethod
+    def from_diagnosis(cls, name: str, script: str, report: dict[str, Any], seconds: float,
+                       args: list[str] | None = None) -> BatchRow:
+        """The row of a finished diagnosis, from its ``report.json`` content."""
+        top = report["causes"][0] if report.get("causes") else {}
+        return cls(name=name, script=script, args=args or [], seconds=round(seconds, 2), status="done",
+                   verdict=report["verdict"], healthy=report["healthy"], top_cause=top.get("id", ""),
+                   confidence=top.get("confidence"), confirmed=top.get("confirmed", False),
+                   reason=report.get("summary", "")[:300])
 
     @property
     def group(self) -> str:

@@ -2,6 +2,7 @@
 
     diagnose SCRIPT [-- SCRIPT_ARGS...] [-o OUT] [--format md,html,json]   exit 0 healthy, 1 problems
     diagnose report EVIDENCE.json [-o OUT] [--format ...]                   re-render, no rerun
+    diagnose batch PATH... / diagnose logs PATH...                          many runs / logged metrics
 Usage and tool errors print one line and exit 2 (a traceback only with --debug).
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from diagnose import __version__, defaults
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
 
-SUBCOMMANDS = ("report", "batch")
+SUBCOMMANDS = ("report", "batch", "logs")
 DETAIL = {"default": defaults.EVERY, "full": 1}
 
 
@@ -26,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", type=Path, default=Path("diagnose-report"),
                         help="folder for report.md/html/json and evidence.json (default: ./diagnose-report)")
     parser.add_argument("--format", default="md,html,json", help="comma-separated: md, html, json")
@@ -41,9 +42,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _run_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="diagnose", description="Find out why a PyTorch training script does not learn.",
                      epilog="Arguments after -- go to the script. Exit: 0 healthy, 1 problems, 2 usage error. "
-                            "Also: diagnose report EVIDENCE.json")
+                            "Also: diagnose report EVIDENCE.json, diagnose batch PATH..., diagnose logs PATH...")
     parser.add_argument("script", type=Path, help="training script (or a folder holding train.py / diagnose.toml)")
-    _common(parser)
+    add_output_options(parser)
     parser.add_argument("--steps", type=int, default=defaults.STEPS,
                         help=f"optimizer steps to observe (default {defaults.STEPS})")
     parser.add_argument("--timeout", type=float, default=defaults.TIMEOUT,
@@ -60,7 +61,7 @@ def _run_parser() -> argparse.ArgumentParser:
 def _report_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="diagnose report", description="Re-render reports from a saved evidence.json.")
     parser.add_argument("evidence", type=Path, help="evidence.json written by an earlier diagnose run")
-    _common(parser)
+    add_output_options(parser)
     return parser
 
 
@@ -91,6 +92,10 @@ def _dispatch(argv: list[str]) -> int:
         from diagnose import cli_batch
 
         return cli_batch.main(argv[1:], _Parser)
+    if argv and argv[0] == "logs":
+        from diagnose import cli_logs
+
+        return cli_logs.main(argv[1:], _Parser)
     tool_args, script_args = _split(argv)
     if tool_args and tool_args[0] in SUBCOMMANDS:
         options = _report_parser().parse_args(tool_args[1:])

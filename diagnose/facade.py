@@ -32,7 +32,7 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
     """Run ``script`` under instrumentation, test the likely causes with replays (unless ``quick``),
     rank them, and write the reports to ``out``."""
     check_formats(formats)
-    book = _rules(rules)
+    book = rule_book(rules)
     target = resolve(Path(script), list(args))
     if out is not None:
         check_output(Path(out), formats)
@@ -86,7 +86,7 @@ def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[st
              rules: Sequence[Path] = (), templates: Path | None = None) -> Diagnosis:
     """Re-judge saved evidence with the current rules and write the reports, without rerunning."""
     check_formats(formats)
-    book = _rules(rules)
+    book = rule_book(rules)
     try:
         evidence = Evidence.load(Path(evidence_path))
     except EvidenceError as error:
@@ -96,7 +96,8 @@ def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[st
     return diagnosis
 
 
-def _rules(extra: Sequence[Path]) -> RuleBook:
+def rule_book(extra: Sequence[Path] = ()) -> RuleBook:
+    """The bundled rules plus ``extra`` files; a broken rule file is a usage error."""
     try:
         return load_rules(extra)
     except RuleError as error:

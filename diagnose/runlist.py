@@ -88,9 +88,17 @@ def _read_list(path: Path) -> list[Any]:
 
 
 def _unique(runs: list[Run]) -> list[Run]:
-    seen: dict[str, int] = {}
-    for run in runs:
-        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", run.name).strip("-.") or "run"
-        seen[base] = seen.get(base, 0) + 1
-        run.name = base if seen[base] == 1 else f"{base}-{seen[base]}"
+    for run, name in zip(runs, unique_names([run.name for run in runs])):
+        run.name = name
     return runs
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """File-system-safe names, numbered where they repeat (stable for a given input)."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
+        seen[base] = seen.get(base, 0) + 1
+        unique.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return unique

@@ -99,6 +99,11 @@ class TrainingState:
         gaps = sorted(b - a for a, b in zip(self.step_clock, self.step_clock[1:]))
         return gaps[len(gaps) // 2] if gaps else None
 
+    def record(self) -> dict[str, Any]:
+        """What the run record of a session reports about training itself."""
+        return {"steps": self.steps, "backward_calls": self.backward_calls, "notes": self.notes,
+                "median_step_seconds": self.median_step_seconds, "probe_errors": self.probe_errors}
+
     # -- model identity ----------------------------------------------------------------------
     @property
     def model(self) -> nn.Module | None:

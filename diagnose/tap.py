@@ -112,18 +112,20 @@ class Tap:
             @functools.wraps(original)
             def __init__(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
                 original(optimizer, *args, **kwargs)
-                if optimizer not in self.state.optimizers:
-                    self.state.optimizers.append(optimizer)
-                    self.emit("on_optimizer_created", optimizer)
+                self.adopt_optimizer(optimizer)
             return __init__
         self.patches.replace(torch.optim.Optimizer, "__init__", wrap)
+
+    def adopt_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """Track an optimizer: when it is built, at its first step, or when handed to ``watch``."""
+        if optimizer not in self.state.optimizers:
+            self.state.optimizers.append(optimizer)
+            self.emit("on_optimizer_created", optimizer)
 
     def _on_step_pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self.state.muted:
             return
-        if optimizer not in self.state.optimizers:
-            self.state.optimizers.append(optimizer)
-            self.emit("on_optimizer_created", optimizer)
+        self.adopt_optimizer(optimizer)
         if not self._past_fork_point:
             self._reach_fork_point()
         if self.intervention.active:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from diagnose import atomic
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence
@@ -41,7 +41,7 @@ def write_reports(diagnosis: Diagnosis, evidence: Evidence, out: Path, formats: 
     _prepare(out, list(contents))
     written = {}
     for name, text in contents.items():
-        written[name] = _replace_atomically(out / name, text)
+        written[name] = atomic.write_text(out / name, text)
     return written
 
 
@@ -63,15 +63,3 @@ def _written_by_us(path: Path) -> bool:
     except OSError:
         return False
     return MARKER.encode() in head
-
-
-def _replace_atomically(path: Path, text: str) -> Path:
-    """Write beside the target, then rename over it: readers never see a half-written report."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return path

@@ -50,8 +50,11 @@ def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
     return [p.after_step for p in passes], [p.loss for p in passes]
 
 
-def _train_loss_near(ev: Evidence, step: int, width: int = 10) -> float | None:
+def _train_loss_near(ev: Evidence, step: int, points: int = 10) -> float | None:
+    """The training loss over about ``points`` logged values up to ``step`` (sparse logs included)."""
     loss = observed(ev, "loss")
+    gaps = [b - a for a, b in zip(loss.steps, loss.steps[1:]) if b > a]
+    width = points * (median(gaps) or 1)
     near = finite_values([v for s, v in zip(loss.steps, loss.values) if step - width <= s <= step])
     return median(near)
 
