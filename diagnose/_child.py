@@ -27,6 +27,7 @@ import torch
 
 from diagnose import atomic, defaults, forkserver
 from diagnose.budget import Budget, RunInterrupted, TimeLimitReached
+from diagnose.heartbeat import Heartbeat
 from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
 from diagnose.sandbox import Sandbox
@@ -67,6 +68,7 @@ class Session:
         self.name = spec.get("name", "observe")
         self.result_path = Path(spec["result"])
         self.tap.budget = Budget(spec["max_steps"], spec["seconds"])
+        self.tap.heartbeat = Heartbeat(spec.get("progress"))
         planned = spec.get("intervention") or {}
         self.intervention: Intervention = build(planned.get("name", "none"), self.state, planned.get("params", {}))
         self.tap.intervention = self.intervention
@@ -114,6 +116,7 @@ class Session:
 
     def result(self) -> dict[str, Any]:
         state = self.state
+        self.tap.heartbeat.beat(state.steps, final=True)
         self.run.update(seconds=round(time.monotonic() - self.started, 3), **state.record(),
                         redirected=self.sandbox.written[:MAX_LISTED],
                         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

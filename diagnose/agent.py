@@ -9,13 +9,13 @@ applied), and the scenarios that the symptoms on its edges need but that have no
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from diagnose.diagnosis import Diagnosis
 from diagnose.evidence import AgentStep, Evidence, ScenarioRun
 from diagnose.forkserver import ForkClient
+from diagnose.progress import Progress
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import SCENARIOS
@@ -56,20 +56,26 @@ class Replays:
             return FORK_OVERHEAD_SECONDS + 1.5 * self.step_seconds * item.steps
         return self.cold_seconds + self.step_seconds * item.steps
 
-    def run(self, item: Plan, reason: str, timeout: float) -> ScenarioRun:
-        spec = ScenarioSpec(item.name, self.target.script, self.target.args, max_steps=item.steps,
+    def spec(self, item: Plan, timeout: float) -> ScenarioSpec:
+        return ScenarioSpec(item.name, self.target.script, self.target.args, max_steps=item.steps,
                             timeout=min(self.timeout, timeout), every=self.every,
                             intervention={"name": item.intervention, "params": item.params})
+
+    def heartbeat(self, item: Plan) -> Path:
+        """Where the replay of ``item`` reports its step count while it runs."""
+        return self.spec(item, self.timeout).paths(self.workdir)["progress"]
+
+    def run(self, item: Plan, reason: str, timeout: float) -> ScenarioRun:
+        spec = self.spec(item, timeout)
         fork = self.forkable(item)
         result = run_forked(self.client, spec, self.workdir) if fork else run_scenario(spec, self.workdir)
         return ScenarioRun.from_child(result, mode="fork" if fork else "cold", reason=reason)
 
 
 class Agent:
-    def __init__(self, book: RuleBook, replays: Replays, budget: float,
-                 progress: Callable[[str], None] | None = None) -> None:
+    def __init__(self, book: RuleBook, replays: Replays, budget: float, progress: Progress | None = None) -> None:
         self.book, self.replays, self.budget = book, replays, budget
-        self.progress = progress or (lambda text: None)
+        self.progress = progress or Progress()
 
     def investigate(self, evidence: Evidence) -> Evidence:
         deadline = time.monotonic() + self.budget
@@ -80,7 +86,7 @@ class Agent:
             if choice is None:
                 break
             item, reason = choice
-            self.progress(f"replay {item.name}: {reason}")
+            self.progress.scenario(item.name, reason, item.steps, self.replays.heartbeat(item))
             started = time.monotonic()
             evidence.scenarios[item.name] = self.replays.run(item, reason, max(remaining, 5.0))
             after = judge(evidence, self.book)

@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(argv: list[str]) -> int:
     from diagnose import facade
-    from diagnose.reports.terminal import print_summary
+    from diagnose.reports.terminal import print_summary, progress_display
 
     if argv and argv[0] == "batch":
         from diagnose import cli_batch
@@ -104,7 +104,7 @@ def _dispatch(argv: list[str]) -> int:
     else:
         options = _run_parser().parse_args(tool_args)
         _check_budget(options)
-        progress = None if options.quiet else (lambda text: print(f"diagnose: {text}", file=sys.stderr))
+        progress = None if options.quiet else progress_display(sys.stderr, color=not options.no_color)
         diagnosis = facade.run(options.script, script_args, out=options.out, formats=_formats(options.format),
                                steps=options.steps, timeout=options.timeout, every=DETAIL[options.detail],
                                budget=options.budget, quick=options.quick,

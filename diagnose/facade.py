@@ -6,7 +6,7 @@ The CLI and batch mode are thin layers over these two functions.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from diagnose import defaults
@@ -18,11 +18,11 @@ from diagnose.reports.writer import check_formats, check_output, write_reports
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook, RuleError, load_rules
 from diagnose.forkserver import ForkClient
+from diagnose.progress import Progress
 from diagnose.runner import ChildResult, ScenarioSpec, run_scenario
 from diagnose.targets import Target, resolve
 
 DEFAULT_FORMATS = ("md", "html", "json")
-Progress = Callable[[str], None]
 
 
 def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
@@ -61,6 +61,8 @@ def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, 
                 evidence = Agent(book, replays, budget, progress).investigate(evidence)
         finally:
             client.close()
+            if progress is not None:
+                progress.finished()  # while the scenarios' heartbeat files still exist
     return evidence
 
 
@@ -69,12 +71,11 @@ def observe(target: Target, *, steps: int = defaults.STEPS, timeout: float = def
     """The observed run: the script as written, under the tap (serving replays if asked)."""
     spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every,
                         serve=serve)
-    if progress:
-        progress(f"observing {target.script.name} (up to {steps} steps, {timeout:.0f} s)")
-    if workdir is not None:
-        return evidence_from(target, run_scenario(spec, workdir))
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
-        return evidence_from(target, run_scenario(spec, Path(tmp)))
+        folder = workdir or Path(tmp)
+        (progress or Progress()).scenario(spec.name, f"{target.script.name} as written, observed",
+                                          steps, spec.paths(folder)["progress"])
+        return evidence_from(target, run_scenario(spec, folder))
 
 
 def evidence_from(target: Target, result: ChildResult) -> Evidence:

@@ -39,14 +39,15 @@ class ScenarioSpec:
     serve: bool = False
 
     def paths(self, workdir: Path) -> dict[str, Path]:
-        return {key: workdir / f"{self.name}.{key}" for key in ("spec", "result", "stdout", "stderr")}
+        return {key: workdir / f"{self.name}.{key}" for key in ("spec", "result", "stdout", "stderr", "progress")}
 
     def for_child(self, workdir: Path) -> dict[str, Any]:
         paths = self.paths(workdir)
         return {"name": self.name, "script": str(self.script), "args": self.args, "max_steps": self.max_steps,
                 "seconds": max(self.timeout - CHILD_MARGIN_SECONDS, 1.0), "every": self.every,
                 "intervention": self.intervention, "serve": self.serve, "workdir": str(workdir),
-                "result": str(paths["result"]), "stdout": str(paths["stdout"]), "stderr": str(paths["stderr"])}
+                "result": str(paths["result"]), "stdout": str(paths["stdout"]), "stderr": str(paths["stderr"]),
+                "progress": str(paths["progress"])}
 
 
 @dataclass

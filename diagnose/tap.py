@@ -22,6 +22,7 @@ from torch.utils.data import dataloader as dataloader_module
 
 from diagnose.budget import Budget
 from diagnose.forward import ForwardHooks
+from diagnose.heartbeat import Heartbeat
 from diagnose.patching import Patches
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
 from diagnose.probes.interventions import Intervention
@@ -43,6 +44,7 @@ class Tap:
         self.state = state
         self.probes = probes
         self.budget = budget
+        self.heartbeat = Heartbeat(None)
         self.intervention = intervention or Intervention(state)
         self.fork_point: list[Callable[[], None]] = []
         self._past_fork_point = False
@@ -151,6 +153,7 @@ class Tap:
             self.intervention.after_step(optimizer)
         self.emit("on_step", optimizer)
         self.state.count_step(optimizer)
+        self.heartbeat.beat(self.state.steps)
         self.budget.check(self.state.steps, self.state.backward_calls)
 
     # -- backward and gradient bookkeeping ---------------------------------------------------

@@ -1,4 +1,5 @@
-"""The short terminal summary: verdict, top causes with a one-line fix each, where the files are.
+"""The terminal: progress while scenarios run, then the short summary (verdict, top causes with a
+one-line fix each, where the files are).
 
 Rich formatting on a terminal; plain text when the output is not a TTY or with ``--no-color``.
 """
@@ -6,13 +7,19 @@ Rich formatting on a terminal; plain text when the output is not a TTY or with `
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
+from rich.text import Text
 
 from diagnose.diagnosis import Diagnosis
+from diagnose.heartbeat import read_steps
+from diagnose.progress import Progress
 from diagnose.reports.view import VERDICT_LABELS
 
 SHOWN = 5
@@ -53,3 +60,80 @@ def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
         console.print(table)
     for path in files:
         console.print(f"[dim]report:[/] {path}", highlight=False)
+
+
+class LiveProgress(Progress):
+    """A live line for the running scenario (spinner, step count, elapsed), and a line per finished one."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live: Live | None = None
+        self.current: _Running | None = None
+
+    def scenario(self, name: str, why: str, max_steps: int, heartbeat: Path) -> None:
+        self._end_current()
+        self.current = _Running(name, why, max_steps, heartbeat)
+        if self.live is None:
+            self.live = Live(self.current, console=self.console, refresh_per_second=8, transient=True)
+            self.live.start()
+        else:
+            self.live.update(self.current)
+
+    def finished(self) -> None:
+        self._end_current()
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def _end_current(self) -> None:
+        if self.current is not None:
+            self.console.print(f"[green]✓[/] {self.current.done()}", highlight=False)
+            self.current = None
+
+
+class PlainProgress(Progress):
+    """One line when a scenario starts and one when it ends: for logs and pipes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.current: _Running | None = None
+
+    def scenario(self, name: str, why: str, max_steps: int, heartbeat: Path) -> None:
+        self.finished()
+        self.current = _Running(name, why, max_steps, heartbeat)
+        print(f"diagnose: {name}: {why} (up to {max_steps} steps)", file=self.stream, flush=True)
+
+    def finished(self) -> None:
+        if self.current is not None:
+            print(f"diagnose: {self.current.done()}", file=self.stream, flush=True)
+            self.current = None
+
+
+class _Running:
+    """The scenario under way, rendered afresh at each refresh from its heartbeat file."""
+
+    def __init__(self, name: str, why: str, max_steps: int, heartbeat: Path) -> None:
+        self.name, self.why, self.max_steps, self.heartbeat = name, why, max_steps, heartbeat
+        self.started = time.monotonic()
+        self.spinner = Spinner("dots")
+
+    def steps(self) -> str:
+        steps = read_steps(self.heartbeat)
+        return "starting" if steps is None else f"step {steps}/{self.max_steps}"
+
+    def done(self) -> str:
+        steps = read_steps(self.heartbeat) or 0
+        return f"{self.name}: {steps} steps in {time.monotonic() - self.started:.1f} s"
+
+    def __rich__(self) -> Spinner:
+        elapsed = time.monotonic() - self.started
+        self.spinner.update(text=Text.assemble((self.name, "bold"), f"  {self.steps()}  {elapsed:.1f} s  ",
+                                               (self.why, "dim")))
+        return self.spinner
+
+
+def progress_display(stream: TextIO, color: bool) -> Progress:
+    """Live on a terminal, plain lines otherwise (or with --no-color)."""
+    if color and stream.isatty():
+        return LiveProgress(Console(file=stream))
+    return PlainProgress(stream)
