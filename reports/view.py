@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnose import __version__
-from diagnose.diagnosis import CauseReport, Diagnosis, SourceRef
+from diagnose.diagnosis import CauseReport, Diagnosis, LRSuggestion, ScenarioReport, SourceRef
 from diagnose.evidence import Evidence
+from diagnose.reports.figure import Plot
+from diagnose.reports.signals import (
+    ActivationRow, LayerRow, Signal, activation_rows, layer_rows, signals, sparkline)
+
+__all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline"]
 
 VERDICT_LABELS = {
     "healthy": "Healthy: no problem found",
@@ -17,7 +21,6 @@ VERDICT_LABELS = {
     "hung": "The script did not finish",
     "no_training": "No training observed",
 }
-SPARK = "▁▂▃▄▅▆▇█"
 
 
 @dataclass
@@ -36,17 +39,33 @@ class CauseView:
     where: str
     where_code: str
     confirmation: str
+    replay: str = ""
+    before: str = ""
+    after: str = ""
 
 
 @dataclass
-class LossView:
-    first: str
-    last: str
-    best: str
+class ScenarioView:
+    """One run: the observed one, then each replay the agent chose, why, and what it changed."""
+
+    name: str
+    mode: str
+    status: str
     steps: int
-    sparkline: str
-    nonfinite_step: int | None
-    chance: str
+    seconds: str
+    chosen_because: str
+    change: str
+    note: str
+
+
+@dataclass
+class LRView:
+    user: str
+    suggested: str
+    steepest: str
+    min_loss: str
+    divergence: str
+    advice: str
 
 
 @dataclass
@@ -61,74 +80,78 @@ class ReportView:
     causes: list[CauseView]
     symptoms: list[tuple[str, str, str, str]]
     not_evaluated: list[tuple[str, str]]
-    scenarios: list[tuple[str, str, int, str, str]]
-    loss: LossView | None
+    scenarios: list[ScenarioView]
+    lr: LRView | None
+    signals: list[Signal]
+    layers: list[LayerRow]
+    activations: list[ActivationRow]
     exception: str
     exception_where: str
     stdout: str
     stderr: str
     probe_errors: list[str] = field(default_factory=list)
+    plots: list[Plot] = field(default_factory=list)
+    plot_errors: list[str] = field(default_factory=list)
     version: str = __version__
 
 
-def build_view(diagnosis: Diagnosis, evidence: Evidence) -> ReportView:
+def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) -> ReportView:
+    """The view of a report; ``plots`` draws the evidence figures (for HTML: slow-ish, needs matplotlib)."""
     run = evidence.observe
     exception = diagnosis.exception
-    return ReportView(
+    view = ReportView(
         script=diagnosis.script, script_name=Path(diagnosis.script).name, args=" ".join(diagnosis.args),
         verdict=diagnosis.verdict, verdict_label=VERDICT_LABELS[diagnosis.verdict], summary=diagnosis.summary,
         healthy=diagnosis.healthy, causes=[_cause(i + 1, c) for i, c in enumerate(diagnosis.causes)],
         symptoms=[(s.title, s.level, s.status, s.detail) for s in diagnosis.symptoms if s.status == "fired"],
         not_evaluated=[(s.title, s.detail) for s in diagnosis.not_evaluated],
-        scenarios=[(s.name, s.status, s.steps, f"{s.seconds:.1f}", s.reason) for s in diagnosis.scenarios],
-        loss=_loss(evidence), exception=f"{exception.type}: {exception.message}" if exception else "",
+        scenarios=[_scenario(s) for s in diagnosis.scenarios], lr=_lr(diagnosis.lr_suggestion),
+        signals=signals(evidence, diagnosis.lr_suggestion), layers=layer_rows(evidence),
+        activations=activation_rows(evidence),
+        exception=f"{exception.type}: {exception.message}" if exception else "",
         exception_where=_where(exception.user_frame) if exception and exception.user_frame else "",
         stdout=run.run.stdout_tail, stderr=run.run.stderr_tail, probe_errors=diagnosis.probe_errors)
+    if plots:
+        from diagnose.reports.plots import build_plots
+
+        view.plots, view.plot_errors = build_plots(diagnosis, evidence)
+    return view
 
 
 def _cause(rank: int, cause: CauseReport) -> CauseView:
     fix = cause.fixes[0] if cause.fixes else None
+    confirmation = cause.confirmation
     return CauseView(
         rank=rank, id=cause.id, title=cause.title, level=cause.level, confidence=f"{cause.confidence:.0%}",
         confirmed=cause.confirmed, why=cause.why,
         evidence=[(e.title, e.detail) for e in cause.evidence], refuted=[(e.title, e.detail) for e in cause.refuted_by],
         fix=fix.text if fix else "", code=fix.code if fix else "",
         where=_where(cause.where) if cause.where else "", where_code=cause.where.code if cause.where else "",
-        confirmation=cause.confirmation.summary if cause.confirmation else "")
+        confirmation=confirmation.summary if confirmation else "", replay=confirmation.scenario if confirmation else "",
+        before=_number(confirmation.before) if confirmation else "",
+        after=_number(confirmation.after) if confirmation else "")
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def _scenario(report: ScenarioReport) -> ScenarioView:
+    return ScenarioView(name=report.name, mode=report.mode, status=report.status, steps=report.steps,
+                        seconds=f"{report.seconds:.1f}", chosen_because=report.chosen_because, change=report.change,
+                        note=report.reason)
+
+
+def _lr(lr: LRSuggestion | None) -> LRView | None:
+    if lr is None:
+        return None
+    way = "above" if lr.decades_off > 0 else "below"
+    advice = (f"the script's learning rate is {abs(lr.decades_off):.1f} decades {way} the suggested one"
+              if abs(lr.decades_off) >= 1 else "the script's learning rate is within a decade of the suggested one")
+    return LRView(user=f"{lr.user_lr:.3g}", suggested=f"{lr.suggested_lr:.3g}", steepest=f"{lr.steepest_lr:.3g}",
+                  min_loss=f"{lr.min_loss_lr:.3g}",
+                  divergence=f"{lr.divergence_lr:.3g}" if lr.divergence_lr is not None else "", advice=advice)
 
 
 def _where(ref: SourceRef | object) -> str:
     return f"{Path(getattr(ref, 'file')).name}:{getattr(ref, 'line')}"
-
-
-def _loss(evidence: Evidence) -> LossView | None:
-    loss = evidence.observe.loss
-    if loss is None or not loss.values:
-        return None
-    finite = [v for v in loss.values if math.isfinite(v)]
-    chance = f"{math.log(loss.n_classes):.4g}" if loss.n_classes and loss.n_classes > 1 else ""
-    return LossView(first=f"{loss.values[0]:.4g}", last=f"{loss.values[-1]:.4g}",
-                    best=f"{min(finite):.4g}" if finite else "n/a", steps=len(loss.values),
-                    sparkline=sparkline(loss.values), nonfinite_step=loss.first_nonfinite_step, chance=chance)
-
-
-def sparkline(values: list[float], width: int = 48) -> str:
-    """A Unicode sparkline; non-finite points show as '×'. Log scale when the range spans decades."""
-    if not values:
-        return ""
-    step = max(1, math.ceil(len(values) / width))
-    points = [values[i] for i in range(0, len(values), step)]
-    finite = [v for v in points if math.isfinite(v)]
-    if not finite:
-        return "×" * len(points)
-    use_log = min(finite) > 0 and max(finite) / min(finite) > 100
-    scale = [math.log10(v) if use_log else v for v in finite]
-    low, high = min(scale), max(scale)
-    chars = []
-    for v in points:
-        if not math.isfinite(v):
-            chars.append("×")
-            continue
-        x = math.log10(v) if use_log else v
-        chars.append(SPARK[int((x - low) / (high - low) * (len(SPARK) - 1)) if high > low else 0])
-    return "".join(chars)
