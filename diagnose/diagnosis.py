@@ -113,6 +113,9 @@ class Diagnosis(Model):
     scenarios: list[ScenarioReport] = Field(default_factory=list)
     lr_suggestion: LRSuggestion | None = None
     exception: ExceptionInfo | None = None
+    notes: list[str] = Field(default_factory=list, description="What the tool did differently from a plain run.")
+    redirected: list[str] = Field(
+        default_factory=list, description="Files the script wrote, sent to a scratch folder instead of their path.")
     probe_errors: list[str] = Field(default_factory=list)
 
     @property

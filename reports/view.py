@@ -90,6 +90,8 @@ class ReportView:
     stdout: str
     stderr: str
     probe_errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    redirected: list[str] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
     plot_errors: list[str] = field(default_factory=list)
     version: str = __version__
@@ -110,7 +112,8 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
         activations=activation_rows(evidence),
         exception=f"{exception.type}: {exception.message}" if exception else "",
         exception_where=_where(exception.user_frame) if exception and exception.user_frame else "",
-        stdout=run.run.stdout_tail, stderr=run.run.stderr_tail, probe_errors=diagnosis.probe_errors)
+        stdout=run.run.stdout_tail, stderr=run.run.stderr_tail, probe_errors=diagnosis.probe_errors,
+        notes=diagnosis.notes, redirected=diagnosis.redirected)
     if plots:
         from diagnose.reports.plots import build_plots
 

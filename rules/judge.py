@@ -29,7 +29,15 @@ def judge(evidence: Evidence, book: RuleBook) -> Diagnosis:
         not_evaluated=[_symptom_report(r) for r in results.values() if r.status == "not_evaluated"],
         scenarios=_scenario_reports(evidence), lr_suggestion=_lr_suggestion(evidence),
         exception=run.messages.exception if run.messages else None,
+        notes=run.run.notes + ([f"Replays: {evidence.replays}."] if evidence.replays else []),
+        redirected=_redirected(evidence),
         probe_errors=run.run.probe_errors + [e for s in evidence.scenarios.values() for e in s.run.probe_errors])
+
+
+def _redirected(evidence: Evidence) -> list[str]:
+    """Every path the script tried to write, in any run, once each."""
+    runs = [evidence.observe, *evidence.scenarios.values()]
+    return list(dict.fromkeys(path for run in runs for path in run.run.redirected))
 
 
 def _scenario_reports(evidence: Evidence) -> list[ScenarioReport]:

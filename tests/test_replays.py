@@ -15,6 +15,7 @@ from conftest import SCRIPTS
 from diagnose.agent import Replays
 from diagnose.facade import investigate, observe
 from diagnose.forkserver import ForkClient
+from diagnose.reports.render import render_markdown
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.judge import judge
 from diagnose.scenarios import PLANS, plan
@@ -144,8 +145,10 @@ def test_no_scenario_changes_the_users_files(tmp_path, rule_book):
     before = checksums(project)
     target = resolve(project / "train.py", [])
     evidence = investigate(target, rule_book, budget=30)
-    assert judge(evidence, rule_book).causes[0].id == "lr_too_high"
-    assert "/checkpoints/best.pt" in " ".join(evidence.observe.run.redirected)
+    diagnosis = judge(evidence, rule_book)
+    assert diagnosis.causes[0].id == "lr_too_high"
+    assert any(path.endswith("/checkpoints/best.pt") for path in diagnosis.redirected)
+    assert "checkpoints/best.pt" in render_markdown(diagnosis, evidence)  # the report lists what was redirected
     workdir = tmp_path / "work"
     workdir.mkdir()
     observed = observe(target, workdir=workdir, serve=True)
