@@ -21,6 +21,8 @@ MAX_TRACKED = 1000
 HASH_FIRST, HASH_EVERY = 50, 10  # rows of loader-fed TensorDatasets are hashed whole at the end
 SAMPLE_IMAGES, MAX_SIDE = 16, 32
 LABELS_FIRST = 20  # how mixed batches are: every batch at first, then sampled steps
+MIN_TRAINING_SET, TRAINING_SET_SHARE = 100, 0.9  # rows: an evaluated tensor that is the training set
+MAX_CONSTANT_BATCHES = 10_000
 
 
 class DataProbe(Probe):
@@ -36,6 +38,8 @@ class DataProbe(Probe):
         self.training_forwards = 0
         self.eval_forwards = 0
         self.target_calls = 0
+        self.gathered_losses: set[str] = set()
+        self.constant_batches: list[tuple[str, int, int, bool]] = []
         self.train_rows: set[int] = set()
         self.train_tensors: set[tuple[int, tuple[int, ...]]] = set()
         self.train_memory: set[tuple[int, int]] = set()
@@ -119,21 +123,38 @@ class DataProbe(Probe):
         self.target_calls += 1
         if _sampled(self.target_calls):
             self.targets.add(y)
-        labels = _class_labels(call.name, y) if self._from_data(y) else None
+        labels = _class_labels(call.name, y)
         if labels is None:
             return
+        share = self.target_calls <= LABELS_FIRST or self.state.sampled
+        if not self._from_data(y):
+            # Labels gathered by index (y[idx]) are copies, as are labels built in the loop (a GAN's
+            # torch.ones). Built ones are constant: a batch that mixes classes is data, and a constant
+            # batch counts once the same loss has been given such data.
+            if int(labels.min()) == int(labels.max()):
+                if len(self.constant_batches) < MAX_CONSTANT_BATCHES:
+                    self.constant_batches.append((call.name, int(labels[0]), labels.numel(), share))
+                return
+            self.gathered_losses.add(call.name)
         if self.sample_images and not self.sample_labels:
             self.sample_labels = labels[: len(self.sample_images)].tolist()
-        counts = torch.bincount(labels)  # every batch: sampled counts are biased when data is sorted
+        self._count(torch.bincount(labels), share)  # every batch: sampled counts are biased when data is sorted
+
+    def _count(self, counts: torch.Tensor, share: bool) -> None:
         if counts.numel() > self.class_counts.numel():
             counts, self.class_counts = counts.clone(), torch.nn.functional.pad(
                 self.class_counts, (0, counts.numel() - self.class_counts.numel()))
         self.class_counts[: counts.numel()] += counts
-        if self.target_calls <= LABELS_FIRST or self.state.sampled:
-            self.batch_shares.append(float(counts.max()) / labels.numel())
+        if share:
+            self.batch_shares.append(float(counts.max()) / float(counts.sum()))
 
     # -- summary -------------------------------------------------------------------------------
     def finish(self) -> DataSection:
+        for loss, label, size, share in self.constant_batches:
+            if loss in self.gathered_losses:
+                counts = torch.zeros(label + 1, dtype=torch.long)
+                counts[label] = size
+                self._count(counts, share)
         train_loaders = [lid for lid, record in self.state.loaders.items() if record.role == "train"]
         for lid in train_loaders:
             if lid in self.loaders:
@@ -143,7 +164,7 @@ class DataProbe(Probe):
         val_rows: set[int] = set()
         slice_rows: set[int] = set()
         for source, rows in self.val_sources.items():
-            if self._is_training_source(source, train_loaders):
+            if self._is_training_source(source, train_loaders) or _holds_training_set(rows, train_rows):
                 continue
             inside = source[0] == "tensor" and any(low <= source[1] < high for low, high in memory)
             (slice_rows if inside else val_rows).update(rows)
@@ -179,6 +200,13 @@ class DataProbe(Probe):
             if ds.tensors:
                 rows.update(_row_hashes(ds.tensors[0][:MAX_DATASET_ROWS]))
         return rows
+
+
+def _holds_training_set(rows: set[int], train_rows: set[int]) -> bool:
+    """An evaluated tensor holding (nearly) every training row seen is the training set itself, rebuilt
+    or indexed apart from the batches: a training-accuracy check. A validation set that leaks holds a
+    part of the training rows, in proportion to its size."""
+    return len(train_rows) >= MIN_TRAINING_SET and len(rows & train_rows) >= TRAINING_SET_SHARE * len(train_rows)
 
 
 def _sampled(count: int) -> bool:

@@ -21,6 +21,19 @@ def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
 
 
+class _LossFix(Intervention):
+    """A fix to how the loss is computed. It starts at the fork point, whose gradients already come
+    from the unrepaired forward (one step on a NaN, or on inputs in the thousands, wrecks the
+    weights), so that step applies none: the replay goes on from the same weights, one step later."""
+
+    def start(self) -> None:
+        super().start()
+        if not self.from_start:
+            for optimizer in self.state.optimizers:
+                for p in _params(optimizer):
+                    p.grad = None
+
+
 class _SwapLR(Intervention):
     """Sets each group's LR just for the step and restores it, so user schedulers are unaffected."""
 
@@ -129,7 +142,7 @@ class Reinit(Intervention):
         self.note = f"{count} layers re-initialised with PyTorch's default (Kaiming-uniform) init"
 
 
-class StandardizeInputs(Intervention):
+class StandardizeInputs(_LossFix):
     name = "standardize_inputs"
 
     def activate(self) -> None:
@@ -151,7 +164,7 @@ class StandardizeInputs(Intervention):
         return ((x - mean) / std, *args[1:])
 
 
-class NanToNum(Intervention):
+class NanToNum(_LossFix):
     name = "nan_to_num"
 
     def activate(self) -> None:
@@ -167,7 +180,7 @@ class NanToNum(Intervention):
             call.target = torch.nan_to_num(call.target, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-class LogitsFromProbabilities(Intervention):
+class LogitsFromProbabilities(_LossFix):
     """Undo a softmax/sigmoid before a logit loss: log(softmax(z)) is log_softmax(z) up to a constant."""
 
     name = "logits_from_probabilities"
@@ -183,7 +196,7 @@ class LogitsFromProbabilities(Intervention):
         self.note = "the loss is given log-probabilities (logits) instead of probabilities"
 
 
-class LogSoftmaxForNll(Intervention):
+class LogSoftmaxForNll(_LossFix):
     name = "log_softmax_for_nll"
 
     def transform_loss(self, call: LossCall) -> None:
@@ -192,7 +205,7 @@ class LogSoftmaxForNll(Intervention):
             self.note = "log_softmax applied before nll_loss"
 
 
-class StableLog(Intervention):
+class StableLog(_LossFix):
     name = "stable_log"
 
     def activate(self) -> None:
@@ -217,7 +230,7 @@ class ClipGradients(Intervention):
         self.note = f"gradient norm clipped to {limit:g} before every step"
 
 
-class ReshapeTarget(Intervention):
+class ReshapeTarget(_LossFix):
     name = "reshape_target"
 
     def transform_loss(self, call: LossCall) -> None:
@@ -246,7 +259,7 @@ class RebindOptimizer(Intervention):
         self.note = f"the optimizer rebuilt over the trained model's {len(params)} parameter tensors"
 
 
-class ClassWeights(Intervention):
+class ClassWeights(_LossFix):
     name = "class_weights"
 
     def transform_loss(self, call: LossCall) -> None:
@@ -285,7 +298,7 @@ class Shuffle(Intervention):
         return loader.collate_fn([loader.dataset[i] for i in indices])
 
 
-class InsertActivation(Intervention):
+class InsertActivation(_LossFix):
     name = "insert_activation"
 
     def activate(self) -> None:
@@ -327,7 +340,7 @@ class CastInputs(Intervention):
         return None
 
 
-class MeanReduction(Intervention):
+class MeanReduction(_LossFix):
     name = "mean_reduction"
 
     def transform_loss(self, call: LossCall) -> None:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from diagnose.probes.base import LossCall, Probe
+from diagnose.probes.graph import PASS_THROUGH
 from diagnose.probes.sections import EvalPass, LossSection
 from diagnose.probes.tensors import as_float, finite
 
@@ -172,6 +173,10 @@ def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:
         return False
     if name == "cross_entropy" and x.dim() >= 2:
         return bool(torch.allclose(x.float().sum(1), torch.ones(()), atol=1e-3))
+    for _ in range(6):  # through shape-only ops: model(x).squeeze(1) of a sigmoid output
+        if type(grad_fn).__name__ not in PASS_THROUGH:
+            break
+        grad_fn = next((n for n, _ in grad_fn.next_functions if n is not None), None)
     return type(grad_fn).__name__ in {"SigmoidBackward0", "SoftmaxBackward0"}
 
 

@@ -260,6 +260,12 @@ class GraphSection:
     log_of_probabilities: int = 0
     softmax_into_log_softmax: int = 0
     custom_functions: list[str] = field(default_factory=list)
+    # The trained model's parameters that an optimizer updates, by element count, and how many of
+    # them any checked backward pass reached or whose layer never ran; the largest ones that ran
+    # but were never reached, by name.
+    updated_elements: int = 0
+    updated_elements_reached: int = 0
+    never_reached: list[str] = field(default_factory=list)
 
 
 @dataclass

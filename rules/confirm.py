@@ -54,7 +54,7 @@ def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: boo
     if before.loss is None or after.loss is None:
         return False, "no training loss to compare", None, None
     steps = len(after.loss.values)
-    was_bad, is_bad = before.loss.first_nonfinite_step, after.loss.first_nonfinite_step
+    was_bad, is_bad = before.loss.first_nonfinite_step, _first_nonfinite_after_fork(after)
     if was_bad is not None and is_bad is None and steps >= MIN_VALUES:
         late = _late(after.loss.values)
         return True, f"no NaN/Inf in {steps} steps (before: NaN at step {was_bad}); loss ends at {late:.4g}", None, late
@@ -74,11 +74,22 @@ def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: boo
     return False, f"training loss {medians[0]:.4g} → {medians[1]:.4g} over the same steps", *medians
 
 
+def _first_nonfinite_after_fork(run: ObservedRun) -> int | None:
+    """The first NaN/Inf loss the fix could have prevented: the loss of the fork step itself was
+    computed before the intervention became active."""
+    fork = run.intervention.activated_at_step if run.intervention else None
+    if run.loss is None or fork is None:
+        return run.loss.first_nonfinite_step if run.loss else None
+    return next((s for s, v in zip(run.loss.steps, run.loss.values) if s > fork and not math.isfinite(v)), None)
+
+
 def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
     """Confirmed by the late mean (which shows spikes) or the late median (a steady gain), when
-    the gain is also material next to where the loss started (two converged runs differ by noise)."""
-    start = finite_values(before[:3])
-    material = MATERIAL * abs(median(start)) if start else 0.0
+    the gain is also material next to where the loss started (two converged runs differ by noise).
+    Both runs start from the same step; the calmer start is the scale, since a run that blows up
+    at once would make any gain look immaterial."""
+    starts = [abs(median(start)) for start in (finite_values(before[:3]), finite_values(after[:3])) if start]
+    material = MATERIAL * min(starts) if starts else 0.0
     for statistic, what in ((mean, "mean"), (median, "median")):
         was, now = _late(before, statistic), _late(after, statistic)
         if was is not None and now is not None and was > 0 and now <= IMPROVEMENT * was and was - now >= material:

@@ -27,6 +27,21 @@ def loss_disconnected(ev: Evidence) -> Finding:
 
 
 @detector
+def loss_misses_most_params(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+    """Most of what the optimizer updates is out of the loss's reach (a detach() or no_grad()
+    before the head): those weights never get a gradient, only the part after the cut trains."""
+    graph = observed(ev, "graph")
+    if not graph.updated_elements or not graph.params_reached:
+        raise NotEvaluated("no backward pass reached the model's updated parameters")
+    missed = 1.0 - graph.updated_elements_reached / graph.updated_elements
+    if missed < min_fraction:
+        return Finding.no(f"the loss reaches {1 - missed:.0%} of the updated parameters")
+    return Finding.yes(missed, f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
+                               f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
+                               "layers after the cut are trained", where="loss")
+
+
+@detector
 def custom_function_in_graph(ev: Evidence) -> Finding:
     graph = observed(ev, "graph")
     if not graph.custom_functions:

@@ -1,7 +1,8 @@
 """The engine: evaluate symptoms with their detectors, score causes along the rule graph, rank them.
 
 Scoring, per cause: supporting edges combine as a noisy-OR of ``weight x strength``; refuting
-edges multiply the result by ``1 - weight x strength``; a cause is discounted when a likely cause
+edges multiply the result by ``1 - weight x strength``; a fix replay that did not help halves what
+was inferred (support from ``direct`` edges stays); a cause is discounted when a likely cause
 at a lower pyramid level explains it (``explained_by``). Ranking prefers confirmed causes, then
 confidence, with a small bonus for lower pyramid levels (data is trusted first).
 """
@@ -97,7 +98,7 @@ def score_causes(book: RuleBook, results: dict[str, SymptomResult],
     scores: dict[str, CauseScore] = {}
     for cause_id in book.explanation_order():
         score = CauseScore(book.causes[cause_id])
-        support, refute = 0.0, 1.0
+        support, direct, refute = 0.0, 0.0, 1.0
         for edge in book.edges_into(cause_id):
             strength = edge_strength(edge, results)
             if strength is None:
@@ -109,13 +110,16 @@ def score_causes(book: RuleBook, results: dict[str, SymptomResult],
                 score.refuted_by += [r for r in fired if r not in score.refuted_by]
             elif strength:
                 support = 1.0 - (1.0 - support) * (1.0 - strength)
+                direct = 1.0 - (1.0 - direct) * (1.0 - strength) if edge.direct else direct
                 score.support += [r for r in fired if r not in score.support]
         score.confidence = support * refute
         verdict = (confirmations or {}).get(cause_id)
         if verdict is not None and score.confidence >= MIN_EVIDENCE:
             score.confirmation = verdict
+            # An unhelpful fix weakens what was inferred from consequences; a bug observed directly
+            # (a step run in eval mode) is still there, it just did no measurable harm in the replay.
             score.confidence = (max(score.confidence, CONFIRMED_FLOOR) if verdict.confirmed
-                                else score.confidence * FIX_DID_NOT_HELP)
+                                else max(score.confidence * FIX_DID_NOT_HELP, direct * refute))
         for explainer in score.cause.explained_by:
             if scores[explainer].confidence >= LIKELY and not score.confirmed:
                 score.confidence *= 1.0 - EXPLAINED_AWAY * scores[explainer].confidence

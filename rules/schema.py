@@ -75,6 +75,9 @@ class Edge(Strict):
     none_of: list[str] = Field(default_factory=list, alias="not")
     weight: float = Field(gt=0, le=1)
     refutes: bool = False
+    direct: bool = Field(default=False, description=(
+        "The symptoms observe the cause itself (training steps run in eval mode), not a consequence of "
+        "it: a replay whose fix did not measurably help does not weaken this edge's support."))
 
     @model_validator(mode="after")
     def _needs_a_condition(self) -> Edge:

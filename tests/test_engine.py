@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from diagnose.diagnosis import Confirmation
 from diagnose.rules.engine import SymptomResult, edge_strength, score_causes
 from diagnose.rules.loader import build
 from diagnose.rules.schema import Cause, Edge, RuleFile, Symptom
@@ -77,3 +78,14 @@ def test_cause_with_only_unevaluable_edges_is_not_evaluated():
     score = score_causes(rules, {"a": result("a", "not_evaluated"), "b": result("b", "clear"),
                                  "c": result("c", "clear")})[0]
     assert not score.evaluated and score.confidence == 0
+
+
+def test_an_unhelpful_fix_halves_inferred_support_but_not_a_direct_observation():
+    rules = book([{"cause": "seen", "all": ["a"], "weight": 0.9, "direct": True},
+                  {"cause": "inferred", "all": ["b"], "weight": 0.9}], [{"id": "seen"}, {"id": "inferred"}])
+    fired = {s: result(s, "fired") for s in "abc"}
+    unhelpful = Confirmation(scenario="fix", confirmed=False, summary="no better")
+    scores = {s.cause.id: s for s in score_causes(rules, fired, {"seen": unhelpful, "inferred": unhelpful})}
+    assert scores["seen"].confidence == pytest.approx(0.9)
+    assert scores["inferred"].confidence == pytest.approx(0.45)
+    assert not scores["seen"].confirmed and scores["seen"].confirmation is unhelpful
