@@ -60,6 +60,7 @@ class Session:
         self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
         self.sandbox = Sandbox(self.workdir / "scratch", exempt=[self.workdir])
         self.configure(spec)
+        self.owner = spec.get("owner")
         if spec.get("serve"):
             self.tap.fork_point.append(self.serve)
 
@@ -81,7 +82,7 @@ class Session:
 
     def serve(self) -> None:
         """At the fork point: start the fork server; in a replay forked from it, become that replay."""
-        spec = forkserver.start(self.workdir, self.state)
+        spec = forkserver.start(self.workdir, self.state, self.owner)
         if spec is not None:
             _redirect_output(spec)
             self.configure({**spec, "mode": "fork"})

@@ -28,6 +28,7 @@ from diagnose.runlist import Run
 
 STAGING = ".staging"
 ROW_FILE = "batch-row.json"
+STOP_GRACE_SECONDS = 5.0
 EXTRA_SECONDS = 120.0  # beyond the run's own budgets before the batch stops waiting for it
 Files = dict[str, bytes]
 Progress = Callable[[BatchRow, int, int], None]
@@ -78,11 +79,18 @@ def _call(command: list[str], cwd: Path, env: dict[str, str], seconds: float) ->
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
+    """Ask the run to stop (it then stops its own children, which live in sessions of their own),
+    and kill it if it has not within a few seconds."""
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def stop_all() -> None:

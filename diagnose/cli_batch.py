@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -47,7 +46,6 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
         diagnose_args=_pass_through(options), run_seconds=options.timeout * 2 + options.budget + EXTRA_SECONDS,
         threads=max(1, (os.cpu_count() or 1) // options.jobs))
     executor = _executor(options)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the batch as cleanly as Ctrl-C
     try:
         rows = run_batch(runs, batch, executor, None if options.quiet else _printer(len(runs)))
     except KeyboardInterrupt:
@@ -58,10 +56,6 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
     if not options.quiet:
         print(f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: {options.out / 'index.html'}")
     return EXIT_HEALTHY if all(r.healthy for r in rows) else EXIT_PROBLEMS
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _pass_through(options: argparse.Namespace) -> list[str]:

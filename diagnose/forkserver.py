@@ -41,8 +41,9 @@ def unsafe_reason(state: Any) -> str | None:
     return None
 
 
-def start(workdir: Path, state: Any) -> dict[str, Any] | None:
-    """Fork the server. None in the observed run (which goes on); a replay's spec in a replay."""
+def start(workdir: Path, state: Any, owner: int | None = None) -> dict[str, Any] | None:
+    """Fork the server. None in the observed run (which goes on); a replay's spec in a replay.
+    The server leaves when ``owner`` (the diagnose process) is gone, even if it was killed."""
     reason = unsafe_reason(state)
     if reason is not None:
         (workdir / UNAVAILABLE).write_text(reason)
@@ -54,7 +55,7 @@ def start(workdir: Path, state: Any) -> dict[str, Any] | None:
     os.setsid()
     torch.set_num_threads(1)
     _silence()
-    return _serve(workdir)
+    return _serve(workdir, owner)
 
 
 def _silence() -> None:
@@ -64,7 +65,7 @@ def _silence() -> None:
     os.close(devnull)
 
 
-def _serve(workdir: Path) -> dict[str, Any]:
+def _serve(workdir: Path, owner: int | None) -> dict[str, Any]:
     """Answer requests until told to quit; returns only in a forked replay, with its spec."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(workdir / SOCKET))
@@ -97,8 +98,20 @@ def _serve(workdir: Path) -> dict[str, Any]:
         _reap(running)
         if buffers or running:
             idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > IDLE_SECONDS:
+        elif time.monotonic() - idle_since > IDLE_SECONDS or not _alive(owner):
             os._exit(0)
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read_request(sock: socket.socket, buffers: dict[socket.socket, bytes]) -> dict[str, Any] | None:
@@ -164,6 +177,9 @@ class ForkClient:
             except TimeoutError:
                 _stop_group(pid, conn, reader)
                 return False
+            except BaseException:  # diagnose interrupted: the replay (its own session) must go too
+                _kill_group(pid, signal.SIGKILL)
+                raise
 
     def close(self) -> None:
         """Stop the server (and anything it still runs)."""

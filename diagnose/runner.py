@@ -47,7 +47,7 @@ class ScenarioSpec:
                 "seconds": max(self.timeout - CHILD_MARGIN_SECONDS, 1.0), "every": self.every,
                 "intervention": self.intervention, "serve": self.serve, "workdir": str(workdir),
                 "result": str(paths["result"]), "stdout": str(paths["stdout"]), "stderr": str(paths["stderr"]),
-                "progress": str(paths["progress"])}
+                "progress": str(paths["progress"]), "owner": os.getpid()}
 
 
 @dataclass
@@ -112,6 +112,10 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> bool:
         except subprocess.TimeoutExpired:
             _signal_group(process, signal.SIGKILL)
             process.wait()
+    except BaseException:  # Ctrl-C or a kill of diagnose itself: the run (its own session) goes too
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+        raise
     _signal_group(process, signal.SIGKILL)  # DataLoader workers or threads the script left behind
     return timed_out
 

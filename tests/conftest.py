@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,14 @@ from diagnose.targets import resolve
 TESTS = Path(__file__).parent
 SCRIPTS = TESTS / "scripts"
 ZOO = TESTS.parent.parent / "shared" / "zoo"
+
+
+def live_runs() -> list[str]:
+    """Processes still running a scenario of a diagnosis that has ended: child interpreters (and
+    the DataLoader workers and forked replays that inherit their command line) whose work folder
+    is one the tool made for itself (tests that keep a fork server use folders of their own)."""
+    found = subprocess.run(["pgrep", "-af", "diagnose[._]+child"], capture_output=True, text=True).stdout
+    return [line for line in found.splitlines() if "pgrep" not in line and "/diagnose-" in line]
 
 
 @pytest.fixture(scope="session")

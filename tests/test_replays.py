@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import SCRIPTS
+from conftest import SCRIPTS, live_runs
 from diagnose.agent import Replays
 from diagnose.facade import investigate, observe
 from diagnose.forkserver import ForkClient
@@ -125,8 +125,7 @@ def test_replays_start_cold_when_the_script_uses_loader_workers(agent_runs):
 
 def test_no_process_outlives_the_diagnosis(agent_runs):
     agent_runs("--bug", "high_lr")
-    left = subprocess.run(["pgrep", "-f", "replay_target.py"], capture_output=True, text=True).stdout
-    assert left.strip() == ""
+    assert live_runs() == []
 
 
 def checksums(folder: Path) -> dict[str, str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import sys
 import time
 
-from conftest import SCRIPTS
+from conftest import SCRIPTS, live_runs
 
 
 def test_argv_path_and_cwd_are_the_scripts(observed, tmp_path, monkeypatch):
@@ -83,5 +85,19 @@ def test_no_orphan_processes_after_a_hang_with_workers(observed):
     run = observed(SCRIPTS / "workers_then_hang.py", timeout=8).observe.run
     assert run.status == "timeout" and run.steps == 16
     time.sleep(0.5)
-    survivors = subprocess.run(["pgrep", "-f", "workers_then_hang.py"], capture_output=True, text=True).stdout
-    assert survivors.strip() == ""
+    assert live_runs() == []
+
+
+def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
+    """`kill` (or Ctrl-C) of diagnose must not leave the script running in its own session."""
+    process = subprocess.Popen([sys.executable, "-m", "diagnose", str(SCRIPTS / "sleeps_forever.py"), "-o",
+                                str(tmp_path / "out"), "--timeout", "300", "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not live_runs() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert live_runs(), "the run never started"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and err.strip() == "diagnose: interrupted"
+    time.sleep(0.5)
+    assert live_runs() == []
