@@ -28,6 +28,7 @@ import torch
 from diagnose import atomic, defaults, forkserver
 from diagnose.budget import Budget, RunInterrupted, TimeLimitReached
 from diagnose.heartbeat import Heartbeat
+from diagnose.lifeline import stop_with_parent
 from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
 from diagnose.sandbox import Sandbox
@@ -141,7 +142,11 @@ def plain_sections(sections: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    session = Session(json.loads(Path(argv[1]).read_text()))
+    spec = json.loads(Path(argv[1]).read_text())
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if spec.get("owner"):
+        stop_with_parent(spec["owner"])
+    session = Session(spec)
     result = session.execute()
     atomic.write_text(session.result_path, json.dumps(result, default=str))  # a replay has its own path by now
     sys.stdout.flush()

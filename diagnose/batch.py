@@ -24,6 +24,7 @@ from pathlib import Path
 
 from diagnose import atomic
 from diagnose.batchsummary import BatchRow, write_summaries
+from diagnose.lifeline import TIED_ENV
 from diagnose.runlist import Run
 
 STAGING = ".staging"
@@ -54,7 +55,8 @@ def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
     with tempfile.TemporaryDirectory(prefix="diagnose-batch-") as tmp:
         command = [sys.executable, "-m", "diagnose", str(run.script), "-o", tmp, "--format", ",".join(options.formats),
                    "-q", "--no-color", *options.diagnose_args, "--", *run.args]
-        env = dict(os.environ, OMP_NUM_THREADS=str(options.threads), MKL_NUM_THREADS=str(options.threads))
+        env = dict(os.environ, OMP_NUM_THREADS=str(options.threads), MKL_NUM_THREADS=str(options.threads),
+                   **{TIED_ENV: str(os.getpid())})
         started = time.monotonic()
         returncode, stderr = _call(command, run.cwd, env, options.run_seconds)
         row = BatchRow.from_report(run, Path(tmp) / "report.json", returncode, stderr, time.monotonic() - started)

@@ -9,6 +9,7 @@ Usage and tool errors print one line and exit 2 (a traceback only with --debug).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from diagnose import __version__, defaults
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
+from diagnose.lifeline import TIED_ENV, stop_with_parent
 
 SUBCOMMANDS = ("report", "batch", "logs")
 DETAIL = {"default": defaults.EVERY, "full": 1}
@@ -70,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops diagnose as cleanly as Ctrl-C: no orphan runs
+    if os.environ.get(TIED_ENV, "").isdigit():
+        stop_with_parent(int(os.environ[TIED_ENV]))  # a batch's run stops when its batch is killed
     try:
         return _dispatch(argv)
     except UsageError as error:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import SCRIPTS, live_runs
 
 
@@ -100,4 +102,21 @@ def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2 and err.strip() == "diagnose: interrupted"
     time.sleep(0.5)
+    assert live_runs() == []
+
+
+@pytest.mark.parametrize("command", [[], ["batch"]], ids=["single", "batch"])
+def test_a_killed_diagnose_leaves_no_run_behind(tmp_path, command):
+    """Even SIGKILL, which diagnose cannot handle: its runs stop with it (Linux parent-death signal)."""
+    process = subprocess.Popen([sys.executable, "-m", "diagnose", *command, str(SCRIPTS / "sleeps_forever.py"), "-o",
+                                str(tmp_path / "out"), "--timeout", "300", "-q"], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not live_runs() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert live_runs(), "the run never started"
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 20
+    while live_runs() and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert live_runs() == []
