@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -109,7 +110,8 @@ def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
 def test_a_killed_diagnose_leaves_no_run_behind(tmp_path, command):
     """Even SIGKILL, which diagnose cannot handle: its runs stop with it (Linux parent-death signal)."""
     process = subprocess.Popen([sys.executable, "-m", "diagnose", *command, str(SCRIPTS / "sleeps_forever.py"), "-o",
-                                str(tmp_path / "out"), "--timeout", "300", "-q"], stderr=subprocess.DEVNULL)
+                                str(tmp_path / "out"), "--timeout", "300", "-q"], stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, TMPDIR=str(tmp_path)))  # what a killed diagnose cannot remove
     deadline = time.monotonic() + 60
     while not live_runs() and time.monotonic() < deadline:
         time.sleep(0.2)
