@@ -9,6 +9,7 @@ Usage and tool errors print one line and exit 2 (a traceback only with --debug).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -19,7 +20,7 @@ from diagnose import __version__, defaults
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
 from diagnose.lifeline import TIED_ENV, stop_with_parent
 
-SUBCOMMANDS = ("report", "batch", "logs")
+MANY_RUN_COMMANDS = {"batch": "diagnose.cli_batch", "logs": "diagnose.cli_logs"}
 DETAIL = {"default": defaults.EVERY, "full": 1}
 
 
@@ -98,32 +99,30 @@ def _dispatch(argv: list[str]) -> int:
     from diagnose import facade
     from diagnose.reports.terminal import print_summary, progress_display
 
-    if argv and argv[0] == "batch":
-        from diagnose import cli_batch
-
-        return cli_batch.main(argv[1:], _Parser)
-    if argv and argv[0] == "logs":
-        from diagnose import cli_logs
-
-        return cli_logs.main(argv[1:], _Parser)
+    if argv and argv[0] in MANY_RUN_COMMANDS:
+        command = importlib.import_module(MANY_RUN_COMMANDS[argv[0]])
+        return command.main(argv[1:], _Parser)
     tool_args, script_args = _split(argv)
-    if tool_args and tool_args[0] in SUBCOMMANDS:
+    if tool_args and tool_args[0] == "report":
         options = _report_parser().parse_args(tool_args[1:])
-        diagnosis = facade.rerender(options.evidence, out=options.out, formats=_formats(options.format),
+        diagnosis = facade.rerender(options.evidence, out=options.out, formats=formats(options.format),
                                     rules=options.rules, templates=options.templates)
     else:
         options = _run_parser().parse_args(tool_args)
         _check_budget(options)
         progress = None if options.quiet else progress_display(sys.stderr, color=not options.no_color)
-        diagnosis = facade.run(options.script, script_args, out=options.out, formats=_formats(options.format),
+        diagnosis = facade.run(options.script, script_args, out=options.out, formats=formats(options.format),
                                steps=options.steps, timeout=options.timeout, every=DETAIL[options.detail],
                                budget=options.budget, quick=options.quick,
                                rules=options.rules, templates=options.templates, progress=progress)
     if not options.quiet:
-        files = [options.out / name for name in ("report.md", "report.html", "report.json")
-                 if (options.out / name).exists()]
-        print_summary(diagnosis, files, color=not options.no_color)
+        print_summary(diagnosis, report_files(options.out), color=not options.no_color)
     return EXIT_HEALTHY if diagnosis.healthy else EXIT_PROBLEMS
+
+
+def report_files(out: Path) -> list[Path]:
+    """The reports written into ``out``, for the summary to point at."""
+    return [out / name for name in ("report.md", "report.html", "report.json") if (out / name).exists()]
 
 
 def _split(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -133,7 +132,7 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _formats(text: str) -> list[str]:
+def formats(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 

@@ -37,12 +37,14 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
+    from diagnose.cli import formats
+
     options = parser(make).parse_args(argv)
     if options.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     runs = collect(options.paths)
     batch = BatchOptions(
-        out=options.out, jobs=options.jobs, force=options.force, formats=options.format.split(","),
+        out=options.out, jobs=options.jobs, force=options.force, formats=formats(options.format),
         diagnose_args=_pass_through(options), run_seconds=options.timeout * 2 + options.budget + EXTRA_SECONDS,
         threads=max(1, (os.cpu_count() or 1) // options.jobs))
     executor = _executor(options)

@@ -24,15 +24,14 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
     from diagnose.logs import diagnose_logs
     from diagnose.reports.terminal import print_summary
 
+    from diagnose.cli import formats, report_files
+
     options = parser(make).parse_args(argv)
-    formats = [part.strip() for part in options.format.split(",") if part.strip()]
-    results = diagnose_logs(options.paths, rule_book(options.rules), out=options.out, formats=formats,
-                            templates=options.templates)
+    results = diagnose_logs(options.paths, rule_book(options.rules), out=options.out,
+                            formats=formats(options.format), templates=options.templates)
     if not options.quiet:
         if len(results) == 1:
-            files = [options.out / name for name in ("report.md", "report.html", "report.json")
-                     if (options.out / name).exists()]
-            print_summary(results[0][1], files, color=not options.no_color)
+            print_summary(results[0][1], report_files(options.out), color=not options.no_color)
         else:
             for row, _ in results:
                 found = f" {row.top_cause} {row.confidence:.0%}" if row.top_cause and row.confidence is not None else ""
