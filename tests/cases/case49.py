@@ -38,7 +38,7 @@ X_tr, y_tr, X_va, y_va = X[:2400], y[:2400], X[2400:], y[2400:]
 
 net = ResidualMLP(24, 8, 3, 4)
 opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-for epoch in range(6):
+for epoch in range(5):
     perm = torch.randperm(len(X_tr))
     losses = []
     for idx in perm.split(48):
