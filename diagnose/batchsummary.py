@@ -15,8 +15,8 @@ from diagnose import atomic
 from diagnose.reports.batch_index import render_index
 from diagnose.runlist import Run
 
-CSV_COLUMNS = ("name", "script", "status", "verdict", "top_cause", "confidence", "confirmed", "seconds", "reason",
-               "report")
+CSV_COLUMNS = ("name", "script", "status", "verdict", "top_cause", "confidence", "confirmed", "cause_status", "seconds",
+               "reason", "report")
 
 
 class BatchRow(BaseModel):
@@ -31,6 +31,7 @@ class BatchRow(BaseModel):
     top_cause: str = ""
     confidence: float | None = None
     confirmed: bool = False
+    cause_status: str = ""
     seconds: float = 0.0
     reason: str = ""
     report: str = ""
@@ -55,15 +56,17 @@ class BatchRow(BaseModel):
         return cls(name=name, script=script, args=args or [], seconds=round(seconds, 2), status="done",
                    verdict=report["verdict"], healthy=report["healthy"], top_cause=top.get("id", ""),
                    confidence=top.get("confidence"), confirmed=top.get("confirmed", False),
+                   cause_status=top.get("status", ""),
                    reason=report.get("summary", "")[:300])
 
     @property
     def group(self) -> str:
-        """What the run is filed under: its top cause when something is wrong, else its verdict."""
+        """What the run is filed under: its top cause when one was found, else its verdict (a run
+        that does not learn with no established cause is filed as such, not under a suspect)."""
         if self.status != "done":
             return self.status
-        if self.healthy:
-            return "healthy"
+        if self.healthy or self.verdict == "not_learning":
+            return self.verdict
         return self.top_cause or self.verdict
 
 
@@ -79,6 +82,7 @@ def groups(rows: list[BatchRow]) -> list[dict[str, object]]:
 def write_summaries(out: Path, rows: list[BatchRow]) -> None:
     summary = {"runs": len(rows), "healthy": sum(r.healthy for r in rows),
                "problems": sum(r.status == "done" and not r.healthy for r in rows),
+               "not_learning": sum(r.verdict == "not_learning" for r in rows),
                "errors": sum(r.status != "done" for r in rows), "groups": groups(rows),
                "rows": [r.model_dump() for r in rows]}
     atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))

@@ -92,6 +92,7 @@ class ScenarioRun(ObservedRun):
 
     mode: str = "cold"
     reason: str = ""
+    repair_for: str = Field(default="", description="The cause the repair search tried this fix for.")
     intervention: InterventionSection | None = None
     lr_range: LRRangeSection | None = None
     isolated: OverfitSection | None = None

@@ -62,6 +62,8 @@ class ForwardHooks:
             if self.sampled_module is not None and module is not self.sampled_module:
                 tap.emit("on_module_pre", module, args)
             return None
+        if torch.is_grad_enabled():
+            tap.hand.settle()  # a hand-written update ends where the next training forward begins
         replaced = tap.intervention.before_forward(module, args) if tap.intervention.active else None
         args = replaced if replaced is not None else args
         state.note_root_forward(module)

@@ -43,8 +43,59 @@ def _fair_steps(evidence: Evidence) -> int:
     return evidence.observe.run.steps or 50
 
 
-def _fix(intervention: str, purpose: str, **params: Any) -> Callable[[Evidence], Plan]:
-    return lambda ev: Plan(intervention, intervention, _fair_steps(ev), purpose, params)
+def _fix(intervention: str, purpose: str, applies: Callable[[Evidence], bool] | None = None,
+         **params: Any) -> Callable[[Evidence], Plan | None]:
+    """A fix replay; ``applies`` says whether the fix would change anything in this run (a fix that
+    changes nothing cannot confirm or rule out anything, and costs a replay)."""
+    def build(ev: Evidence) -> Plan | None:
+        if applies is not None and not applies(ev):
+            return None
+        return Plan(intervention, intervention, _fair_steps(ev), purpose, params)
+    return build
+
+
+def _has_dropout(ev: Evidence) -> bool:
+    return bool(ev.observe.model and ev.observe.model.dropout and max(ev.observe.model.dropout) > 0.2)
+
+
+def _sums_loss(ev: Evidence) -> bool:
+    return bool(ev.observe.loss and ev.observe.loss.sum_reduction_calls)
+
+
+def _probabilities_into_loss(ev: Evidence) -> bool:
+    loss, graph = ev.observe.loss, ev.observe.graph
+    return bool((loss and loss.probability_inputs) or (graph and graph.softmax_into_log_softmax))
+
+
+def _decays_weights(ev: Evidence) -> bool:
+    optimizer = ev.observe.optimizer
+    return bool(optimizer and any(o.weight_decay for o in optimizer.optimizers))
+
+
+def _schedules_lr(ev: Evidence) -> bool:
+    values = [v for v in (ev.observe.optimizer.lr_values if ev.observe.optimizer else []) if v > 0]
+    return bool(values) and max(values) > 1.01 * min(values)
+
+
+def _leaves_gradients(ev: Evidence) -> bool:
+    book = ev.observe.bookkeeping
+    return bool(book and (book.stale_steps or book.zero_grad_calls < book.steps))
+
+
+def _leaves_params_untrained(ev: Evidence) -> bool:
+    optimizer, model = ev.observe.optimizer, ev.observe.model
+    untrained = optimizer is not None and optimizer.model_params_optimized < optimizer.model_params
+    return bool(untrained or (model and model.trainable < model.params))
+
+
+def _trains_in_eval_mode(ev: Evidence) -> bool:
+    return bool(ev.observe.bookkeeping and ev.observe.bookkeeping.backward_in_eval_mode)
+
+
+def _saw_nonfinite(ev: Evidence) -> bool:
+    run, data = ev.observe, ev.observe.data
+    tensors = [t for t in ((data.inputs, data.targets) if data else ()) if t is not None]
+    return bool((run.loss and run.loss.first_nonfinite_step is not None) or any(t.nan or t.inf for t in tensors))
 
 
 def _experiment(name: str, intervention: str, run_steps: int, purpose: str,
@@ -129,23 +180,27 @@ PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
     "class_weights": _class_weights,
     "insert_activation": _insert_activation,
     "clip_gradients": _fix("clip_gradients", "clip the gradient norm to 1", max_norm=1.0),
-    "lower_dropout": _fix("lower_dropout", "lower dropout to p=0.2", p=0.2),
+    "lower_dropout": _fix("lower_dropout", "lower dropout to p=0.2", _has_dropout, p=0.2),
+    "insert_zero_grad": _fix("insert_zero_grad", "clear the gradients before every backward", _leaves_gradients),
+    "force_train_mode": _fix("force_train_mode", "force model.train() before every training forward",
+                             _trains_in_eval_mode),
+    "nan_to_num": _fix("nan_to_num", "replace NaN/Inf in inputs and targets by 0", _saw_nonfinite),
+    "logits_from_probabilities": _fix("logits_from_probabilities",
+                                      "give the loss log-probabilities instead of probabilities",
+                                      _probabilities_into_loss),
+    "rebind_optimizer": _fix("rebind_optimizer", "rebuild the optimizer over all of the trained model's parameters",
+                             _leaves_params_untrained),
+    "mean_reduction": _fix("mean_reduction", "average the loss over the batch instead of summing it", _sums_loss),
+    "no_weight_decay": _fix("no_weight_decay", "train without weight decay", _decays_weights),
+    "hold_lr": _fix("hold_lr", "hold the learning rate at its initial value", _schedules_lr),
     **{name: _fix(name, purpose) for name, purpose in {
-        "insert_zero_grad": "clear the gradients before every backward",
         "move_zero_grad": "call zero_grad before backward instead of before step",
-        "force_train_mode": "force model.train() before every training forward",
         "eval_for_validation": "force model.eval() for forward passes without gradients",
         "reinit": "re-initialise the layers with PyTorch's default init",
-        "nan_to_num": "replace NaN/Inf in inputs and targets by 0",
-        "logits_from_probabilities": "give the loss log-probabilities instead of probabilities",
         "log_softmax_for_nll": "apply log_softmax before nll_loss",
         "stable_log": "clamp the input of torch.log away from 0",
         "reshape_target": "give the target the output's shape",
-        "rebind_optimizer": "rebuild the optimizer over the trained model's parameters",
         "shuffle": "shuffle the training data every epoch",
-        "mean_reduction": "average the loss over the batch instead of summing it",
-        "no_weight_decay": "train without weight decay",
-        "hold_lr": "hold the learning rate at its initial value",
     }.items()},
     "cast_targets": lambda ev: Plan("cast_targets", "cast_targets", _fair_steps(ev),
                                     "cast the targets to the dtype the loss expects", from_start=True),

@@ -22,6 +22,7 @@ from torch.utils.data import dataloader as dataloader_module
 
 from diagnose.budget import Budget
 from diagnose.forward import ForwardHooks
+from diagnose.handupdates import HandUpdates
 from diagnose.heartbeat import Heartbeat
 from diagnose.patching import Patches
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
@@ -40,7 +41,7 @@ class Tap:
     """Install with ``install()``, run the user's code, then ``remove()`` and ``sections()``."""
 
     def __init__(self, state: TrainingState, probes: list[Probe], budget: Budget,
-                 intervention: Intervention | None = None) -> None:
+                 intervention: Intervention | None = None, watching: bool = False) -> None:
         self.state = state
         self.probes = probes
         self.budget = budget
@@ -57,6 +58,7 @@ class Tap:
         self._in_backward = False
         self._mode_depth = 0
         self.forward = ForwardHooks(self)
+        self.hand = HandUpdates(self, eager=not watching)
 
     # -- dispatch ----------------------------------------------------------------------------
     def emit(self, event: str, *args: Any) -> None:
@@ -100,8 +102,10 @@ class Tap:
         self._patch_losses()
         self._patch_warnings()
         self._patch_compile()
+        self._patch_grad_mode()
 
     def remove(self) -> None:
+        self.hand.settle(final=True)
         for handle in self.handles:
             handle.remove()
         self.handles.clear()
@@ -146,7 +150,7 @@ class Tap:
             self.intervention.start()
         self.forward.narrow()
 
-    def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any, final: bool = False) -> None:
         if self.state.muted:
             return
         if self.intervention.active:
@@ -154,7 +158,16 @@ class Tap:
         self.emit("on_step", optimizer)
         self.state.count_step(optimizer)
         self.heartbeat.beat(self.state.steps)
-        self.budget.check(self.state.steps, self.state.backward_calls)
+        if not final:
+            self.budget.check(self.state.steps, self.state.backward_calls)
+
+    def step_pre(self, optimizer: torch.optim.Optimizer) -> None:
+        """A step that no ``optimizer.step()`` announces (a hand-written update) begins."""
+        self._on_step_pre(optimizer, (optimizer,), {})
+
+    def step_post(self, optimizer: torch.optim.Optimizer, final: bool = False) -> None:
+        """That step ends; ``final`` when the run itself is ending (no budget check then)."""
+        self._on_step_post(optimizer, (optimizer,), {}, final)
 
     # -- backward and gradient bookkeeping ---------------------------------------------------
     def _patch_backward(self) -> None:
@@ -178,6 +191,7 @@ class Tap:
                   kwargs: dict[str, Any]) -> None:
         if self._in_backward or self.state.muted or not isinstance(root, torch.Tensor):
             return original(*args, **kwargs)
+        self.hand.settle()  # a hand-written update ends where the next backward begins
         self._in_backward = True
         try:
             self.state.note_backward()
@@ -188,6 +202,7 @@ class Tap:
             if self.intervention.active:
                 self.intervention.after_backward(root)
             self.emit("after_backward", root)
+            self.hand.after_backward(root)
         finally:
             self._in_backward = False
         self.budget.check(self.state.steps, self.state.backward_calls)
@@ -293,6 +308,19 @@ class Tap:
             self.emit("on_loss", call)
             return call.output
         return loss_function
+
+    def _patch_grad_mode(self) -> None:
+        """A hand-written update runs under ``no_grad``: its step can end when that block closes."""
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def __exit__(context: Any, *args: Any) -> Any:
+                result = original(context, *args)
+                if self.hand.pending and not self.state.muted:
+                    self.hand.settle_if_updated()
+                return result
+            return __exit__
+        self.patches.replace(torch.no_grad, "__exit__", wrap)
+        self.patches.replace(torch.set_grad_enabled, "__exit__", wrap)
 
     # -- messages ----------------------------------------------------------------------------
     def _patch_compile(self) -> None:

@@ -58,7 +58,7 @@ class Watch:
             check_formats(self.formats)
             check_output(Path(self.out), self.formats)
         state = TrainingState(UserCode(self.code), Schedule(every=self.every))
-        self._tap = Tap(state, observe_probes(state), Budget(sys.maxsize // 4, float("inf")))
+        self._tap = Tap(state, observe_probes(state), Budget(sys.maxsize // 4, float("inf")), watching=True)
         self._started = time.monotonic()
         self._tap.install()
         if self.model is not None:

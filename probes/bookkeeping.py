@@ -32,6 +32,7 @@ class BookkeepingProbe(Probe):
         self.snapshot: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.dirty: dict[int, torch.optim.Optimizer] = {}
         self.known: set[int] = set()  # optimizers that stepped once (only later steps can be stale)
+        self.last_stepped: int | None = None
 
     def on_zero_grad(self, owner: Any) -> None:
         self.section.zero_grad_calls += 1
@@ -76,6 +77,8 @@ class BookkeepingProbe(Probe):
     def on_step(self, optimizer: torch.optim.Optimizer) -> None:
         section = self.section
         section.steps += 1
+        section.optimizer_switches += self.last_stepped not in (None, id(optimizer))
+        self.last_stepped = id(optimizer)
         if self.snapshot:
             section.steps_checked_for_change += 1
             section.steps_params_unchanged += all(torch.equal(p.detach(), before) for p, before in self.snapshot)

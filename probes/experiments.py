@@ -86,6 +86,7 @@ class LRRange(Intervention):
         self.loss: float | None = as_float(call.output) if call is not None else None
         self.best = math.inf
         self.smoothed = 0.0
+        self.finite_seen = False  # a custom loss's first value is unknown here, not a divergence
         self.note = f"LR raised from {self.start:g} to {self.end:g} over {self.steps} steps"
 
     def after_backward(self, root: torch.Tensor) -> None:
@@ -102,9 +103,11 @@ class LRRange(Intervention):
     def after_step(self, optimizer: torch.optim.Optimizer) -> None:
         k, loss = len(self.record.lrs), self.record.losses[-1]
         if math.isfinite(loss):
+            self.finite_seen = True
             self.smoothed = 0.9 * self.smoothed + 0.1 * loss
             self.best = min(self.best, self.smoothed / (1 - 0.9 ** k))
-        diverged = not math.isfinite(loss) or (k > 10 and self.smoothed / (1 - 0.9 ** k) > 4 * self.best)
+        diverged = ((not math.isfinite(loss) and self.finite_seen)
+                    or (k > 10 and self.smoothed / (1 - 0.9 ** k) > 4 * self.best))
         if diverged or k >= self.steps:
             self.record.stopped = "the loss diverged" if diverged else "the LR reached its end"
             raise BudgetExhausted(f"LR range test finished: {self.record.stopped}")

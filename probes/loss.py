@@ -48,6 +48,7 @@ class LossProbe(Probe):
         self.kind_counts[call.name] += 1
         section.training_calls += 1
         section.sum_reduction_calls += call.kwargs.get("reduction") == "sum"
+        section.weighted_calls += any(call.kwargs.get(key) is not None for key in ("weight", "pos_weight"))
         value = as_float(call.output)
         if value is not None:
             self.train_values_since_backward.append(value)

@@ -111,6 +111,7 @@ class LossSection:
     nll_calls: int = 0
     nll_positive_inputs: int = 0
     sum_reduction_calls: int = 0
+    weighted_calls: int = 0  # class weights or pos_weight: the loss is not on the unweighted scale
     training_calls: int = 0
     output_min: float | None = None
     output_max: float | None = None
@@ -242,6 +243,7 @@ class BookkeepingSection:
     zero_grad_between_backward_and_step: int = 0
     steps_checked_for_change: int = 0
     steps_params_unchanged: int = 0
+    optimizer_switches: int = 0  # steps taken by another optimizer than the step before (GANs take turns)
     backward_in_eval_mode: int = 0
     backward_mode_checked: int = 0
     eval_calls: int = 0

@@ -19,7 +19,7 @@ class IndexRow:
     verdict: str
     top_cause: str
     confidence: str
-    confirmed: bool
+    cause_status: str
     seconds: str
     reason: str
     link: str
@@ -27,6 +27,6 @@ class IndexRow:
 
 def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
     view = [IndexRow(name=r.name, status=r.status, verdict=r.verdict or r.status, top_cause=r.top_cause,
-                     confidence=f"{r.confidence:.0%}" if r.confidence is not None else "", confirmed=r.confirmed,
+                     confidence=f"{r.confidence:.0%}" if r.confidence is not None else "", cause_status=r.cause_status,
                      seconds=f"{r.seconds:.1f}", reason=r.reason, link=r.report) for r in rows]
     return environment().get_template("batch_index.html.j2").render(rows=view, groups=groups, version=__version__)

@@ -12,11 +12,12 @@ from diagnose.reports.figure import Plot
 from diagnose.reports.signals import (
     ActivationRow, LayerRow, Signal, activation_rows, layer_rows, signals, sparkline)
 
-__all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline"]
+__all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline", "status_label"]
 
 VERDICT_LABELS = {
     "healthy": "Healthy: no problem found",
     "problems": "Problems found",
+    "not_learning": "Not learning: cause not established",
     "crashed": "The script crashed",
     "hung": "The script did not finish",
     "no_training": "No training observed",
@@ -31,6 +32,8 @@ class CauseView:
     level: str
     confidence: str
     confirmed: bool
+    status: str
+    status_note: str
     why: str
     evidence: list[tuple[str, str]]
     refuted: list[tuple[str, str]]
@@ -77,6 +80,9 @@ class ReportView:
     verdict_label: str
     summary: str
     healthy: bool
+    learning: str
+    failures: list[tuple[str, str]]
+    ruled_out: list[tuple[str, str, str]]
     causes: list[CauseView]
     symptoms: list[tuple[str, str, str, str]]
     not_evaluated: list[tuple[str, str]]
@@ -104,7 +110,10 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
     view = ReportView(
         script=diagnosis.script, script_name=Path(diagnosis.script).name, args=" ".join(diagnosis.args),
         verdict=diagnosis.verdict, verdict_label=VERDICT_LABELS[diagnosis.verdict], summary=diagnosis.summary,
-        healthy=diagnosis.healthy, causes=[_cause(i + 1, c) for i, c in enumerate(diagnosis.causes)],
+        healthy=diagnosis.healthy, learning=diagnosis.learning.detail if diagnosis.learning else "",
+        failures=[(s.title, s.detail) for s in diagnosis.failures],
+        ruled_out=[(r.title, r.by, r.detail) for r in diagnosis.ruled_out],
+        causes=[_cause(i + 1, c) for i, c in enumerate(diagnosis.causes)],
         symptoms=[(s.title, s.level, s.status, s.detail) for s in diagnosis.symptoms if s.status == "fired"],
         not_evaluated=[(s.title, s.detail) for s in diagnosis.not_evaluated],
         scenarios=[_scenario(s) for s in diagnosis.scenarios], lr=_lr(diagnosis.lr_suggestion),
@@ -126,13 +135,32 @@ def _cause(rank: int, cause: CauseReport) -> CauseView:
     confirmation = cause.confirmation
     return CauseView(
         rank=rank, id=cause.id, title=cause.title, level=cause.level, confidence=f"{cause.confidence:.0%}",
-        confirmed=cause.confirmed, why=cause.why,
+        confirmed=cause.confirmed, status=status_label(cause), status_note=_status_note(cause), why=cause.why,
         evidence=[(e.title, e.detail) for e in cause.evidence], refuted=[(e.title, e.detail) for e in cause.refuted_by],
         fix=fix.text if fix else "", code=fix.code if fix else "",
         where=_where(cause.where) if cause.where else "", where_code=cause.where.code if cause.where else "",
         confirmation=confirmation.summary if confirmation else "", replay=confirmation.scenario if confirmation else "",
         before=_number(confirmation.before) if confirmation else "",
         after=_number(confirmation.after) if confirmation else "")
+
+
+def status_label(cause: CauseReport) -> str:
+    """What a user may act on, in a word or two."""
+    if cause.status == "consequence":
+        return f"consequence of {cause.consequence_of}"
+    return cause.status
+
+
+def _status_note(cause: CauseReport) -> str:
+    """Why a likely cause is not confirmed (or what makes a consequence one)."""
+    if cause.status == "consequence":
+        return (f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its symptoms: "
+                f"{cause.consequence_of} is the root.")
+    if cause.confirmed or cause.status != "supported":
+        return ""
+    if cause.unconfirmable:
+        return f"Not confirmable by a replay: {cause.unconfirmable}."
+    return "Its fix was not replayed within the time budget." if cause.confirmation is None else ""
 
 
 def _number(value: float | None) -> str:
