@@ -20,7 +20,7 @@ from pathlib import Path
 
 from diagnose import defaults
 from diagnose.facade import observe
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 HERE = Path(__file__).parent
 ZOO = HERE.parent.parent / "shared" / "zoo"

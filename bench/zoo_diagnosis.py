@@ -26,8 +26,8 @@ import yaml
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import load_rules
-from diagnose.runner import ScenarioSpec, run_scenario
-from diagnose.targets import resolve
+from diagnose.driver.runner import ScenarioSpec, run_scenario
+from diagnose.driver.targets import resolve
 
 HERE = Path(__file__).parent
 CASES = HERE.parent / "tests" / "cases"

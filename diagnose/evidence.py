@@ -31,7 +31,7 @@ from diagnose.probes.sections import (
     OverfitSection,
     SourcesSection,
 )
-from diagnose.runner import ChildResult
+from diagnose.driver.runner import ChildResult
 
 SCHEMA_VERSION = 1
 

@@ -10,17 +10,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from diagnose import defaults
-from diagnose.agent import Agent, Replays
+from diagnose.driver.agent import Agent, Replays
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence, EvidenceError, ObservedRun
 from diagnose.reports.writer import check_formats, check_output, write_reports
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook, RuleError, load_rules
-from diagnose.forkserver import ForkClient
-from diagnose.progress import Progress
-from diagnose.runner import ChildResult, ScenarioSpec, run_scenario
-from diagnose.targets import Target, resolve
+from diagnose.child.forkserver import ForkClient
+from diagnose.driver.progress import Progress
+from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
+from diagnose.driver.targets import Target, resolve
 
 DEFAULT_FORMATS = ("md", "html", "json")
 

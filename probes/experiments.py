@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diagnose.budget import BudgetExhausted
+from diagnose.child.budget import BudgetExhausted
 from diagnose.defaults import SANE_LR
 from diagnose.probes.base import LossCall
 from diagnose.probes.interventions import Intervention

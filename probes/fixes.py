@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diagnose.handupdates import HandUpdate
+from diagnose.child.handupdates import HandUpdate
 from diagnose.probes.base import LossCall
 from diagnose.probes.interventions import Intervention
 from diagnose.probes.tensors import feature_axis
 
 if TYPE_CHECKING:
-    from diagnose.state import TrainingState
+    from diagnose.child.state import TrainingState
 
 ELEMENTWISE = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
                "binary_cross_entropy_with_logits"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from diagnose.handupdates import HandUpdate
+from diagnose.child.handupdates import HandUpdate
 from diagnose.probes.base import Probe
 from diagnose.probes.sections import OptimizerInfo, OptimizerSection
 

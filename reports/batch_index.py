@@ -9,7 +9,7 @@ from diagnose import __version__
 from diagnose.reports.render import environment
 
 if TYPE_CHECKING:
-    from diagnose.batchsummary import BatchRow
+    from diagnose.batch.summary import BatchRow
 
 
 @dataclass

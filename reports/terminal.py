@@ -18,8 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from diagnose.diagnosis import Diagnosis
-from diagnose.heartbeat import read_steps
-from diagnose.progress import Progress
+from diagnose.child.heartbeat import read_steps
+from diagnose.driver.progress import Progress
 from diagnose.reports.view import VERDICT_LABELS, status_label
 
 SHOWN = 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from diagnose import atomic
+from diagnose.child import atomic
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SCRIPTS, TESTS
-from diagnose.cli import main
+from diagnose.cli.main import main
 
 EXAMPLES = TESTS.parent / "examples"
 

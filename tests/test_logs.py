@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.cli import main
-from diagnose.metrics import read_metrics, role
+from diagnose.cli.main import main
+from diagnose.logs.metrics import read_metrics, role
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 from conftest import SCRIPTS
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 LOOPS = SCRIPTS / "loops"
 HEALTHY = ["grad_accumulation", "gan", "schedulers", "amp", "compiled", "workers", "iterable", "dict_batches",

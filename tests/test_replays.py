@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from conftest import SCRIPTS, live_runs
-from diagnose.agent import Replays
+from diagnose.driver.agent import Replays
 from diagnose.facade import investigate, observe
-from diagnose.forkserver import ForkClient
+from diagnose.child.forkserver import ForkClient
 from diagnose.reports.render import render_markdown
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.judge import judge
-from diagnose.scenarios import PLANS, plan
-from diagnose.targets import resolve
+from diagnose.driver.scenarios import PLANS, plan
+from diagnose.driver.targets import resolve
 
 TARGET = SCRIPTS / "replay_target.py"
 

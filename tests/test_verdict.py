@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from conftest import SCRIPTS
-from diagnose.cli import main
+from diagnose.cli.main import main
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import load_rules
 from diagnose.probes.fixes import FIXES
 from diagnose.rules.schema import SCENARIOS
-from diagnose.scenarios import PLANS
-from diagnose.targets import resolve
+from diagnose.driver.scenarios import PLANS
+from diagnose.driver.targets import resolve
 
 FAILING = SCRIPTS / "failing.py"
 

@@ -11,7 +11,7 @@ import yaml
 from conftest import ZOO
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 MANIFEST = ZOO / "manifest.yaml"
 # Zoo causes that no replay can fix (the fix is a code change the tool cannot apply, or, for the

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from diagnose import defaults
-from diagnose.batch import EXTRA_SECONDS, BatchOptions, LocalExecutor, clean_staging, run_batch
-from diagnose.batchsummary import BatchRow
+from diagnose.batch.executor import EXTRA_SECONDS, BatchOptions, LocalExecutor, clean_staging, run_batch
+from diagnose.batch.summary import BatchRow
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
-from diagnose.runlist import collect
+from diagnose.batch.runlist import collect
 
 
 def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
-    from diagnose.cli import formats
+    from diagnose.cli.main import formats
 
     options = parser(make).parse_args(argv)
     if options.jobs < 1:
@@ -70,7 +70,7 @@ def _pass_through(options: argparse.Namespace) -> list[str]:
 
 def _executor(options: argparse.Namespace) -> object:
     if options.executor == "ray":
-        from diagnose.ray_executor import RayExecutor
+        from diagnose.batch.ray_executor import RayExecutor
 
         return RayExecutor(options.address, options.gpus_per_run)
     return LocalExecutor(options.jobs)

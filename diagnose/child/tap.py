@@ -20,14 +20,14 @@ from torch.optim import optimizer as optimizer_hooks
 from torch.utils.data import DataLoader
 from torch.utils.data import dataloader as dataloader_module
 
-from diagnose.budget import Budget
-from diagnose.forward import ForwardHooks
-from diagnose.handupdates import HandUpdates
-from diagnose.heartbeat import Heartbeat
-from diagnose.patching import Patches
+from diagnose.child.budget import Budget
+from diagnose.child.forward import ForwardHooks
+from diagnose.child.handupdates import HandUpdates
+from diagnose.child.heartbeat import Heartbeat
+from diagnose.child.patching import Patches
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
 from diagnose.probes.interventions import Intervention
-from diagnose.state import TrainingState
+from diagnose.child.state import TrainingState
 
 # Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
 LOSS_FUNCTIONS = (

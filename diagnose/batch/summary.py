@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from diagnose import atomic
+from diagnose.child import atomic
 from diagnose.reports.batch_index import render_index
-from diagnose.runlist import Run
+from diagnose.batch.runlist import Run
 
 CSV_COLUMNS = ("name", "script", "status", "verdict", "top_cause", "confidence", "confirmed", "cause_status", "seconds",
                "reason", "report")

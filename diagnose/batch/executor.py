@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diagnose import atomic
-from diagnose.batchsummary import BatchRow, write_summaries
-from diagnose.lifeline import TIED_ENV
-from diagnose.runlist import Run
+from diagnose.child import atomic
+from diagnose.batch.summary import BatchRow, write_summaries
+from diagnose.child.lifeline import TIED_ENV
+from diagnose.batch.runlist import Run
 
 STAGING = ".staging"
 ROW_FILE = "batch-row.json"

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from diagnose.patching import Patches
+from diagnose.child.patching import Patches
 
 WRITE_MODES = set("wax+")
 # Not the user's files: compiler caches, and what tempfile / multiprocessing (DataLoader workers) create.

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.modules import module as module_hooks
 
 if TYPE_CHECKING:
-    from diagnose.tap import Tap
+    from diagnose.child.tap import Tap
 
 FORWARD_SPARSITY = 5  # a sampled forward (every activation recorded) is the costliest sample
 

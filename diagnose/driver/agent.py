@@ -17,14 +17,14 @@ from pathlib import Path
 
 from diagnose.diagnosis import CauseReport, Diagnosis
 from diagnose.evidence import AgentStep, Evidence, ScenarioRun
-from diagnose.forkserver import ForkClient
-from diagnose.progress import Progress
+from diagnose.child.forkserver import ForkClient
+from diagnose.driver.progress import Progress
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import SCENARIOS, Cause
-from diagnose.runner import ScenarioSpec, run_forked, run_scenario
-from diagnose.scenarios import PREREQUISITES, Plan, plan
-from diagnose.targets import Target
+from diagnose.driver.runner import ScenarioSpec, run_forked, run_scenario
+from diagnose.driver.scenarios import PREREQUISITES, Plan, plan
+from diagnose.driver.targets import Target
 
 RANK_WEIGHTS = (1.0, 0.6, 0.4, 0.3)
 MIN_VALUE = 0.05

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose import defaults
-from diagnose.forkserver import ForkClient
+from diagnose.child.forkserver import ForkClient
 
 TAIL_LINES = 40
 TAIL_CHARS = 4000
@@ -69,7 +69,7 @@ def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
     started = time.monotonic()
     with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "diagnose._child", str(paths["spec"])], stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "diagnose.child", str(paths["spec"])], stdin=subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True, env=_child_env())
         timed_out = _wait(process, spec.timeout)
     return collect(spec, workdir, process.returncode, timed_out, time.monotonic() - started)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from diagnose import __version__, defaults
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
-from diagnose.lifeline import TIED_ENV, stop_with_parent
+from diagnose.child.lifeline import TIED_ENV, stop_with_parent
 
-MANY_RUN_COMMANDS = {"batch": "diagnose.cli_batch", "logs": "diagnose.cli_logs"}
+MANY_RUN_COMMANDS = {"batch": "diagnose.cli.batch", "logs": "diagnose.cli.logs"}
 DETAIL = {"default": defaults.EVERY, "full": 1}
 
 

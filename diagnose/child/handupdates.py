@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 if TYPE_CHECKING:
-    from diagnose.tap import Tap
+    from diagnose.child.tap import Tap
 
 ESTIMATED_FROM = 3  # updates
 UNIT_LR = 1.0  # the stand-in's LR before the user's is known: "the user's own step", so that a replay

@@ -12,15 +12,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from diagnose.batchsummary import BatchRow, write_summaries
+from diagnose.batch.summary import BatchRow, write_summaries
 from diagnose.diagnosis import Diagnosis
 from diagnose.evidence import Evidence, ObservedRun, RunInfo
-from diagnose.metrics import LoggedMetrics, find_logs, read_metrics
+from diagnose.logs.metrics import LoggedMetrics, find_logs, read_metrics
 from diagnose.probes.sections import EvalPass, LossSection, OptimizerSection
 from diagnose.reports.writer import check_formats, check_output, write_reports
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook
-from diagnose.runlist import unique_names
+from diagnose.batch.runlist import unique_names
 
 SCENARIO = "logs"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.errors import UsageError
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 LIST_SUFFIXES = (".jsonl", ".toml")
 TORCH_IMPORT = re.compile(r"^\s*(import torch|from torch)", re.MULTILINE)

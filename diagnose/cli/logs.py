@@ -9,7 +9,7 @@ from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS
 
 
 def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    from diagnose.cli import add_output_options
+    from diagnose.cli.main import add_output_options
 
     p = make(prog="diagnose logs",
              description="Diagnose runs that cannot be rerun, from their logged metrics: CSV or JSONL with "
@@ -21,10 +21,10 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
 
 def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
     from diagnose.facade import rule_book
-    from diagnose.logs import diagnose_logs
+    from diagnose.logs.from_metrics import diagnose_logs
     from diagnose.reports.terminal import print_summary
 
-    from diagnose.cli import formats, report_files
+    from diagnose.cli.main import formats, report_files
 
     options = parser(make).parse_args(argv)
     results = diagnose_logs(options.paths, rule_book(options.rules), out=options.out,

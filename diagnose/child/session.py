@@ -1,4 +1,4 @@
-"""Child process entry: ``python -m diagnose._child SPEC.json``.
+"""A run of the user's script in the child interpreter (``python -m diagnose.child SPEC.json``).
 
 Installs the tap, runs the user's script as ``__main__`` (as ``coverage run`` does: its own argv,
 its folder first on ``sys.path``), and always writes what it saw to the result file, whether the
@@ -25,16 +25,17 @@ from typing import Any
 
 import torch
 
-from diagnose import atomic, defaults, forkserver
-from diagnose.budget import Budget, RunInterrupted, TimeLimitReached
-from diagnose.heartbeat import Heartbeat
-from diagnose.lifeline import stop_with_parent
+from diagnose import defaults
+from diagnose.child import atomic, forkserver
+from diagnose.child.budget import Budget, RunInterrupted, TimeLimitReached
+from diagnose.child.heartbeat import Heartbeat
+from diagnose.child.lifeline import stop_with_parent
 from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
-from diagnose.sandbox import Sandbox
-from diagnose.state import Schedule, TrainingState
-from diagnose.tap import Tap
-from diagnose.userframe import UserCode
+from diagnose.child.sandbox import Sandbox
+from diagnose.child.state import Schedule, TrainingState
+from diagnose.child.tap import Tap
+from diagnose.child.userframe import UserCode
 
 
 MAX_LISTED = 50
@@ -153,8 +154,3 @@ def main(argv: list[str]) -> int:
     sys.stderr.flush()
     return 0
 
-
-if __name__ == "__main__":
-    # os._exit: the user's atexit handlers and lingering threads must not outlive the run.
-    code = main(sys.argv)
-    os._exit(code)

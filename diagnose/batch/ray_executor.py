@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from diagnose.batch import BatchOptions, Files, execute
-from diagnose.batchsummary import BatchRow
+from diagnose.batch.executor import BatchOptions, Files, execute
+from diagnose.batch.summary import BatchRow
 from diagnose.errors import UsageError
-from diagnose.runlist import Run
+from diagnose.batch.runlist import Run
 
 
 class RayExecutor:

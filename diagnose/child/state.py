@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from diagnose import defaults
-from diagnose.userframe import UserCode
+from diagnose.child.userframe import UserCode
 
 
 @dataclass(frozen=True)
