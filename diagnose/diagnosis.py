@@ -123,6 +123,8 @@ class LRSuggestion(Model):
     min_loss_lr: float
     divergence_lr: float | None = None
     decades_off: float
+    curve_lrs: list[float] = Field(default_factory=list, description="The LRs the range test tried (finite losses).")
+    curve_losses: list[float] = Field(default_factory=list, description="The smoothed loss the analysis read there.")
 
 
 class Diagnosis(Model):

@@ -72,7 +72,8 @@ def _lr_suggestion(evidence: Evidence) -> LRSuggestion | None:
         return None
     return LRSuggestion(user_lr=lr.user_lr, suggested_lr=lr.suggested_lr, steepest_lr=lr.steepest_lr,
                         min_loss_lr=lr.min_loss_lr, divergence_lr=lr.divergence_lr,
-                        decades_off=round(lr.decades_off, 2))
+                        decades_off=round(lr.decades_off, 2), curve_lrs=list(lr.curve_lrs),
+                        curve_losses=[round(v, 6) for v in lr.curve_losses])
 
 
 def _cause_report(score: CauseScore, run: ObservedRun) -> CauseReport:
