@@ -27,7 +27,7 @@ DEFAULT_FORMATS = ("md", "html", "json")
 
 def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
         formats: Sequence[str] = DEFAULT_FORMATS, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
-        every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False,
+        every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False, adaptive: bool = True,
         rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None) -> Diagnosis:
     """Run ``script`` under instrumentation, test the likely causes with replays (unless ``quick``),
     rank them, and write the reports to ``out``."""
@@ -37,7 +37,7 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
     if out is not None:
         check_output(Path(out), formats)
     evidence = investigate(target, book, steps=steps, timeout=timeout, every=every, budget=0.0 if quick else budget,
-                           progress=progress)
+                           adaptive=adaptive, progress=progress)
     diagnosis = judge(evidence, book)
     if out is not None:
         write_reports(diagnosis, evidence, Path(out), formats, templates)
@@ -45,7 +45,7 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
 
 
 def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
-                every: int = defaults.EVERY, budget: float = defaults.BUDGET,
+                every: int = defaults.EVERY, budget: float = defaults.BUDGET, adaptive: bool = True,
                 progress: Progress | None = None) -> Evidence:
     """The observed run, then (with a budget) the agent's replays, forked from its first step."""
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
@@ -53,7 +53,7 @@ def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, 
         client = ForkClient(workdir)
         try:
             evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress,
-                               workdir=workdir, serve=budget > 0)
+                               workdir=workdir, serve=budget > 0, adaptive=adaptive)
             if budget > 0:
                 replays = Replays(target, workdir, client, evidence, timeout, every)
                 evidence.replays = ("forked from the observed run's first optimizer step" if client.available
@@ -67,10 +67,11 @@ def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, 
 
 
 def observe(target: Target, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT, every: int = defaults.EVERY,
-            progress: Progress | None = None, workdir: Path | None = None, serve: bool = False) -> Evidence:
+            progress: Progress | None = None, workdir: Path | None = None, serve: bool = False,
+            adaptive: bool = True) -> Evidence:
     """The observed run: the script as written, under the tap (serving replays if asked)."""
     spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every,
-                        serve=serve)
+                        serve=serve, adaptive=adaptive)
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         folder = workdir or Path(tmp)
         (progress or Progress()).scenario(spec.name, f"{target.script.name} as written, observed",

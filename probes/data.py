@@ -60,6 +60,7 @@ class DataProbe(Probe):
                 sampler=type(loader.sampler).__name__, num_workers=loader.num_workers, iterations=0)
             self.loader_objects[id(loader)] = loader
         self.loaders[id(loader)].iterations += 1
+        self.loaders[id(loader)].pass_steps.append(self.state.steps)
 
     def on_batch(self, loader: Any, batch: Any) -> None:
         if self.normalize_count:  # samples are counted only to relate them to normalize calls

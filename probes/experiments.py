@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -148,7 +149,7 @@ class IsolatedOverfit(Intervention):
             self.record.note = "skipped: the loss is not a torch loss function, or no training forward was seen"
             return
         state.muted = True
-        model = copy.deepcopy(state.model).train()
+        model = _bare_copy(state.model).train()
         model.zero_grad(set_to_none=True)
         optimizer = _fresh_optimizer(type(state.optimizers[0]) if state.optimizers else None, model)
         self.record.optimizer, self.record.lr = type(optimizer).__name__, optimizer.param_groups[0]["lr"]
@@ -169,6 +170,19 @@ class IsolatedOverfit(Intervention):
 
     def sections(self) -> dict[str, Any]:
         return {**super().sections(), "isolated": self.record}
+
+
+def _bare_copy(model: nn.Module) -> nn.Module:
+    """A deep copy of the model without its forward hooks: the tap's own hooks (bound to the tap and
+    the tensors it holds) must not be copied along, and the copy trains outside any loop."""
+    saved = [(module, module._forward_hooks, module._forward_pre_hooks) for module in model.modules()]
+    for module, _, _ in saved:
+        module._forward_hooks, module._forward_pre_hooks = OrderedDict(), OrderedDict()
+    try:
+        return copy.deepcopy(model)
+    finally:
+        for module, hooks, pre_hooks in saved:
+            module._forward_hooks, module._forward_pre_hooks = hooks, pre_hooks
 
 
 def _fresh_optimizer(cls: type | None, model: nn.Module) -> torch.optim.Optimizer:

@@ -27,6 +27,7 @@ class LossProbe(Probe):
     def __init__(self, state: Any) -> None:
         super().__init__(state)
         self.section = LossSection()
+        state.loss_curve = self.section.values  # read by the pacing of the observation
         self.kind_counts: Counter[str] = Counter()
         self.train_values_since_backward: list[float] = []
         self.recent_predictions: list[torch.Tensor] = []

@@ -49,6 +49,7 @@ class LoaderInfo:
     sampler: str
     num_workers: int
     iterations: int
+    pass_steps: list[int] = field(default_factory=list)  # the step count when each pass began (epochs)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from diagnose.rules.schema import Cause
 IMPROVEMENT = 0.8
 MATERIAL = 0.05  # of the starting loss
 ACCURACY_GAIN = 0.1
+PREDICTION_SHIFT = 0.05
 MIN_VALUES = 10
 
 
@@ -145,11 +146,13 @@ def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
 
 
 def predictions_diversify(before: ObservedRun, after: ObservedRun) -> Verdict:
+    """The fix makes the model predict the minority classes: the most predicted class's share falls
+    by a material margin (a couple of points is the noise of a few batches)."""
     was = before.loss.predicted_share if before.loss else None
     now = after.loss.predicted_share if after.loss else None
     if was is None or now is None:
         return False, "no classification predictions to compare", was, now
-    return now <= was - 0.02, f"share of the most predicted class {was:.1%} → {now:.1%}", was, now
+    return now <= was - PREDICTION_SHIFT, f"share of the most predicted class {was:.1%} → {now:.1%}", was, now
 
 
 def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:

@@ -22,6 +22,10 @@ class BudgetExhausted(RunInterrupted):
     status = "budget"
 
 
+class TimeBudgetSpent(BudgetExhausted):
+    """The scenario's seconds ran out while it was still taking steps: a slow script, not a hung one."""
+
+
 class TimeLimitReached(RunInterrupted):
     """The parent ran out of patience (SIGTERM): the script hung or never reached a step."""
 
@@ -47,4 +51,4 @@ class Budget:
         if backward_calls >= self.max_backward_calls:
             raise BudgetExhausted(f"backward budget reached ({backward_calls} backward passes)")
         if time.monotonic() - self.started > self.seconds:
-            raise BudgetExhausted(f"time budget reached ({self.seconds:.0f} s)")
+            raise TimeBudgetSpent(f"time budget reached ({self.seconds:.0f} s)")

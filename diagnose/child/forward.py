@@ -1,9 +1,11 @@
 """Forward-pass hooks of the tap: which top-level modules run, and what happens inside sampled ones.
 
-Until the first optimizer step every module call is watched (global hooks): that is how the
+Until the first backward pass every module call is watched (global hooks): that is how the
 trained model is found. From then on only the top-level modules seen so far are hooked, and the
 global hooks come back just for the few sampled forward passes whose inner layers the probes
-inspect: a module call outside those costs nothing.
+inspect: a module call outside those costs nothing. Inside a sampled pass, each module's first
+``CALLS_PER_MODULE`` calls reach the probes: a recurrent cell unrolled over a thousand time steps
+costs what a few calls cost.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from diagnose.child.tap import Tap
 
 FORWARD_SPARSITY = 5  # a sampled forward (every activation recorded) is the costliest sample
+CALLS_PER_MODULE = 4
 
 
 class ForwardHooks:
@@ -31,13 +34,16 @@ class ForwardHooks:
         self.narrowed = False
         self.sampled_step: int | None = None
         self.sampled_module: nn.Module | None = None
+        self.calls: dict[int, int] = {}  # inner module calls seen in the current sampled pass
 
     def install(self) -> None:
         self.global_handles = [module_hooks.register_module_forward_pre_hook(self.before),
                                module_hooks.register_module_forward_hook(self.after, always_call=True)]
 
     def narrow(self) -> None:
-        """Watch only the top-level modules from now on (called at the first optimizer step)."""
+        """Watch only the top-level modules from now on (once the trained model is known)."""
+        if self.narrowed:
+            return
         for handle in self.global_handles:
             handle.remove()
         self.global_handles = []
@@ -59,8 +65,7 @@ class ForwardHooks:
         if state.muted:
             return None
         if not (is_root and _is_model(module)):
-            if self.sampled_module is not None and module is not self.sampled_module:
-                tap.emit("on_module_pre", module, args)
+            self._inner_before(module, args)
             return None
         if torch.is_grad_enabled():
             tap.hand.settle()  # a hand-written update ends where the next training forward begins
@@ -82,8 +87,7 @@ class ForwardHooks:
         if state.muted:
             return None
         if state.forward_depth > 0 or module not in state.roots:
-            if self.sampled_module is not None:
-                tap.emit("on_module_forward", module, args, output)
+            self._inner_after(module, args, output)
             return None
         replaced = tap.intervention.after_forward(module, args, output) if tap.intervention.active else None
         tap.emit("on_root_forward", module, args, output if replaced is None else replaced)
@@ -98,7 +102,7 @@ class ForwardHooks:
                 and self.sampled_module is None)
 
     def _start_sample(self, module: nn.Module) -> None:
-        self.sampled_step, self.sampled_module = self.state.steps, module
+        self.sampled_step, self.sampled_module, self.calls = self.state.steps, module, {}
         if self.narrowed:
             self.inner_handles = [module_hooks.register_module_forward_pre_hook(self._inner_before),
                                   module_hooks.register_module_forward_hook(self._inner_after, always_call=True)]
@@ -112,12 +116,18 @@ class ForwardHooks:
         self.tap.emit("on_sampled_forward_end", module)
 
     def _inner_before(self, module: nn.Module, args: tuple[Any, ...]) -> None:
-        if module is not self.sampled_module and not self.state.muted:
+        if self._watched(module):
             self.tap.emit("on_module_pre", module, args)
 
     def _inner_after(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        if module is not self.sampled_module and not self.state.muted:
+        if self._watched(module):
             self.tap.emit("on_module_forward", module, args, output)
+            self.calls[id(module)] = self.calls.get(id(module), 0) + 1
+
+    def _watched(self, module: nn.Module) -> bool:
+        """An inner call of a sampled pass, among the first few of its module."""
+        return (self.sampled_module is not None and module is not self.sampled_module and not self.state.muted
+                and self.calls.get(id(module), 0) < CALLS_PER_MODULE)
 
 
 def _is_model(module: nn.Module) -> bool:

@@ -27,7 +27,7 @@ import torch
 
 from diagnose import defaults
 from diagnose.child import atomic, forkserver
-from diagnose.child.budget import Budget, RunInterrupted, TimeLimitReached
+from diagnose.child.budget import Budget, RunInterrupted, TimeBudgetSpent, TimeLimitReached
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.lifeline import stop_with_parent
 from diagnose.probes.interventions import Intervention, build
@@ -39,6 +39,7 @@ from diagnose.child.userframe import UserCode
 
 
 MAX_LISTED = 50
+STALL_SECONDS = 10.0  # silence that makes a run hung rather than slow (a quarter of shorter budgets)
 
 
 def run_script(script: Path, args: list[str]) -> None:
@@ -71,6 +72,7 @@ class Session:
         self.name = spec.get("name", "observe")
         self.result_path = Path(spec["result"])
         self.tap.budget = Budget(spec["max_steps"], spec["seconds"])
+        self.tap.pacing.max_steps, self.tap.pacing.adaptive = spec["max_steps"], bool(spec.get("adaptive"))
         self.tap.heartbeat = Heartbeat(spec.get("progress"))
         planned = spec.get("intervention") or {}
         self.intervention: Intervention = build(planned.get("name", "none"), self.state, planned.get("params", {}))
@@ -98,6 +100,11 @@ class Session:
         self.tap.install()
         try:
             run_script(self.script, self.args)
+        except TimeLimitReached as stop:
+            self.run.update(**self._time_limit(stop))
+        except TimeBudgetSpent as stop:
+            self._note_slow()
+            self.run.update(status=stop.status, reason=str(stop))
         except RunInterrupted as stop:
             self.run.update(status=stop.status, reason=str(stop))
         except SystemExit as exit_:
@@ -110,6 +117,23 @@ class Session:
             self.tap.remove()
             self.sandbox.remove()
         return self.result()
+
+    def _time_limit(self, stop: TimeLimitReached) -> dict[str, str]:
+        """Slow is not hung: a run still making progress at the time limit ends like a budget, with a
+        note; only a run that stopped making progress is hung."""
+        state = self.state
+        if state.stalled(min(STALL_SECONDS, max(2.0, self.tap.budget.seconds / 4))):
+            quiet = "never started training" if state.last_activity is None else (
+                f"made no progress (no forward, backward or step) for {time.monotonic() - state.last_activity:.0f} s")
+            return {"status": stop.status, "reason": f"stopped at the time limit: the script {quiet}"}
+        self._note_slow()
+        return {"status": "budget", "reason": f"time budget reached after {state.steps} steps (a slow script)"}
+
+    def _note_slow(self) -> None:
+        seconds = time.monotonic() - self.started
+        self.state.notes.append(
+            f"The script is slow: the time limit ({seconds:.0f} s) came after {self.state.steps} steps while it was "
+            "still training; it was diagnosed from those steps (raise --timeout to observe more).")
 
     def _exited(self, code: Any) -> None:
         clean = code in (None, 0)

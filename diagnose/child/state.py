@@ -73,6 +73,9 @@ class TrainingState:
         self.muted = False
         self.step_with_closure = False
         self.notes: list[str] = []
+        self.loss_curve: list[float] = []  # the training loss per step, as the loss probe records it
+        self.last_activity: float | None = None  # the last forward, backward or step
+        self.longest_gap = 0.0  # the longest silence between two of them so far: the run's own pace
 
     # -- clock -------------------------------------------------------------------------------
     @property
@@ -87,9 +90,24 @@ class TrainingState:
         """Whether the current step gets the expensive statistics."""
         return self._sampled
 
+    def note_activity(self) -> None:
+        """A training forward, backward or step: the run is making progress."""
+        now = time.monotonic()
+        if self.last_activity is not None:
+            self.longest_gap = max(self.longest_gap, now - self.last_activity)
+        self.last_activity = now
+
+    def stalled(self, floor: float) -> bool:
+        """No progress for longer than the run's own pace explains (at least ``floor`` seconds): hung,
+        not slow. A run that never trained has stalled too."""
+        if self.last_activity is None:
+            return True
+        return time.monotonic() - self.last_activity > max(floor, 3 * self.longest_gap)
+
     def count_step(self, optimizer: torch.optim.Optimizer) -> None:
         self.step_counts[id(optimizer)] = self.step_counts.get(id(optimizer), 0) + 1
         self._steps += 1
+        self.note_activity()
         self._sampled = self.schedule.is_sampled(self._steps)
         self.step_clock.append(time.perf_counter())
 
@@ -113,6 +131,7 @@ class TrainingState:
         return candidates[-1] if candidates else None
 
     def note_root_forward(self, module: nn.Module) -> None:
+        self.note_activity()
         if module not in self.roots:
             self.roots.append(module)
         if torch.is_grad_enabled() and module not in self.grad_roots:
@@ -120,6 +139,7 @@ class TrainingState:
 
     def note_backward(self) -> None:
         """A backward pass ends a training forward: settle which module is being trained."""
+        self.note_activity()
         self.backward_calls += 1
         if self.last_batch_loader in self.loaders:
             self.loaders[self.last_batch_loader].role = "train"
@@ -163,6 +183,26 @@ class TrainingState:
         record.batches += 1
         self.last_batch_loader = id(loader)
         self.pending_batch = (loader, batch)
+
+    def training_loader(self) -> tuple[Any, LoaderRecord] | None:
+        """The loader whose batches are trained on, and its record."""
+        for record in self.loaders.values():
+            loader = record.loader()
+            if record.role == "train" and loader is not None:
+                return loader, record
+        return None
+
+    def training_loader_length(self) -> int | None:
+        found = self.training_loader()
+        try:
+            return len(found[0]) if found else None
+        except TypeError:  # an IterableDataset without a length
+            return None
+
+    def training_passes(self) -> int | None:
+        """Passes started over the training loader (epochs), None without one."""
+        found = self.training_loader()
+        return found[1].iterations if found else None
 
     def loader_role(self, loader: Any) -> str:
         record = self.loaders.get(id(loader))

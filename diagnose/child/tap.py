@@ -23,6 +23,7 @@ from torch.utils.data import dataloader as dataloader_module
 from diagnose.child.budget import Budget
 from diagnose.child.forward import ForwardHooks
 from diagnose.child.handupdates import HandUpdates
+from diagnose.child.pacing import Pacing
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.patching import Patches
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
@@ -59,6 +60,7 @@ class Tap:
         self._mode_depth = 0
         self.forward = ForwardHooks(self)
         self.hand = HandUpdates(self, eager=not watching)
+        self.pacing = Pacing(state, budget.max_steps, adaptive=False, compress=not watching)
 
     # -- dispatch ----------------------------------------------------------------------------
     def emit(self, event: str, *args: Any) -> None:
@@ -160,6 +162,7 @@ class Tap:
         self.heartbeat.beat(self.state.steps)
         if not final:
             self.budget.check(self.state.steps, self.state.backward_calls)
+            self.pacing.after_step()
 
     def step_pre(self, optimizer: torch.optim.Optimizer) -> None:
         """A step that no ``optimizer.step()`` announces (a hand-written update) begins."""
@@ -195,6 +198,8 @@ class Tap:
         self._in_backward = True
         try:
             self.state.note_backward()
+            if self.state.chosen_model is not None:
+                self.forward.narrow()  # the trained model is known: module calls need not be watched
             if self.intervention.active:
                 self.intervention.before_backward(root)
             self.emit("on_backward", root)
@@ -243,6 +248,7 @@ class Tap:
             def __iter__(loader: DataLoader) -> Any:
                 iterator = original(loader)
                 iterator._diagnose_loader = loader
+                iterator._diagnose_batches = 0
                 self._patch_torchvision()
                 self.state.note_loader_iter(loader)
                 self.emit("on_loader_iter", loader)
@@ -252,7 +258,11 @@ class Tap:
         def wrap_next(original: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(original)
             def __next__(iterator: Any) -> Any:
+                limit = self.pacing.pass_limit()
+                if limit is not None and getattr(iterator, "_diagnose_batches", 0) >= limit:
+                    raise StopIteration  # a compressed epoch ends here
                 batch = original(iterator)
+                iterator._diagnose_batches = getattr(iterator, "_diagnose_batches", 0) + 1
                 loader = getattr(iterator, "_diagnose_loader", None)
                 if loader is not None and not self.state.muted:
                     if self.intervention.active:

@@ -58,6 +58,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--budget", type=float, default=defaults.BUDGET,
                         help=f"seconds the agent may spend on replays after the run (default {defaults.BUDGET:g})")
     parser.add_argument("--quick", action="store_true", help="the observed run only, no replays")
+    parser.add_argument("--observe", choices=("adaptive", "full"), default="adaptive",
+                        help="adaptive: a slow script stops being observed once its loss trend is settled (default); "
+                             "full: always the whole step budget")
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
 
@@ -113,7 +116,7 @@ def _dispatch(argv: list[str]) -> int:
         progress = None if options.quiet else progress_display(sys.stderr, color=not options.no_color)
         diagnosis = facade.run(options.script, script_args, out=options.out, formats=formats(options.format),
                                steps=options.steps, timeout=options.timeout, every=DETAIL[options.detail],
-                               budget=options.budget, quick=options.quick,
+                               budget=options.budget, quick=options.quick, adaptive=options.observe == "adaptive",
                                rules=options.rules, templates=options.templates, progress=progress)
     if not options.quiet:
         print_summary(diagnosis, report_files(options.out), color=not options.no_color)

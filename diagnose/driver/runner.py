@@ -37,6 +37,7 @@ class ScenarioSpec:
     every: int = defaults.EVERY
     intervention: dict[str, Any] = field(default_factory=dict)
     serve: bool = False
+    adaptive: bool = False  # the observed run may stop once its loss trend is settled
 
     def paths(self, workdir: Path) -> dict[str, Path]:
         return {key: workdir / f"{self.name}.{key}" for key in ("spec", "result", "stdout", "stderr", "progress")}
@@ -45,7 +46,8 @@ class ScenarioSpec:
         paths = self.paths(workdir)
         return {"name": self.name, "script": str(self.script), "args": self.args, "max_steps": self.max_steps,
                 "seconds": max(self.timeout - CHILD_MARGIN_SECONDS, 1.0), "every": self.every,
-                "intervention": self.intervention, "serve": self.serve, "workdir": str(workdir),
+                "intervention": self.intervention, "serve": self.serve, "adaptive": self.adaptive,
+                "workdir": str(workdir),
                 "result": str(paths["result"]), "stdout": str(paths["stdout"]), "stderr": str(paths["stderr"]),
                 "progress": str(paths["progress"]), "owner": os.getpid()}
 
