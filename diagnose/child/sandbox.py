@@ -2,7 +2,8 @@
 
 A truncated diagnostic run must not overwrite last night's ``best.pt``. Inside the child, writes
 through ``open`` (which ``torch.save``, ``np.save``, loggers and most libraries use), directory
-creation, renames and deletions are mapped to ``scratch/<absolute path>``; reads of a file the run
+creation, renames, deletions and metadata changes (``chmod``, ``utime``: fsspec's atomic writes,
+which Lightning's checkpoints use, set the mode of the file they just moved) are mapped to ``scratch/<absolute path>``; reads of a file the run
 wrote earlier come back from there, so a script that saves and reloads a checkpoint still works.
 """
 
@@ -73,13 +74,15 @@ class Sandbox:
         self.patches.replace(torch, "save", self._save)
         self.patches.replace(builtins, "open", self._open)
         self.patches.replace(io, "open", self._open)
-        for name in ("mkdir", "remove", "unlink", "rmdir"):
+        for name in ("mkdir", "remove", "unlink", "rmdir", "chmod", "utime"):
             self.patches.replace(os, name, self._single_path)
         for name in ("rename", "replace"):
             self.patches.replace(os, name, self._move)
         self.patches.replace(shutil, "rmtree", self._rmtree)
         for name in ("exists", "isfile", "isdir"):
             self.patches.replace(os.path, name, self._query)
+        self.patches.replace(os, "listdir", self._listdir)
+        self.patches.replace(os, "scandir", self._scandir)
 
     def remove(self) -> None:
         self.patches.restore()
@@ -124,6 +127,19 @@ class Sandbox:
             return original(shadow, *args, **kwargs)
         return rmtree
 
+    def _listdir(self, original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+        def listdir(path: Any = ".") -> list[Any]:
+            shadow = self.for_read(path)
+            return original(path) if shadow is path else _merged(original, path, shadow, lambda name: name)
+        return listdir
+
+    def _scandir(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def scandir(path: Any = ".") -> Any:
+            shadow = self.for_read(path)
+            return original(path) if shadow is path else _Entries(
+                _merged(original, path, shadow, lambda entry: entry.name))
+        return scandir
+
     def _query(self, original: Callable[..., bool]) -> Callable[..., bool]:
         def query(path: Any) -> bool:
             try:
@@ -131,3 +147,35 @@ class Sandbox:
             except TypeError:
                 return original(path)
         return query
+
+
+def _merged(list_folder: Callable[[Any], Any], path: Any, shadow: Any, name: Callable[[Any], str]) -> list[Any]:
+    """A folder's entries as the run sees it: the user's folder and what the run wrote into its
+    shadow (a logger that numbers its runs from the folders it finds, a checkpoint callback that
+    looks into the folder it created). Entries the run wrote hide the user's of the same name."""
+    written = _listed(list_folder, shadow)
+    names = {name(entry) for entry in written}
+    return [entry for entry in _listed(list_folder, path) if name(entry) not in names] + written
+
+
+def _listed(list_folder: Callable[[Any], Any], path: Any) -> list[Any]:
+    try:
+        listing = list_folder(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    entries = list(listing)
+    getattr(listing, "close", lambda: None)()
+    return entries
+
+
+class _Entries(list):
+    """``os.scandir``'s result, merged: iterable, and usable as ``with os.scandir(...) as it``."""
+
+    def __enter__(self) -> _Entries:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
