@@ -134,6 +134,10 @@ class IsolatedOverfit(Intervention):
 
     name = "isolated_overfit"
 
+    def __init__(self, state: Any, **params: Any) -> None:
+        super().__init__(state, **params)
+        self.record = OverfitSection(note="skipped: the run never reached an optimizer step")
+
     def activate(self) -> None:
         self.record = OverfitSection()
         try:

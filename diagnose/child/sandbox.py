@@ -4,7 +4,8 @@ A truncated diagnostic run must not overwrite last night's ``best.pt``. Inside t
 through ``open`` (which ``torch.save``, ``np.save``, loggers and most libraries use), directory
 creation, renames, deletions and metadata changes (``chmod``, ``utime``: fsspec's atomic writes,
 which Lightning's checkpoints use, set the mode of the file they just moved) are mapped to ``scratch/<absolute path>``; reads of a file the run
-wrote earlier come back from there, so a script that saves and reloads a checkpoint still works.
+wrote earlier come back from there (``open``, ``os.stat``, folder listings merged with the user's),
+so a script that saves and reloads a checkpoint still works.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Sandbox:
             os.path.join(tempfile.gettempdir(), name) for name in TEMP_PREFIXES)
         self.written: list[str] = []
         self.patches = Patches()
+        self._lstat = os.lstat  # the real one: os.path.lexists would call the patched os.lstat
 
     # -- mapping -----------------------------------------------------------------------------
     def _absolute(self, path: Any) -> str | None:
@@ -65,13 +67,18 @@ class Sandbox:
         if absolute is None:
             return path
         shadow = self._shadow(absolute)
-        return shadow if os.path.lexists(shadow) else path
+        try:
+            self._lstat(shadow)
+        except (OSError, ValueError):
+            return path
+        return shadow
 
     # -- install -----------------------------------------------------------------------------
     def install(self) -> None:
         import torch  # torch.save with a path writes through its own C++ writer, not open()
 
         self.patches.replace(torch, "save", self._save)
+        self.patches.when_imported("safetensors", self._patch_safetensors)
         self.patches.replace(builtins, "open", self._open)
         self.patches.replace(io, "open", self._open)
         for name in ("mkdir", "remove", "unlink", "rmdir", "chmod", "utime"):
@@ -81,6 +88,8 @@ class Sandbox:
         self.patches.replace(shutil, "rmtree", self._rmtree)
         for name in ("exists", "isfile", "isdir"):
             self.patches.replace(os.path, name, self._query)
+        for name in ("stat", "lstat"):
+            self.patches.replace(os, name, self._read_path)
         self.patches.replace(os, "listdir", self._listdir)
         self.patches.replace(os, "scandir", self._scandir)
 
@@ -98,6 +107,22 @@ class Sandbox:
             return original(obj, self.for_write(f) if isinstance(f, (str, bytes, os.PathLike)) else f,
                             *args, **kwargs)
         return save
+
+    def _patch_safetensors(self, module: Any) -> None:
+        """safetensors reads and writes files from Rust (Hugging Face checkpoints): map the paths it
+        is given, in the package that ``safetensors.torch`` and libraries import them from."""
+        self.patches.replace(module, "serialize_file", self._serialize_file)
+        self.patches.replace(module, "safe_open", self._safe_open)
+
+    def _serialize_file(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def serialize_file(tensors: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(tensors, self.for_write(filename), *args, **kwargs)
+        return serialize_file
+
+    def _safe_open(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def safe_open(filename: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(self.for_read(filename), *args, **kwargs)
+        return safe_open
 
     def _single_path(self, original: Callable[..., Any]) -> Callable[..., Any]:
         creates = original.__name__ == "mkdir"
@@ -126,6 +151,11 @@ class Sandbox:
                 return None
             return original(shadow, *args, **kwargs)
         return rmtree
+
+    def _read_path(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(self.for_read(path), *args, **kwargs)
+        return call
 
     def _listdir(self, original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         def listdir(path: Any = ".") -> list[Any]:

@@ -28,6 +28,7 @@ import torch
 from diagnose import defaults
 from diagnose.child import atomic, forkserver
 from diagnose.child.budget import Budget, RunInterrupted, TimeLimitReached
+from diagnose.child.distributed import RankWatch, world_size
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.lifeline import stop_with_parent
 from diagnose.probes.interventions import Intervention, build
@@ -61,6 +62,7 @@ class Session:
         self.tap = Tap(self.state, observe_probes(self.state), Budget(1, 1.0))
         self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
         self.sandbox = Sandbox(self.workdir / "scratch", exempt=[self.workdir])
+        self.ranks = RankWatch(self.state) if world_size() > 1 else None
         self.configure(spec)
         self.owner = spec.get("owner")
         if spec.get("serve"):
@@ -96,6 +98,8 @@ class Session:
         signal.signal(signal.SIGTERM, _on_sigterm)
         self.sandbox.install()
         self.tap.install()
+        if self.ranks is not None:
+            self.ranks.install()
         try:
             run_script(self.script, self.args)
         except RunInterrupted as stop:
@@ -107,6 +111,8 @@ class Session:
             self.tap.on_exception(error)
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            if self.ranks is not None:
+                self.ranks.remove()
             self.tap.remove()
             self.sandbox.remove()
         return self.result()
@@ -125,6 +131,8 @@ class Session:
                         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                         torch_version=torch.__version__, python_version=platform.python_version())
         sections = {**self.tap.sections(), **self.intervention.sections()}
+        if self.ranks is not None:
+            sections["distributed"] = self.ranks.section(self.run)
         return {"run": self.run, "sections": plain_sections(sections)}
 
 

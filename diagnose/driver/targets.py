@@ -14,14 +14,22 @@ DEFAULT_SCRIPTS = ("train.py", "main.py")
 
 @dataclass
 class Target:
-    """A training script and the arguments to run it with."""
+    """A training script, the arguments to run it with, and how many processes run it (torchrun's
+    ``--nproc-per-node``; 1: the script alone)."""
 
     script: Path
     args: list[str] = field(default_factory=list)
+    nproc: int = 1
 
 
-def resolve(path: Path, args: list[str] | None = None) -> Target:
-    """A script file, or a folder holding one (named by diagnose.toml / pyproject's [tool.diagnose])."""
+def resolve(path: Path, args: list[str] | None = None, nproc: int = 1) -> Target:
+    """A script file, or a folder holding one (named by diagnose.toml / pyproject's [tool.diagnose]),
+    run by ``nproc`` processes."""
+    if nproc < 1:
+        raise UsageError("--nproc-per-node must be at least 1")
+    if nproc > 1:
+        target = resolve(path, args)
+        return Target(target.script, target.args, nproc)
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
     if path.is_dir():
