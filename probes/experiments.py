@@ -142,6 +142,9 @@ class IsolatedOverfit(Intervention):
         self.record = OverfitSection()
         try:
             self._train(int(self.params.get("steps", 150)))
+        except Exception as error:  # the copy cannot be driven outside the script's loop
+            self.record = OverfitSection(
+                note=f"skipped: the model copy could not be trained alone ({type(error).__name__}: {error})"[:300])
         finally:
             self.state.muted = False
         raise BudgetExhausted("isolated overfit finished")

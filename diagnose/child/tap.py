@@ -372,7 +372,6 @@ def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any],
         return None
     called = [False]
 
-    @functools.wraps(closure)
     def closure_then_begin(*a: Any, **k: Any) -> Any:
         result = closure(*a, **k)
         if not called[0]:

@@ -35,7 +35,7 @@ x = torch.randn(4096, 16)
 y = (x[:, :4] * x[:, 4:8]).argmax(1)  # four balanced classes, not linearly separable
 accelerator = Accelerator(cpu=True)
 model = Net()
-optimizer = torch.optim.SGD(model.parameters(), lr=5.0 if bug == "lr" else 0.05, momentum=0.9)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.3 if bug == "lr" else 3e-3)
 loader = DataLoader(TensorDataset(x[:3584], y[:3584]), batch_size=64, shuffle=True)
 val_loader = DataLoader(TensorDataset(x[3584:], y[3584:]), batch_size=256)
 model, optimizer, loader, val_loader = accelerator.prepare(model, optimizer, loader, val_loader)

@@ -38,8 +38,9 @@ class Sequences(Dataset):
 
 class RegressionTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        logits = model(input_ids=inputs["input_ids"]).logits
-        return F.mse_loss(logits.mean(-1), inputs["labels"].float())
+        outputs = model(input_ids=inputs["input_ids"])
+        loss = F.mse_loss(outputs.logits.mean(-1), inputs["labels"].float())
+        return (loss, outputs) if return_outputs else loss
 
 
 torch.manual_seed(0)
@@ -52,7 +53,7 @@ if bug == "detach":
     model.lm_head.register_forward_pre_hook(lambda module, args: (args[0].detach(),))
     model.transformer.wte.weight = torch.nn.Parameter(model.transformer.wte.weight.detach().clone())
 args = TrainingArguments(
-    output_dir="hf-out", per_device_train_batch_size=16, learning_rate=0.05 if bug == "lr" else 5e-4,
+    output_dir="hf-out", per_device_train_batch_size=16, learning_rate=0.1 if bug == "lr" else 1e-3,
     max_steps=300, logging_steps=20, eval_strategy="steps", eval_steps=100, save_steps=100, report_to=[],
     use_cpu=True, dataloader_num_workers=0, seed=0)
 trainer_class = RegressionTrainer if bug == "loss" else Trainer
