@@ -49,6 +49,7 @@ class LoaderInfo:
     sampler: str
     num_workers: int
     iterations: int
+    sharded: bool = False  # a DistributedSampler: each rank sees its own part of the dataset
 
 
 @dataclass
@@ -372,8 +373,8 @@ class RankRecord:
     last: list[float] = field(default_factory=list)  # at the end of the run
     sampler_epochs: list[int] = field(default_factory=list)  # the sampler's epoch at each pass over it
     set_epoch_calls: int = 0
-    scalar_reductions: int = 0  # all_reduce of one-element tensors: a loss or a metric
-    tensor_reductions: int = 0  # all_reduce of larger tensors: gradients reduced by hand
+    metric_reductions: int = 0  # collectives the script runs on anything but gradients: losses, metrics, counts
+    gradient_reductions: int = 0  # all_reduce of parameters' gradients: DDP's work done by hand
     last_loss: float | None = None
 
 

@@ -42,7 +42,7 @@ def ranks_weights_differ(ev: Evidence, max_relative: float = 1e-5) -> Finding:
 def _why_apart(first: RankRecord, other: RankRecord) -> str:
     if _apart(first.start, other.start) > 0:
         return ("; they already differed before it: each rank initialised its own weights and nothing "
-                "broadcast rank 0's" + (" (the gradients are averaged by hand)" if other.tensor_reductions else ""))
+                "broadcast rank 0's" + (" (the gradients are averaged by hand)" if other.gradient_reductions else ""))
     return ""
 
 
@@ -61,3 +61,22 @@ def sampler_epoch_fixed(ev: Evidence, min_passes: int = 2) -> Finding:
     return Finding.yes(1.0, f"rank {rank.rank}'s DistributedSampler was iterated {len(rank.sampler_epochs)} times, "
                             f"always at epoch {rank.sampler_epochs[0]} (set_epoch was called {rank.set_epoch_calls} "
                             "times): every epoch repeats the same order", where="loader")
+
+
+@detector
+def eval_unreduced(ev: Evidence) -> Finding:
+    """Validation on a sharded loader (each rank evaluates its own part of the data) while the script
+    reduces or gathers nothing across ranks: what rank 0 reports covers 1/N of the validation data."""
+    section, data = observed(ev, "distributed"), observed(ev, "data")
+    loss = ev.observe.loss
+    passes = [p for p in (loss.eval_passes if loss else []) if p.forwards or p.loss is not None]
+    sharded = [info for info in data.loaders if info.role == "eval" and info.sharded]
+    if section.world_size < 2 or not passes or not sharded:
+        raise NotEvaluated("no validation pass over a DistributedSampler's shard in a multi-process run")
+    first = section.ranks[0] if section.ranks else None
+    if first is None or first.metric_reductions:
+        return Finding.no(f"rank 0 reduced or gathered its numbers {first.metric_reductions if first else 0} times")
+    return Finding.yes(0.9, f"{len(passes)} validation passes ran over a DistributedSampler that gives each of the "
+                            f"{section.world_size} ranks its own part of the validation data, and the script reduced "
+                            "or gathered no loss or metric across ranks: rank 0's numbers cover "
+                            f"1/{section.world_size} of it", where="loader")

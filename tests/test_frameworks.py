@@ -27,7 +27,8 @@ from diagnose.facade import run
 
 FRAMEWORKS = Path(__file__).resolve().parent.parent / "examples" / "frameworks"
 NANOGPT = FRAMEWORKS / "nanogpt"
-STEPS = 150
+STEPS = 150  # a healthy run needs them to show it learns
+BUG_STEPS = 100  # a planted bug (other than the LR) shows from the first steps
 
 
 def installed(module: str) -> bool:
@@ -39,7 +40,7 @@ def needs(module: str) -> pytest.MarkDecorator:
 
 
 # (framework module, example, planted bug, script arguments, expected top cause; None: healthy).
-# Each example has a fourth bug too (see its docstring), left to the examples to keep this file's time.
+# Each example has a fourth bug too (see its docstring), left out here to keep this file's time.
 CASES = [
     ("lightning", "lightning_train.py", "none", [], None),
     ("lightning", "lightning_train.py", "lr", ["--bug", "lr"], "lr_too_high"),
@@ -58,6 +59,12 @@ CASES = [
     ("numpy", "nanogpt/train.py", "zero_grad", ["--zero_grad=False"], "missing_zero_grad"),
     ("numpy", "nanogpt/train.py", "detach", ["--detach_head=True"], "detached_graph"),
 ]
+# A too-high LR shows in the observed run as its consequences (dead ReLUs, a stuck or climbing loss);
+# the LR range test and the lower-LR replay establish it, so those cases run with replays: forked
+# (accelerate, nanoGPT) or cold (Lightning's TensorBoard logger runs a thread), through the optimizer
+# the framework built.
+REPLAYED = {"lr": ["--budget", "45"]}
+CONFIRMED = {"accelerate-lr", "nanogpt-lr"}  # forked replays: the lower-LR fix runs within the budget
 
 
 # Scripts that write into the working folder: Lightning's lightning_logs/, Trainer's output_dir with
@@ -83,19 +90,21 @@ def diagnose_command(script: str, args: list[str], out: Path, *options: str) -> 
     if script.startswith("nanogpt/"):  # nanoGPT's config file comes first, then its overrides
         args = [str(NANOGPT / "config" / "tiny.py"), *args]
     return [sys.executable, "-m", "diagnose", str(FRAMEWORKS / script), "-o", str(out), "--format", "json", "-q",
-            "--steps", str(STEPS), *options, "--", *args]
+            *options, "--", *args]
 
 
 @pytest.fixture(scope="module")
 def quick_reports(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
-    """Every installed case's observed run, judged alone (``--quick``), two at a time, each from a
-    working folder of its own (where the framework writes): its report and that folder."""
+    """Every installed case diagnosed two at a time, each from a working folder of its own (where the
+    framework writes): the observed run judged alone (``--quick``), or with replays for the cases of
+    ``REPLAYED``. Its report and that folder."""
     def diagnose(case: tuple) -> tuple[str, tuple[dict, Path]]:
         _, script, bug, args, _ = case
         folder = tmp_path_factory.mktemp(case_id(script, bug))
         out = tmp_path_factory.mktemp("reports") / case_id(script, bug)
-        subprocess.run(diagnose_command(script, args, out, "--quick"), cwd=folder, env=dict(os.environ, OMP_NUM_THREADS="1"),
-                       stdin=subprocess.DEVNULL, timeout=300)
+        options = REPLAYED.get(bug, ["--quick", "--steps", str(STEPS if bug == "none" else BUG_STEPS)])
+        subprocess.run(diagnose_command(script, args, out, *options), cwd=folder, stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
         return case_id(script, bug), (json.loads((out / "report.json").read_text()), folder)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -117,19 +126,11 @@ def test_framework_scripts_are_diagnosed_unmodified(examples_before, quick_repor
         assert report["healthy"], (report["summary"], causes)
     else:
         assert not report["healthy"] and causes and causes[0][0] == expected, (report["summary"], causes)
+        assert report["causes"][0]["confirmed"] or case_id(script, bug) not in CONFIRMED, report["summary"]
     if script in WRITES:
         assert any(path.startswith(str(folder)) for path in report["redirected"]), report["redirected"]
     assert list(folder.iterdir()) == [], "the framework wrote into the user's folder"
     assert tree_hash(FRAMEWORKS) == examples_before, "the run wrote beside the script"
-
-
-@needs("transformers")
-def test_replays_confirm_through_the_optimizer_a_framework_built(tmp_path, monkeypatch):
-    """Trainer builds the optimizer and its LR schedule; the lower-LR replay (forked) reaches them."""
-    monkeypatch.chdir(tmp_path)
-    diagnosis = run(FRAMEWORKS / "hf_trainer_train.py", ["--bug", "lr"], steps=STEPS)
-    assert diagnosis.top.id == "lr_too_high" and diagnosis.top.confirmed, diagnosis.summary
-    assert list(tmp_path.iterdir()) == []
 
 
 # -- torchrun-style launches ---------------------------------------------------------------------
@@ -137,7 +138,7 @@ DDP = FRAMEWORKS / "ddp_train.py"
 
 
 @pytest.mark.parametrize("bug, expected", [("none", None), ("set_epoch", "sampler_epoch_not_set"),
-                                           ("unsynced", "ranks_out_of_sync")])
+                                           ("unsynced", "ranks_out_of_sync"), ("unreduced", "metrics_not_reduced")])
 def test_ddp_runs_are_diagnosed_from_every_rank(tmp_path, monkeypatch, bug, expected):
     monkeypatch.chdir(tmp_path)
     diagnosis = run(DDP, [] if bug == "none" else ["--bug", bug], steps=STEPS, quick=True, nproc_per_node=2)
@@ -148,19 +149,23 @@ def test_ddp_runs_are_diagnosed_from_every_rank(tmp_path, monkeypatch, bug, expe
 
 
 def test_ctrl_c_stops_every_rank(tmp_path):
+    def ranks() -> list[str]:  # this diagnosis's: its work folder is under tmp_path (TMPDIR)
+        return [line for line in live_runs() if str(tmp_path) in line]
+
     process = subprocess.Popen([sys.executable, "-m", "diagnose", "--nproc-per-node", "2", str(DDP), "-o",
                                 str(tmp_path / "out"), "--timeout", "300", "--steps", "100000", "-q", "--",
-                                "--epochs", "1000"], stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                                "--epochs", "1000"], stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               env=dict(os.environ, TMPDIR=str(tmp_path)))
     deadline = time.monotonic() + 60
-    while len(live_runs()) < 2 and time.monotonic() < deadline:
+    while len(ranks()) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert len(live_runs()) == 2, "the two ranks never started"
+    assert len(ranks()) == 2, "the two ranks never started"
     time.sleep(3)  # both ranks in the training loop, talking to each other
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2 and err.strip() == "diagnose: interrupted"
     time.sleep(0.5)
-    assert live_runs() == []
+    assert ranks() == []
 
 
 def test_a_run_list_launches_a_run_torchrun_style(tmp_path):

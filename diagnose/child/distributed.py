@@ -2,7 +2,8 @@
 
 Each rank records a fingerprint of its weights (a few values of a few of the optimizer's tensors)
 before and after its first update and at the end, the epoch its ``DistributedSampler`` is at each
-time it is iterated, and the ``all_reduce`` calls the script makes itself. The parent gathers the
+time it is iterated, and the collectives the script runs itself (on gradients, or on anything else:
+a loss or a metric). The parent gathers the
 ranks' records; rules compare them (weights that differ between ranks, a sampler stuck at epoch 0).
 Installed only when the launcher set ``WORLD_SIZE`` above 1.
 """
@@ -23,6 +24,9 @@ from diagnose.probes.sections import DistributedSection, RankRecord
 from diagnose.probes.tensors import as_float
 
 TENSORS, VALUES = 4, 16
+# The collectives a script reduces or gathers its numbers with (torchmetrics and Lightning's
+# sync_dist go through them too).
+COLLECTIVES = ("all_reduce", "reduce", "all_gather", "all_gather_into_tensor", "all_gather_object", "gather")
 MAX_EPOCHS = 50
 
 
@@ -49,7 +53,8 @@ class RankWatch:
         self.patches.replace(DistributedSampler, "__iter__", self._wrap_sampler_iter)
         self.patches.replace(DistributedSampler, "set_epoch", self._wrap_set_epoch)
         if dist.is_available():
-            self.patches.replace(dist, "all_reduce", self._wrap_all_reduce)
+            for name in COLLECTIVES:
+                self.patches.replace(dist, name, self._wrap_collective)
 
     def remove(self) -> None:
         self.record.last = self._fingerprint()
@@ -104,12 +109,15 @@ class RankWatch:
             return original(sampler, epoch)
         return set_epoch
 
-    def _wrap_all_reduce(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        def all_reduce(tensor: Any, *args: Any, **kwargs: Any) -> Any:
-            if isinstance(tensor, torch.Tensor):
-                if tensor.numel() == 1:
-                    self.record.scalar_reductions += 1
-                else:
-                    self.record.tensor_reductions += 1
+    def _wrap_collective(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def collective(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            if self._is_gradient(tensor):
+                self.record.gradient_reductions += 1
+            else:
+                self.record.metric_reductions += 1
             return original(tensor, *args, **kwargs)
-        return all_reduce
+        return collective
+
+    def _is_gradient(self, tensor: Any) -> bool:
+        return isinstance(tensor, torch.Tensor) and any(
+            p.grad is tensor for opt in self.state.optimizers for g in opt.param_groups for p in g["params"])

@@ -128,6 +128,8 @@ class Sandbox:
         creates = original.__name__ == "mkdir"
 
         def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("dir_fd") is not None:  # relative to a folder already opened (mapped) by path
+                return original(path, *args, **kwargs)
             if creates:
                 return original(self.for_write(path), *args, **kwargs)
             shadow = self.for_read(path)
@@ -154,7 +156,8 @@ class Sandbox:
 
     def _read_path(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def call(path: Any, *args: Any, **kwargs: Any) -> Any:
-            return original(self.for_read(path), *args, **kwargs)
+            mapped = path if kwargs.get("dir_fd") is not None else self.for_read(path)
+            return original(mapped, *args, **kwargs)
         return call
 
     def _listdir(self, original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
