@@ -18,6 +18,7 @@ from diagnose.probes.sections import (
     ActivationSection,
     BookkeepingSection,
     DataSection,
+    DistributedSection,
     GradCheckSection,
     GradientSection,
     GraphSection,
@@ -79,6 +80,7 @@ class ObservedRun(BaseModel):
     graph: GraphSection | None = None
     sources: SourcesSection | None = None
     messages: MessagesSection | None = None
+    distributed: DistributedSection | None = None
 
     @classmethod
     def from_child(cls, result: ChildResult, **extra: Any) -> Any:

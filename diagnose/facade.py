@@ -28,12 +28,13 @@ DEFAULT_FORMATS = ("md", "html", "json")
 def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
         formats: Sequence[str] = DEFAULT_FORMATS, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
         every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False, adaptive: bool = True,
-        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None) -> Diagnosis:
-    """Run ``script`` under instrumentation, test the likely causes with replays (unless ``quick``),
-    rank them, and write the reports to ``out``."""
+        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None,
+        nproc_per_node: int = 1) -> Diagnosis:
+    """Run ``script`` under instrumentation (as ``nproc_per_node`` ranks, launched as torchrun would),
+    test the likely causes with replays (unless ``quick``), rank them, and write the reports to ``out``."""
     check_formats(formats)
     book = rule_book(rules)
-    target = resolve(Path(script), list(args))
+    target = resolve(Path(script), list(args), nproc_per_node)
     if out is not None:
         check_output(Path(out), formats)
     evidence = investigate(target, book, steps=steps, timeout=timeout, every=every, budget=0.0 if quick else budget,
@@ -53,11 +54,10 @@ def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, 
         client = ForkClient(workdir)
         try:
             evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress,
-                               workdir=workdir, serve=budget > 0, adaptive=adaptive)
+                               workdir=workdir, serve=budget > 0 and target.nproc == 1, adaptive=adaptive)
             if budget > 0:
                 replays = Replays(target, workdir, client, evidence, timeout, every)
-                evidence.replays = ("forked from the observed run's first optimizer step" if client.available
-                                    else f"run from scratch: {client.unavailable_reason}")
+                evidence.replays = replay_mode(target, client)
                 evidence = Agent(book, replays, budget, progress).investigate(evidence)
         finally:
             client.close()
@@ -66,12 +66,21 @@ def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, 
     return evidence
 
 
+def replay_mode(target: Target, client: ForkClient) -> str:
+    """How the replays start, as the report says it."""
+    if target.nproc > 1:
+        return f"run from scratch with all {target.nproc} ranks: forking a process group is unsafe"
+    if client.available:
+        return "forked from the observed run's first optimizer step"
+    return f"run from scratch: {client.unavailable_reason}"
+
+
 def observe(target: Target, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT, every: int = defaults.EVERY,
             progress: Progress | None = None, workdir: Path | None = None, serve: bool = False,
             adaptive: bool = True) -> Evidence:
     """The observed run: the script as written, under the tap (serving replays if asked)."""
     spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every,
-                        serve=serve, adaptive=adaptive)
+                        serve=serve, adaptive=adaptive, nproc=target.nproc)
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         folder = workdir or Path(tmp)
         (progress or Progress()).scenario(spec.name, f"{target.script.name} as written, observed",

@@ -65,7 +65,7 @@ class BookkeepingProbe(Probe):
         section = self.section
         self._log("S")
         section.zero_grad_between_backward_and_step += self.zero_after_backward
-        if self.state.sampled and not self.state.step_with_closure:
+        if self.state.sampled:
             params = _params(optimizer)
             section.stale_checks += id(optimizer) in self.known
             section.stale_steps += id(optimizer) in self.dirty
@@ -83,9 +83,8 @@ class BookkeepingProbe(Probe):
             section.steps_checked_for_change += 1
             section.steps_params_unchanged += all(torch.equal(p.detach(), before) for p, before in self.snapshot)
             self.snapshot = []
-        if not self.state.step_with_closure:  # a closure clears its own gradients inside the step
-            self.dirty[id(optimizer)] = optimizer
-            self.known.add(id(optimizer))
+        self.dirty[id(optimizer)] = optimizer
+        self.known.add(id(optimizer))
         self.backward_since_step = False
         self.zero_after_backward = False
         self._log("|")

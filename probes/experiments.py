@@ -135,10 +135,17 @@ class IsolatedOverfit(Intervention):
 
     name = "isolated_overfit"
 
+    def __init__(self, state: Any, **params: Any) -> None:
+        super().__init__(state, **params)
+        self.record = OverfitSection(note="skipped: the run never reached an optimizer step")
+
     def activate(self) -> None:
         self.record = OverfitSection()
         try:
             self._train(int(self.params.get("steps", 150)))
+        except Exception as error:  # the copy cannot be driven outside the script's loop
+            self.record = OverfitSection(
+                note=f"skipped: the model copy could not be trained alone ({type(error).__name__}: {error})"[:300])
         finally:
             self.state.muted = False
         raise BudgetExhausted("isolated overfit finished")

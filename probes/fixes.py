@@ -253,6 +253,10 @@ class ReshapeTarget(_LossFix):
 
 
 class RebindOptimizer(Intervention):
+    """The optimizer's first group gets all of the trained model's parameters (made trainable), the
+    other groups none: the groups themselves stay, since an LR scheduler (Hugging Face's, Lightning's)
+    zips its per-group LRs with them."""
+
     name = "rebind_optimizer"
 
     def activate(self) -> None:
@@ -263,10 +267,10 @@ class RebindOptimizer(Intervention):
         for p in params:
             p.requires_grad_(True)
         optimizer = self.state.optimizers[0]
-        settings = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-        optimizer.param_groups.clear()
         optimizer.state.clear()
-        optimizer.add_param_group({**settings, "params": params})
+        optimizer.param_groups[0]["params"] = params
+        for group in optimizer.param_groups[1:]:
+            group["params"] = []
         self.note = f"the optimizer rebuilt over the trained model's {len(params)} parameter tensors"
 
 

@@ -50,6 +50,7 @@ class LoaderInfo:
     num_workers: int
     iterations: int
     pass_steps: list[int] = field(default_factory=list)  # the step count when each pass began (epochs)
+    sharded: bool = False  # a DistributedSampler: each rank sees its own part of the dataset
 
 
 @dataclass
@@ -112,6 +113,10 @@ class LossSection:
     nll_calls: int = 0
     nll_positive_inputs: int = 0
     sum_reduction_calls: int = 0
+    # per summed call, what backward() ran on it: the sum's value over the backpropagated one, per
+    # item summed (1.0: sum / n_items, a mean; 1 / n_items: the sum itself). Hugging Face sums over
+    # tokens and divides by the batch's token count.
+    sum_divisors: list[float] = field(default_factory=list)
     weighted_calls: int = 0  # class weights or pos_weight: the loss is not on the unweighted scale
     training_calls: int = 0
     output_min: float | None = None
@@ -184,11 +189,13 @@ class InitLayer:
     constant: bool
     identical_rows: float
     zero_fraction: float
+    lookup: bool = False  # an embedding table: a row is looked up, no sum over a fan-in to scale for
 
 
 @dataclass
 class InitSection:
     layers: list[InitLayer] = field(default_factory=list)
+    normalization_layers: int = 0  # LayerNorm/BatchNorm/GroupNorm/RMSNorm modules in the model
 
 
 @dataclass
@@ -352,3 +359,34 @@ class OverfitSection:
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     note: str = ""
+
+
+@dataclass
+class RankRecord:
+    """What one rank of a multi-process run saw: its weights at three moments (a few values of a few
+    tensors, comparable across ranks), its DistributedSampler's epochs and its own reductions."""
+
+    rank: int
+    status: str = ""
+    steps: int = 0
+    start: list[float] = field(default_factory=list)  # before the first update
+    first_step: list[float] = field(default_factory=list)  # right after it
+    last: list[float] = field(default_factory=list)  # at the end of the run
+    sampler_epochs: list[int] = field(default_factory=list)  # the sampler's epoch at each pass over it
+    set_epoch_calls: int = 0
+    metric_reductions: int = 0  # collectives the script runs on anything but gradients: losses, metrics, counts
+    gradient_reductions: int = 0  # all_reduce of parameters' gradients: DDP's work done by hand
+    last_loss: float | None = None
+
+
+@dataclass
+class DistributedSection:
+    """A run launched as several processes (``--nproc-per-node``): the process group, whether the
+    trained model is wrapped in DistributedDataParallel, and every rank's record (the child fills its
+    own; the parent gathers them all into rank 0's section)."""
+
+    world_size: int = 1
+    backend: str = ""
+    ddp_wrapped: bool = False
+    samplers: int = 0  # DistributedSamplers the script built
+    ranks: list[RankRecord] = field(default_factory=list)

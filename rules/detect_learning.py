@@ -230,13 +230,21 @@ def unregistered_layers(ev: Evidence) -> Finding:
 
 
 @detector
-def sum_reduction(ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8) -> Finding:
+def sum_reduction(ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5) -> Finding:
+    """A loss summed over the batch, so its gradients grow with the batch size. A sum that the script
+    divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face computes
+    its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding and
+    gradient accumulation make the divisor differ from this batch's count)."""
     loss = observed(ev, "loss")
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
     batch = loss.output_shape[0] if loss.output_shape else 0
     if loss.sum_reduction_calls / loss.training_calls < min_fraction or batch < min_batch:
         return Finding.no()
+    divisor = median(loss.sum_divisors) if loss.sum_divisors else None
+    if divisor is not None and divisor >= mean_divisor:
+        return Finding.no(f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
+                          "backward(): a mean")
     return Finding.yes(0.8, f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
                             "those of the mean", where="loss")
 

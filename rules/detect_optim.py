@@ -173,11 +173,19 @@ def init_constant(ev: Evidence, min_identical: float = 0.5) -> Finding:
 
 
 @detector
-def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 0.5) -> Finding:
-    layers = [layer for layer in require(observed(ev, "init").layers, "initial weight")
-              if not layer.constant and layer.fan_in >= 2 and layer.std > 0]
+def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 0.5,
+                   normalized_factor: float = 10.0) -> Finding:
+    """Weights far from the scale their fan-in calls for. Embedding tables sum over no fan-in, so
+    no such scale applies to them. A model with normalization layers resets the scale of what its
+    weights produce at each of them (LayerNorm(a·Wx) = LayerNorm(Wx)): there a scale only matters
+    when off by ``normalized_factor`` (GPT-2's N(0, 0.02) in a narrow transformer is a convention)."""
+    init = observed(ev, "init")
+    layers = [layer for layer in require(init.layers, "initial weight")
+              if not layer.constant and not layer.lookup and layer.fan_in >= 2 and layer.std > 0]
     if not layers:
-        raise NotEvaluated("no non-constant weight layer")
+        raise NotEvaluated("no non-constant weight layer with a fan-in")
+    if init.normalization_layers:
+        max_factor = max(max_factor, normalized_factor)
     factors = []
     for layer in layers:
         expected = (layer.default_std, layer.he_std, layer.glorot_std)

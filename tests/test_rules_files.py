@@ -13,7 +13,9 @@ from diagnose.rules.loader import RuleError, load_rules
 from diagnose.rules.schema import LEVELS, RuleFile
 
 CANONICAL = ZOO.parent / "causes.yaml"
-PROJECT_CAUSES = {"input_dtype": "crash", "custom_backward_wrong": "learnability"}
+PROJECT_CAUSES = {"input_dtype": "crash", "custom_backward_wrong": "learnability",
+                  "sampler_epoch_not_set": "data", "ranks_out_of_sync": "learnability",
+                  "metrics_not_reduced": "evaluation"}
 
 
 def canonical_causes() -> dict[str, str]:

@@ -54,7 +54,7 @@ def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
     """Diagnose one run in a fresh process, into a temporary folder; its row and the files written."""
     with tempfile.TemporaryDirectory(prefix="diagnose-batch-") as tmp:
         command = [sys.executable, "-m", "diagnose", str(run.script), "-o", tmp, "--format", ",".join(options.formats),
-                   "-q", "--no-color", *options.diagnose_args, "--", *run.args]
+                   "-q", "--no-color", *options.diagnose_args, *run.launch_args(), "--", *run.args]
         env = dict(os.environ, OMP_NUM_THREADS=str(options.threads), MKL_NUM_THREADS=str(options.threads),
                    **{TIED_ENV: str(os.getpid())})
         started = time.monotonic()

@@ -1,7 +1,8 @@
 """What a batch diagnoses: scripts, folders holding one, or files that list runs.
 
 A run list is JSON Lines (one ``{"script": ..., "args": [...], "cwd": ..., "name": ...}`` per
-line) or TOML (``[[run]]`` tables with the same keys). Relative paths are relative to the list.
+line, plus ``"nproc_per_node": N`` for a run launched torchrun-style) or TOML (``[[run]]`` tables
+with the same keys). Relative paths are relative to the list.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ class Run:
     script: Path
     args: list[str] = field(default_factory=list)
     cwd: Path = field(default_factory=Path.cwd)
+    nproc_per_node: int = 1
+
+    def launch_args(self) -> list[str]:
+        """The single-run command's options that launch this run torchrun-style, if it is one."""
+        return ["--nproc-per-node", str(self.nproc_per_node)] if self.nproc_per_node > 1 else []
 
 
 def collect(paths: list[Path]) -> list[Run]:
@@ -72,9 +78,17 @@ def _from_list(path: Path) -> list[Run]:
         base = path.parent
         cwd = (base / entry["cwd"]).resolve() if entry.get("cwd") else base
         script = Path(entry["script"])
-        runs.append(_run(script if script.is_absolute() else cwd / script,
-                         [str(a) for a in entry.get("args", [])], cwd, entry.get("name")))
+        run = _run(script if script.is_absolute() else cwd / script, [str(a) for a in entry.get("args", [])], cwd,
+                   entry.get("name"))
+        run.nproc_per_node = _nproc(entry.get("nproc_per_node", 1), path, number)
+        runs.append(run)
     return runs
+
+
+def _nproc(value: Any, path: Path, number: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UsageError(f"{path}: run {number}: nproc_per_node must be a positive integer")
+    return value
 
 
 def _read_list(path: Path) -> list[Any]:

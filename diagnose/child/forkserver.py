@@ -24,6 +24,10 @@ PID_FILE = "forkserver.pid"
 UNAVAILABLE = "forkserver.unavailable"
 IDLE_SECONDS = 300.0
 TERM_GRACE_SECONDS = 10.0
+# Threads a replay never needs: tqdm's monitor only nudges slow progress bars (Hugging Face's Trainer
+# starts it). Any other thread may hold a lock or drain a queue the replay would block on (a
+# TensorBoard event writer), so its presence makes the replays cold.
+FORK_SAFE_THREADS = ("tqdm._monitor",)
 
 
 def unsafe_reason(state: Any) -> str | None:
@@ -34,8 +38,10 @@ def unsafe_reason(state: Any) -> str | None:
         loader = record.loader()
         if loader is not None and getattr(loader, "num_workers", 0) > 0:
             return "a DataLoader uses worker processes"
-    if threading.active_count() > 1:
-        return "the script runs other threads"
+    others = [t for t in threading.enumerate()
+              if t is not threading.current_thread() and type(t).__module__ not in FORK_SAFE_THREADS]
+    if others:
+        return f"the script runs other threads ({', '.join(t.name for t in others[:3])})"
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         return "CUDA is initialised"
     return None

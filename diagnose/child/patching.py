@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.abc
+import importlib.machinery
+import sys
+from types import ModuleType
+from typing import Any, Callable
 
 
 class Patches:
@@ -25,4 +29,39 @@ class Patches:
     def restore(self) -> None:
         while self._undo:
             owner, name, original = self._undo.pop()
-            setattr(owner, name, original)
+            if owner is sys.meta_path:
+                sys.meta_path.remove(original)
+            else:
+                setattr(owner, name, original)
+
+    def when_imported(self, module: str, patch: Callable[[ModuleType], None]) -> None:
+        """Run ``patch`` on ``module`` now if it is loaded, else right after the script imports it:
+        a library the tool must reach into (safetensors' file writer) is not imported on its behalf."""
+        if module in sys.modules:
+            patch(sys.modules[module])
+            return
+        finder = _AfterImport(module, patch)
+        sys.meta_path.insert(0, finder)
+        self._undo.append((sys.meta_path, "", finder))
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: lets the other finders locate ``module``, then runs ``patch`` once it
+    has executed."""
+
+    def __init__(self, module: str, patch: Callable[[ModuleType], None]) -> None:
+        self.module, self.patch = module, patch
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self.module:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        execute, patch = spec.loader.exec_module, self.patch
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            patch(module)
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec

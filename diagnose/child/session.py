@@ -28,6 +28,7 @@ import torch
 from diagnose import defaults
 from diagnose.child import atomic, forkserver
 from diagnose.child.budget import Budget, RunInterrupted, TimeBudgetSpent, TimeLimitReached
+from diagnose.child.distributed import RankWatch, world_size
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.lifeline import stop_with_parent
 from diagnose.probes.interventions import Intervention, build
@@ -62,6 +63,9 @@ class Session:
         self.tap = Tap(self.state, observe_probes(self.state), Budget(1, 1.0))
         self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
         self.sandbox = Sandbox(self.workdir / "scratch", exempt=[self.workdir])
+        self.ranks = RankWatch(self.state) if world_size() > 1 else None
+        if self.ranks is not None:  # ranks meet in collectives: none may cut an epoch or stop on its own
+            self.tap.pacing.compress = False
         self.configure(spec)
         self.owner = spec.get("owner")
         if spec.get("serve"):
@@ -72,7 +76,8 @@ class Session:
         self.name = spec.get("name", "observe")
         self.result_path = Path(spec["result"])
         self.tap.budget = Budget(spec["max_steps"], spec["seconds"])
-        self.tap.pacing.max_steps, self.tap.pacing.adaptive = spec["max_steps"], bool(spec.get("adaptive"))
+        self.tap.pacing.max_steps = spec["max_steps"]
+        self.tap.pacing.adaptive = bool(spec.get("adaptive")) and self.ranks is None
         self.tap.heartbeat = Heartbeat(spec.get("progress"))
         planned = spec.get("intervention") or {}
         self.intervention: Intervention = build(planned.get("name", "none"), self.state, planned.get("params", {}))
@@ -98,6 +103,8 @@ class Session:
         signal.signal(signal.SIGTERM, _on_sigterm)
         self.sandbox.install()
         self.tap.install()
+        if self.ranks is not None:
+            self.ranks.install()
         try:
             run_script(self.script, self.args)
         except TimeLimitReached as stop:
@@ -114,6 +121,8 @@ class Session:
             self.tap.on_exception(error)
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            if self.ranks is not None:
+                self.ranks.remove()
             self.tap.remove()
             self.sandbox.remove()
         return self.result()
@@ -149,6 +158,8 @@ class Session:
                         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                         torch_version=torch.__version__, python_version=platform.python_version())
         sections = {**self.tap.sections(), **self.intervention.sections()}
+        if self.ranks is not None:
+            sections["distributed"] = self.ranks.section(self.run)
         return {"run": self.run, "sections": plain_sections(sections)}
 
 

@@ -71,7 +71,6 @@ class TrainingState:
         self.last_training_args: tuple[Any, ...] | None = None
         self.last_loss_call: Any = None
         self.muted = False
-        self.step_with_closure = False
         self.notes: list[str] = []
         self.loss_curve: list[float] = []  # the training loss per step, as the loss probe records it
         self.last_activity: float | None = None  # the last forward, backward or step

@@ -50,6 +50,7 @@ class Tap:
         self.intervention = intervention or Intervention(state)
         self.fork_point: list[Callable[[], None]] = []
         self._past_fork_point = False
+        self._closure_pending = False
         self.patches = Patches()
         self.handles: list[Any] = []
         self.subscribers: dict[str, tuple[Callable[..., Any], ...]] = {
@@ -130,17 +131,25 @@ class Tap:
             self.state.optimizers.append(optimizer)
             self.emit("on_optimizer_created", optimizer)
 
-    def _on_step_pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    def _on_step_pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> Any:
         if self.state.muted:
-            return
+            return None
         self.adopt_optimizer(optimizer)
+        deferred = defer_to_closure(args, kwargs, functools.partial(self._step_begins, optimizer))
+        if deferred is not None:
+            self._closure_pending = True
+            return deferred
+        self._step_begins(optimizer)
+        return None
+
+    def _step_begins(self, optimizer: torch.optim.Optimizer) -> None:
+        """The step's gradients are ready and the weights not yet updated: before ``step()``, or
+        once its closure has run."""
+        self._closure_pending = False
         if not self._past_fork_point:
             self._reach_fork_point()
         if self.intervention.active:
             self.intervention.before_step(optimizer)
-        # with step(closure) (LBFGS, Lightning) the gradients are computed inside the step
-        # (the hook's args start with the optimizer itself)
-        self.state.step_with_closure = any(callable(a) for a in args[1:]) or callable(kwargs.get("closure"))
         self.emit("on_step_pre", optimizer)
 
     def _reach_fork_point(self) -> None:
@@ -155,6 +164,8 @@ class Tap:
     def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any, final: bool = False) -> None:
         if self.state.muted:
             return
+        if self._closure_pending:  # a step that never called its closure
+            self._step_begins(optimizer)
         if self.intervention.active:
             self.intervention.after_step(optimizer)
         self.emit("on_step", optimizer)
@@ -357,3 +368,26 @@ class Tap:
 
     def on_exception(self, error: BaseException) -> None:
         self.emit("on_exception", error)
+
+
+def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any],
+                     begins: Callable[[], None]) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """For ``step(closure)`` (LBFGS, and every step Lightning takes), the step's arguments with the
+    closure wrapped so that ``begins`` runs once its first call returns: the gradients are computed
+    inside the step, so the step really begins there (the fork point, the probes' pre-step checks).
+    None for a step without a closure. The hook's args start with the optimizer itself."""
+    position = next((i for i, a in enumerate(args[1:], 1) if callable(a)), None)
+    closure = kwargs.get("closure") if position is None else args[position]
+    if not callable(closure):
+        return None
+    called = [False]
+
+    def closure_then_begin(*a: Any, **k: Any) -> Any:
+        result = closure(*a, **k)
+        if not called[0]:
+            called[0] = True
+            begins()
+        return result
+    if position is None:
+        return args, {**kwargs, "closure": closure_then_begin}
+    return (*args[:position], closure_then_begin, *args[position + 1:]), kwargs

@@ -61,6 +61,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--observe", choices=("adaptive", "full"), default="adaptive",
                         help="adaptive: a slow script stops being observed once its loss trend is settled (default); "
                              "full: always the whole step budget")
+    parser.add_argument("--nproc-per-node", type=int, default=1, metavar="N",
+                        help="launch the script as N processes, as torchrun --standalone does (gloo on CPU), "
+                             "and diagnose every rank")
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
 
@@ -117,7 +120,8 @@ def _dispatch(argv: list[str]) -> int:
         diagnosis = facade.run(options.script, script_args, out=options.out, formats=formats(options.format),
                                steps=options.steps, timeout=options.timeout, every=DETAIL[options.detail],
                                budget=options.budget, quick=options.quick, adaptive=options.observe == "adaptive",
-                               rules=options.rules, templates=options.templates, progress=progress)
+                               rules=options.rules, templates=options.templates, progress=progress,
+                               nproc_per_node=options.nproc_per_node)
     if not options.quiet:
         print_summary(diagnosis, report_files(options.out), color=not options.no_color)
     return EXIT_HEALTHY if diagnosis.healthy else EXIT_PROBLEMS

@@ -66,7 +66,7 @@ class Replays:
     def spec(self, item: Plan, timeout: float) -> ScenarioSpec:
         return ScenarioSpec(item.name, self.target.script, self.target.args, max_steps=item.steps,
                             timeout=min(self.timeout, timeout), every=self.every,
-                            intervention={"name": item.intervention, "params": item.params})
+                            intervention={"name": item.intervention, "params": item.params}, nproc=self.target.nproc)
 
     def heartbeat(self, item: Plan) -> Path:
         """Where the replay of ``item`` reports its step count while it runs."""

@@ -38,6 +38,7 @@ class ScenarioSpec:
     intervention: dict[str, Any] = field(default_factory=dict)
     serve: bool = False
     adaptive: bool = False  # the observed run may stop once its loss trend is settled
+    nproc: int = 1  # processes per node: more than one launches the script torchrun-style (launch.py)
 
     def paths(self, workdir: Path) -> dict[str, Path]:
         return {key: workdir / f"{self.name}.{key}" for key in ("spec", "result", "stdout", "stderr", "progress")}
@@ -64,6 +65,10 @@ class ChildResult:
 
 def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
     """Run one scenario in a fresh child interpreter (cwd unchanged) and collect its result."""
+    if spec.nproc > 1:
+        from diagnose.driver.launch import run_ranks  # launch builds on this module's helpers
+
+        return run_ranks(spec, workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     paths = spec.paths(workdir)
     paths["result"].unlink(missing_ok=True)
@@ -72,7 +77,7 @@ def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
     with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "diagnose.child", str(paths["spec"])], stdin=subprocess.DEVNULL,
-            stdout=out, stderr=err, start_new_session=True, env=_child_env())
+            stdout=out, stderr=err, start_new_session=True, env=child_env())
         timed_out = _wait(process, spec.timeout)
     return collect(spec, workdir, process.returncode, timed_out, time.monotonic() - started)
 
@@ -95,7 +100,7 @@ def collect(spec: ScenarioSpec, workdir: Path, returncode: int | None, timed_out
                        wall_seconds=round(wall, 3))
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in user folders
     env.setdefault("PYTHONHASHSEED", "0")
     return env

@@ -10,6 +10,7 @@ from typing import Any
 
 from diagnose.evidence import Evidence
 from diagnose.defaults import SANE_LR
+from diagnose.rules.detect_learning import sum_reduction
 from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.findings import NotEvaluated
 
@@ -59,7 +60,11 @@ def _has_dropout(ev: Evidence) -> bool:
 
 
 def _sums_loss(ev: Evidence) -> bool:
-    return bool(ev.observe.loss and ev.observe.loss.sum_reduction_calls)
+    """The loss is a sum that backward() receives undivided (a sum divided by its item count is a mean)."""
+    try:
+        return sum_reduction(ev).fired
+    except NotEvaluated:
+        return False
 
 
 def _probabilities_into_loss(ev: Evidence) -> bool:

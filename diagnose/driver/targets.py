@@ -14,14 +14,25 @@ DEFAULT_SCRIPTS = ("train.py", "main.py")
 
 @dataclass
 class Target:
-    """A training script and the arguments to run it with."""
+    """A training script, the arguments to run it with, and how many processes run it (torchrun's
+    ``--nproc-per-node``; 1: the script alone)."""
 
     script: Path
     args: list[str] = field(default_factory=list)
+    nproc: int = 1
 
 
-def resolve(path: Path, args: list[str] | None = None) -> Target:
-    """A script file, or a folder holding one (named by diagnose.toml / pyproject's [tool.diagnose])."""
+def resolve(path: Path, args: list[str] | None = None, nproc: int = 1) -> Target:
+    """A script file, or a folder holding one (named by diagnose.toml / pyproject's [tool.diagnose]),
+    run by ``nproc`` processes."""
+    if nproc < 1:
+        raise UsageError("--nproc-per-node must be at least 1")
+    target = _locate(path, args)
+    target.nproc = nproc
+    return target
+
+
+def _locate(path: Path, args: list[str] | None) -> Target:
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -37,11 +48,11 @@ def _from_folder(folder: Path, args: list[str] | None) -> Target:
     if "script" in config:
         script = folder / str(config["script"])
         configured = [str(a) for a in config.get("args", [])]
-        return resolve(script, args if args else configured)
+        return _locate(script, args if args else configured)
     found = [folder / name for name in DEFAULT_SCRIPTS if (folder / name).is_file()]
     if not found:
         raise UsageError(f"{folder}: no training script found (add train.py, or diagnose.toml with script = \"...\")")
-    return resolve(found[0], args)
+    return _locate(found[0], args)
 
 
 def _folder_config(folder: Path) -> dict:
