@@ -21,6 +21,9 @@ from diagnose.child.forkserver import ForkClient
 from diagnose.driver.progress import Progress
 from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target, resolve
+from diagnose.patch import attempt_patch
+from diagnose.patch.files import check_patch_output, write_patch
+from diagnose.patch.verify import RunSettings
 
 DEFAULT_FORMATS = ("md", "html", "json")
 
@@ -28,19 +31,28 @@ DEFAULT_FORMATS = ("md", "html", "json")
 def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
         formats: Sequence[str] = DEFAULT_FORMATS, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
         every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False,
-        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None) -> Diagnosis:
+        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None,
+        patch: bool = False) -> Diagnosis:
     """Run ``script`` under instrumentation, test the likely causes with replays (unless ``quick``),
-    rank them, and write the reports to ``out``."""
+    rank them, and write the reports to ``out``. With ``patch``, the top cause's fix is also made on
+    a copy of the script, run the same way, and offered as ``out/fix.patch`` when it holds."""
     check_formats(formats)
     book = rule_book(rules)
     target = resolve(Path(script), list(args))
     if out is not None:
         check_output(Path(out), formats)
+        if patch:
+            check_patch_output(Path(out))
     evidence = investigate(target, book, steps=steps, timeout=timeout, every=every, budget=0.0 if quick else budget,
                            progress=progress)
     diagnosis = judge(evidence, book)
+    if patch:
+        evidence.patch = attempt_patch(diagnosis, evidence, book, target, RunSettings(steps, timeout, every), progress)
+        diagnosis = judge(evidence, book)
     if out is not None:
         write_reports(diagnosis, evidence, Path(out), formats, templates)
+        if patch:
+            write_patch(Path(out), diagnosis.patch, evidence.patch)
     return diagnosis
 
 
@@ -85,7 +97,8 @@ def evidence_from(target: Target, result: ChildResult) -> Evidence:
 
 def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[str] = DEFAULT_FORMATS,
              rules: Sequence[Path] = (), templates: Path | None = None) -> Diagnosis:
-    """Re-judge saved evidence with the current rules and write the reports, without rerunning."""
+    """Re-judge saved evidence with the current rules and write the reports (and the patch, when the
+    evidence holds one), without rerunning."""
     check_formats(formats)
     book = rule_book(rules)
     try:
@@ -94,6 +107,8 @@ def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[st
         raise UsageError(str(error)) from None
     diagnosis = judge(evidence, book)
     write_reports(diagnosis, evidence, Path(out), formats, templates)
+    if evidence.patch is not None:
+        write_patch(Path(out), diagnosis.patch, evidence.patch)
     return diagnosis
 
 

@@ -58,6 +58,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--budget", type=float, default=defaults.BUDGET,
                         help=f"seconds the agent may spend on replays after the run (default {defaults.BUDGET:g})")
     parser.add_argument("--quick", action="store_true", help="the observed run only, no replays")
+    parser.add_argument("--patch", action="store_true",
+                        help="write the top cause's fix as OUT/fix.patch and OUT/patched/, once running the patched "
+                             "copy shows it works")
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
 
@@ -114,9 +117,12 @@ def _dispatch(argv: list[str]) -> int:
         diagnosis = facade.run(options.script, script_args, out=options.out, formats=formats(options.format),
                                steps=options.steps, timeout=options.timeout, every=DETAIL[options.detail],
                                budget=options.budget, quick=options.quick,
-                               rules=options.rules, templates=options.templates, progress=progress)
+                               rules=options.rules, templates=options.templates, progress=progress,
+                               patch=options.patch)
     if not options.quiet:
-        print_summary(diagnosis, report_files(options.out), color=not options.no_color)
+        offered = diagnosis.patch is not None and diagnosis.patch.offered
+        files = report_files(options.out) + ([options.out / "fix.patch"] if offered else [])
+        print_summary(diagnosis, files, color=not options.no_color)
     return EXIT_HEALTHY if diagnosis.healthy else EXIT_PROBLEMS
 
 
