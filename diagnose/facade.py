@@ -105,6 +105,8 @@ def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[st
         evidence = Evidence.load(Path(evidence_path))
     except EvidenceError as error:
         raise UsageError(str(error)) from None
+    if evidence.patch is not None:
+        check_patch_output(Path(out))
     diagnosis = judge(evidence, book)
     write_reports(diagnosis, evidence, Path(out), formats, templates)
     if evidence.patch is not None:

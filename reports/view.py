@@ -213,7 +213,7 @@ def _patch(patch: PatchReport | None) -> PatchView | None:
     return PatchView(
         cause=patch.cause, title=patch.title, offered=patch.offered, reason=patch.reason, changes=patch.changes,
         root=patch.root, diff=patch.diff, diff_lines=[(_diff_kind(line), line) for line in patch.diff.splitlines()],
-        summary=patch.summary, before=_number(patch.before), after=_number(patch.after), learning=patch.learning,
+        summary=patch.summary[:1].upper() + patch.summary[1:], before=_number(patch.before), after=_number(patch.after), learning=patch.learning,
         replay=patch.replay, replay_before=_number(patch.replay_before), replay_after=_number(patch.replay_after))
 
 

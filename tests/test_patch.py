@@ -118,9 +118,29 @@ def test_the_report_shows_the_diff_with_its_numbers(outcomes, tmp_path):
     patch = outcome.report["patch"]
     assert "## Patch" in markdown and "```diff\n--- a/missing_zero_grad.py\n+++ b/missing_zero_grad.py\n" in markdown
     assert "+        optimizer.zero_grad()\n" in markdown
-    assert f"before {patch['before']:.4g} → after {patch['after']:.4g}" in markdown
+    assert f"| the patched script | {patch['before']:.4g} | {patch['after']:.4g} |" in markdown
     rerender(outcome.out / "evidence.json", out=tmp_path, formats=["html"])
     html = (tmp_path / "report.html").read_text()
     assert 'id="patch"' in html and '<span class="diff-add">+        optimizer.zero_grad()</span>' in html
     assert (tmp_path / "fix.patch").read_text() == (outcome.out / "fix.patch").read_text()
     assert (tmp_path / "patched" / "missing_zero_grad.py").exists()
+
+
+def test_batch_writes_a_patch_per_run_and_a_column_for_it(tmp_path):
+    from diagnose.batch.executor import BatchOptions, LocalExecutor, run_batch
+    from diagnose.batch.runlist import collect
+
+    target = TESTS / "scripts" / "replay_target.py"
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text(json.dumps({"script": str(target), "args": ["--bug", "no_zero_grad"], "name": "no zero grad"})
+                    + "\n" + json.dumps({"script": str(target), "name": "healthy"}))
+    options = BatchOptions(out=tmp_path / "out", jobs=2, formats=["md", "json"],
+                           diagnose_args=["--quick", "--patch", "--timeout", "60"], run_seconds=300)
+    rows = {row.name: row for row in run_batch(collect([runs]), options, LocalExecutor(2))}
+    assert rows["no-zero-grad"].patch == "verified" and rows["healthy"].patch == ""
+    folder = options.out / "no-zero-grad"
+    assert "+            optimizer.zero_grad()\n" in (folder / "fix.patch").read_text()
+    assert (folder / "patched" / "replay_target.py").is_file()
+    table = (options.out / "summary.csv").read_text().splitlines()
+    assert table[0].endswith(",patch") and any(line.endswith(",verified") for line in table[1:])
+    assert '<a href="no-zero-grad/fix.patch">' in (options.out / "index.html").read_text()
