@@ -19,7 +19,8 @@ from diagnose.patch.make import NO_EDIT, propose
 from diagnose.patch.project import Project
 from diagnose.patch.source import SourceFile
 from diagnose.probes.sections import (
-    DataSection, InterventionSection, LossSection, ModelSection, OptimizerInfo, OptimizerSection, SourceLine,
+    DataSection, InterventionSection, LossSection, ModelSection, NormalizeCall, OptimizerInfo, OptimizerSection,
+    SourceLine,
     SourcesSection, TensorSummary)
 
 
@@ -474,3 +475,17 @@ def test_crlf_line_endings_and_comments_survive(tmp_path, rule_book):
     assert attempt.files[0].text == ("# trains\r\nfor xb, yb in loader:\r\n    loss = crit(model(xb), yb)  # the loss\r\n"
                                      "    opt.zero_grad()\r\n    loss.backward()\r\n    opt.step()\r\n")
     assert attempt.diff.startswith("--- a/train.py\n+++ b/train.py\n@@ ")
+
+
+def test_a_normalize_transform_applied_twice_is_dropped(tmp_path, rule_book):
+    code = """\
+        transform = transforms.Compose([
+            transforms.ToTensor(),
+            transforms.Normalize(mean=[mean], std=[std]),  # again
+        ])
+        other = T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,)), T.Normalize((0.1,), (0.3,))])
+    """
+    data = DataSection(normalize_calls=[NormalizeCall(0.0, 1.0, [0.5], [0.5])])
+    patched = patch_of(tmp_path, code, "double_normalization", {}, rule_book, data=data)
+    assert patched == dedent(code).replace("    transforms.Normalize(mean=[mean], std=[std]),  # again\n", "").replace(
+        ", T.Normalize((0.1,), (0.3,))", "")

@@ -22,6 +22,7 @@ EDITS: dict[str, EditMaker] = {
     "lower_dropout": hyper.lower_dropout,
     "shuffle": data.shuffle,
     "standardize_inputs": data.standardize_inputs,
+    "drop_normalize": data.drop_normalize,
     "reconnect_graph": params.reconnect_graph,
     "train_all_parameters": params.train_all_parameters,
     "register_submodules": params.register_submodules,

@@ -76,6 +76,10 @@ class Context:
     def model_text(self, key: str = "forward") -> tuple[SourceFile, str]:
         """How the code names the trained model where it calls it (``model``, ``self.net``)."""
         source, call = self.call(key)
-        if not isinstance(call.func, (ast.Name, ast.Attribute)):
-            raise NoEdit(f"the model is not called by name at {source.path.name}:{call.lineno}")
-        return source, source.segment(call.func)
+        return source, model_name(source, call)
+
+
+def model_name(source: SourceFile, call: ast.Call) -> str:
+    if not isinstance(call.func, (ast.Name, ast.Attribute)):
+        raise NoEdit(f"the model is not called by name at {source.path.name}:{call.lineno}")
+    return source.segment(call.func)

@@ -49,6 +49,24 @@ def training_loader(ctx: Context) -> tuple[SourceFile, ast.Call]:
     return found[0]  # type: ignore[return-value]
 
 
+def drop_normalize(ctx: Context) -> list[Change]:
+    """Inputs normalized twice, once by a torchvision ``Normalize``: that transform goes from each
+    pipeline (the last one, when a pipeline has two)."""
+    if not (ctx.run.data and ctx.run.data.normalize_calls):
+        raise NoEdit("the run saw no torchvision Normalize; the second normalization is in the script's own code")
+    changes = []
+    for source in ctx.project.modules():
+        for compose in (n for n in ast.walk(source.tree) if call_name(n) == "Compose"):
+            steps = compose.args[0].elts if compose.args and isinstance(compose.args[0], (ast.List, ast.Tuple)) else []  # type: ignore[attr-defined]
+            normalizing = [step for step in steps if call_name(step) == "Normalize"]
+            if normalizing:
+                changes.append(Change(source, source.remove_item(steps, normalizing[-1]),
+                                      f"`{source.segment(normalizing[-1])}` removed from line {normalizing[-1].lineno}"))
+    if not changes:
+        raise NoEdit("no Normalize in a transforms.Compose pipeline of the script")
+    return changes
+
+
 def standardize_inputs(ctx: Context) -> list[Change]:
     """Standardize the training inputs where they enter their dataset or loop (with the training
     data's statistics, per feature for tabular inputs as the replay did), and the validation

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from diagnose.patch.context import Change, Context
+from diagnose.patch.context import Change, Context, model_name
 from diagnose.patch.source import NoEdit, SourceFile
 
 LOOPS = (ast.For, ast.AsyncFor, ast.While)
@@ -89,12 +89,6 @@ def train_mode_change(ctx: Context) -> Change:
         first = loop.body[0]
         return Change(source, source.insert_before(first, code), f"`{code}` added before line {first.lineno}")
     return Change(source, source.insert_before(loop, code), f"`{code}` added before line {loop.lineno}")
-
-
-def model_name(source: SourceFile, call: ast.Call) -> str:
-    if not isinstance(call.func, (ast.Name, ast.Attribute)):
-        raise NoEdit(f"the model is not called by name at {source.path.name}:{call.lineno}")
-    return source.segment(call.func)
 
 
 def innermost_loop(source: SourceFile, node: ast.AST) -> ast.stmt | None:

@@ -12,7 +12,7 @@ import ast
 
 from diagnose.patch.context import Change, Context
 from diagnose.patch.flow import argument, call_name, origins
-from diagnose.patch.source import Edit, NoEdit, SourceFile
+from diagnose.patch.source import NoEdit, SourceFile
 
 # A sigmoid output into BCE-with-logits: the loss that takes probabilities computes the same thing
 # (BCEWithLogits(logit(p)) == BCE(p)) and leaves the model's outputs, which the script may
@@ -103,7 +103,8 @@ def _softmax_in_model(ctx: Context) -> list[Change]:
     for source, sequential in built:
         last = sequential.args[-1] if sequential.args else None  # type: ignore[attr-defined]
         if last is not None and call_name(last) == "Softmax":
-            return [remove_argument(source, sequential, last)]  # type: ignore[arg-type]
+            return [Change(source, source.remove_item(sequential.args, last),  # type: ignore[attr-defined]
+                           f"`{source.segment(last)}` removed from line {last.lineno}")]
     for source, node in ctx.project.classes(cls):
         forward = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "forward"), None)
         returned = [r.value for r in ast.walk(forward) if isinstance(r, ast.Return) and r.value is not None] if forward else []
@@ -113,18 +114,3 @@ def _softmax_in_model(ctx: Context) -> list[Change]:
                 if inner is not None:
                     return [_unwrap(origin.source, origin.node, inner)]  # type: ignore[arg-type]
     raise NoEdit("no softmax found at the loss call or at the end of the model")
-
-
-def remove_argument(source: SourceFile, call: ast.Call, arg: ast.expr) -> Change:
-    """Drop one positional argument with its comma: its whole line when it has one to itself."""
-    index = call.args.index(arg)
-    start, end = source.span(arg)
-    line_start = source.line_start(arg.lineno)
-    next_line = source.line_start(arg.end_lineno + 1) if arg.end_lineno < len(source.lines) else len(source.text)  # type: ignore[operator]
-    if not source.text[line_start:start].strip() and source.text[end:next_line].strip() in {"", ","}:
-        start, end = line_start, next_line
-    elif index > 0:
-        start = source.span(call.args[index - 1])[1]
-    elif len(call.args) > 1:
-        end = source.span(call.args[1])[0]
-    return Change(source, Edit(start, end, ""), f"`{source.segment(arg)}` removed from line {arg.lineno}")

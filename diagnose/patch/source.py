@@ -104,12 +104,12 @@ class SourceFile:
         start = self.line_start(stmt.lineno)
         return Edit(start, start, self.indentation(stmt) + code + self.newline)
 
-    def insert_after(self, stmt: ast.stmt, code: str, like: ast.stmt | None = None) -> Edit:
-        """``code`` on a new line below ``stmt`` (indented like ``like``, default ``stmt``)."""
+    def insert_after(self, stmt: ast.stmt, code: str) -> Edit:
+        """``code`` on a new line below ``stmt``, indented like it."""
         self._own(stmt)
         end = self.line_start(stmt.end_lineno + 1) if stmt.end_lineno < len(self.lines) else len(self.text)  # type: ignore[operator]
         lead = "" if self.text[:end].endswith(("\n", "\r")) else self.newline
-        return Edit(end, end, lead + self.indentation(like or stmt) + code + self.newline)
+        return Edit(end, end, lead + self.indentation(stmt) + code + self.newline)
 
     def delete(self, stmt: ast.stmt) -> Edit:
         """Remove the whole lines of ``stmt``."""
@@ -120,6 +120,22 @@ class SourceFile:
             raise NoEdit(f"line {stmt.end_lineno} holds more than one statement; it cannot be removed alone")
         return Edit(self.line_start(stmt.lineno), self.line_start(stmt.end_lineno + 1)  # type: ignore[operator]
                     if stmt.end_lineno < len(self.lines) else len(self.text), "")  # type: ignore[operator]
+
+    def remove_item(self, items: list[ast.expr], item: ast.expr) -> Edit:
+        """Drop one element of an argument list or list display with its comma: its whole line when
+        it has one to itself."""
+        index = items.index(item)
+        start, end = self.span(item)
+        line_start = self.line_start(item.lineno)
+        next_line = self.line_start(item.end_lineno + 1) if item.end_lineno < len(self.lines) else len(self.text)  # type: ignore[operator]
+        rest = self.text[end:next_line].strip().removeprefix(",").strip()
+        if not self.text[line_start:start].strip() and (not rest or rest.startswith("#")):
+            start, end = line_start, next_line
+        elif index > 0:
+            start = self.span(items[index - 1])[1]
+        elif len(items) > 1:
+            end = self.span(items[1])[0]
+        return Edit(start, end, "")
 
     def replace(self, node: ast.AST, text: str) -> Edit:
         start, end = self.span(node)
