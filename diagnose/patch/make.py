@@ -28,9 +28,12 @@ def attempt_patch(diagnosis: Diagnosis, evidence: Evidence, book: RuleBook, targ
     top = diagnosis.top
     if top is None or diagnosis.healthy or top.confidence < LIKELY:
         return None
-    attempt = propose(top, evidence, book, Project(target.script))
-    if attempt.files:
-        attempt.run = run_patched(target, attempt, settings, progress)
+    try:
+        attempt = propose(top, evidence, book, Project(target.script))
+        if attempt.files:
+            attempt.run = run_patched(target, attempt, settings, progress)
+    except Exception as error:  # a patch that cannot be made must never cost the user the diagnosis
+        return PatchAttempt(cause=top.id, not_offered=f"the patch could not be made ({type(error).__name__}: {error})")
     return attempt
 
 
