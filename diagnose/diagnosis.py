@@ -127,6 +127,30 @@ class LRSuggestion(Model):
     curve_losses: list[float] = Field(default_factory=list, description="The smoothed loss the analysis read there.")
 
 
+class PatchReport(Model):
+    """The top cause's fix as a patch to the user's files, and whether running the patched copy
+    under the same observation bore it out. Only a verified patch is offered (written to
+    ``fix.patch`` and ``patched/``); otherwise ``reason`` says why there is none."""
+
+    cause: str
+    title: str
+    offered: bool = False
+    verified: bool = False
+    reason: str = ""
+    changes: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    root: str = Field(default="", description="Apply the diff from this folder (patch -p1, git apply).")
+    diff: str = ""
+    criterion: str = ""
+    summary: str = Field(default="", description="The patched run against the observed run, by the cause's criterion.")
+    before: float | None = None
+    after: float | None = None
+    learning: str = Field(default="", description="The healthy standard, on the patched run.")
+    replay: str = Field(default="", description="The replay that confirmed the cause, with its numbers.")
+    replay_before: float | None = None
+    replay_after: float | None = None
+
+
 class Diagnosis(Model):
     tool: str = "nn-diagnose"
     schema_version: int = REPORT_SCHEMA_VERSION
@@ -144,6 +168,7 @@ class Diagnosis(Model):
     not_evaluated: list[SymptomReport] = Field(default_factory=list)
     scenarios: list[ScenarioReport] = Field(default_factory=list)
     lr_suggestion: LRSuggestion | None = None
+    patch: PatchReport | None = None
     exception: ExceptionInfo | None = None
     notes: list[str] = Field(default_factory=list, description="What the tool did differently from a plain run.")
     redirected: list[str] = Field(

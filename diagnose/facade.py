@@ -21,6 +21,9 @@ from diagnose.child.forkserver import ForkClient
 from diagnose.driver.progress import Progress
 from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target, resolve
+from diagnose.patch import attempt_patch
+from diagnose.patch.files import check_patch_output, write_patch
+from diagnose.patch.verify import RunSettings
 
 DEFAULT_FORMATS = ("md", "html", "json")
 
@@ -29,19 +32,28 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
         formats: Sequence[str] = DEFAULT_FORMATS, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
         every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False, adaptive: bool = True,
         rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None,
-        nproc_per_node: int = 1) -> Diagnosis:
+        nproc_per_node: int = 1, patch: bool = False) -> Diagnosis:
     """Run ``script`` under instrumentation (as ``nproc_per_node`` ranks, launched as torchrun would),
-    test the likely causes with replays (unless ``quick``), rank them, and write the reports to ``out``."""
+    test the likely causes with replays (unless ``quick``), rank them, and write the reports to ``out``.
+    With ``patch``, the top cause's fix is also made on a copy of the script, run the same way, and
+    offered as ``out/fix.patch`` when it holds."""
     check_formats(formats)
     book = rule_book(rules)
     target = resolve(Path(script), list(args), nproc_per_node)
     if out is not None:
         check_output(Path(out), formats)
+        if patch:
+            check_patch_output(Path(out))
     evidence = investigate(target, book, steps=steps, timeout=timeout, every=every, budget=0.0 if quick else budget,
                            adaptive=adaptive, progress=progress)
     diagnosis = judge(evidence, book)
+    if patch:
+        evidence.patch = attempt_patch(diagnosis, evidence, book, target, RunSettings(steps, timeout, every, adaptive), progress)
+        diagnosis = judge(evidence, book)
     if out is not None:
         write_reports(diagnosis, evidence, Path(out), formats, templates)
+        if patch:
+            write_patch(Path(out), diagnosis.patch, evidence.patch)
     return diagnosis
 
 
@@ -95,15 +107,20 @@ def evidence_from(target: Target, result: ChildResult) -> Evidence:
 
 def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[str] = DEFAULT_FORMATS,
              rules: Sequence[Path] = (), templates: Path | None = None) -> Diagnosis:
-    """Re-judge saved evidence with the current rules and write the reports, without rerunning."""
+    """Re-judge saved evidence with the current rules and write the reports (and the patch, when the
+    evidence holds one), without rerunning."""
     check_formats(formats)
     book = rule_book(rules)
     try:
         evidence = Evidence.load(Path(evidence_path))
     except EvidenceError as error:
         raise UsageError(str(error)) from None
+    if evidence.patch is not None:
+        check_patch_output(Path(out))
     diagnosis = judge(evidence, book)
     write_reports(diagnosis, evidence, Path(out), formats, templates)
+    if evidence.patch is not None:
+        write_patch(Path(out), diagnosis.patch, evidence.patch)
     return diagnosis
 
 

@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 
 @dataclass
 class SourceLine:
-    """A line of the user's code, so a finding can point at it."""
+    """A line of the user's code, so a finding can point at it; where the interpreter knows it, the
+    span of the very call on that line (a line may hold several: ``criterion(model(x), y)``)."""
 
     file: str
     line: int
     code: str = ""
+    col: int | None = None
+    end_line: int | None = None
+    end_col: int | None = None
 
 
 @dataclass

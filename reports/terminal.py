@@ -41,9 +41,21 @@ def plain_summary(diagnosis: Diagnosis, files: list[Path]) -> str:
         lines.append(f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}, {status_label(cause)}: {fix}")
     if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
         lines.append(f"Ruled out by replays: {ruled_out(diagnosis)}")
+    if diagnosis.patch is not None:
+        lines.append(patch_line(diagnosis))
     if files:
         lines.append("Reports: " + ", ".join(str(f) for f in files))
     return "\n".join(lines) + "\n"
+
+
+def patch_line(diagnosis: Diagnosis) -> str:
+    """The patch in one line: verified and where, or why there is none."""
+    patch = diagnosis.patch
+    if patch is None:
+        return ""
+    if patch.offered:
+        return f"Patch for {patch.cause}, verified by running it: {patch.summary} (fix.patch, patched/)"
+    return f"No patch for {patch.cause}: {patch.reason}"
 
 
 def ruled_out(diagnosis: Diagnosis, shown: int = 6) -> str:
@@ -68,6 +80,8 @@ def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
         console.print(table)
     if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
         console.print(f"[dim]ruled out by replays:[/] {ruled_out(diagnosis)}", highlight=False)
+    if diagnosis.patch is not None:
+        console.print(patch_line(diagnosis), markup=False, highlight=False)
     for path in files:
         console.print(f"[dim]report:[/] {path}", highlight=False)
 

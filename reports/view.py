@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnose import __version__
-from diagnose.diagnosis import CauseReport, Diagnosis, LRSuggestion, ScenarioReport, SourceRef
+from diagnose.diagnosis import CauseReport, Diagnosis, LRSuggestion, PatchReport, ScenarioReport, SourceRef
 from diagnose.evidence import Evidence
 from diagnose.reports.figure import Plot
 from diagnose.reports.signals import (
@@ -72,6 +72,27 @@ class LRView:
 
 
 @dataclass
+class PatchView:
+    """The top cause's fix as a diff of the user's files, and the numbers that verify it."""
+
+    cause: str
+    title: str
+    offered: bool
+    reason: str
+    changes: list[str]
+    root: str
+    diff: str
+    diff_lines: list[tuple[str, str]]
+    summary: str
+    before: str
+    after: str
+    learning: str
+    replay: str
+    replay_before: str
+    replay_after: str
+
+
+@dataclass
 class ReportView:
     script: str
     script_name: str
@@ -88,6 +109,7 @@ class ReportView:
     not_evaluated: list[tuple[str, str]]
     scenarios: list[ScenarioView]
     lr: LRView | None
+    patch: PatchView | None
     signals: list[Signal]
     layers: list[LayerRow]
     activations: list[ActivationRow]
@@ -117,6 +139,7 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
         symptoms=[(s.title, s.level, s.status, s.detail) for s in diagnosis.symptoms if s.status == "fired"],
         not_evaluated=[(s.title, s.detail) for s in diagnosis.not_evaluated],
         scenarios=[_scenario(s) for s in diagnosis.scenarios], lr=_lr(diagnosis.lr_suggestion),
+        patch=_patch(diagnosis.patch),
         signals=signals(evidence, diagnosis.lr_suggestion), layers=layer_rows(evidence),
         activations=activation_rows(evidence),
         exception=f"{exception.type}: {exception.message}" if exception else "",
@@ -182,6 +205,23 @@ def _lr(lr: LRSuggestion | None) -> LRView | None:
     return LRView(user=f"{lr.user_lr:.3g}", suggested=f"{lr.suggested_lr:.3g}", steepest=f"{lr.steepest_lr:.3g}",
                   min_loss=f"{lr.min_loss_lr:.3g}",
                   divergence=f"{lr.divergence_lr:.3g}" if lr.divergence_lr is not None else "", advice=advice)
+
+
+def _patch(patch: PatchReport | None) -> PatchView | None:
+    if patch is None:
+        return None
+    return PatchView(
+        cause=patch.cause, title=patch.title, offered=patch.offered, reason=patch.reason, changes=patch.changes,
+        root=patch.root, diff=patch.diff, diff_lines=[(_diff_kind(line), line) for line in patch.diff.splitlines()],
+        summary=patch.summary[:1].upper() + patch.summary[1:], before=_number(patch.before), after=_number(patch.after), learning=patch.learning,
+        replay=patch.replay, replay_before=_number(patch.replay_before), replay_after=_number(patch.replay_after))
+
+
+def _diff_kind(line: str) -> str:
+    """How a diff line is shown: a file header, a hunk header, an added, removed or context line."""
+    if line.startswith(("--- ", "+++ ")):
+        return "file"
+    return {"@": "hunk", "+": "add", "-": "del"}.get(line[:1], "context")
 
 
 def _where(ref: SourceRef | object) -> str:

@@ -12,6 +12,7 @@ from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.findings import NotEvaluated
 from diagnose.rules.learning import Learning, assess
 from diagnose.rules.loader import RuleBook
+from diagnose.rules.patched import patch_report
 from diagnose.rules.schema import SCENARIOS
 from diagnose.rules.upstream import settle_upstream
 
@@ -36,6 +37,7 @@ def judge(evidence: Evidence, book: RuleBook) -> Diagnosis:
         symptoms=[_symptom_report(r) for r in results.values() if r.status != "not_evaluated"],
         not_evaluated=[_symptom_report(r) for r in results.values() if r.status == "not_evaluated"],
         scenarios=_scenario_reports(evidence), lr_suggestion=_lr_suggestion(evidence),
+        patch=patch_report(evidence, book, causes, learning.learns),
         exception=run.messages.exception if run.messages else None,
         notes=run.run.notes + ([f"Replays: {evidence.replays}."] if evidence.replays else []),
         redirected=_redirected(evidence),

@@ -82,12 +82,19 @@ class Cause(Strict):
     consequence: bool = Field(default=False, description=(
         "The cause is itself a symptom of others (exploding gradients, dead ReLUs): it ranks first only "
         "when no other candidate's fix also resolves it."))
+    patch: str = Field(default="", pattern=r"^([a-z][a-z0-9_]*)?$", description=(
+        "The source edit (by name) that writes this cause's fix into the user's script for `--patch`."))
+    not_local: str = Field(default="", description=(
+        "Why this cause's fix is not a local edit of the script (the data pipeline or the architecture "
+        "must change): the report says so instead of offering a diff."))
 
     @model_validator(mode="after")
     def _confirmable_or_not(self) -> Cause:
         if (self.confirm is None) == (not self.unconfirmable):
             raise ValueError("a cause names exactly one of 'confirm' (the replay of its fix that confirms it) "
                              "and 'unconfirmable' (why no replay can)")
+        if self.patch and self.not_local:
+            raise ValueError("a cause names at most one of 'patch' (its source edit) and 'not_local' (why there is none)")
         return self
 
 

@@ -60,7 +60,8 @@ def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
         started = time.monotonic()
         returncode, stderr = _call(command, run.cwd, env, options.run_seconds)
         row = BatchRow.from_report(run, Path(tmp) / "report.json", returncode, stderr, time.monotonic() - started)
-        files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file() and not p.name.startswith(".")}
+        files = {p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(Path(tmp).rglob("*"))
+                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(tmp).parts)}
     return row, files
 
 
@@ -153,6 +154,7 @@ def _store(out: Path, run: Run, row: BatchRow, files: Files) -> BatchRow:
     staged = out / STAGING / run.name
     staged.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
+        (staged / name).parent.mkdir(parents=True, exist_ok=True)
         (staged / name).write_bytes(data)
     row.report = f"{run.name}/report.html" if "report.html" in files else (
         f"{run.name}/report.md" if "report.md" in files else "")

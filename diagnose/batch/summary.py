@@ -16,7 +16,7 @@ from diagnose.reports.batch_index import render_index
 from diagnose.batch.runlist import Run
 
 CSV_COLUMNS = ("name", "script", "status", "verdict", "top_cause", "confidence", "confirmed", "cause_status", "seconds",
-               "reason", "report")
+               "reason", "report", "patch")
 
 
 class BatchRow(BaseModel):
@@ -35,6 +35,7 @@ class BatchRow(BaseModel):
     seconds: float = 0.0
     reason: str = ""
     report: str = ""
+    patch: str = ""  # "verified" (OUT/<run>/fix.patch), "not offered: <why>", or empty without --patch
 
     @classmethod
     def from_report(cls, run: Run, report: Path, returncode: int | None, stderr: str, seconds: float) -> BatchRow:
@@ -57,7 +58,11 @@ class BatchRow(BaseModel):
                    verdict=report["verdict"], healthy=report["healthy"], top_cause=top.get("id", ""),
                    confidence=top.get("confidence"), confirmed=top.get("confirmed", False),
                    cause_status=top.get("status", ""),
-                   reason=report.get("summary", "")[:300])
+                   reason=report.get("summary", "")[:300], patch=_patch_column(report.get("patch")))
+
+    @property
+    def patch_link(self) -> str:
+        return f"{self.name}/fix.patch" if self.patch == "verified" else ""
 
     @property
     def group(self) -> str:
@@ -68,6 +73,12 @@ class BatchRow(BaseModel):
         if self.healthy or self.verdict == "not_learning":
             return self.verdict
         return self.top_cause or self.verdict
+
+
+def _patch_column(patch: dict[str, Any] | None) -> str:
+    if not patch:
+        return ""
+    return "verified" if patch.get("offered") else f"not offered: {patch.get('reason', '')}"[:300]
 
 
 def groups(rows: list[BatchRow]) -> list[dict[str, object]]:

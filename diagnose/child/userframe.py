@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import linecache
 import os
 import sys
@@ -41,10 +42,27 @@ class UserCode:
         while frame is not None:
             filename = frame.f_code.co_filename
             if self.is_user_file(filename):
-                return source_line(filename, frame.f_lineno)
+                return source_line(filename, frame.f_lineno, _call_span(frame))
             frame = frame.f_back
         return None
 
 
-def source_line(filename: str, line: int) -> SourceLine:
-    return SourceLine(file=filename, line=line, code=linecache.getline(filename, line).strip())
+Span = tuple[int | None, int | None, int | None]
+
+
+def source_line(filename: str, line: int, span: Span = (None, None, None)) -> SourceLine:
+    col, end_line, end_col = span
+    return SourceLine(file=filename, line=line, code=linecache.getline(filename, line).strip(), col=col,
+                      end_line=end_line, end_col=end_col)
+
+
+def _call_span(frame: FrameType) -> Span:
+    """Columns of the instruction the frame is executing (the call into our hook's caller), from the
+    code object's position table (Python 3.11+); unknown before."""
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is None or frame.f_lasti < 0:
+        return None, None, None
+    found = next(itertools.islice(positions(), frame.f_lasti // 2, None), None)
+    if found is None or found[0] != frame.f_lineno:
+        return None, None, None
+    return found[2], found[1], found[3]

@@ -29,6 +29,7 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=defaults.TIMEOUT)
     p.add_argument("--budget", type=float, default=defaults.BUDGET)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--patch", action="store_true", help="a verified fix.patch per run, and a column for it")
     p.add_argument("--rules", type=Path, action="append", default=[])
     p.add_argument("--no-color", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -63,6 +64,7 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
 def _pass_through(options: argparse.Namespace) -> list[str]:
     args = ["--steps", str(options.steps), "--timeout", str(options.timeout), "--budget", str(options.budget)]
     args += ["--quick"] if options.quick else []
+    args += ["--patch"] if options.patch else []
     for path in options.rules:
         args += ["--rules", str(path.resolve())]
     return args

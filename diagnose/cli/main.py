@@ -64,6 +64,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--nproc-per-node", type=int, default=1, metavar="N",
                         help="launch the script as N processes, as torchrun --standalone does (gloo on CPU), "
                              "and diagnose every rank")
+    parser.add_argument("--patch", action="store_true",
+                        help="write the top cause's fix as OUT/fix.patch and OUT/patched/, once running the patched "
+                             "copy shows it works")
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
 
@@ -121,9 +124,11 @@ def _dispatch(argv: list[str]) -> int:
                                steps=options.steps, timeout=options.timeout, every=DETAIL[options.detail],
                                budget=options.budget, quick=options.quick, adaptive=options.observe == "adaptive",
                                rules=options.rules, templates=options.templates, progress=progress,
-                               nproc_per_node=options.nproc_per_node)
+                               nproc_per_node=options.nproc_per_node, patch=options.patch)
     if not options.quiet:
-        print_summary(diagnosis, report_files(options.out), color=not options.no_color)
+        offered = diagnosis.patch is not None and diagnosis.patch.offered
+        files = report_files(options.out) + ([options.out / "fix.patch"] if offered else [])
+        print_summary(diagnosis, files, color=not options.no_color)
     return EXIT_HEALTHY if diagnosis.healthy else EXIT_PROBLEMS
 
 
