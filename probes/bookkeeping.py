@@ -65,10 +65,10 @@ class BookkeepingProbe(Probe):
         section = self.section
         self._log("S")
         section.zero_grad_between_backward_and_step += self.zero_after_backward
+        section.stale_checks += id(optimizer) in self.known  # every step: two set lookups
+        section.stale_steps += id(optimizer) in self.dirty
         if self.state.sampled:
             params = _params(optimizer)
-            section.stale_checks += id(optimizer) in self.known
-            section.stale_steps += id(optimizer) in self.dirty
             section.steps_checked_for_grads += 1
             section.steps_without_grads += not _holds_gradient(params)
             watched = params if len(params) <= PARAMS_WATCHED else params[:2] + params[-2:]

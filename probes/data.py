@@ -24,6 +24,8 @@ SAMPLE_IMAGES, MAX_SIDE = 16, 32
 LABELS_FIRST = 20  # how mixed batches are: every batch at first, then sampled steps
 MIN_TRAINING_SET, TRAINING_SET_SHARE = 100, 0.9  # rows: an evaluated tensor that is the training set
 MAX_CONSTANT_BATCHES = 10_000
+TOKEN_CHECKS = 20  # loss calls whose targets are compared with the model's integer inputs
+TOKEN_MATCH = 0.9  # share of positions where a target equals the input (or the next input)
 
 
 class DataProbe(Probe):
@@ -52,6 +54,9 @@ class DataProbe(Probe):
         self.samples_fetched = 0
         self.sample_images: list = []
         self.sample_labels: list[int] = []
+        self.token_inputs: torch.Tensor | None = None  # the latest training forward's integer input
+        self.token_checks = 0
+        self.targets_from_inputs = 0
 
     # -- loaders -------------------------------------------------------------------------------
     def on_loader_iter(self, loader: Any) -> None:
@@ -90,6 +95,8 @@ class DataProbe(Probe):
                     self.train_memory.add(_memory(x))
             if self.training_forwards == 1:
                 self.sample_images = _thumbnails(x)
+            if not x.is_floating_point() and x.dim() >= 2:
+                self.token_inputs = x
             if _sampled(self.training_forwards):
                 self.inputs.add(x)
             if len(self.train_rows) < MAX_TRAIN_ROWS and (self.training_forwards <= HASH_FIRST
@@ -126,6 +133,9 @@ class DataProbe(Probe):
         self.target_calls += 1
         if _sampled(self.target_calls):
             self.targets.add(y)
+        if self.token_inputs is not None and self.token_checks < TOKEN_CHECKS:
+            self.token_checks += 1
+            self.targets_from_inputs += _tokens_of(y, self.token_inputs)
         labels = _class_labels(call.name, y)
         if labels is None:
             return
@@ -179,6 +189,7 @@ class DataProbe(Probe):
             loaders=list(self.loaders.values()), train_rows_hashed=len(train_rows),
             val_rows_hashed=len(val_rows), val_rows_in_train=len(val_rows & train_rows),
             train_slice_rows=len(slice_rows), train_slice_rows_in_train=len(slice_rows & train_rows),
+            targets_from_inputs=self.targets_from_inputs / self.token_checks if self.token_checks else None,
             normalize_calls=self.normalize_calls, sample_images=self.sample_images, sample_labels=self.sample_labels,
             normalize_calls_per_sample=(self.normalize_count / self.samples_fetched
                                         if self.samples_fetched and self.normalize_count else None))
@@ -242,6 +253,22 @@ def _class_labels(loss: str, y: torch.Tensor) -> torch.Tensor | None:
     if flat.min() < 0 or flat.max() > 100_000:
         return None
     return flat.long().cpu()
+
+
+def _tokens_of(y: torch.Tensor, x: torch.Tensor) -> bool:
+    """Whether integer targets are the model's integer inputs, as they are or shifted by one position
+    along a sequence axis: a language model's next-token targets (padding marked by a negative
+    ignore index is left out). Their class balance is the text's token frequencies."""
+    if y.is_floating_point() or y.numel() != x.numel():
+        return False
+    y, x = y.detach().reshape(x.shape), x.detach()
+    pairs = [(y, x)] + [(y.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1))
+                        for dim, n in enumerate(x.shape) if n > 1]
+    for target, given in pairs:
+        kept = target >= 0
+        if kept.any() and (target[kept] == given[kept]).float().mean() >= TOKEN_MATCH:
+            return True
+    return False
 
 
 def _thumbnails(x: torch.Tensor) -> list:

@@ -98,6 +98,10 @@ class InsertZeroGrad(Intervention):
                 optimizer.zero_grad(set_to_none=True)
         self.fresh = False
 
+    def before_closure_again(self) -> None:
+        """Each further evaluation of a step's closure (LBFGS) computes gradients at new weights."""
+        self.fresh = True
+
     def after_step(self, optimizer: torch.optim.Optimizer) -> None:
         self.fresh = True
 

@@ -74,6 +74,7 @@ class DataSection:
     val_inputs: TensorSummary | None = None
     targets: TensorSummary | None = None
     class_counts: dict[int, int] = field(default_factory=dict)
+    targets_from_inputs: float | None = None  # share of checked loss calls whose targets are the (next) input tokens
     batch_majority_share: float | None = None
     loaders: list[LoaderInfo] = field(default_factory=list)
     train_rows_hashed: int = 0

@@ -19,6 +19,7 @@ MATERIAL = 0.05  # of the starting loss
 ACCURACY_GAIN = 0.1
 PREDICTION_SHIFT = 0.05
 MIN_VALUES = 10
+STILL_CLIMBS = 3.0  # a replay without NaN whose loss ends this many times above its start did not fix it
 
 
 def confirm_all(evidence: Evidence, book: RuleBook, searched: frozenset[str], failing: bool) -> dict[str, Confirmation]:
@@ -91,7 +92,9 @@ def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: boo
     steps = len(after.loss.values)
     was_bad, is_bad = before.loss.first_nonfinite_step, _first_nonfinite_after_fork(after)
     if was_bad is not None and is_bad is None and steps >= MIN_VALUES:
-        late = _late(after.loss.values)
+        late, start = _late(after.loss.values), median(finite_values(after.loss.values[:3]))
+        if late is not None and start and start > 0 and late > STILL_CLIMBS * start:
+            return False, f"no NaN/Inf in {steps} steps, but the loss still climbs from {start:.4g} to {late:.4g}", None, late
         return True, f"no NaN/Inf in {steps} steps (before: NaN at step {was_bad}); loss ends at {late:.4g}", None, late
     accuracy = _late(before.loss.train_accuracy), _late(after.loss.train_accuracy)
     gain = accuracy[1] - accuracy[0] if None not in accuracy else None

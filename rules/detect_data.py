@@ -106,6 +106,19 @@ def class_imbalance(ev: Evidence, min_ratio: float = 10.0) -> Finding:
 
 
 @detector
+def targets_from_inputs(ev: Evidence, min_share: float = 0.5) -> Finding:
+    """The targets are the model's own input tokens, shifted to the next position (language modelling)
+    or as they are: they match their inputs by construction, and their balance is the text's."""
+    share = observed(ev, "data").targets_from_inputs
+    if share is None:
+        raise NotEvaluated("no integer sequence input to compare the targets with")
+    if share < min_share:
+        return Finding.no(f"targets match the input tokens in {share:.0%} of the checked loss calls")
+    return Finding.yes(1.0, f"the targets are the input tokens (or the next ones) in {share:.0%} of the checked "
+                            "loss calls: next-token targets over a vocabulary", where="loss")
+
+
+@detector
 def predictions_collapsed(ev: Evidence, min_share: float = 0.98) -> Finding:
     """The model predicts one class although the labels it trains on hold several. A model may
     predict the majority as often as it occurs; collapse is predicting it more than halfway from

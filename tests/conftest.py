@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -18,6 +22,31 @@ from diagnose.driver.targets import resolve
 TESTS = Path(__file__).parent
 SCRIPTS = TESTS / "scripts"
 ZOO = TESTS.parent.parent / "shared" / "zoo"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@contextmanager
+def one_thread_per_child() -> Iterator[None]:
+    """Children started in this block run torch with one OpenMP thread."""
+    saved = {key: os.environ.get(key) for key in THREAD_VARIABLES}
+    os.environ.update({key: "1" for key in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def two_at_a_time(work: Callable[[K], V], items: Sequence[K]) -> dict[K, V]:
+    """``work`` over ``items``, two at a time (one per core) with one OpenMP thread per child: two
+    torch processes spinning threads on the same two cores slow each other down many times over."""
+    with one_thread_per_child(), ThreadPoolExecutor(2) as pool:
+        return dict(zip(items, pool.map(work, items)))
 
 
 def live_runs() -> list[str]:

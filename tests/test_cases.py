@@ -9,14 +9,12 @@ that run alone; the ones marked ``replays`` need the agent's replays to rise abo
 from __future__ import annotations
 
 import importlib.util
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import TESTS
+from conftest import TESTS, two_at_a_time
 from diagnose.diagnosis import Diagnosis
 from diagnose.facade import investigate, observe
 from diagnose.rules.judge import judge
@@ -25,7 +23,6 @@ from diagnose.driver.targets import resolve
 
 CASES_DIR = TESTS / "cases"
 LABELS: dict[str, dict] = yaml.safe_load((CASES_DIR / "cases.yaml").read_text())
-WORKERS = 2
 LIKELY = 0.5
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the corpus needs scikit-learn")
@@ -44,19 +41,8 @@ def _diagnose(name: str, label: dict, book: RuleBook) -> Diagnosis:
 
 @pytest.fixture(scope="module")
 def diagnoses(rule_book) -> dict[str, Diagnosis]:
-    """All cases, diagnosed in parallel; each child gets one core's worth of threads."""
-    saved = {key: os.environ.get(key) for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({key: "1" for key in saved})
-    try:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            futures = {name: pool.submit(_diagnose, name, label, rule_book) for name, label in LABELS.items()}
-            return {name: future.result() for name, future in futures.items()}
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    """All cases, diagnosed two at a time."""
+    return two_at_a_time(lambda name: _diagnose(name, LABELS[name], rule_book), list(LABELS))
 
 
 @pytest.mark.parametrize("name, label", [_param(n, lb) for n, lb in LABELS.items()])

@@ -17,12 +17,11 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import live_runs
+from conftest import live_runs, two_at_a_time
 from diagnose.facade import run
 
 FRAMEWORKS = Path(__file__).resolve().parent.parent / "examples" / "frameworks"
@@ -104,11 +103,10 @@ def quick_reports(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
         out = tmp_path_factory.mktemp("reports") / case_id(script, bug)
         options = REPLAYED.get(bug, ["--quick", "--steps", str(STEPS if bug == "none" else BUG_STEPS)])
         subprocess.run(diagnose_command(script, args, out, *options), cwd=folder, stdin=subprocess.DEVNULL,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
+                       timeout=300)
         return case_id(script, bug), (json.loads((out / "report.json").read_text()), folder)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(diagnose, [c for c in CASES if installed(c[0])]))
+    return dict(two_at_a_time(diagnose, [c for c in CASES if installed(c[0])]).values())
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import TESTS, ZOO
+from conftest import TESTS, ZOO, two_at_a_time
 from diagnose.facade import rerender
 
 CASES = TESTS / "cases"
@@ -29,7 +27,6 @@ PATCHED = [ZOO / f"{name}.py" for name in (
     "softmax_before_cross_entropy", "lr_too_high", "lr_too_low", "data_not_shuffled", "frozen_parameters",
     "inputs_not_normalized")] + [CASES / f"{name}.py" for name in ("case22", "case41", "case48", "case49", "case51")]
 NOT_LOCAL = ZOO / "detached_graph.py"
-WORKERS = 2
 PLAIN_SECONDS = 180
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None or shutil.which("patch") is None,
@@ -53,10 +50,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*"))}
 
 
-def _env() -> dict[str, str]:
-    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-
-
 def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
     """diagnose --patch on a copy of the script's folder; then patch -p1 on a fresh copy, and a plain run."""
     user, out = tmp / "user" / script.stem, tmp / "out" / script.stem
@@ -65,7 +58,7 @@ def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
     (user / "notes.txt").write_text("the user's own file\n")
     before = snapshot(user)
     subprocess.run([sys.executable, "-m", "diagnose", str(user / script.name), "-o", str(out), "--format", "md,json",
-                    "--patch", "-q"], cwd=tmp, env=_env(), timeout=600)
+                    "--patch", "-q"], cwd=tmp, timeout=600)
     outcome = Outcome(user, out, before, snapshot(user), json.loads((out / "report.json").read_text()))
     if (out / "fix.patch").exists():
         outcome.copy = tmp / "copy" / script.stem
@@ -73,7 +66,7 @@ def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
         shutil.copy(script, outcome.copy / script.name)
         outcome.applied = subprocess.run(["patch", "-p1", "-i", str(out / "fix.patch")], cwd=outcome.copy,
                                          capture_output=True, text=True)
-        outcome.plain = subprocess.run([sys.executable, script.name], cwd=outcome.copy, env=_env(),
+        outcome.plain = subprocess.run([sys.executable, script.name], cwd=outcome.copy,
                                        capture_output=True, text=True, timeout=PLAIN_SECONDS)
     return outcome
 
@@ -81,9 +74,8 @@ def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict[str, Outcome]:
     tmp = tmp_path_factory.mktemp("patch")
-    with ThreadPoolExecutor(WORKERS) as pool:
-        futures = {s.stem: pool.submit(_diagnose_and_apply, s, tmp) for s in [*PATCHED, NOT_LOCAL]}
-        return {name: future.result() for name, future in futures.items()}
+    done = two_at_a_time(lambda script: _diagnose_and_apply(script, tmp), [*PATCHED, NOT_LOCAL])
+    return {script.stem: outcome for script, outcome in done.items()}
 
 
 @pytest.mark.parametrize("script", PATCHED, ids=lambda s: s.stem)

@@ -7,7 +7,6 @@ import os
 import shutil
 import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 

@@ -8,7 +8,8 @@ import time
 import pytest
 import yaml
 
-from conftest import ZOO
+from conftest import ZOO, two_at_a_time
+from diagnose.diagnosis import Diagnosis
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
 from diagnose.driver.targets import resolve
@@ -19,18 +20,28 @@ MANIFEST = ZOO / "manifest.yaml"
 NOT_REPLAYABLE = {"detached_graph", "labels_misaligned", "optimizer_step_missing", "overfitting", "shape_mismatch",
                   "train_val_leakage", "vanishing_gradients", "wrong_loss_for_task"}
 CASES = yaml.safe_load(MANIFEST.read_text()) if MANIFEST.exists() else []
+BY_ID = {case["id"]: case for case in CASES}
 pytestmark = [
     pytest.mark.skipif(not CASES, reason="shared/zoo is not beside the repository"),
     pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the zoo needs scikit-learn"),
 ]
 
 
+@pytest.fixture(scope="module")
+def diagnoses(rule_book) -> dict[str, tuple[Diagnosis, float]]:
+    """Every zoo script diagnosed (two at a time), with the seconds it took."""
+    def diagnose(case_id: str) -> tuple[Diagnosis, float]:
+        case, started = BY_ID[case_id], time.monotonic()
+        evidence = investigate(resolve(ZOO / case["script"], case.get("args", [])), rule_book)
+        return judge(evidence, rule_book), time.monotonic() - started
+
+    return two_at_a_time(diagnose, list(BY_ID))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_zoo_case(case, rule_book):
-    started = time.monotonic()
-    evidence = investigate(resolve(ZOO / case["script"], case.get("args", [])), rule_book)
-    diagnosis = judge(evidence, rule_book)
-    assert time.monotonic() - started < 60
+def test_zoo_case(case, diagnoses):
+    diagnosis, seconds = diagnoses[case["id"]]
+    assert seconds < 60
     assert not diagnosis.probe_errors
     ranked = [c.id for c in diagnosis.causes]
     if case["healthy"]:

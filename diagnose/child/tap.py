@@ -135,7 +135,8 @@ class Tap:
         if self.state.muted:
             return None
         self.adopt_optimizer(optimizer)
-        deferred = defer_to_closure(args, kwargs, functools.partial(self._step_begins, optimizer))
+        deferred = defer_to_closure(args, kwargs, functools.partial(self._step_begins, optimizer),
+                                    self._closure_again)
         if deferred is not None:
             self._closure_pending = True
             return deferred
@@ -151,6 +152,11 @@ class Tap:
         if self.intervention.active:
             self.intervention.before_step(optimizer)
         self.emit("on_step_pre", optimizer)
+
+    def _closure_again(self) -> None:
+        """A step(closure) evaluates its closure again (LBFGS's line search): at new weights."""
+        if self.intervention.active:
+            self.intervention.before_closure_again()
 
     def _reach_fork_point(self) -> None:
         """The first optimizer step: replays fork from here, and interventions start here."""
@@ -370,12 +376,13 @@ class Tap:
         self.emit("on_exception", error)
 
 
-def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any],
-                     begins: Callable[[], None]) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any], begins: Callable[[], None],
+                     again: Callable[[], None] = lambda: None) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
     """For ``step(closure)`` (LBFGS, and every step Lightning takes), the step's arguments with the
     closure wrapped so that ``begins`` runs once its first call returns: the gradients are computed
-    inside the step, so the step really begins there (the fork point, the probes' pre-step checks).
-    None for a step without a closure. The hook's args start with the optimizer itself."""
+    inside the step, so the step really begins there (the fork point, the probes' pre-step checks);
+    ``again`` runs before each further call. None for a step without a closure. The hook's args
+    start with the optimizer itself."""
     position = next((i for i, a in enumerate(args[1:], 1) if callable(a)), None)
     closure = kwargs.get("closure") if position is None else args[position]
     if not callable(closure):
@@ -383,6 +390,8 @@ def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any],
     called = [False]
 
     def closure_then_begin(*a: Any, **k: Any) -> Any:
+        if called[0]:
+            again()
         result = closure(*a, **k)
         if not called[0]:
             called[0] = True

@@ -1,5 +1,5 @@
-"""Each forward pass takes longer than the gap diagnose leaves between its time budget and the hard
-time limit, so the run is stopped in the middle of a step while it is still training."""
+"""Each forward pass takes seconds, so the time limit comes a few steps in, maybe in the middle of a
+step, while the run is still training."""
 import time
 
 import torch
@@ -12,7 +12,7 @@ class Slow(nn.Module):
         self.layer = nn.Linear(4, 1)
 
     def forward(self, x):
-        time.sleep(6)
+        time.sleep(4)
         return self.layer(x)
 
 

@@ -1,6 +1,7 @@
 """A small GPT (causal self-attention blocks, GPT-2 style init) trained on characters."""
 import argparse
 import math
+import random
 
 import torch
 from torch import nn
@@ -9,10 +10,16 @@ from torch.nn import functional as F
 parser = argparse.ArgumentParser()
 parser.add_argument("--lr", type=float, default=3e-3)
 parser.add_argument("--iters", type=int, default=400)
+parser.add_argument("--bug", default="none", choices=["none", "lr_x100"])
 args = parser.parse_args()
+lr = args.lr * (100 if args.bug == "lr_x100" else 1)
 
-TEXT = " ".join(f"the {a} {b} sat on the {c} and saw {n} {b}s." for n in range(1, 9)
-                for a, b, c in [("old", "cat", "mat"), ("small", "dog", "log"), ("red", "bird", "wire")]) * 20
+# Sentences drawn at random from a small grammar: the validation text is new sentences, not a repeat.
+pick = random.Random(0).choice
+TEXT = " ".join(f"the {pick(['old', 'small', 'red', 'quiet', 'tall', 'happy'])} "
+                f"{pick(['cat', 'dog', 'bird', 'fox', 'horse', 'mouse', 'owl'])} "
+                f"{pick(['sat on', 'ran to', 'looked at', 'jumped over', 'slept by'])} the "
+                f"{pick(['mat', 'log', 'wire', 'hill', 'river', 'barn'])}." for _ in range(700))
 chars = sorted(set(TEXT))
 stoi = {ch: i for i, ch in enumerate(chars)}
 data = torch.tensor([stoi[ch] for ch in TEXT])
@@ -76,7 +83,7 @@ def estimate_loss(model):
 
 torch.manual_seed(0)
 model = GPT(len(chars))
-optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1)
+optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1)
 for it in range(args.iters):
     if it % 100 == 0:
         print(f"iter {it} val loss {estimate_loss(model):.3f} (uniform {math.log(len(chars)):.3f})")
