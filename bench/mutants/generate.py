@@ -28,10 +28,6 @@ class Mutant:
     changed: tuple[str, ...]  # the host files the operator edited
     files: dict[str, str]  # every file of the mutant folder: name -> source
 
-    @property
-    def digest(self) -> str:
-        return digest(self.files)
-
 
 def digest(files: dict[str, str]) -> str:
     """A hash of a folder's files: the key of its cached plain run."""

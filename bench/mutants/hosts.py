@@ -54,6 +54,7 @@ HOSTS = [
     Host("hf_tinybert", "Hugging Face Trainer, tiny random BERT", "classification", "tokens", "transformers"),
     Host("sine_lstm", "config dict, early stopping, LSTM forecaster", "regression", "series"),
     Host("transformer_tokens", "custom Dataset of dicts, nn.TransformerEncoder", "classification", "tokens"),
+    Host("accum_bn", "gradient accumulation over micro-batches, deep BatchNorm MLP", "classification", "images"),
 ]
 BY_NAME = {h.name: h for h in HOSTS}
 

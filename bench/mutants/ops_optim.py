@@ -11,7 +11,7 @@ from .operators import Operator
 
 LR_NAMES = {"lr", "learning_rate"}
 DECAY_NAMES = {"weight_decay", "wd"}
-BATCH_NAMES = {"batch_size", "per_device_train_batch_size"}
+BATCH_NAMES = {"batch_size", "per_device_train_batch_size", "micro_batch", "bs"}
 
 
 def _scale(found: list[ast.Constant], factor: float) -> bool:
@@ -40,7 +40,7 @@ def tiny_batches(tree: ast.Module) -> bool:
     """Training batches of 2 (validation loaders, which do not shuffle, keep theirs)."""
     shuffling = sites.shuffling_loaders(tree)
     evaluation = {id(k.value) for c in calls(tree, "DataLoader") if c not in shuffling for k in c.keywords}
-    found = [c for c in sites.hyper_constants(tree, lambda name: name in BATCH_NAMES) if id(c) not in evaluation]
+    found = [c for c in sites.hyper_constants(tree, lambda name: name.lower() in BATCH_NAMES) if id(c) not in evaluation]
     for node in found:
         node.value = 2
     return bool(found)

@@ -50,13 +50,15 @@ def backward_statements(tree: ast.AST) -> list[ast.Expr]:
 
 
 def step_after_backward(tree: ast.AST) -> ast.Expr | None:
-    """The optimizer's `step()`: the first argument-less `.step()` after a `backward()` in its block."""
+    """The optimizer's `step()`: the first argument-less `.step()` statement after a `backward()`,
+    in its block or nested there (`if (i + 1) % accumulate == 0: optimizer.step()`)."""
     for back in backward_statements(tree):
         block, index = locate(tree, back)
         for stmt in block[index + 1:]:
-            call = stmt.value if isinstance(stmt, ast.Expr) else None
-            if isinstance(call, ast.Call) and leaf(call.func) == "step" and not call.args:
-                return stmt
+            for node in ast.walk(stmt):
+                call = node.value if isinstance(node, ast.Expr) else None
+                if isinstance(call, ast.Call) and leaf(call.func) == "step" and not call.args:
+                    return node
     return None
 
 

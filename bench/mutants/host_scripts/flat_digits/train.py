@@ -23,7 +23,7 @@ val_dl = DataLoader(TensorDataset(torch.tensor(X_va, dtype=torch.float32), torch
 model = nn.Sequential(
     nn.Linear(64, 128),
     nn.ReLU(),
-    nn.Dropout(0.2),
+    nn.Dropout(0.5),
     nn.Linear(128, 64),
     nn.ReLU(),
     nn.Linear(64, 10),
