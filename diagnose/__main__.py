@@ -1,5 +1,5 @@
 """``python -m diagnose`` is the ``diagnose`` command."""
 
-from diagnose.cli import main
+from diagnose.cli.main import main
 
 raise SystemExit(main())

@@ -18,6 +18,7 @@ from diagnose.probes.sections import (
     ActivationSection,
     BookkeepingSection,
     DataSection,
+    DistributedSection,
     GradCheckSection,
     GradientSection,
     GraphSection,
@@ -31,7 +32,7 @@ from diagnose.probes.sections import (
     OverfitSection,
     SourcesSection,
 )
-from diagnose.runner import ChildResult
+from diagnose.driver.runner import ChildResult
 
 SCHEMA_VERSION = 1
 
@@ -79,6 +80,7 @@ class ObservedRun(BaseModel):
     graph: GraphSection | None = None
     sources: SourcesSection | None = None
     messages: MessagesSection | None = None
+    distributed: DistributedSection | None = None
 
     @classmethod
     def from_child(cls, result: ChildResult, **extra: Any) -> Any:
@@ -92,6 +94,7 @@ class ScenarioRun(ObservedRun):
 
     mode: str = "cold"
     reason: str = ""
+    repair_for: str = Field(default="", description="The cause the repair search tried this fix for.")
     intervention: InterventionSection | None = None
     lr_range: LRRangeSection | None = None
     isolated: OverfitSection | None = None
@@ -110,6 +113,29 @@ class AgentStep(BaseModel):
     confidence_after: float = 0.0
 
 
+class PatchedFile(BaseModel):
+    """A file of the user's folder as the patch leaves it (``path`` relative to that folder)."""
+
+    path: str
+    text: str
+
+
+class PatchAttempt(BaseModel):
+    """The patch made for the top cause (or why none could be made), and the run of the patched
+    copy under the same observation: kept so that a re-render can judge and show it again."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    cause: str
+    edit: str = ""
+    root: str = Field(default="", description="The folder the diff's paths are relative to (the script's).")
+    changes: list[str] = Field(default_factory=list, description="What each edit does, in words.")
+    diff: str = ""
+    files: list[PatchedFile] = Field(default_factory=list)
+    not_offered: str = Field(default="", description="Why no patch could be made for the cause.")
+    run: ScenarioRun | None = None
+
+
 class Evidence(BaseModel):
     model_config = ConfigDict(ser_json_inf_nan="strings")
 
@@ -124,6 +150,7 @@ class Evidence(BaseModel):
     scenarios: dict[str, ScenarioRun] = Field(default_factory=dict)
     agent: list[AgentStep] = Field(default_factory=list)
     replays: str = ""
+    patch: PatchAttempt | None = None
 
     def section(self, name: str) -> Any:
         """An observed section by name, or a replay by its scenario name (None when absent)."""

@@ -10,42 +10,55 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from diagnose import defaults
-from diagnose.agent import Agent, Replays
+from diagnose.driver.agent import Agent, Replays
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence, EvidenceError, ObservedRun
 from diagnose.reports.writer import check_formats, check_output, write_reports
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook, RuleError, load_rules
-from diagnose.forkserver import ForkClient
-from diagnose.progress import Progress
-from diagnose.runner import ChildResult, ScenarioSpec, run_scenario
-from diagnose.targets import Target, resolve
+from diagnose.child.forkserver import ForkClient
+from diagnose.driver.progress import Progress
+from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
+from diagnose.driver.targets import Target, resolve
+from diagnose.patch import attempt_patch
+from diagnose.patch.files import check_patch_output, write_patch
+from diagnose.patch.verify import RunSettings
 
 DEFAULT_FORMATS = ("md", "html", "json")
 
 
 def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
         formats: Sequence[str] = DEFAULT_FORMATS, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
-        every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False,
-        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None) -> Diagnosis:
-    """Run ``script`` under instrumentation, test the likely causes with replays (unless ``quick``),
-    rank them, and write the reports to ``out``."""
+        every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False, adaptive: bool = True,
+        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None,
+        nproc_per_node: int = 1, patch: bool = False) -> Diagnosis:
+    """Run ``script`` under instrumentation (as ``nproc_per_node`` ranks, launched as torchrun would),
+    test the likely causes with replays (unless ``quick``), rank them, and write the reports to ``out``.
+    With ``patch``, the top cause's fix is also made on a copy of the script, run the same way, and
+    offered as ``out/fix.patch`` when it holds."""
     check_formats(formats)
     book = rule_book(rules)
-    target = resolve(Path(script), list(args))
+    target = resolve(Path(script), list(args), nproc_per_node)
     if out is not None:
         check_output(Path(out), formats)
+        if patch:
+            check_patch_output(Path(out))
     evidence = investigate(target, book, steps=steps, timeout=timeout, every=every, budget=0.0 if quick else budget,
-                           progress=progress)
+                           adaptive=adaptive, progress=progress)
     diagnosis = judge(evidence, book)
+    if patch:
+        evidence.patch = attempt_patch(diagnosis, evidence, book, target, RunSettings(steps, timeout, every, adaptive), progress)
+        diagnosis = judge(evidence, book)
     if out is not None:
         write_reports(diagnosis, evidence, Path(out), formats, templates)
+        if patch:
+            write_patch(Path(out), diagnosis.patch, evidence.patch)
     return diagnosis
 
 
 def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
-                every: int = defaults.EVERY, budget: float = defaults.BUDGET,
+                every: int = defaults.EVERY, budget: float = defaults.BUDGET, adaptive: bool = True,
                 progress: Progress | None = None) -> Evidence:
     """The observed run, then (with a budget) the agent's replays, forked from its first step."""
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
@@ -53,11 +66,10 @@ def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, 
         client = ForkClient(workdir)
         try:
             evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress,
-                               workdir=workdir, serve=budget > 0)
+                               workdir=workdir, serve=budget > 0 and target.nproc == 1, adaptive=adaptive)
             if budget > 0:
                 replays = Replays(target, workdir, client, evidence, timeout, every)
-                evidence.replays = ("forked from the observed run's first optimizer step" if client.available
-                                    else f"run from scratch: {client.unavailable_reason}")
+                evidence.replays = replay_mode(target, client)
                 evidence = Agent(book, replays, budget, progress).investigate(evidence)
         finally:
             client.close()
@@ -66,11 +78,21 @@ def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, 
     return evidence
 
 
+def replay_mode(target: Target, client: ForkClient) -> str:
+    """How the replays start, as the report says it."""
+    if target.nproc > 1:
+        return f"run from scratch with all {target.nproc} ranks: forking a process group is unsafe"
+    if client.available:
+        return "forked from the observed run's first optimizer step"
+    return f"run from scratch: {client.unavailable_reason}"
+
+
 def observe(target: Target, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT, every: int = defaults.EVERY,
-            progress: Progress | None = None, workdir: Path | None = None, serve: bool = False) -> Evidence:
+            progress: Progress | None = None, workdir: Path | None = None, serve: bool = False,
+            adaptive: bool = True) -> Evidence:
     """The observed run: the script as written, under the tap (serving replays if asked)."""
     spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every,
-                        serve=serve)
+                        serve=serve, adaptive=adaptive, nproc=target.nproc)
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         folder = workdir or Path(tmp)
         (progress or Progress()).scenario(spec.name, f"{target.script.name} as written, observed",
@@ -85,15 +107,20 @@ def evidence_from(target: Target, result: ChildResult) -> Evidence:
 
 def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[str] = DEFAULT_FORMATS,
              rules: Sequence[Path] = (), templates: Path | None = None) -> Diagnosis:
-    """Re-judge saved evidence with the current rules and write the reports, without rerunning."""
+    """Re-judge saved evidence with the current rules and write the reports (and the patch, when the
+    evidence holds one), without rerunning."""
     check_formats(formats)
     book = rule_book(rules)
     try:
         evidence = Evidence.load(Path(evidence_path))
     except EvidenceError as error:
         raise UsageError(str(error)) from None
+    if evidence.patch is not None:
+        check_patch_output(Path(out))
     diagnosis = judge(evidence, book)
     write_reports(diagnosis, evidence, Path(out), formats, templates)
+    if evidence.patch is not None:
+        write_patch(Path(out), diagnosis.patch, evidence.patch)
     return diagnosis
 
 

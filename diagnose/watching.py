@@ -27,12 +27,12 @@ import torch
 from torch import nn
 
 from diagnose import defaults
-from diagnose._child import plain_sections
-from diagnose.budget import Budget
+from diagnose.child.session import plain_sections
+from diagnose.child.budget import Budget
 from diagnose.probes.registry import observe_probes
-from diagnose.state import Schedule, TrainingState
-from diagnose.tap import Tap
-from diagnose.userframe import UserCode
+from diagnose.child.state import Schedule, TrainingState
+from diagnose.child.tap import Tap
+from diagnose.child.userframe import UserCode
 
 SCENARIO = "watch"
 
@@ -58,7 +58,7 @@ class Watch:
             check_formats(self.formats)
             check_output(Path(self.out), self.formats)
         state = TrainingState(UserCode(self.code), Schedule(every=self.every))
-        self._tap = Tap(state, observe_probes(state), Budget(sys.maxsize // 4, float("inf")))
+        self._tap = Tap(state, observe_probes(state), Budget(sys.maxsize // 4, float("inf")), watching=True)
         self._started = time.monotonic()
         self._tap.install()
         if self.model is not None:
@@ -86,7 +86,7 @@ class Watch:
         from diagnose.evidence import Evidence, ObservedRun
         from diagnose.facade import rule_book
         from diagnose.rules.judge import judge
-        from diagnose.runner import ChildResult
+        from diagnose.driver.runner import ChildResult
 
         result = ChildResult(name=SCENARIO, run=run, sections=sections, stdout_tail="", stderr_tail="",
                              wall_seconds=run["seconds"])

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from diagnose.state import TrainingState
+    from diagnose.child.state import TrainingState
 
 EVENTS = (
     "on_optimizer_created", "on_root_forward_pre", "on_root_forward", "on_sampled_forward_start",

@@ -32,6 +32,7 @@ class BookkeepingProbe(Probe):
         self.snapshot: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.dirty: dict[int, torch.optim.Optimizer] = {}
         self.known: set[int] = set()  # optimizers that stepped once (only later steps can be stale)
+        self.last_stepped: int | None = None
 
     def on_zero_grad(self, owner: Any) -> None:
         self.section.zero_grad_calls += 1
@@ -64,7 +65,7 @@ class BookkeepingProbe(Probe):
         section = self.section
         self._log("S")
         section.zero_grad_between_backward_and_step += self.zero_after_backward
-        if self.state.sampled and not self.state.step_with_closure:
+        if self.state.sampled:
             params = _params(optimizer)
             section.stale_checks += id(optimizer) in self.known
             section.stale_steps += id(optimizer) in self.dirty
@@ -76,13 +77,14 @@ class BookkeepingProbe(Probe):
     def on_step(self, optimizer: torch.optim.Optimizer) -> None:
         section = self.section
         section.steps += 1
+        section.optimizer_switches += self.last_stepped not in (None, id(optimizer))
+        self.last_stepped = id(optimizer)
         if self.snapshot:
             section.steps_checked_for_change += 1
             section.steps_params_unchanged += all(torch.equal(p.detach(), before) for p, before in self.snapshot)
             self.snapshot = []
-        if not self.state.step_with_closure:  # a closure clears its own gradients inside the step
-            self.dirty[id(optimizer)] = optimizer
-            self.known.add(id(optimizer))
+        self.dirty[id(optimizer)] = optimizer
+        self.known.add(id(optimizer))
         self.backward_since_step = False
         self.zero_after_backward = False
         self._log("|")

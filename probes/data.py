@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
+from torch.utils.data.distributed import DistributedSampler
 
 from diagnose.probes.base import LossCall, Probe
 from diagnose.probes.sections import DataSection, LoaderInfo, NormalizeCall
@@ -57,9 +58,11 @@ class DataProbe(Probe):
         if id(loader) not in self.loaders:
             self.loaders[id(loader)] = LoaderInfo(
                 role="eval", batch_size=loader.batch_size, dataset_size=_length(loader.dataset),
-                sampler=type(loader.sampler).__name__, num_workers=loader.num_workers, iterations=0)
+                sampler=type(loader.sampler).__name__, num_workers=loader.num_workers, iterations=0,
+                sharded=isinstance(loader.sampler, DistributedSampler))
             self.loader_objects[id(loader)] = loader
         self.loaders[id(loader)].iterations += 1
+        self.loaders[id(loader)].pass_steps.append(self.state.steps)
 
     def on_batch(self, loader: Any, batch: Any) -> None:
         if self.normalize_count:  # samples are counted only to relate them to normalize calls

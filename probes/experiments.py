@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import OrderedDict
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diagnose.budget import BudgetExhausted
+from diagnose.child.budget import BudgetExhausted
 from diagnose.defaults import SANE_LR
 from diagnose.probes.base import LossCall
 from diagnose.probes.interventions import Intervention
@@ -86,6 +87,7 @@ class LRRange(Intervention):
         self.loss: float | None = as_float(call.output) if call is not None else None
         self.best = math.inf
         self.smoothed = 0.0
+        self.finite_seen = False  # a custom loss's first value is unknown here, not a divergence
         self.note = f"LR raised from {self.start:g} to {self.end:g} over {self.steps} steps"
 
     def after_backward(self, root: torch.Tensor) -> None:
@@ -102,9 +104,11 @@ class LRRange(Intervention):
     def after_step(self, optimizer: torch.optim.Optimizer) -> None:
         k, loss = len(self.record.lrs), self.record.losses[-1]
         if math.isfinite(loss):
+            self.finite_seen = True
             self.smoothed = 0.9 * self.smoothed + 0.1 * loss
             self.best = min(self.best, self.smoothed / (1 - 0.9 ** k))
-        diverged = not math.isfinite(loss) or (k > 10 and self.smoothed / (1 - 0.9 ** k) > 4 * self.best)
+        diverged = ((not math.isfinite(loss) and self.finite_seen)
+                    or (k > 10 and self.smoothed / (1 - 0.9 ** k) > 4 * self.best))
         if diverged or k >= self.steps:
             self.record.stopped = "the loss diverged" if diverged else "the LR reached its end"
             raise BudgetExhausted(f"LR range test finished: {self.record.stopped}")
@@ -131,10 +135,17 @@ class IsolatedOverfit(Intervention):
 
     name = "isolated_overfit"
 
+    def __init__(self, state: Any, **params: Any) -> None:
+        super().__init__(state, **params)
+        self.record = OverfitSection(note="skipped: the run never reached an optimizer step")
+
     def activate(self) -> None:
         self.record = OverfitSection()
         try:
             self._train(int(self.params.get("steps", 150)))
+        except Exception as error:  # the copy cannot be driven outside the script's loop
+            self.record = OverfitSection(
+                note=f"skipped: the model copy could not be trained alone ({type(error).__name__}: {error})"[:300])
         finally:
             self.state.muted = False
         raise BudgetExhausted("isolated overfit finished")
@@ -145,7 +156,7 @@ class IsolatedOverfit(Intervention):
             self.record.note = "skipped: the loss is not a torch loss function, or no training forward was seen"
             return
         state.muted = True
-        model = copy.deepcopy(state.model).train()
+        model = _bare_copy(state.model).train()
         model.zero_grad(set_to_none=True)
         optimizer = _fresh_optimizer(type(state.optimizers[0]) if state.optimizers else None, model)
         self.record.optimizer, self.record.lr = type(optimizer).__name__, optimizer.param_groups[0]["lr"]
@@ -166,6 +177,19 @@ class IsolatedOverfit(Intervention):
 
     def sections(self) -> dict[str, Any]:
         return {**super().sections(), "isolated": self.record}
+
+
+def _bare_copy(model: nn.Module) -> nn.Module:
+    """A deep copy of the model without its forward hooks: the tap's own hooks (bound to the tap and
+    the tensors it holds) must not be copied along, and the copy trains outside any loop."""
+    saved = [(module, module._forward_hooks, module._forward_pre_hooks) for module in model.modules()]
+    for module, _, _ in saved:
+        module._forward_hooks, module._forward_pre_hooks = OrderedDict(), OrderedDict()
+    try:
+        return copy.deepcopy(model)
+    finally:
+        for module, hooks, pre_hooks in saved:
+            module._forward_hooks, module._forward_pre_hooks = hooks, pre_hooks
 
 
 def _fresh_optimizer(cls: type | None, model: nn.Module) -> torch.optim.Optimizer:

@@ -3,15 +3,19 @@ the fix, the cause is confirmed. Each is the smallest change that repairs one ca
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from diagnose.child.handupdates import HandUpdate
 from diagnose.probes.base import LossCall
 from diagnose.probes.interventions import Intervention
 from diagnose.probes.tensors import feature_axis
+
+if TYPE_CHECKING:
+    from diagnose.child.state import TrainingState
 
 ELEMENTWISE = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
                "binary_cross_entropy_with_logits"}
@@ -19,6 +23,17 @@ ELEMENTWISE = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cr
 
 def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def drop_gradients(state: TrainingState) -> None:
+    """Discard the gradients of everything the run trains. A hand-written update reads ``p.grad``
+    itself, so there they become zeros rather than None."""
+    for optimizer in state.optimizers:
+        for p in _params(optimizer):
+            if isinstance(optimizer, HandUpdate) and p.grad is not None:
+                p.grad.zero_()
+            elif not isinstance(optimizer, HandUpdate):
+                p.grad = None
 
 
 class _LossFix(Intervention):
@@ -29,9 +44,7 @@ class _LossFix(Intervention):
     def start(self) -> None:
         super().start()
         if not self.from_start:
-            for optimizer in self.state.optimizers:
-                for p in _params(optimizer):
-                    p.grad = None
+            drop_gradients(self.state)
 
 
 class _SwapLR(Intervention):
@@ -134,11 +147,9 @@ class Reinit(Intervention):
     def activate(self) -> None:
         model, count = self.state.model, 0
         for module in model.modules() if model is not None else ():
-            if hasattr(module, "reset_parameters") and any(True for _ in module.parameters(recurse=False)):
-                module.reset_parameters()
-                count += 1
-        if model is not None:
-            model.zero_grad(set_to_none=True)
+            if any(True for _ in module.parameters(recurse=False)):
+                count += _default_reset(module)
+        drop_gradients(self.state)
         self.note = f"{count} layers re-initialised with PyTorch's default (Kaiming-uniform) init"
 
 
@@ -242,6 +253,10 @@ class ReshapeTarget(_LossFix):
 
 
 class RebindOptimizer(Intervention):
+    """The optimizer's first group gets all of the trained model's parameters (made trainable), the
+    other groups none: the groups themselves stay, since an LR scheduler (Hugging Face's, Lightning's)
+    zips its per-group LRs with them."""
+
     name = "rebind_optimizer"
 
     def activate(self) -> None:
@@ -252,10 +267,10 @@ class RebindOptimizer(Intervention):
         for p in params:
             p.requires_grad_(True)
         optimizer = self.state.optimizers[0]
-        settings = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-        optimizer.param_groups.clear()
         optimizer.state.clear()
-        optimizer.add_param_group({**settings, "params": params})
+        optimizer.param_groups[0]["params"] = params
+        for group in optimizer.param_groups[1:]:
+            group["params"] = []
         self.note = f"the optimizer rebuilt over the trained model's {len(params)} parameter tensors"
 
 
@@ -369,6 +384,19 @@ class NoWeightDecay(Intervention):
             for group in optimizer.param_groups:
                 group["weight_decay"] = 0.0
         self.note = "weight decay set to 0"
+
+
+def _default_reset(module: nn.Module) -> bool:
+    """Re-initialise a layer the way PyTorch's own class does: a subclass that overrides
+    ``reset_parameters`` with the bad init must not get it again. A layer of the user's own with no
+    PyTorch ancestor that resets is reset by its own method."""
+    own = next((cls for cls in type(module).__mro__ if cls.__module__.startswith("torch.nn")
+                and "reset_parameters" in vars(cls)), None)
+    reset = getattr(own, "reset_parameters", None) if own is not None else getattr(type(module), "reset_parameters", None)
+    if reset is None:
+        return False
+    reset(module)
+    return True
 
 
 def _has_submodule(model: nn.Module, name: str) -> bool:

@@ -47,6 +47,8 @@ class GraphProbe(Probe):
         section = self.section
         trainable = {id(p) for _, p in self.state.trainable_params()} | {
             id(p) for p in self.state.optimized_params() if p.requires_grad}
+        if not trainable:
+            return  # nothing known to train yet (a model of plain tensors, before its first update)
         section.checked += 1
         section.trainable_params = len(trainable)
         section.root_requires_grad = bool(root.requires_grad)

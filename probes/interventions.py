@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from diagnose.probes.base import LossCall
-    from diagnose.state import TrainingState
+    from diagnose.child.state import TrainingState
 
 
 class Intervention:

@@ -19,6 +19,7 @@ ELEMENTWISE_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "bi
 PREDICTION_WINDOW = 20
 MAX_CONFUSION = 20
 CHECK_FIRST = 20
+MEAN_DIVISOR = 0.5  # a sum divided by at least half its item count is read as a mean (padding, accumulation)
 
 
 class LossProbe(Probe):
@@ -27,10 +28,12 @@ class LossProbe(Probe):
     def __init__(self, state: Any) -> None:
         super().__init__(state)
         self.section = LossSection()
+        state.loss_curve = self.section.values  # read by the pacing of the observation
         self.kind_counts: Counter[str] = Counter()
         self.train_values_since_backward: list[float] = []
         self.recent_predictions: list[torch.Tensor] = []
         self.passes: dict[int, _PassTotals] = {}
+        self.summed: tuple[str, float, int] | None = None  # the last training call, its sum and items, if summed
 
     # -- loss calls ----------------------------------------------------------------------------
     def on_loss(self, call: LossCall) -> None:
@@ -47,11 +50,16 @@ class LossProbe(Probe):
         section, x, y = self.section, call.input.detach(), call.target
         self.kind_counts[call.name] += 1
         section.training_calls += 1
-        section.sum_reduction_calls += call.kwargs.get("reduction") == "sum"
+        summed = call.kwargs.get("reduction") == "sum"
+        section.sum_reduction_calls += summed
+        section.weighted_calls += any(call.kwargs.get(key) is not None for key in ("weight", "pos_weight"))
         value = as_float(call.output)
+        self.summed = (call.name, value, summed_items(call.name, x, y, call.kwargs)) if summed and value is not None \
+            else None
         if value is not None:
             self.train_values_since_backward.append(value)
-            section.first_values.setdefault(call.name, value)
+            if not summed:  # a sum's first value is known at backward(), once it is read (``_read_sum``)
+                section.first_values.setdefault(call.name, value)
         if not section.output_shape:
             section.output_shape = list(x.shape)
             section.target_shape = list(y.shape) if isinstance(y, torch.Tensor) else []
@@ -95,7 +103,7 @@ class LossProbe(Probe):
         if value is None:
             return
         if call.kwargs.get("reduction") == "sum":
-            value /= max(batch, 1)
+            value /= max(summed_items(call.name, x, y, call.kwargs), 1)
         totals.loss_sum += value * batch
         totals.loss_samples += batch
         predicted, accuracy = predictions(call.name, x, y)
@@ -116,7 +124,9 @@ class LossProbe(Probe):
     def on_backward(self, root: torch.Tensor) -> None:
         values = self.train_values_since_backward
         value = values[0] if len(values) == 1 else as_float(root)
-        self.train_values_since_backward = []
+        if len(values) == 1 and self.summed is not None:
+            value = self._read_sum(root, *self.summed)
+        self.train_values_since_backward, self.summed = [], None
         if value is None:
             return
         section = self.section
@@ -124,6 +134,19 @@ class LossProbe(Probe):
         section.values.append(value)
         if section.first_nonfinite_step is None and not finite(value):
             section.first_nonfinite_step = self.state.steps
+
+    def _read_sum(self, root: torch.Tensor, name: str, total: float, items: int) -> float:
+        """The step's loss when the loss function summed: the sum itself, or the per-item mean
+        when the script divided the sum by (about) its number of items before backward()."""
+        backpropagated = as_float(root)
+        value = total
+        if backpropagated and finite(backpropagated) and finite(total) and items:
+            per_item = total / backpropagated / items
+            if len(self.section.sum_divisors) < CHECK_FIRST:
+                self.section.sum_divisors.append(round(per_item, 4))
+            value = total / items if per_item >= MEAN_DIVISOR else total
+        self.section.first_values.setdefault(name, value)
+        return value
 
     def finish(self) -> LossSection:
         section = self.section
@@ -164,6 +187,13 @@ class _PassTotals:
             loss=self.loss_sum / self.loss_samples if self.loss_samples else None,
             accuracy=self.correct / self.labelled if self.labelled else None,
             forwards=self.forwards, forwards_in_train_mode=self.forwards_in_train_mode)
+
+
+def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> int:
+    """What a summed loss adds up: the class targets that count (tokens not ignored), else the rows."""
+    if name in {"cross_entropy", "nll_loss"} and isinstance(y, torch.Tensor) and not y.is_floating_point():
+        return int((y != kwargs.get("ignore_index", -100)).sum())
+    return int(x.shape[0]) if x.dim() else 1
 
 
 def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from diagnose.child.handupdates import HandUpdate
 from diagnose.probes.base import Probe
 from diagnose.probes.sections import OptimizerInfo, OptimizerSection
 
@@ -29,6 +30,8 @@ class OptimizerProbe(Probe):
     def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
         if self.primary is None:
             self.primary = id(optimizer)
+        if isinstance(optimizer, HandUpdate) and optimizer.defaults.get("lr") is None:
+            return  # a hand-written update's LR is known once its first updates were measured
         if id(optimizer) == self.primary and optimizer.param_groups:
             lr = _number(optimizer.param_groups[0].get("lr"))
             if lr is not None:
@@ -37,6 +40,9 @@ class OptimizerProbe(Probe):
 
     def finish(self) -> OptimizerSection:
         section, model = self.section, self.state.model
+        for info, optimizer in zip(section.optimizers, self.state.optimizers):
+            if isinstance(optimizer, HandUpdate):  # its LR is known once the first updates were measured
+                info.lr = _number(optimizer.defaults.get("lr"))
         optimized = self.state.optimized_param_ids()
         section.optimized_params = sum(p.numel() for o in self.state.optimizers
                                        for g in o.param_groups for p in g["params"])

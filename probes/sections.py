@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 
 @dataclass
 class SourceLine:
-    """A line of the user's code, so a finding can point at it."""
+    """A line of the user's code, so a finding can point at it; where the interpreter knows it, the
+    span of the very call on that line (a line may hold several: ``criterion(model(x), y)``)."""
 
     file: str
     line: int
     code: str = ""
+    col: int | None = None
+    end_line: int | None = None
+    end_col: int | None = None
 
 
 @dataclass
@@ -49,6 +53,8 @@ class LoaderInfo:
     sampler: str
     num_workers: int
     iterations: int
+    pass_steps: list[int] = field(default_factory=list)  # the step count when each pass began (epochs)
+    sharded: bool = False  # a DistributedSampler: each rank sees its own part of the dataset
 
 
 @dataclass
@@ -111,6 +117,11 @@ class LossSection:
     nll_calls: int = 0
     nll_positive_inputs: int = 0
     sum_reduction_calls: int = 0
+    # per summed call, what backward() ran on it: the sum's value over the backpropagated one, per
+    # item summed (1.0: sum / n_items, a mean; 1 / n_items: the sum itself). Hugging Face sums over
+    # tokens and divides by the batch's token count.
+    sum_divisors: list[float] = field(default_factory=list)
+    weighted_calls: int = 0  # class weights or pos_weight: the loss is not on the unweighted scale
     training_calls: int = 0
     output_min: float | None = None
     output_max: float | None = None
@@ -182,11 +193,13 @@ class InitLayer:
     constant: bool
     identical_rows: float
     zero_fraction: float
+    lookup: bool = False  # an embedding table: a row is looked up, no sum over a fan-in to scale for
 
 
 @dataclass
 class InitSection:
     layers: list[InitLayer] = field(default_factory=list)
+    normalization_layers: int = 0  # LayerNorm/BatchNorm/GroupNorm/RMSNorm modules in the model
 
 
 @dataclass
@@ -242,6 +255,7 @@ class BookkeepingSection:
     zero_grad_between_backward_and_step: int = 0
     steps_checked_for_change: int = 0
     steps_params_unchanged: int = 0
+    optimizer_switches: int = 0  # steps taken by another optimizer than the step before (GANs take turns)
     backward_in_eval_mode: int = 0
     backward_mode_checked: int = 0
     eval_calls: int = 0
@@ -349,3 +363,34 @@ class OverfitSection:
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     note: str = ""
+
+
+@dataclass
+class RankRecord:
+    """What one rank of a multi-process run saw: its weights at three moments (a few values of a few
+    tensors, comparable across ranks), its DistributedSampler's epochs and its own reductions."""
+
+    rank: int
+    status: str = ""
+    steps: int = 0
+    start: list[float] = field(default_factory=list)  # before the first update
+    first_step: list[float] = field(default_factory=list)  # right after it
+    last: list[float] = field(default_factory=list)  # at the end of the run
+    sampler_epochs: list[int] = field(default_factory=list)  # the sampler's epoch at each pass over it
+    set_epoch_calls: int = 0
+    metric_reductions: int = 0  # collectives the script runs on anything but gradients: losses, metrics, counts
+    gradient_reductions: int = 0  # all_reduce of parameters' gradients: DDP's work done by hand
+    last_loss: float | None = None
+
+
+@dataclass
+class DistributedSection:
+    """A run launched as several processes (``--nproc-per-node``): the process group, whether the
+    trained model is wrapped in DistributedDataParallel, and every rank's record (the child fills its
+    own; the parent gathers them all into rank 0's section)."""
+
+    world_size: int = 1
+    backend: str = ""
+    ddp_wrapped: bool = False
+    samplers: int = 0  # DistributedSamplers the script built
+    ranks: list[RankRecord] = field(default_factory=list)

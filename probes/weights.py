@@ -12,6 +12,8 @@ from diagnose.probes.base import DONE, Probe
 from diagnose.probes.sections import InitLayer, InitSection
 
 MAX_LAYERS = 200
+NORMALIZATION = tuple(cls for cls in (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase,
+                                      getattr(nn, "RMSNorm", None)) if cls is not None)
 
 
 class InitProbe(Probe):
@@ -23,7 +25,8 @@ class InitProbe(Probe):
 
     def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> Any:
         if torch.is_grad_enabled() and self.state.steps == 0:
-            self.section = InitSection(layers=list(_init_layers(model)))
+            self.section = InitSection(layers=list(_init_layers(model)), normalization_layers=sum(
+                isinstance(m, NORMALIZATION) for m in model.modules()))
         return DONE if self.section is not None or self.state.steps > 0 else None
 
     def finish(self) -> InitSection | None:
@@ -51,7 +54,7 @@ def _describe(name: str, module: nn.Module, w: torch.Tensor) -> InitLayer:
         glorot_std=math.sqrt(2.0 / (fan_in + fan_out)),
         constant=bool(w.max() == w.min()),
         identical_rows=1.0 - distinct_rows / rows.shape[0] if rows.shape[0] > 1 else 0.0,
-        zero_fraction=float((w == 0).float().mean()))
+        zero_fraction=float((w == 0).float().mean()), lookup=isinstance(module, (nn.Embedding, nn.EmbeddingBag)))
 
 
 def _default_std(module: nn.Module, fan_in: int) -> float:

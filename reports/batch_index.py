@@ -9,7 +9,7 @@ from diagnose import __version__
 from diagnose.reports.render import environment
 
 if TYPE_CHECKING:
-    from diagnose.batchsummary import BatchRow
+    from diagnose.batch.summary import BatchRow
 
 
 @dataclass
@@ -19,14 +19,19 @@ class IndexRow:
     verdict: str
     top_cause: str
     confidence: str
-    confirmed: bool
+    cause_status: str
     seconds: str
     reason: str
     link: str
+    patch: str
+    patch_link: str
 
 
 def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
     view = [IndexRow(name=r.name, status=r.status, verdict=r.verdict or r.status, top_cause=r.top_cause,
-                     confidence=f"{r.confidence:.0%}" if r.confidence is not None else "", confirmed=r.confirmed,
-                     seconds=f"{r.seconds:.1f}", reason=r.reason, link=r.report) for r in rows]
-    return environment().get_template("batch_index.html.j2").render(rows=view, groups=groups, version=__version__)
+                     confidence=f"{r.confidence:.0%}" if r.confidence is not None else "", cause_status=r.cause_status,
+                     seconds=f"{r.seconds:.1f}", reason=r.reason, link=r.report, patch=r.patch,
+                     patch_link=r.patch_link) for r in rows]
+    patches = any(r.patch for r in rows)
+    return environment().get_template("batch_index.html.j2").render(rows=view, groups=groups, patches=patches,
+                                                                          version=__version__)

@@ -107,16 +107,15 @@ def lr_range_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
     pairs = [(lr, v) for lr, v in zip(section.lrs, section.losses) if lr > 0 and math.isfinite(v)] if section else []
     if section is None or len(pairs) < 2:
         return None
-    from diagnose.rules.lr_range import smooth
-
     figure, ax = canvas()
     lrs, losses = thin([p[0] for p in pairs], [p[1] for p in pairs])
     ax.plot(lrs, losses, color=COLORS["train"], alpha=0.35, lw=1, label="loss")
-    ax.plot(lrs, smooth(losses), color=COLORS["train"], label="smoothed")
+    lr = diagnosis.lr_suggestion
+    if lr and lr.curve_lrs:
+        ax.plot(*thin(lr.curve_lrs, lr.curve_losses), color=COLORS["train"], label="smoothed (as analysed)")
     log_scale(ax, "x")
     if losses[0] > 0 and max(losses) > 3 * losses[0]:
         ax.set_ylim(top=3 * losses[0])  # the final blow-up would flatten the useful part
-    lr = diagnosis.lr_suggestion
     if lr:
         ax.axvline(lr.user_lr, color=COLORS["bad"], label=f"your LR {lr.user_lr:.3g}")
         ax.axvline(lr.suggested_lr, color=COLORS["fix"], ls="--", label=f"suggested {lr.suggested_lr:.3g}")

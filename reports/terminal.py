@@ -18,9 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from diagnose.diagnosis import Diagnosis
-from diagnose.heartbeat import read_steps
-from diagnose.progress import Progress
-from diagnose.reports.view import VERDICT_LABELS
+from diagnose.child.heartbeat import read_steps
+from diagnose.driver.progress import Progress
+from diagnose.reports.view import VERDICT_LABELS, status_label
 
 SHOWN = 5
 
@@ -38,11 +38,31 @@ def plain_summary(diagnosis: Diagnosis, files: list[Path]) -> str:
     lines = [f"nn-diagnose: {Path(diagnosis.script).name}: {VERDICT_LABELS[diagnosis.verdict]}", diagnosis.summary]
     for rank, cause in enumerate(diagnosis.causes[:SHOWN], 1):
         fix = cause.fixes[0].text if cause.fixes else ""
-        confirmed = ", confirmed" if cause.confirmed else ""
-        lines.append(f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}{confirmed}: {fix}")
+        lines.append(f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}, {status_label(cause)}: {fix}")
+    if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
+        lines.append(f"Ruled out by replays: {ruled_out(diagnosis)}")
+    if diagnosis.patch is not None:
+        lines.append(patch_line(diagnosis))
     if files:
         lines.append("Reports: " + ", ".join(str(f) for f in files))
     return "\n".join(lines) + "\n"
+
+
+def patch_line(diagnosis: Diagnosis) -> str:
+    """The patch in one line: verified and where, or why there is none."""
+    patch = diagnosis.patch
+    if patch is None:
+        return ""
+    if patch.offered:
+        return f"Patch for {patch.cause}, verified by running it: {patch.summary} (fix.patch, patched/)"
+    return f"No patch for {patch.cause}: {patch.reason}"
+
+
+def ruled_out(diagnosis: Diagnosis, shown: int = 6) -> str:
+    """The causes experiments spoke against, the first few by name."""
+    ids = list(dict.fromkeys(r.id for r in diagnosis.ruled_out))
+    more = f" and {len(ids) - shown} more (see the report)" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
 
 
 def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
@@ -54,10 +74,14 @@ def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
         for column in ("#", "Cause", "Confidence", "First fix"):
             table.add_column(column, overflow="fold")
         for rank, cause in enumerate(diagnosis.causes[:SHOWN], 1):
-            confidence = f"{cause.confidence:.0%}" + (" ✔ confirmed" if cause.confirmed else "")
+            confidence = f"{cause.confidence:.0%} " + ("✔ confirmed" if cause.confirmed else status_label(cause))
             table.add_row(str(rank), f"{cause.title}\n[dim]{cause.id}[/]", confidence,
                           cause.fixes[0].text if cause.fixes else "")
         console.print(table)
+    if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
+        console.print(f"[dim]ruled out by replays:[/] {ruled_out(diagnosis)}", highlight=False)
+    if diagnosis.patch is not None:
+        console.print(patch_line(diagnosis), markup=False, highlight=False)
     for path in files:
         console.print(f"[dim]report:[/] {path}", highlight=False)
 

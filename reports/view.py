@@ -6,17 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnose import __version__
-from diagnose.diagnosis import CauseReport, Diagnosis, LRSuggestion, ScenarioReport, SourceRef
+from diagnose.diagnosis import CauseReport, Diagnosis, LRSuggestion, PatchReport, ScenarioReport, SourceRef
 from diagnose.evidence import Evidence
 from diagnose.reports.figure import Plot
 from diagnose.reports.signals import (
     ActivationRow, LayerRow, Signal, activation_rows, layer_rows, signals, sparkline)
 
-__all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline"]
+__all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline", "status_label"]
 
 VERDICT_LABELS = {
     "healthy": "Healthy: no problem found",
     "problems": "Problems found",
+    "not_learning": "Not learning: cause not established",
     "crashed": "The script crashed",
     "hung": "The script did not finish",
     "no_training": "No training observed",
@@ -31,6 +32,8 @@ class CauseView:
     level: str
     confidence: str
     confirmed: bool
+    status: str
+    status_note: str
     why: str
     evidence: list[tuple[str, str]]
     refuted: list[tuple[str, str]]
@@ -69,6 +72,27 @@ class LRView:
 
 
 @dataclass
+class PatchView:
+    """The top cause's fix as a diff of the user's files, and the numbers that verify it."""
+
+    cause: str
+    title: str
+    offered: bool
+    reason: str
+    changes: list[str]
+    root: str
+    diff: str
+    diff_lines: list[tuple[str, str]]
+    summary: str
+    before: str
+    after: str
+    learning: str
+    replay: str
+    replay_before: str
+    replay_after: str
+
+
+@dataclass
 class ReportView:
     script: str
     script_name: str
@@ -77,11 +101,15 @@ class ReportView:
     verdict_label: str
     summary: str
     healthy: bool
+    learning: str
+    failures: list[tuple[str, str]]
+    ruled_out: list[tuple[str, str, str]]
     causes: list[CauseView]
     symptoms: list[tuple[str, str, str, str]]
     not_evaluated: list[tuple[str, str]]
     scenarios: list[ScenarioView]
     lr: LRView | None
+    patch: PatchView | None
     signals: list[Signal]
     layers: list[LayerRow]
     activations: list[ActivationRow]
@@ -104,10 +132,14 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
     view = ReportView(
         script=diagnosis.script, script_name=Path(diagnosis.script).name, args=" ".join(diagnosis.args),
         verdict=diagnosis.verdict, verdict_label=VERDICT_LABELS[diagnosis.verdict], summary=diagnosis.summary,
-        healthy=diagnosis.healthy, causes=[_cause(i + 1, c) for i, c in enumerate(diagnosis.causes)],
+        healthy=diagnosis.healthy, learning=diagnosis.learning.detail if diagnosis.learning else "",
+        failures=[(s.title, s.detail) for s in diagnosis.failures],
+        ruled_out=[(r.title, r.by, r.detail) for r in diagnosis.ruled_out],
+        causes=[_cause(i + 1, c) for i, c in enumerate(diagnosis.causes)],
         symptoms=[(s.title, s.level, s.status, s.detail) for s in diagnosis.symptoms if s.status == "fired"],
         not_evaluated=[(s.title, s.detail) for s in diagnosis.not_evaluated],
         scenarios=[_scenario(s) for s in diagnosis.scenarios], lr=_lr(diagnosis.lr_suggestion),
+        patch=_patch(diagnosis.patch),
         signals=signals(evidence, diagnosis.lr_suggestion), layers=layer_rows(evidence),
         activations=activation_rows(evidence),
         exception=f"{exception.type}: {exception.message}" if exception else "",
@@ -126,13 +158,32 @@ def _cause(rank: int, cause: CauseReport) -> CauseView:
     confirmation = cause.confirmation
     return CauseView(
         rank=rank, id=cause.id, title=cause.title, level=cause.level, confidence=f"{cause.confidence:.0%}",
-        confirmed=cause.confirmed, why=cause.why,
+        confirmed=cause.confirmed, status=status_label(cause), status_note=_status_note(cause), why=cause.why,
         evidence=[(e.title, e.detail) for e in cause.evidence], refuted=[(e.title, e.detail) for e in cause.refuted_by],
         fix=fix.text if fix else "", code=fix.code if fix else "",
         where=_where(cause.where) if cause.where else "", where_code=cause.where.code if cause.where else "",
         confirmation=confirmation.summary if confirmation else "", replay=confirmation.scenario if confirmation else "",
         before=_number(confirmation.before) if confirmation else "",
         after=_number(confirmation.after) if confirmation else "")
+
+
+def status_label(cause: CauseReport) -> str:
+    """What a user may act on, in a word or two."""
+    if cause.status == "consequence":
+        return f"consequence of {cause.consequence_of}"
+    return cause.status
+
+
+def _status_note(cause: CauseReport) -> str:
+    """Why a likely cause is not confirmed (or what makes a consequence one)."""
+    if cause.status == "consequence":
+        return (f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its symptoms: "
+                f"{cause.consequence_of} is the root.")
+    if cause.confirmed or cause.status != "supported":
+        return ""
+    if cause.unconfirmable:
+        return f"Not confirmable by a replay: {cause.unconfirmable}."
+    return "Its fix was not replayed within the time budget." if cause.confirmation is None else ""
 
 
 def _number(value: float | None) -> str:
@@ -154,6 +205,23 @@ def _lr(lr: LRSuggestion | None) -> LRView | None:
     return LRView(user=f"{lr.user_lr:.3g}", suggested=f"{lr.suggested_lr:.3g}", steepest=f"{lr.steepest_lr:.3g}",
                   min_loss=f"{lr.min_loss_lr:.3g}",
                   divergence=f"{lr.divergence_lr:.3g}" if lr.divergence_lr is not None else "", advice=advice)
+
+
+def _patch(patch: PatchReport | None) -> PatchView | None:
+    if patch is None:
+        return None
+    return PatchView(
+        cause=patch.cause, title=patch.title, offered=patch.offered, reason=patch.reason, changes=patch.changes,
+        root=patch.root, diff=patch.diff, diff_lines=[(_diff_kind(line), line) for line in patch.diff.splitlines()],
+        summary=patch.summary[:1].upper() + patch.summary[1:], before=_number(patch.before), after=_number(patch.after), learning=patch.learning,
+        replay=patch.replay, replay_before=_number(patch.replay_before), replay_after=_number(patch.replay_after))
+
+
+def _diff_kind(line: str) -> str:
+    """How a diff line is shown: a file header, a hunk header, an added, removed or context line."""
+    if line.startswith(("--- ", "+++ ")):
+        return "file"
+    return {"@": "hunk", "+": "add", "-": "del"}.get(line[:1], "context")
 
 
 def _where(ref: SourceRef | object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from diagnose import atomic
+from diagnose.child import atomic
 from diagnose.diagnosis import Diagnosis
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence
@@ -52,11 +52,11 @@ def _prepare(out: Path, names: list[str], create: bool = True) -> None:
         out.mkdir(parents=True, exist_ok=True)
     for name in names:
         path = out / name
-        if path.exists() and not _written_by_us(path):
+        if path.exists() and not written_by_us(path):
             raise UsageError(f"{path}: exists and was not written by diagnose; choose another output folder (-o)")
 
 
-def _written_by_us(path: Path) -> bool:
+def written_by_us(path: Path) -> bool:
     try:
         with open(path, "rb") as handle:
             head = handle.read(4096)

@@ -1,4 +1,6 @@
-"""Does a replay confirm a cause? Compare the run with the fix applied against its baseline."""
+"""Does a replay confirm a cause? Compare the run with the cause's own fix applied against the observed
+run, and hold that against learning. Only fixes confirm: the rule schema refuses a control
+experiment as a cause's ``confirm``."""
 
 from __future__ import annotations
 
@@ -8,24 +10,57 @@ from collections.abc import Callable
 from diagnose.diagnosis import Confirmation
 from diagnose.evidence import Evidence, ObservedRun
 from diagnose.rules.findings import finite_values, median, window
+from diagnose.rules.learning import Learning, learns
+from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import Cause
 
 IMPROVEMENT = 0.8
 MATERIAL = 0.05  # of the starting loss
 ACCURACY_GAIN = 0.1
+PREDICTION_SHIFT = 0.05
 MIN_VALUES = 10
 
 
+def confirm_all(evidence: Evidence, book: RuleBook, searched: frozenset[str], failing: bool) -> dict[str, Confirmation]:
+    """The confirmation of every cause whose fix replay ran. On a failing run, a fix whose replay then
+    learns by the standard a healthy run must meet removed the failure, whatever scale its loss is
+    on (a mean instead of a sum). A fix the repair search tried blindly (``searched``) names its
+    cause only when its replay learns: an improvement alone may be noise or a side effect."""
+    learning: dict[str, Learning] = {}
+
+    def replay_learns(scenario: str) -> Learning:
+        if scenario not in learning:
+            replay = Evidence(script=evidence.script, args=evidence.args, observe=evidence.scenarios[scenario])
+            learning[scenario] = learns(replay, book)
+        return learning[scenario]
+
+    found = {}
+    for cause_id, cause in book.causes.items():
+        verdict = confirmation(cause, evidence)
+        if verdict is not None and failing and (cause_id in searched or not verdict.confirmed):
+            verdict = _held_against(verdict, replay_learns(verdict.scenario))
+        if verdict is not None:
+            found[cause_id] = verdict
+    return found
+
+
+def _held_against(verdict: Confirmation, learning: Learning) -> Confirmation:
+    if learning.learns and not verdict.confirmed:
+        return verdict.model_copy(update={"confirmed": True, "summary": f"the run learns with the fix: {learning.detail}"})
+    if verdict.confirmed and not learning.learns:
+        failing_now = "; ".join(r.detail for r in learning.failures[:1]) or learning.detail
+        return verdict.model_copy(update={
+            "confirmed": False, "summary": f"{verdict.summary}, but the run still does not learn ({failing_now})"})
+    return verdict
+
+
 def confirmation(cause: Cause, evidence: Evidence) -> Confirmation | None:
-    """The verdict of the cause's confirming replay, when it (and its baseline) ran."""
+    """The verdict of the cause's fix replay, when it ran."""
     spec = cause.confirm
     if spec is None or spec.scenario not in evidence.scenarios:
         return None
-    baseline = evidence.observe if spec.baseline == "observe" else evidence.scenarios.get(spec.baseline)
-    if baseline is None:
-        return None
     fixed = evidence.scenarios[spec.scenario]
-    confirmed, summary, before, after = CRITERIA[spec.criterion](baseline, fixed)
+    confirmed, summary, before, after = CRITERIA[spec.criterion](evidence.observe, fixed)
     return Confirmation(scenario=spec.scenario, confirmed=confirmed, summary=summary, before=before, after=after)
 
 
@@ -111,11 +146,13 @@ def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
 
 
 def predictions_diversify(before: ObservedRun, after: ObservedRun) -> Verdict:
+    """The fix makes the model predict the minority classes: the most predicted class's share falls
+    by a material margin (a couple of points is the noise of a few batches)."""
     was = before.loss.predicted_share if before.loss else None
     now = after.loss.predicted_share if after.loss else None
     if was is None or now is None:
         return False, "no classification predictions to compare", was, now
-    return now <= was - 0.02, f"share of the most predicted class {was:.1%} → {now:.1%}", was, now
+    return now <= was - PREDICTION_SHIFT, f"share of the most predicted class {was:.1%} → {now:.1%}", was, now
 
 
 def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:
@@ -125,18 +162,8 @@ def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:
     return ok, f"with the fix the script trained {after.run.steps} steps without crashing", None, float(after.run.steps)
 
 
-def labels_no_signal(before: ObservedRun, after: ObservedRun) -> Verdict:
-    """``before``: a fixed subset with the true labels; ``after``: the same with labels permuted."""
-    true, permuted = (_late(run.loss.values) if run.loss else None for run in (before, after))
-    if true is None or permuted is None or permuted <= 0 or not math.isfinite(permuted):
-        return False, "too few loss values to compare", true, permuted
-    ratio = true / permuted
-    return ratio >= 0.9, (f"on the same fixed batches the loss reaches {true:.4g} with the true labels and "
-                          f"{permuted:.4g} with shuffled labels"), true, permuted
-
-
 CRITERIA: dict[str, Callable[[ObservedRun, ObservedRun], Verdict]] = {
     "training_improves": training_improves, "accuracy_improves": accuracy_improves,
     "validation_improves": validation_improves,
-    "predictions_diversify": predictions_diversify, "no_crash": no_crash, "labels_no_signal": labels_no_signal,
+    "predictions_diversify": predictions_diversify, "no_crash": no_crash,
 }

@@ -107,8 +107,15 @@ def class_imbalance(ev: Evidence, min_ratio: float = 10.0) -> Finding:
 
 @detector
 def predictions_collapsed(ev: Evidence, min_share: float = 0.98) -> Finding:
+    """The model predicts one class although the labels it trains on hold several. A model may
+    predict the majority as often as it occurs; collapse is predicting it more than halfway from
+    there to always. Without labels read from the data (a GAN's constant targets), it cannot be told."""
     share = require(observed(ev, "loss").predicted_share, "classification prediction")
-    if share >= min_share:
+    counts = ev.observe.data.class_counts if ev.observe.data else {}
+    if len(counts) < 2:
+        raise NotEvaluated("no labels with several classes were read from the data")
+    majority = max(counts.values()) / sum(counts.values())
+    if share >= max(min_share, (1 + majority) / 2):
         return Finding.yes(scaled(share, min_share, 1.0),
                            f"{share:.1%} of recent training predictions are the same class")
     return Finding.no(f"most common predicted class {share:.1%}")

@@ -88,3 +88,34 @@ def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2
     return Finding.yes(scaled(val_late / train_late, min_ratio, 100),
                        f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
                        f"({val_late / train_late:.3g}x): the model memorizes the training set")
+
+
+@detector
+def val_at_chance(ev: Evidence, margin: float = 0.1, min_passes: int = 2) -> Finding:
+    """Validation accuracy closes less than ``margin`` of the gap from chance to perfect. The chance level is the majority class's share
+    when the training labels were seen, else 1/C; from a log alone (no class counts), a validation
+    loss equal to -ln(accuracy) says the same: the model predicts a uniform distribution and is
+    right 1 time in C."""
+    passes = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
+    if len(passes) < min_passes:
+        raise NotEvaluated(f"fewer than {min_passes} validation passes with an accuracy")
+    accuracy = median([p.accuracy for p in passes[-3:]])
+    chance, basis = _chance_accuracy(ev, passes[-1].loss, accuracy)
+    if chance is None or accuracy > chance + margin * (1 - chance):
+        return Finding.no(f"validation accuracy {accuracy:.1%}" + (f", chance {chance:.1%}" if chance else ""))
+    return Finding.yes(1.0, f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}): "
+                            "the model has learned nothing that carries to validation")
+
+
+def _chance_accuracy(ev: Evidence, val_loss: float | None, accuracy: float) -> tuple[float | None, str]:
+    counts = ev.observe.data.class_counts if ev.observe.data else {}
+    if counts and sum(counts.values()):
+        return max(counts.values()) / sum(counts.values()), "the majority class's share"
+    classes = ev.observe.loss.n_classes if ev.observe.loss else None
+    if classes and classes >= 2:
+        return 1.0 / classes, f"1/{classes} classes"
+    if val_loss is not None and math.isfinite(val_loss) and 0 < accuracy < 1:
+        uniform = -math.log(accuracy)
+        if abs(val_loss - uniform) <= 0.1 * uniform:
+            return accuracy, f"the validation loss {val_loss:.4g} ≈ ln(1/accuracy): uniform predictions"
+    return None, ""

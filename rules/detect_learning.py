@@ -7,11 +7,12 @@ import math
 
 from diagnose.evidence import Evidence
 from diagnose.rules.findings import (
-    Finding, NotEvaluated, detector, finite_values, median, observed, require, scaled, window)
+    Finding, NotEvaluated, adversarial, detector, finite_values, median, observed, require, scaled, window)
 
 REGRESSION_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
 CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}
 MIN_CURVE = 10
+HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
 
 
 @detector
@@ -76,9 +77,20 @@ def zero_grad_after_backward(ev: Evidence, min_fraction: float = 0.5) -> Finding
 
 @detector
 def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
+    """Backward passes with no update after them: ``optimizer.step()`` never called, or, in a loop
+    that updates by hand, no step ever changing the weights (an update that rebinds a name,
+    ``p = p - lr * p.grad``, instead of changing the tensor)."""
     book, optimizer = observed(ev, "bookkeeping"), observed(ev, "optimizer")
     if not optimizer.optimizers:
-        raise NotEvaluated("no torch.optim optimizer was created")
+        raise NotEvaluated("no optimizer was created and no backward pass was seen")
+    if all(o.cls == HAND_UPDATE for o in optimizer.optimizers):
+        if book.steps_checked_for_change < min_backward // 2:
+            raise NotEvaluated("too few hand-written updates checked")
+        if book.steps_params_unchanged < book.steps_checked_for_change:
+            return Finding.no("the weights change at the hand-written updates")
+        return Finding.yes(1.0, f"{book.backward_calls} backward passes ran with no optimizer, and none of the "
+                                f"{book.steps_checked_for_change} updates checked changed the weights: the update "
+                                "never reaches the parameters", where="backward")
     if book.backward_calls >= min_backward and book.steps == 0:
         return Finding.yes(1.0, f"{book.backward_calls} backward passes ran but optimizer.step() was never "
                                 "called", where="backward")
@@ -218,13 +230,21 @@ def unregistered_layers(ev: Evidence) -> Finding:
 
 
 @detector
-def sum_reduction(ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8) -> Finding:
+def sum_reduction(ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5) -> Finding:
+    """A loss summed over the batch, so its gradients grow with the batch size. A sum that the script
+    divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face computes
+    its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding and
+    gradient accumulation make the divisor differ from this batch's count)."""
     loss = observed(ev, "loss")
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
     batch = loss.output_shape[0] if loss.output_shape else 0
     if loss.sum_reduction_calls / loss.training_calls < min_fraction or batch < min_batch:
         return Finding.no()
+    divisor = median(loss.sum_divisors) if loss.sum_divisors else None
+    if divisor is not None and divisor >= mean_divisor:
+        return Finding.no(f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
+                          "backward(): a mean")
     return Finding.yes(0.8, f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
                             "those of the mean", where="loss")
 
@@ -255,7 +275,7 @@ def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
 @detector
 def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
     loss, values = observed(ev, "loss"), _curve(ev)
-    chance = _chance_loss(ev)
+    chance = chance_loss(ev)
     late = median(window(values, 0.8, 1.0))
     if abs(late - chance) > tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
@@ -282,17 +302,22 @@ def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
 
 
 def _curve(ev: Evidence) -> list[float]:
+    if adversarial(ev):
+        raise NotEvaluated("optimizers take turns with losses of their own (an adversarial game): "
+                           "their losses are not expected to fall")
     values = finite_values(observed(ev, "loss").values)
     if len(values) < MIN_CURVE:
         raise NotEvaluated(f"fewer than {MIN_CURVE} finite training loss values")
     return values
 
 
-def _chance_loss(ev: Evidence) -> float:
+def chance_loss(ev: Evidence) -> float:
     """Cross-entropy of predicting the class frequencies: ln(C) for balanced classes."""
     loss = observed(ev, "loss")
     if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("not a classification loss")
+    if loss.weighted_calls:
+        raise NotEvaluated("the loss weights its classes, so its chance level is not the class entropy")
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     total = sum(counts.values())
     if counts and total:

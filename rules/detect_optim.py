@@ -78,16 +78,30 @@ def updates_tiny(ev: Evidence, min_ratio: float = 1e-5, first_samples: int = 5) 
 
 
 @detector
-def lr_decays_early(ev: Evidence, min_drop: float = 1e-3, within: float = 0.5) -> Finding:
+def lr_decays_early(ev: Evidence, min_drop: float = 1e-3, within: float = 0.5, within_epochs: int = 3) -> Finding:
+    """The LR falls by ``min_drop`` early and training goes on without it: within the first half of
+    the observed steps, or within the first ``within_epochs`` passes over the training data with
+    another pass begun after it (a per-epoch schedule that leaves nothing to learn with after three
+    epochs collapses whatever the planned length; a decay to zero that ends the run does not)."""
     opt = observed(ev, "optimizer")
     lrs = require(opt.lr_values, "learning rate per step")
     if len(lrs) < 10 or not lrs[0]:
         raise NotEvaluated("fewer than 10 steps with a learning rate")
     collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * min_drop), None)
-    if collapsed is None or collapsed > within * len(lrs):
+    if collapsed is None or (collapsed > within * len(lrs)
+                             and not _epoch_follows(ev, opt.lr_steps[collapsed], within_epochs)):
         return Finding.no(f"learning rate {lrs[0]:.3g} → {lrs[-1]:.3g}")
     return Finding.yes(1.0, f"the learning rate fell from {lrs[0]:.3g} to {lrs[collapsed]:.3g} within "
                             f"{opt.lr_steps[collapsed]} steps and ended at {lrs[-1]:.3g}", where="step")
+
+
+def _epoch_follows(ev: Evidence, step: int, within_epochs: int) -> bool:
+    """Whether ``step`` falls in one of the first ``within_epochs`` passes over the training loader
+    and a further pass began after it."""
+    train = [loader for loader in (ev.observe.data.loaders if ev.observe.data else []) if loader.role == "train"]
+    starts = train[0].pass_steps if train else []
+    begun = sum(start <= step for start in starts)
+    return 0 < begun <= within_epochs and any(start > step for start in starts)
 
 
 def _relative_grads(sample: GradSample) -> list[float]:
@@ -159,11 +173,19 @@ def init_constant(ev: Evidence, min_identical: float = 0.5) -> Finding:
 
 
 @detector
-def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 0.5) -> Finding:
-    layers = [layer for layer in require(observed(ev, "init").layers, "initial weight")
-              if not layer.constant and layer.fan_in >= 2 and layer.std > 0]
+def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 0.5,
+                   normalized_factor: float = 10.0) -> Finding:
+    """Weights far from the scale their fan-in calls for. Embedding tables sum over no fan-in, so
+    no such scale applies to them. A model with normalization layers resets the scale of what its
+    weights produce at each of them (LayerNorm(a·Wx) = LayerNorm(Wx)): there a scale only matters
+    when off by ``normalized_factor`` (GPT-2's N(0, 0.02) in a narrow transformer is a convention)."""
+    init = observed(ev, "init")
+    layers = [layer for layer in require(init.layers, "initial weight")
+              if not layer.constant and not layer.lookup and layer.fan_in >= 2 and layer.std > 0]
     if not layers:
-        raise NotEvaluated("no non-constant weight layer")
+        raise NotEvaluated("no non-constant weight layer with a fan-in")
+    if init.normalization_layers:
+        max_factor = max(max_factor, normalized_factor)
     factors = []
     for layer in layers:
         expected = (layer.default_std, layer.he_std, layer.glorot_std)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from diagnose.evidence import Evidence, ObservedRun
-from diagnose.rules.confirm import labels_no_signal
 from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, median, scaled, window
 from diagnose.rules.lr_range import LRAnalysis, analyse
 
@@ -86,9 +85,26 @@ def isolated_fit(ev: Evidence, expect: str = "fits") -> Finding:
 
 
 @detector
-def labels_carry_no_signal(ev: Evidence) -> Finding:
-    signal_free, detail, _, _ = labels_no_signal(_replay(ev, "subset"), _replay(ev, "label_control"))
-    return Finding.yes(1.0, detail) if signal_free else Finding.no(detail)
+def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.9) -> Finding:
+    """Shuffled labels are learned as well as the real ones, on the same few fixed batches. The
+    control speaks about the labels only when the same model can fit a small batch: a model that
+    cannot learn at all learns no faster on true labels than on shuffled ones, whatever the labels."""
+    loss = _replay(ev, "overfit_loop").loss
+    fitted, fit_detail = _fits(loss.values, loss.train_accuracy) if loss and loss.values else (False, "no loss")
+    if not fitted:
+        raise NotEvaluated(f"the script's loop cannot fit one batch ({fit_detail}), so shuffling the labels "
+                           "cannot tell anything about them")
+    true, permuted = (_late_loss(_replay(ev, name)) for name in ("subset", "label_control"))
+    if true is None or permuted is None or permuted <= 0:
+        raise NotEvaluated("too few finite losses in the label control")
+    detail = (f"the loop can memorize one batch, yet on the same fixed batches the loss reaches {true:.4g} with the "
+              f"true labels and {permuted:.4g} with shuffled labels")
+    return Finding.yes(1.0, detail) if true / permuted >= max_ratio else Finding.no(detail)
+
+
+def _late_loss(run: ObservedRun) -> float | None:
+    values = finite_values(run.loss.values) if run.loss else []
+    return median(window(values, 0.8, 1.0)) if len(values) >= 10 else None
 
 
 @detector

@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import ModuleType
 
 from diagnose.rules import (
-    detect_crash, detect_data, detect_eval, detect_learning, detect_logs, detect_optim, detect_replay)
+    detect_crash, detect_data, detect_distributed, detect_eval, detect_learning, detect_logs, detect_optim,
+    detect_replay)
 from diagnose.rules.findings import Detector
 
 
@@ -14,4 +15,4 @@ def _collect(*modules: ModuleType) -> dict[str, Detector]:
 
 
 DETECTORS: dict[str, Detector] = _collect(detect_data, detect_learning, detect_optim, detect_eval, detect_crash,
-                                          detect_replay, detect_logs)
+                                          detect_replay, detect_logs, detect_distributed)

@@ -5,6 +5,10 @@ edges multiply the result by ``1 - weight x strength``; a fix replay that did no
 was inferred (support from ``direct`` edges stays); a cause is discounted when a likely cause
 at a lower pyramid level explains it (``explained_by``). Ranking prefers confirmed causes, then
 confidence, with a small bonus for lower pyramid levels (data is trusted first).
+
+A cause's status is what a user may act on: *confirmed* only when a replay of its own fix removed
+the failure (and no upstream cause's fix also removed its symptoms: then it is a *consequence*),
+*supported* when likely without such a replay, *suspected* below that.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ LIKELY = 0.5
 CONFIRMED_FLOOR = 0.85
 FIX_DID_NOT_HELP = 0.5
 MIN_EVIDENCE = 0.3  # a weaker suspicion is not "confirmed" by one replay
+TIE_BREAK = 0.1
 
 
 @dataclass
@@ -44,21 +49,39 @@ class CauseScore:
     refuted_by: list[SymptomResult] = field(default_factory=list)
     explained_by: list[str] = field(default_factory=list)
     confirmation: Confirmation | None = None
+    consequence_of: str | None = None
+    inferred: float = 0.0  # the confidence from symptoms alone, before any replay of its fix
 
     @property
-    def confirmed(self) -> bool:
+    def fix_helped(self) -> bool:
         return self.confirmation is not None and self.confirmation.confirmed
 
     @property
+    def confirmed(self) -> bool:
+        """Its own fix removed the failure, and no upstream cause's fix did so too."""
+        return self.fix_helped and self.consequence_of is None
+
+    @property
+    def status(self) -> str:
+        if self.consequence_of is not None:
+            return "consequence"
+        if self.confirmed:
+            return "confirmed"
+        return "supported" if self.confidence >= LIKELY else "suspected"
+
+    @property
     def rank_key(self) -> float:
-        return self.confidence + LEVEL_BONUS[self.cause.level] + (1.0 if self.confirmed else 0.0)
+        """Confirmed causes first, then confidence; between causes both confirmed (the confirmation
+        floor makes them equal), the one the symptoms pointed at more strongly."""
+        bonus = 1.0 + TIE_BREAK * self.inferred if self.confirmed else 0.0
+        return self.confidence + LEVEL_BONUS[self.cause.level] + bonus
 
 
 def evaluate_symptoms(book: RuleBook, evidence: Evidence) -> dict[str, SymptomResult]:
-    return {sid: _evaluate(symptom, evidence) for sid, symptom in book.symptoms.items()}
+    return {sid: evaluate(symptom, evidence) for sid, symptom in book.symptoms.items()}
 
 
-def _evaluate(symptom: Symptom, evidence: Evidence) -> SymptomResult:
+def evaluate(symptom: Symptom, evidence: Evidence) -> SymptomResult:
     missing = [need for need in symptom.needs if evidence.section(need) is None]
     if missing:
         what = [f"the {m} replay did not run" if m in SCENARIOS else f"no {m} evidence" for m in missing]
@@ -91,10 +114,13 @@ def edge_strength(edge: Edge, results: dict[str, SymptomResult]) -> float | None
 
 
 def score_causes(book: RuleBook, results: dict[str, SymptomResult],
-                 confirmations: dict[str, Confirmation] | None = None) -> list[CauseScore]:
+                 confirmations: dict[str, Confirmation] | None = None,
+                 searched: frozenset[str] = frozenset()) -> list[CauseScore]:
     """Score every cause; a replay that confirms a cause (its fix removes the symptom) lifts it to at
     least CONFIRMED_FLOOR, one whose fix did not help halves it. Only causes with evidence of their
-    own can be confirmed: a fix may help for reasons other than this cause."""
+    own can be confirmed (a fix may help for reasons other than this cause), except those the repair
+    search tried (``searched``): on a failing run that no rule explains, the fix that repairs it is the
+    evidence."""
     scores: dict[str, CauseScore] = {}
     for cause_id in book.explanation_order():
         score = CauseScore(book.causes[cause_id])
@@ -112,9 +138,9 @@ def score_causes(book: RuleBook, results: dict[str, SymptomResult],
                 support = 1.0 - (1.0 - support) * (1.0 - strength)
                 direct = 1.0 - (1.0 - direct) * (1.0 - strength) if edge.direct else direct
                 score.support += [r for r in fired if r not in score.support]
-        score.confidence = support * refute
+        score.confidence = score.inferred = support * refute
         verdict = (confirmations or {}).get(cause_id)
-        if verdict is not None and score.confidence >= MIN_EVIDENCE:
+        if verdict is not None and (score.confidence >= MIN_EVIDENCE or cause_id in searched):
             score.confirmation = verdict
             # An unhelpful fix weakens what was inferred from consequences; a bug observed directly
             # (a step run in eval mode) is still there, it just did no measurable harm in the replay.

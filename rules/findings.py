@@ -83,3 +83,12 @@ def scaled(value: float, low: float, high: float) -> float:
 def observed(ev: Evidence, section: str) -> Any:
     """A section of the observed run, or NotEvaluated when the probe produced none."""
     return require(getattr(ev.observe, section), f"{section} evidence")
+
+
+def adversarial(ev: Evidence) -> bool:
+    """Optimizers take turns, each with a loss of its own (a GAN's generator and critic): their
+    losses play a game and are not expected to fall, so a falling loss cannot show learning."""
+    book = ev.observe.bookkeeping
+    if book is None or book.steps < 10:
+        return False
+    return book.optimizer_switches >= 0.5 * book.steps and book.backward_calls >= 0.9 * book.steps

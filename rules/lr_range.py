@@ -18,6 +18,8 @@ class LRAnalysis:
     steepest_lr: float
     min_loss_lr: float
     divergence_lr: float | None
+    curve_lrs: tuple[float, ...] = ()
+    curve_losses: tuple[float, ...] = ()  # smoothed
 
     @property
     def decades_off(self) -> float:
@@ -46,7 +48,7 @@ def analyse(section: LRRangeSection, user_lr: float | None) -> LRAnalysis | None
     if diverged is None and section.stopped.startswith("the loss diverged"):
         diverged = section.lrs[-1]
     return LRAnalysis(user_lr=user_lr, suggested_lr=lrs[_valley(losses[: lowest + 1])], steepest_lr=lrs[steepest],
-                      min_loss_lr=lrs[lowest], divergence_lr=diverged)
+                      min_loss_lr=lrs[lowest], divergence_lr=diverged, curve_lrs=tuple(lrs), curve_losses=tuple(losses))
 
 
 def _valley(losses: list[float]) -> int:

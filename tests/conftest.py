@@ -13,7 +13,7 @@ from diagnose.evidence import Evidence
 from diagnose.facade import observe
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import load_rules
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 TESTS = Path(__file__).parent
 SCRIPTS = TESTS / "scripts"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import SCRIPTS
-from diagnose.batch import ROW_FILE, BatchOptions, LocalExecutor, run_batch
+from diagnose.batch.executor import ROW_FILE, BatchOptions, LocalExecutor, run_batch
 from diagnose.errors import UsageError
-from diagnose.runlist import collect
+from diagnose.batch.runlist import collect
 
 LOOPS = SCRIPTS / "loops"
 
@@ -106,7 +106,7 @@ def test_interrupted_batch_keeps_finished_runs_and_completes_on_rerun(tmp_path):
 
 def test_ray_executor_gives_the_local_summary(batch, tmp_path):
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'nn-diagnose[ray]')")
-    from diagnose.ray_executor import RayExecutor
+    from diagnose.batch.ray_executor import RayExecutor
 
     rows, options, _ = batch
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -21,7 +21,7 @@ from diagnose.diagnosis import Diagnosis
 from diagnose.facade import investigate, observe
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 CASES_DIR = TESTS / "cases"
 LABELS: dict[str, dict] = yaml.safe_load((CASES_DIR / "cases.yaml").read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SCRIPTS, TESTS
-from diagnose.cli import main
+from diagnose.cli.main import main
 
 EXAMPLES = TESTS.parent / "examples"
 
@@ -34,7 +34,7 @@ def test_problems_exit_1_and_write_every_file(broken_report):
 
 def test_report_json_holds_the_contract(broken_report):
     report = json.loads((broken_report[1] / "report.json").read_text())
-    assert report["schema_version"] == 1 and report["healthy"] is False
+    assert report["schema_version"] == 2 and report["healthy"] is False
     assert report["script"].endswith("broken_train.py")
     top = report["causes"][0]
     assert top["id"] == "missing_zero_grad" and 0.5 <= top["confidence"] <= 1

@@ -47,7 +47,8 @@ def test_edge_strength_scales_with_the_weakest_required_symptom():
 
 def book(edges: list[dict], causes: list[dict]):
     rules = RuleFile(symptoms=[symptom(s) for s in ("a", "b", "c")],
-                     causes=[Cause(level="optimization", title=f"cause {c['id']}", why="because of it", fix="fix it", **c)
+                     causes=[Cause.model_validate({"level": "optimization", "title": f"cause {c['id']}", "why": "because of it",
+                                  "fix": "fix it", "unconfirmable": "a test cause", **c})
                              for c in causes],
                      edges=[Edge.model_validate(e) for e in edges])
     return build([("test.yaml", rules)])

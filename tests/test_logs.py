@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.cli import main
-from diagnose.metrics import read_metrics, role
+from diagnose.cli.main import main
+from diagnose.logs.metrics import read_metrics, role
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
@@ -116,6 +116,26 @@ def test_sparse_lightning_style_csv_and_jsonl_read_alike(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["groups"] == [{"group": "overfitting", "count": 2, "runs": ["lightning", "run"]}]
     assert (tmp_path / "out" / "index.html").is_file() and (tmp_path / "out" / "run" / "report.md").is_file()
+
+
+def test_lightning_log_at_chance_is_not_called_healthy(tmp_path):
+    """Validation accuracy at 10 % on 10 classes with a validation loss of ln 10 is a model that
+    predicts uniformly: whatever the training loss did, the run is not learning."""
+    noise = random.Random(2)
+    log = tmp_path / "lightning_logs" / "version_0" / "metrics.csv"
+    log.parent.mkdir(parents=True)
+    with open(log, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["epoch", "step", "train_loss_step", "val_loss", "val_acc"])
+        for epoch in range(10):
+            for step in range(epoch * 50, epoch * 50 + 50, 10):
+                writer.writerow([epoch, step, 2.30 - 0.2 * epoch / 10 + 0.02 * noise.random(), "", ""])
+            writer.writerow([epoch, epoch * 50 + 49, "", math.log(10) + 0.002 * noise.random(),
+                             0.1 + 0.004 * noise.random()])
+    assert main(["logs", str(log), "-o", str(tmp_path / "out"), "-q"]) == 1
+    result = report(tmp_path / "out")
+    assert not result["healthy"] and result["verdict"] == "not_learning"
+    assert "val_at_chance" in {s["id"] for s in result["failures"]}
 
 
 @pytest.mark.parametrize("name, expected", [

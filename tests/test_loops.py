@@ -10,7 +10,7 @@ import pytest
 from conftest import SCRIPTS
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 LOOPS = SCRIPTS / "loops"
 HEALTHY = ["grad_accumulation", "gan", "schedulers", "amp", "compiled", "workers", "iterable", "dict_batches",
@@ -59,9 +59,16 @@ def test_step_closure_runs_backward_inside_the_step(diagnose_loop):
     assert run.bookkeeping.steps_without_grads == 0
 
 
-def test_manual_sgd_without_torch_optim(diagnose_loop):
+def test_manual_sgd_without_torch_optim_is_stepped_like_an_optimizer(diagnose_loop):
+    """Each hand-written update is a step of the clock: the step budget ends the run, gradients are
+    checked for staleness and the update/weight ratio is measured, and the LR is estimated."""
     run = diagnose_loop("manual_sgd")[0].observe
-    assert run.run.steps == 0 and run.run.backward_calls == 500 and len(run.loss.values) == 500
+    assert run.run.steps == 200 and run.run.status == "budget" and len(run.loss.values) == 200
+    assert run.optimizer.optimizers[0].cls == "HandUpdate"
+    assert run.optimizer.optimizers[0].lr == pytest.approx(0.05, rel=1e-3)
+    assert run.bookkeeping.stale_checks > 5 and run.bookkeeping.stale_steps == 0
+    assert all(ratio is not None and 0 < ratio < 0.1 for sample in run.gradients.samples[1:]
+               for ratio in sample.update_ratios)
 
 
 def test_compiled_model_runs_eager_with_a_note(diagnose_loop):

@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from conftest import SCRIPTS, live_runs
-from diagnose.agent import Replays
+from diagnose.driver.agent import Replays
 from diagnose.facade import investigate, observe
-from diagnose.forkserver import ForkClient
+from diagnose.child.forkserver import ForkClient
 from diagnose.reports.render import render_markdown
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.judge import judge
-from diagnose.scenarios import PLANS, plan
-from diagnose.targets import resolve
+from diagnose.driver.scenarios import PLANS, plan
+from diagnose.driver.targets import resolve
 
 TARGET = SCRIPTS / "replay_target.py"
 
@@ -92,7 +92,6 @@ def agent_runs(rule_book):
 
 @pytest.mark.parametrize("bug, cause, replay", [
     ("no_zero_grad", "missing_zero_grad", "insert_zero_grad"),
-    ("shuffled_labels", "labels_misaligned", "label_control"),
     ("high_lr", "lr_too_high", "lower_lr"),
 ])
 def test_agent_confirms_the_cause_with_a_replay(agent_runs, bug, cause, replay):
@@ -102,6 +101,18 @@ def test_agent_confirms_the_cause_with_a_replay(agent_runs, bug, cause, replay):
     assert top.confirmation.scenario == replay
     assert replay in evidence.scenarios and evidence.scenarios[replay].mode == "fork"
     assert [step.scenario for step in evidence.agent][-1] == replay
+
+
+def test_a_control_supports_but_never_confirms(agent_runs):
+    """The label-permutation control speaks about the labels (the loop can fit a batch, and shuffled
+    labels are learned as well as the real ones), but no replay can fix misaligned labels: the
+    cause is supported, not confirmed."""
+    evidence, diagnosis = agent_runs("--bug", "shuffled_labels")
+    top = diagnosis.causes[0]
+    assert top.id == "labels_misaligned" and top.status == "supported" and not top.confirmed
+    assert top.confidence >= 0.85 and top.confirmation is None and top.unconfirmable
+    assert {"overfit_loop", "subset", "label_control"} <= set(evidence.scenarios)
+    assert any(item.symptom == "labels_no_signal" for item in top.evidence)
 
 
 def test_lr_too_high_is_measured_by_the_lr_range_test(agent_runs):

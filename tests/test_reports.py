@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from markupsafe import escape
 
 from conftest import SCRIPTS, ZOO
-from diagnose.cli import main
+from diagnose.cli.main import main
 from diagnose.diagnosis import Diagnosis
 from diagnose.evidence import Evidence, ObservedRun, RunInfo, ScenarioRun
 from diagnose.probes.sections import LRRangeSection

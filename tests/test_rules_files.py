@@ -13,7 +13,9 @@ from diagnose.rules.loader import RuleError, load_rules
 from diagnose.rules.schema import LEVELS, RuleFile
 
 CANONICAL = ZOO.parent / "causes.yaml"
-PROJECT_CAUSES = {"input_dtype": "crash", "custom_backward_wrong": "learnability"}
+PROJECT_CAUSES = {"input_dtype": "crash", "custom_backward_wrong": "learnability",
+                  "sampler_epoch_not_set": "data", "ranks_out_of_sync": "learnability",
+                  "metrics_not_reduced": "evaluation"}
 
 
 def canonical_causes() -> dict[str, str]:
@@ -56,7 +58,8 @@ def test_json_schema_is_published():
 
 
 SYMPTOM = {"id": "s1", "title": "A symptom", "level": "data", "detector": "class_imbalance", "needs": ["data"]}
-CAUSE = {"id": "c1", "level": "data", "title": "A cause", "why": "Because it is so.", "fix": "Do this."}
+CAUSE = {"id": "c1", "level": "data", "title": "A cause", "why": "Because it is so.", "fix": "Do this.",
+         "unconfirmable": "only a code change fixes it"}
 
 
 def write(tmp_path: Path, data: object, text: str | None = None) -> Path:
@@ -79,6 +82,9 @@ def write(tmp_path: Path, data: object, text: str | None = None) -> Path:
     ({"causes": [{**CAUSE, "level": "cosmic"}]}, "rule 'c1' (causes[0]), field 'level': Input should be"),
     ({"causes": [CAUSE], "edges": [{"cause": "c1", "weight": 0.5}]}, "an edge needs symptoms in 'all' or 'any'"),
     ({"causes": [{**CAUSE, "explained_by": ["c9"]}]}, "field 'explained_by': unknown cause 'c9'"),
+    ({"causes": [{**CAUSE, "unconfirmable": "", "confirm": {"scenario": "label_control"}}]},
+     "'label_control' is a control experiment, not a fix: it cannot confirm a cause"),
+    ({"causes": [{**CAUSE, "unconfirmable": ""}]}, "a cause names exactly one of 'confirm'"),
     (["a", "list"], "expected a mapping"),
 ])
 def test_broken_rule_files_name_file_rule_and_field(tmp_path, data, message):

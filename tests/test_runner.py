@@ -79,6 +79,14 @@ def test_busy_loop_before_training_is_stopped_and_reported(diagnosed):
     assert diagnosis.scenarios[0].status == "timeout"
 
 
+def test_a_slow_script_is_not_hung(diagnosed):
+    """Steps of several seconds each: at the time limit the run is still training, so it ends like a
+    budget (with a note) and is diagnosed from what it did, never reported hung."""
+    diagnosis = diagnosed(SCRIPTS / "slow_steps.py", timeout=11)
+    assert diagnosis.verdict != "hung" and diagnosis.scenarios[0].status == "budget"
+    assert any("The script is slow" in note for note in diagnosis.notes)
+
+
 def test_blocked_sleep_is_stopped(observed):
     run = observed(SCRIPTS / "sleeps_forever.py", timeout=5).observe.run
     assert run.status == "timeout"

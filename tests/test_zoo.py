@@ -11,12 +11,12 @@ import yaml
 from conftest import ZOO
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
-from diagnose.targets import resolve
+from diagnose.driver.targets import resolve
 
 MANIFEST = ZOO / "manifest.yaml"
-# Zoo causes that no replay can fix (the fix is a code change the tool cannot apply): all others
-# must come out confirmed.
-NOT_REPLAYABLE = {"detached_graph", "optimizer_step_missing", "overfitting", "shape_mismatch",
+# Zoo causes that no replay can fix (the fix is a code change the tool cannot apply, or, for the
+# labels, no replay can re-pair them): all others must come out confirmed, these never.
+NOT_REPLAYABLE = {"detached_graph", "labels_misaligned", "optimizer_step_missing", "overfitting", "shape_mismatch",
                   "train_val_leakage", "vanishing_gradients", "wrong_loss_for_task"}
 CASES = yaml.safe_load(MANIFEST.read_text()) if MANIFEST.exists() else []
 pytestmark = [
@@ -38,5 +38,5 @@ def test_zoo_case(case, rule_book):
         assert all(c.confidence < 0.5 and not c.confirmed for c in diagnosis.causes)
     else:
         assert ranked and ranked[0] == case["expected"], ranked
-        assert (diagnosis.verdict == "crashed") == case["crashes"]
+        assert not diagnosis.healthy and (diagnosis.verdict == "crashed") == case["crashes"]
         assert diagnosis.causes[0].confirmed == (case["expected"] not in NOT_REPLAYABLE), diagnosis.causes[0]

@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--bug", default="none",
-                    choices=["none", "no_zero_grad", "shuffled_labels", "high_lr", "eval_mode"])
+                    choices=["none", "no_zero_grad", "shuffled_labels", "high_lr", "eval_mode", "sum_loss"])
 parser.add_argument("--workers", type=int, default=0)
 parser.add_argument("--epochs", type=int, default=12)
 args = parser.parse_args()
@@ -32,7 +32,8 @@ if __name__ == "__main__":
         for xb, yb in loader:
             if args.bug != "no_zero_grad":
                 optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(xb), yb)
+            reduction = "sum" if args.bug == "sum_loss" else "mean"
+            loss = nn.functional.cross_entropy(model(xb), yb, reduction=reduction)
             loss.backward()
             optimizer.step()
             total += loss.item()

@@ -1,0 +1,110 @@
+"""A batch's rows, and the summaries written from them: summary.json, summary.csv, index.html."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from diagnose.child import atomic
+from diagnose.reports.batch_index import render_index
+from diagnose.batch.runlist import Run
+
+CSV_COLUMNS = ("name", "script", "status", "verdict", "top_cause", "confidence", "confirmed", "cause_status", "seconds",
+               "reason", "report", "patch")
+
+
+class BatchRow(BaseModel):
+    """One run of a batch: how it ended and what it found."""
+
+    name: str
+    script: str
+    args: list[str] = []
+    status: str  # done | error | timeout
+    verdict: str = ""
+    healthy: bool = False
+    top_cause: str = ""
+    confidence: float | None = None
+    confirmed: bool = False
+    cause_status: str = ""
+    seconds: float = 0.0
+    reason: str = ""
+    report: str = ""
+    patch: str = ""  # "verified" (OUT/<run>/fix.patch), "not offered: <why>", or empty without --patch
+
+    @classmethod
+    def from_report(cls, run: Run, report: Path, returncode: int | None, stderr: str, seconds: float) -> BatchRow:
+        base = {"name": run.name, "script": str(run.script), "args": run.args, "seconds": round(seconds, 2)}
+        if returncode is None:
+            return cls(**base, status="timeout", reason=stderr)
+        try:
+            data = json.loads(report.read_text())
+        except (OSError, ValueError):
+            last = [line for line in stderr.splitlines() if line.strip()]
+            return cls(**base, status="error", reason=(last[-1] if last else f"exit code {returncode}")[:300])
+        return cls.from_diagnosis(run.name, str(run.script), data, seconds, run.args)
+
+    @classmethod
+    def from_diagnosis(cls, name: str, script: str, report: dict[str, Any], seconds: float,
+                       args: list[str] | None = None) -> BatchRow:
+        """The row of a finished diagnosis, from its ``report.json`` content."""
+        top = report["causes"][0] if report.get("causes") else {}
+        return cls(name=name, script=script, args=args or [], seconds=round(seconds, 2), status="done",
+                   verdict=report["verdict"], healthy=report["healthy"], top_cause=top.get("id", ""),
+                   confidence=top.get("confidence"), confirmed=top.get("confirmed", False),
+                   cause_status=top.get("status", ""),
+                   reason=report.get("summary", "")[:300], patch=_patch_column(report.get("patch")))
+
+    @property
+    def patch_link(self) -> str:
+        return f"{self.name}/fix.patch" if self.patch == "verified" else ""
+
+    @property
+    def group(self) -> str:
+        """What the run is filed under: its top cause when one was found, else its verdict (a run
+        that does not learn with no established cause is filed as such, not under a suspect)."""
+        if self.status != "done":
+            return self.status
+        if self.healthy or self.verdict == "not_learning":
+            return self.verdict
+        return self.top_cause or self.verdict
+
+
+def _patch_column(patch: dict[str, Any] | None) -> str:
+    if not patch:
+        return ""
+    return "verified" if patch.get("offered") else f"not offered: {patch.get('reason', '')}"[:300]
+
+
+def groups(rows: list[BatchRow]) -> list[dict[str, object]]:
+    """Runs by group, largest group first ("7 runs: lr_too_high")."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        members[row.group].append(row.name)
+    ordered = sorted(members.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [{"group": name, "count": len(names), "runs": names} for name, names in ordered]
+
+
+def write_summaries(out: Path, rows: list[BatchRow]) -> None:
+    summary = {"runs": len(rows), "healthy": sum(r.healthy for r in rows),
+               "problems": sum(r.status == "done" and not r.healthy for r in rows),
+               "not_learning": sum(r.verdict == "not_learning" for r in rows),
+               "errors": sum(r.status != "done" for r in rows), "groups": groups(rows),
+               "rows": [r.model_dump() for r in rows]}
+    atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
+    atomic.write_text(out / "summary.csv", _csv(rows))
+    atomic.write_text(out / "index.html", render_index(rows, groups(rows)))
+
+
+def _csv(rows: list[BatchRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.model_dump())
+    return buffer.getvalue()

@@ -1,0 +1,112 @@
+"""How much of a run to observe: epoch compression and adaptive stopping for slow scripts.
+
+A real script's epoch can be longer than the whole step budget: a ``train()`` never restored
+after the first validation, a schedule that collapses per epoch, checkpointing, early stopping,
+none of it has run when the observation ends. And a slow script spends most of the budget on
+steps that add nothing once the picture is clear. Both are decided here, inside the run, because
+only the run knows its loaders' lengths and its own pace.
+
+- **Compression.** After ``TIMED_STEPS`` training steps the pace is known. When fewer than ``EPOCHS`` passes
+  over the training loader would fit in the step budget or in ``TARGET_SECONDS``, every pass over
+  every ``DataLoader`` (training and validation) is cut to ``k`` batches from then on, so that at
+  least ``EPOCHS`` epochs, with their validation passes, scheduler steps and mode switches, run.
+- **Adaptive stop.** A run whose full budget would take longer than ``TARGET_SECONDS`` stops once
+  at least ``EPOCHS`` training passes (when it has them) and ``MIN_STEPS`` steps were seen and its
+  loss trend no longer changes: the same class (falling, flat, climbing, non-finite) over the last
+  ``STABLE_WINDOWS`` windows. Fast runs keep the whole budget: it costs little and later symptoms
+  (overfitting) need it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from diagnose.child.budget import BudgetExhausted
+
+EPOCHS = 3
+TARGET_SECONDS = 20.0  # of observation, for a slow script
+TIMED_STEPS = 10  # the pace is read when this many steps ran (the first ones carry the sampled statistics)
+MIN_BATCHES = 8  # a compressed pass is at least this long
+MIN_STEPS = 30
+WINDOW = 10
+STABLE_WINDOWS = 3
+
+
+class Pacing:
+    """Decides, as the run goes, how long each pass over a loader is and when observing is enough."""
+
+    def __init__(self, state: Any, max_steps: int, adaptive: bool, compress: bool = True) -> None:
+        self.state = state
+        self.max_steps = max_steps
+        self.adaptive = adaptive  # the observed run stops early; a replay runs the steps it was given
+        self.compress = compress  # never in a loop observed in the user's own process (diagnose.watch)
+        self.batches_per_pass: int | None = None
+
+    def pass_limit(self) -> int | None:
+        """Batches a pass over any loader may take from now on (None: the loader's own length)."""
+        return self.batches_per_pass
+
+    def after_step(self) -> None:
+        """At each step boundary: decide the compression once; end an observation that has seen enough."""
+        state = self.state
+        if self.compress and self.batches_per_pass is None and state.steps == TIMED_STEPS:
+            self.batches_per_pass = self._compression()
+        reason = self._enough() if self.adaptive else None
+        if reason is not None:
+            state.notes.append(f"Observation stopped after {state.steps} of {self.max_steps} steps: {reason}.")
+            raise BudgetExhausted(f"observation stopped early ({reason})")
+
+    def _enough(self) -> str | None:
+        state = self.state
+        if not self._slow() or state.steps < MIN_STEPS or state.steps % WINDOW:
+            return None
+        passes = state.training_passes()
+        if passes is not None and passes <= EPOCHS:
+            return None
+        trend = self._stable_trend()
+        return f"the loss trend was {trend} for the last {STABLE_WINDOWS * WINDOW} steps" if trend else None
+
+    def _pace(self) -> float | None:
+        """Seconds per step, from the steps after the first few (those carry the sampled statistics)."""
+        clock = self.state.step_clock[3:]
+        gaps = sorted(b - a for a, b in zip(clock, clock[1:]))
+        return gaps[len(gaps) // 2] if gaps else None
+
+    def _slow(self) -> bool:
+        pace = self._pace()
+        return pace is not None and pace * self.max_steps > TARGET_SECONDS
+
+    def _compression(self) -> int | None:
+        length, pace = self.state.training_loader_length(), self._pace()
+        if not length or pace is None or pace <= 0:
+            return None
+        fits = min(self.max_steps, TARGET_SECONDS / pace) / EPOCHS
+        if length <= fits:
+            return None
+        batches = max(MIN_BATCHES, int(fits))
+        self.state.notes.append(
+            f"Epochs were compressed: each pass over a data loader was cut to {batches} batches (the training "
+            f"loader has {length}), so that {EPOCHS} epochs with their validation passes ran within the budget.")
+        return batches
+
+    def _stable_trend(self) -> str | None:
+        """The trend class of each of the last windows, when they all agree."""
+        needed = (STABLE_WINDOWS + 1) * WINDOW
+        if len(self.state.loss_curve) < needed:
+            return None
+        values = self.state.loss_curve[-needed:]
+        windows = [values[i:i + WINDOW] for i in range(0, needed, WINDOW)]
+        trends = {_trend(before, after) for before, after in zip(windows, windows[1:])}
+        return trends.pop() if len(trends) == 1 else None
+
+
+def _trend(before: list[float], after: list[float]) -> str:
+    if not all(math.isfinite(v) for v in after):
+        return "non-finite"
+    was, now = statistics.median(before), statistics.median(after)
+    if not math.isfinite(was) or not was:
+        return "non-finite" if not math.isfinite(was) else "flat"
+    change = (now - was) / abs(was)
+    return "falling" if change < -0.02 else "climbing" if change > 0.02 else "flat"

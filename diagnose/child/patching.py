@@ -1,0 +1,67 @@
+"""Replace attributes for the duration of a run and always put the originals back."""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+from types import ModuleType
+from typing import Any, Callable
+
+
+class Patches:
+    """A stack of attribute replacements, undone in reverse order by ``restore``.
+
+    The tap prefers PyTorch's own global hooks; this is for what has none (``Module.train``,
+    ``Tensor.backward``, ``zero_grad``, the functional losses, ``DataLoader.__iter__``).
+    """
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def replace(self, owner: Any, name: str, make_wrapper: Any) -> Any:
+        """Set ``owner.name = make_wrapper(original)``; return the original."""
+        original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        self._undo.append((owner, name, original))
+        setattr(owner, name, make_wrapper(original))
+        return original
+
+    def restore(self) -> None:
+        while self._undo:
+            owner, name, original = self._undo.pop()
+            if owner is sys.meta_path:
+                sys.meta_path.remove(original)
+            else:
+                setattr(owner, name, original)
+
+    def when_imported(self, module: str, patch: Callable[[ModuleType], None]) -> None:
+        """Run ``patch`` on ``module`` now if it is loaded, else right after the script imports it:
+        a library the tool must reach into (safetensors' file writer) is not imported on its behalf."""
+        if module in sys.modules:
+            patch(sys.modules[module])
+            return
+        finder = _AfterImport(module, patch)
+        sys.meta_path.insert(0, finder)
+        self._undo.append((sys.meta_path, "", finder))
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: lets the other finders locate ``module``, then runs ``patch`` once it
+    has executed."""
+
+    def __init__(self, module: str, patch: Callable[[ModuleType], None]) -> None:
+        self.module, self.patch = module, patch
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self.module:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        execute, patch = spec.loader.exec_module, self.patch
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            patch(module)
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec

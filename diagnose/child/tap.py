@@ -1,0 +1,393 @@
+"""The tap: observes a training run from inside the user's process and feeds events to probes.
+
+It uses PyTorch's global hooks where they exist (optimizer step hooks, module forward hooks)
+and reversible patches where they do not (``Tensor.backward``, ``zero_grad``, ``Module.train``,
+``DataLoader`` iteration, the functional losses, ``warnings.showwarning``). Everything comes off
+in ``remove``. A probe that raises is switched off and noted; the run goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim import optimizer as optimizer_hooks
+from torch.utils.data import DataLoader
+from torch.utils.data import dataloader as dataloader_module
+
+from diagnose.child.budget import Budget
+from diagnose.child.forward import ForwardHooks
+from diagnose.child.handupdates import HandUpdates
+from diagnose.child.pacing import Pacing
+from diagnose.child.heartbeat import Heartbeat
+from diagnose.child.patching import Patches
+from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
+from diagnose.probes.interventions import Intervention
+from diagnose.child.state import TrainingState
+
+# Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
+LOSS_FUNCTIONS = (
+    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
+    "multilabel_soft_margin_loss", "soft_margin_loss",
+)
+
+
+class Tap:
+    """Install with ``install()``, run the user's code, then ``remove()`` and ``sections()``."""
+
+    def __init__(self, state: TrainingState, probes: list[Probe], budget: Budget,
+                 intervention: Intervention | None = None, watching: bool = False) -> None:
+        self.state = state
+        self.probes = probes
+        self.budget = budget
+        self.heartbeat = Heartbeat(None)
+        self.intervention = intervention or Intervention(state)
+        self.fork_point: list[Callable[[], None]] = []
+        self._past_fork_point = False
+        self._closure_pending = False
+        self.patches = Patches()
+        self.handles: list[Any] = []
+        self.subscribers: dict[str, tuple[Callable[..., Any], ...]] = {
+            event: tuple(getattr(p, event) for p in probes if p.handles(event)) for event in EVENTS}
+        self._in_loss = False
+        self._torchvision_patched = False
+        self._in_backward = False
+        self._mode_depth = 0
+        self.forward = ForwardHooks(self)
+        self.hand = HandUpdates(self, eager=not watching)
+        self.pacing = Pacing(state, budget.max_steps, adaptive=False, compress=not watching)
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def emit(self, event: str, *args: Any) -> None:
+        handlers = self.subscribers[event]
+        if not handlers or self.state.muted:
+            return
+        for handler in handlers:
+            try:
+                if handler(*args) is DONE:
+                    self.subscribers[event] = tuple(h for h in self.subscribers[event] if h != handler)
+            except Exception as error:  # a broken probe must never break the user's run
+                self._disable(handler.__self__, event, error)
+
+    def _disable(self, probe: Probe, event: str, error: Exception) -> None:
+        self.state.probe_errors.append(f"{probe.name}.{event}: {type(error).__name__}: {error}")
+        for name, handlers in self.subscribers.items():
+            self.subscribers[name] = tuple(h for h in handlers if h.__self__ is not probe)
+        probe.disabled = True
+
+    def sections(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for probe in self.probes:
+            try:
+                result[probe.name] = probe.finish()
+            except Exception as error:
+                self.state.probe_errors.append(f"{probe.name}.finish: {type(error).__name__}: {error}")
+        return result
+
+    # -- install / remove --------------------------------------------------------------------
+    def install(self) -> None:
+        self.handles += [
+            optimizer_hooks.register_optimizer_step_pre_hook(self._on_step_pre),
+            optimizer_hooks.register_optimizer_step_post_hook(self._on_step_post),
+        ]
+        self.forward.install()
+        self._patch_optimizer_init()
+        self._patch_backward()
+        self._patch_zero_grad()
+        self._patch_mode()
+        self._patch_loaders()
+        self._patch_losses()
+        self._patch_warnings()
+        self._patch_compile()
+        self._patch_grad_mode()
+
+    def remove(self) -> None:
+        self.hand.settle(final=True)
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+        self.forward.remove()
+        self.patches.restore()
+
+    # -- optimizer ---------------------------------------------------------------------------
+    def _patch_optimizer_init(self) -> None:
+        def wrap(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def __init__(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
+                original(optimizer, *args, **kwargs)
+                self.adopt_optimizer(optimizer)
+            return __init__
+        self.patches.replace(torch.optim.Optimizer, "__init__", wrap)
+
+    def adopt_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """Track an optimizer: when it is built, at its first step, or when handed to ``watch``."""
+        if optimizer not in self.state.optimizers:
+            self.state.optimizers.append(optimizer)
+            self.emit("on_optimizer_created", optimizer)
+
+    def _on_step_pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> Any:
+        if self.state.muted:
+            return None
+        self.adopt_optimizer(optimizer)
+        deferred = defer_to_closure(args, kwargs, functools.partial(self._step_begins, optimizer))
+        if deferred is not None:
+            self._closure_pending = True
+            return deferred
+        self._step_begins(optimizer)
+        return None
+
+    def _step_begins(self, optimizer: torch.optim.Optimizer) -> None:
+        """The step's gradients are ready and the weights not yet updated: before ``step()``, or
+        once its closure has run."""
+        self._closure_pending = False
+        if not self._past_fork_point:
+            self._reach_fork_point()
+        if self.intervention.active:
+            self.intervention.before_step(optimizer)
+        self.emit("on_step_pre", optimizer)
+
+    def _reach_fork_point(self) -> None:
+        """The first optimizer step: replays fork from here, and interventions start here."""
+        self._past_fork_point = True
+        for callback in self.fork_point:
+            callback()
+        if not self.intervention.active:
+            self.intervention.start()
+        self.forward.narrow()
+
+    def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any, final: bool = False) -> None:
+        if self.state.muted:
+            return
+        if self._closure_pending:  # a step that never called its closure
+            self._step_begins(optimizer)
+        if self.intervention.active:
+            self.intervention.after_step(optimizer)
+        self.emit("on_step", optimizer)
+        self.state.count_step(optimizer)
+        self.heartbeat.beat(self.state.steps)
+        if not final:
+            self.budget.check(self.state.steps, self.state.backward_calls)
+            self.pacing.after_step()
+
+    def step_pre(self, optimizer: torch.optim.Optimizer) -> None:
+        """A step that no ``optimizer.step()`` announces (a hand-written update) begins."""
+        self._on_step_pre(optimizer, (optimizer,), {})
+
+    def step_post(self, optimizer: torch.optim.Optimizer, final: bool = False) -> None:
+        """That step ends; ``final`` when the run itself is ending (no budget check then)."""
+        self._on_step_post(optimizer, (optimizer,), {}, final)
+
+    # -- backward and gradient bookkeeping ---------------------------------------------------
+    def _patch_backward(self) -> None:
+        def wrap_tensor_backward(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def backward(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+                return self._backward(original, tensor, (tensor, *args), kwargs)
+            return backward
+
+        def wrap_autograd_backward(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def backward(tensors: Any, *args: Any, **kwargs: Any) -> None:
+                root = tensors if isinstance(tensors, torch.Tensor) else next(iter(tensors), None)
+                return self._backward(original, root, (tensors, *args), kwargs)
+            return backward
+
+        self.patches.replace(torch.Tensor, "backward", wrap_tensor_backward)
+        self.patches.replace(torch.autograd, "backward", wrap_autograd_backward)
+
+    def _backward(self, original: Callable[..., None], root: Any, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> None:
+        if self._in_backward or self.state.muted or not isinstance(root, torch.Tensor):
+            return original(*args, **kwargs)
+        self.hand.settle()  # a hand-written update ends where the next backward begins
+        self._in_backward = True
+        try:
+            self.state.note_backward()
+            if self.state.chosen_model is not None:
+                self.forward.narrow()  # the trained model is known: module calls need not be watched
+            if self.intervention.active:
+                self.intervention.before_backward(root)
+            self.emit("on_backward", root)
+            result = original(*args, **kwargs)
+            if self.intervention.active:
+                self.intervention.after_backward(root)
+            self.emit("after_backward", root)
+            self.hand.after_backward(root)
+        finally:
+            self._in_backward = False
+        self.budget.check(self.state.steps, self.state.backward_calls)
+        return result
+
+    def _patch_zero_grad(self) -> None:
+        def wrap(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def zero_grad(owner: Any, *args: Any, **kwargs: Any) -> None:
+                if self.intervention.active and not self.intervention.allow_zero_grad(owner):
+                    return None
+                self.emit("on_zero_grad", owner)
+                return original(owner, *args, **kwargs)
+            return zero_grad
+        self.patches.replace(torch.optim.Optimizer, "zero_grad", wrap)
+        self.patches.replace(nn.Module, "zero_grad", wrap)
+
+    def _patch_mode(self) -> None:
+        def wrap(original: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+            @functools.wraps(original)
+            def train(module: nn.Module, mode: bool = True) -> nn.Module:
+                outermost = self._mode_depth == 0
+                self._mode_depth += 1
+                try:
+                    result = original(module, mode)
+                finally:
+                    self._mode_depth -= 1
+                if outermost:
+                    self.emit("on_mode_change", module, bool(mode))
+                return result
+            return train
+        self.patches.replace(nn.Module, "train", wrap)
+
+    # -- data --------------------------------------------------------------------------------
+    def _patch_loaders(self) -> None:
+        def wrap_iter(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def __iter__(loader: DataLoader) -> Any:
+                iterator = original(loader)
+                iterator._diagnose_loader = loader
+                iterator._diagnose_batches = 0
+                self._patch_torchvision()
+                self.state.note_loader_iter(loader)
+                self.emit("on_loader_iter", loader)
+                return iterator
+            return __iter__
+
+        def wrap_next(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def __next__(iterator: Any) -> Any:
+                limit = self.pacing.pass_limit()
+                if limit is not None and getattr(iterator, "_diagnose_batches", 0) >= limit:
+                    raise StopIteration  # a compressed epoch ends here
+                batch = original(iterator)
+                iterator._diagnose_batches = getattr(iterator, "_diagnose_batches", 0) + 1
+                loader = getattr(iterator, "_diagnose_loader", None)
+                if loader is not None and not self.state.muted:
+                    if self.intervention.active:
+                        batch = self.intervention.replace_batch(loader, batch)
+                    self.state.note_batch(loader, batch)
+                    self.emit("on_batch", loader, batch)
+                return batch
+            return __next__
+
+        self.patches.replace(DataLoader, "__iter__", wrap_iter)
+        self.patches.replace(dataloader_module._BaseDataLoaderIter, "__next__", wrap_next)
+
+    def _patch_torchvision(self) -> None:
+        """Watch torchvision's ``normalize`` once a script that uses it starts loading data.
+
+        Done lazily so that diagnosing a script that never imports torchvision does not import it.
+        """
+        functional = sys.modules.get("torchvision.transforms.functional")
+        if functional is None or self._torchvision_patched:
+            return
+        self._torchvision_patched = True
+
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def normalize(tensor: Any, mean: Any, std: Any, *args: Any, **kwargs: Any) -> Any:
+                if isinstance(tensor, torch.Tensor):
+                    self.emit("on_normalize", tensor, mean, std)
+                return original(tensor, mean, std, *args, **kwargs)
+            return normalize
+        self.patches.replace(functional, "normalize", wrap)
+
+    def _patch_losses(self) -> None:
+        for name in LOSS_FUNCTIONS:
+            if hasattr(F, name):
+                self.patches.replace(F, name, functools.partial(self._wrap_loss, name))
+
+    def _wrap_loss(self, name: str, original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+        @functools.wraps(original)
+        def loss_function(input: Any, target: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+            if self._in_loss or self.state.muted:
+                return original(input, target, *args, **kwargs)
+            self._in_loss = True
+            call = LossCall(name, input, target, dict(kwargs), torch.is_grad_enabled(), args=args)
+            try:
+                if self.intervention.active:
+                    self.intervention.transform_loss(call)
+                self.emit("on_loss_start", call)
+                call.output = original(call.input, call.target, *call.args, **call.kwargs)
+            finally:
+                self._in_loss = False
+            if call.grad_enabled:
+                self.state.last_loss_call = call
+            self.emit("on_loss", call)
+            return call.output
+        return loss_function
+
+    def _patch_grad_mode(self) -> None:
+        """A hand-written update runs under ``no_grad``: its step can end when that block closes."""
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def __exit__(context: Any, *args: Any) -> Any:
+                result = original(context, *args)
+                if self.hand.pending and not self.state.muted:
+                    self.hand.settle_if_updated()
+                return result
+            return __exit__
+        self.patches.replace(torch.no_grad, "__exit__", wrap)
+        self.patches.replace(torch.set_grad_enabled, "__exit__", wrap)
+
+    # -- messages ----------------------------------------------------------------------------
+    def _patch_compile(self) -> None:
+        """torch.compile'd code hides the ops the probes watch: observe the same model in eager mode."""
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def compile(model: Any = None, *args: Any, **kwargs: Any) -> Any:
+                note = "torch.compile was bypassed: the model ran in eager mode under diagnose"
+                if note not in self.state.notes:
+                    self.state.notes.append(note)
+                return model if model is not None else (lambda fn: fn)
+            return compile
+        self.patches.replace(torch, "compile", wrap)
+
+    def _patch_warnings(self) -> None:
+        def wrap(original: Callable[..., None]) -> Callable[..., None]:
+            @functools.wraps(original)
+            def showwarning(message: Any, category: type, filename: str, lineno: int,
+                            *args: Any, **kwargs: Any) -> None:
+                self.emit("on_warning", str(message), category.__name__, filename, lineno)
+                return original(message, category, filename, lineno, *args, **kwargs)
+            return showwarning
+        self.patches.replace(warnings, "showwarning", wrap)
+
+    def on_exception(self, error: BaseException) -> None:
+        self.emit("on_exception", error)
+
+
+def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any],
+                     begins: Callable[[], None]) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """For ``step(closure)`` (LBFGS, and every step Lightning takes), the step's arguments with the
+    closure wrapped so that ``begins`` runs once its first call returns: the gradients are computed
+    inside the step, so the step really begins there (the fork point, the probes' pre-step checks).
+    None for a step without a closure. The hook's args start with the optimizer itself."""
+    position = next((i for i, a in enumerate(args[1:], 1) if callable(a)), None)
+    closure = kwargs.get("closure") if position is None else args[position]
+    if not callable(closure):
+        return None
+    called = [False]
+
+    def closure_then_begin(*a: Any, **k: Any) -> Any:
+        result = closure(*a, **k)
+        if not called[0]:
+            called[0] = True
+            begins()
+        return result
+    if position is None:
+        return args, {**kwargs, "closure": closure_then_begin}
+    return (*args[:position], closure_then_begin, *args[position + 1:]), kwargs
