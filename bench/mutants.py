@@ -139,7 +139,8 @@ def main() -> None:
     (options.out / "mutants.json").write_text(json.dumps(data, indent=1))
     if not (options.only or options.hosts or options.no_diagnose):
         (RESULTS / "mutants.json").write_text(json.dumps(data, indent=1) + "\n")
-        readme.update(HERE / "README.md", data)
+        readme.update(HERE / "README.md", "catalogue", readme.catalogue(ops, hosts))
+        readme.update(HERE / "README.md", "results", readme.render(data))
     log(json.dumps(data["summary"]))
 
 
