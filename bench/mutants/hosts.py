@@ -1,0 +1,60 @@
+"""The host scripts: healthy training scripts in distinct styles that the operators mutate.
+
+Each host is a folder under `host_scripts/` holding `train.py` (and, for one style, the helper
+module it imports). A host prints its final validation metrics as the last line of its output,
+one JSON object (`val_acc` and `val_loss`, or `val_mse` computed by hand for regression), which
+is what the kill check compares.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+FOLDER = Path(__file__).parent / "host_scripts"
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    style: str
+    task: str  # "classification" or "regression"
+    inputs: str  # "features", "images", "pixels" (8-bit integers), "series" or "tokens"
+    extra: str = ""  # a module the host needs beyond torch and scikit-learn
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """What operators may require of a host: its task and whether its inputs are floats."""
+        return frozenset({self.task} | ({"float_inputs"} if self.inputs in ("features", "images", "series") else set()))
+
+    @property
+    def available(self) -> bool:
+        return not self.extra or importlib.util.find_spec(self.extra) is not None
+
+    def sources(self) -> dict[str, str]:
+        """The host's Python files as the mutants see them: parsed and unparsed, so a host and its
+        mutants differ only by the mutation, never by formatting or comments."""
+        return {p.name: ast.unparse(ast.parse(p.read_text())) for p in sorted((FOLDER / self.name).glob("*.py"))}
+
+
+HOSTS = [
+    Host("flat_digits", "flat script, top to bottom", "classification", "images"),
+    Host("argparse_cancer", "argparse CLI with main()", "classification", "features"),
+    Host("trainer_wine", "Trainer class", "classification", "features"),
+    Host("estimator_blobs", "scikit-learn-like estimator (fit/score), manual batching", "classification", "features"),
+    Host("keras_diabetes", "Keras-like compile/fit wrapper", "regression", "features"),
+    Host("dataclass_cnn", "dataclass config, CNN on 8-bit images", "classification", "pixels"),
+    Host("functional_gru", "functional train_one_epoch/evaluate, GRU", "classification", "series"),
+    Host("cycle_lstm", "step-based loop over itertools.cycle, LSTM on tokens", "classification", "tokens"),
+    Host("notebook_regression", "notebook-style cells", "regression", "features"),
+    Host("helper_resmlp", "model in a helper module (ModuleList of residual blocks)", "classification", "features"),
+    Host("lightning_cancer", "PyTorch Lightning module and Trainer", "classification", "features", "lightning"),
+    Host("hf_tinybert", "Hugging Face Trainer, tiny random BERT", "classification", "tokens", "transformers"),
+    Host("sine_lstm", "config dict, early stopping, LSTM forecaster", "regression", "series"),
+    Host("transformer_tokens", "custom Dataset of dicts, nn.TransformerEncoder", "classification", "tokens"),
+    Host("accum_bn", "gradient accumulation over micro-batches, deep BatchNorm MLP", "classification", "images"),
+]
+BY_NAME = {h.name: h for h in HOSTS}
+

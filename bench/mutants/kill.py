@@ -1,0 +1,58 @@
+"""The kill check: does a mutant's plain run differ materially from its host's?
+
+The same fixed margins hold for every host, and each mutant is compared with its own host's plain
+result (hosts are seeded, so a plain run repeats):
+
+- crash: the script raised (or printed no metrics); timeout: it ran past the limit;
+- nan: a reported metric is NaN or infinite;
+- worse: validation accuracy at least 5 points lower, or a validation loss/MSE at least 20 %
+  higher plus 0.02 (the floor keeps near-zero losses from counting noise as a difference);
+- better: the same margins the other way (what leaking validation rows into training shows);
+- same: none of these, an equivalent mutant.
+
+A mutant is kept when its outcome is one its operator declares (`Operator.kills`): most faults
+are silent, so a crash there means the edit broke the script in a way the label does not
+describe, and the mutant is dropped rather than mislabelled.
+"""
+
+from __future__ import annotations
+
+from .operators import Operator
+from .plain import Plain
+
+ACC_MARGIN = 0.05
+LOSS_RATIO = 1.2
+LOSS_FLOOR = 0.02
+HIGHER_IS_BETTER = ("val_acc",)
+CRITERION_LOSS = "val_loss"  # computed with the script's own loss, unlike a hand-computed val_mse
+EPS = 1e-9  # "at least" is inclusive, whatever the float rounding of the difference
+
+
+def outcome(host: Plain, mutant: Plain, op: Operator) -> tuple[str, str]:
+    """(outcome, what the plain run showed against the host)."""
+    if mutant.status != "ok":
+        return mutant.status, mutant.error
+    if not mutant.finite:
+        return "nan", _compare(host, mutant, list(mutant.metrics))
+    usable = [k for k in host.metrics if k in mutant.metrics and not (op.touches_loss and k == CRITERION_LOSS)]
+    worse = [k for k in usable if _worse(k, host.metrics[k], mutant.metrics[k])]
+    better = [k for k in usable if _worse(k, mutant.metrics[k], host.metrics[k])]
+    if worse:
+        return "worse", _compare(host, mutant, worse)
+    if better:
+        return "better", _compare(host, mutant, better)
+    return "same", _compare(host, mutant, usable)
+
+
+def _worse(metric: str, base: float, value: float) -> bool:
+    if metric in HIGHER_IS_BETTER:
+        return value <= base - ACC_MARGIN + EPS
+    return value >= LOSS_RATIO * base + LOSS_FLOOR - EPS
+
+
+def _compare(host: Plain, mutant: Plain, metrics: list[str]) -> str:
+    return ", ".join(f"{k} {host.metrics.get(k, float('nan')):.4g} -> {mutant.metrics[k]:.4g}" for k in metrics)
+
+
+def kept(op: Operator, result: str) -> bool:
+    return result in op.kills
