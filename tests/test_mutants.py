@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -24,9 +23,9 @@ from mutants import catalog, generate, hosts, kill, phases, results, scoring  # 
 from mutants.plain import Plain, PlainCache, run_plain  # noqa: E402
 
 from conftest import two_at_a_time  # noqa: E402
+from diagnose.rules.loader import load_rules  # noqa: E402
 
-CAUSES = {cid for level in yaml.safe_load((ROOT.parent / "shared" / "causes.yaml").read_text()).values()
-          for cid in level}
+CAUSES = set(load_rules().causes)  # the rule files' causes (tests/test_rules_files.py: all canonical ids)
 PLAIN_HOSTS = [h for h in hosts.HOSTS if not h.extra]
 
 # (host, operator): one per host and operator, none needing the Lightning/transformers extras.
