@@ -97,16 +97,17 @@ def quick_reports(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
     """Every installed case diagnosed two at a time, each from a working folder of its own (where the
     framework writes): the observed run judged alone (``--quick``), or with replays for the cases of
     ``REPLAYED``. Its report and that folder."""
-    def diagnose(case: tuple) -> tuple[str, tuple[dict, Path]]:
+    def diagnose(case: tuple) -> tuple[dict, Path]:
         _, script, bug, args, _ = case
         folder = tmp_path_factory.mktemp(case_id(script, bug))
         out = tmp_path_factory.mktemp("reports") / case_id(script, bug)
         options = REPLAYED.get(bug, ["--quick", "--steps", str(STEPS if bug == "none" else BUG_STEPS)])
         subprocess.run(diagnose_command(script, args, out, *options), cwd=folder, stdin=subprocess.DEVNULL,
                        timeout=300)
-        return case_id(script, bug), (json.loads((out / "report.json").read_text()), folder)
+        return json.loads((out / "report.json").read_text()), folder
 
-    return dict(two_at_a_time(diagnose, [c for c in CASES if installed(c[0])]).values())
+    cases = {case_id(c[1], c[2]): c for c in CASES if installed(c[0])}
+    return two_at_a_time(lambda name: diagnose(cases[name]), list(cases))
 
 
 @pytest.fixture(scope="module")

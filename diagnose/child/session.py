@@ -50,6 +50,9 @@ def run_script(script: Path, args: list[str]) -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    # The group's DataLoader workers get the same signal: their deaths must not raise (torch's
+    # SIGCHLD handler) into the wrap-up that writes the result.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     raise TimeLimitReached("stopped at the time limit (the script hung or never finished a step)")
 
 
