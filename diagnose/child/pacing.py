@@ -60,7 +60,7 @@ class Pacing:
 
     def _enough(self) -> str | None:
         state = self.state
-        if not self._slow() or state.steps < MIN_STEPS or state.steps % WINDOW:
+        if state.steps < MIN_STEPS or state.steps % WINDOW or not self._slow():  # cheap checks first: every step
             return None
         passes = state.training_passes()
         if passes is not None and passes <= EPOCHS:
