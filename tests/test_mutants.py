@@ -148,6 +148,7 @@ def sample_runs(tmp_path_factory) -> dict[tuple[str, str], tuple]:
     return two_at_a_time(run, [(host, op) for host, op, _ in SAMPLE])
 
 
+@pytest.mark.skipif(not scoring.ZOO_SCORE.exists(), reason="shared/zoo/score.py (the judge) is not beside the repository")
 @pytest.mark.parametrize(("host_name", "op_name"), _sample_params())
 def test_sample_mutant_is_diagnosed(host_name: str, op_name: str, sample_runs) -> None:
     op = catalog.BY_NAME[op_name]

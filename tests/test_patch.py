@@ -29,8 +29,11 @@ PATCHED = [ZOO / f"{name}.py" for name in (
 NOT_LOCAL = ZOO / "detached_graph.py"
 PLAIN_SECONDS = 180
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None or shutil.which("patch") is None,
-                                reason="needs scikit-learn and the patch program")
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("sklearn") is None or shutil.which("patch") is None,
+                       reason="needs scikit-learn and the patch program"),
+    pytest.mark.skipif(not ZOO.exists(), reason="shared/zoo is not beside the repository"),
+]
 
 
 @dataclass
