@@ -78,7 +78,7 @@ class ActivationProbe(Probe):
             name=f"{self.last_layer} → {kind}", kind=kind, units=int(out.shape[axis]),
             mean=float(out.mean()), std=float(out.std()) if out.numel() > 1 else 0.0,
             zero_fraction=float((out == 0).float().mean()), dead_fraction=float(dead),
-            saturated_fraction=float(saturated), input_std=float(given_std))
+            saturated_fraction=float(saturated), input_std=float(given_std), dims=out.dim())
 
     def finish(self) -> ActivationSection:
         return self.section

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
@@ -81,6 +82,16 @@ class DataProbe(Probe):
             self.normalize_calls.append(NormalizeCall(
                 input_mean=float(given.mean()), input_std=float(given.std()) if given.numel() > 1 else 0.0,
                 mean=_floats(mean), std=_floats(std)))
+
+    def on_scaler(self, given: Any, center: Any, scale: Any) -> None:
+        """A scikit-learn scaler's transform: recorded like a normalize call, but not per sample (it
+        transforms whole arrays once, before training)."""
+        values = torch.as_tensor(np.asarray(given, dtype=np.float64))
+        if len(self.normalize_calls) < MAX_NORMALIZE_CALLS and values.numel() > 1:
+            self.normalize_calls.append(NormalizeCall(
+                input_mean=float(values.mean()), input_std=float(values.std()),
+                mean=_floats(np.asarray(center, dtype=np.float64).ravel()),
+                std=_floats(np.asarray(scale, dtype=np.float64).ravel())))
 
     # -- inputs --------------------------------------------------------------------------------
     def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> None:
@@ -289,7 +300,7 @@ def _length(dataset: Any) -> int | None:
 
 
 def _floats(values: Any) -> list[float]:
-    if isinstance(values, torch.Tensor):
+    if isinstance(values, (torch.Tensor, np.ndarray)):
         return [float(v) for v in values.flatten()[:8]]
     if isinstance(values, (list, tuple)):
         return [float(v) for v in values[:8]]

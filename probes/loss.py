@@ -36,6 +36,18 @@ class LossProbe(Probe):
         self.summed: tuple[str, float, int] | None = None  # the last training call, its sum and items, if summed
 
     # -- loss calls ----------------------------------------------------------------------------
+    def on_loss_start(self, call: LossCall) -> None:
+        """What the first training loss is given, kept before it runs: a loss that raises on its
+        inputs (MSE given class indices) still tells which loss met which shapes."""
+        x, y = call.input, call.target
+        if self.section.output_shape or not call.grad_enabled or not isinstance(x, torch.Tensor) \
+                or not x.requires_grad:
+            return
+        self.section.output_shape = list(x.shape)
+        self.section.target_shape = list(y.shape) if isinstance(y, torch.Tensor) else []
+        self.section.input_grad_fn = type(x.grad_fn).__name__ if x.grad_fn else ""
+        self.section.first_kind = call.name
+
     def on_loss(self, call: LossCall) -> None:
         if not isinstance(call.input, torch.Tensor) or not isinstance(call.output, torch.Tensor):
             return
@@ -60,10 +72,6 @@ class LossProbe(Probe):
             self.train_values_since_backward.append(value)
             if not summed:  # a sum's first value is known at backward(), once it is read (``_read_sum``)
                 section.first_values.setdefault(call.name, value)
-        if not section.output_shape:
-            section.output_shape = list(x.shape)
-            section.target_shape = list(y.shape) if isinstance(y, torch.Tensor) else []
-            section.input_grad_fn = type(call.input.grad_fn).__name__ if call.input.grad_fn else ""
         if call.name == "cross_entropy" and x.dim() >= 2:
             section.n_classes = int(x.shape[1])
         elif call.name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"}:
@@ -76,6 +84,7 @@ class LossProbe(Probe):
             self.recent_predictions = (self.recent_predictions + [predicted])[-PREDICTION_WINDOW:]
         if accuracy is not None:
             section.train_accuracy.append(round(accuracy, 4))
+            section.train_accuracy_steps.append(self.state.steps)
 
     def _check_inputs(self, call: LossCall, x: torch.Tensor, y: Any) -> None:
         section = self.section
@@ -151,7 +160,7 @@ class LossProbe(Probe):
     def finish(self) -> LossSection:
         section = self.section
         section.kinds = [kind for kind, _ in self.kind_counts.most_common()]
-        section.kind = section.kinds[0] if section.kinds else ("custom" if section.values else "")
+        section.kind = section.kinds[0] if section.kinds else ("custom" if section.values else section.first_kind)
         section.predicted_share = _majority_share(self.recent_predictions)
         section.eval_passes = [totals.as_pass(step) for step, totals in sorted(self.passes.items())]
         labelled = [totals for _, totals in sorted(self.passes.items()) if totals.confusion is not None]

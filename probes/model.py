@@ -75,6 +75,10 @@ class ModelProbe(Probe):
         section.compiled = section.cls == "OptimizedModule"
         section.params = sum(p.numel() for p in model.parameters())
         section.trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        # Beside the init probe's values at the start, these tell a frozen layer never trained from one
+        # trained before it was frozen.
+        section.frozen_stds = {name: float(p.detach().float().std()) for name, p in model.named_parameters()
+                               if not p.requires_grad and p.dim() >= 2 and p.numel() > 1}
         for name, module in list(model.named_modules())[:MAX_LAYERS]:
             own = list(module.parameters(recurse=False))
             if own:

@@ -110,6 +110,7 @@ class LossSection:
     values: list[float] = field(default_factory=list)
     first_nonfinite_step: int | None = None
     n_classes: int | None = None
+    first_kind: str = ""  # the first training loss function called, even if it raised
     output_shape: list[int] = field(default_factory=list)
     target_shape: list[int] = field(default_factory=list)
     broadcast_shapes: list[str] = field(default_factory=list)
@@ -128,6 +129,7 @@ class LossSection:
     output_max: float | None = None
     input_grad_fn: str = ""
     train_accuracy: list[float] = field(default_factory=list)
+    train_accuracy_steps: list[int] = field(default_factory=list)
     predicted_share: float | None = None
     eval_passes: list[EvalPass] = field(default_factory=list)
     confusion: list[list[int]] = field(default_factory=list)
@@ -176,6 +178,7 @@ class ModelSection:
     linear_layers: int = 0
     unregistered: list[str] = field(default_factory=list)
     compiled: bool = False
+    frozen_stds: dict[str, float] = field(default_factory=dict)  # frozen weight matrices' spread at the end
 
 
 @dataclass
@@ -231,6 +234,7 @@ class ActivationStat:
     dead_fraction: float
     saturated_fraction: float
     input_std: float
+    dims: int = 2  # of the activation tensor: 2 for (batch, units), 3 with a sequence, 4 for images
 
 
 @dataclass

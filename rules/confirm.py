@@ -18,6 +18,7 @@ IMPROVEMENT = 0.8
 MATERIAL = 0.05  # of the starting loss
 ACCURACY_GAIN = 0.1
 PREDICTION_SHIFT = 0.05
+RECALL_GAIN = 0.1
 MIN_VALUES = 10
 STILL_CLIMBS = 3.0  # a replay without NaN whose loss ends this many times above its start did not fix it
 
@@ -158,6 +159,24 @@ def predictions_diversify(before: ObservedRun, after: ObservedRun) -> Verdict:
     return now <= was - PREDICTION_SHIFT, f"share of the most predicted class {was:.1%} → {now:.1%}", was, now
 
 
+def minority_recovers(before: ObservedRun, after: ObservedRun) -> Verdict:
+    """The fix lets the model recognise the rarest training class on validation data (its recall
+    rises materially); where no labelled validation pass was seen, the predictions diversify."""
+    counts = before.data.class_counts if before.data else {}
+    recalls = [_recall(run, min(counts, key=counts.get)) if counts else None for run in (before, after)]
+    if None in recalls:
+        return predictions_diversify(before, after)
+    was, now = recalls
+    return now >= was + RECALL_GAIN, f"validation recall of the rarest training class {was:.0%} → {now:.0%}", was, now
+
+
+def _recall(run: ObservedRun, label: int) -> float | None:
+    """The share of validation samples of class ``label`` predicted as such, in the last labelled pass."""
+    confusion = run.loss.confusion if run.loss else []
+    row = confusion[label] if label < len(confusion) else []
+    return row[label] / sum(row) if row and sum(row) else None
+
+
 def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:
     if _crashed(after):
         return False, f"the replay still crashed: {_crashed(after)}", None, None
@@ -168,5 +187,5 @@ def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:
 CRITERIA: dict[str, Callable[[ObservedRun, ObservedRun], Verdict]] = {
     "training_improves": training_improves, "accuracy_improves": accuracy_improves,
     "validation_improves": validation_improves,
-    "predictions_diversify": predictions_diversify, "no_crash": no_crash,
+    "predictions_diversify": predictions_diversify, "minority_recovers": minority_recovers, "no_crash": no_crash,
 }

@@ -9,6 +9,9 @@ from diagnose.probes.sections import TensorSummary
 from diagnose.rules.findings import Finding, NotEvaluated, decades, detector, observed, require, scaled
 
 FLOAT_TYPES = ("float", "bfloat16", "half", "double")
+MIN_INDEX_COVERAGE = 0.7
+PARTIAL_PASS = 0.9
+CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"}
 
 
 def _float_inputs(ev: Evidence) -> TensorSummary:
@@ -58,14 +61,16 @@ def feature_scales_disparate(ev: Evidence, max_ratio: float = 1000.0, ratio_with
 
 
 @detector
-def inputs_squashed(ev: Evidence, max_std: float = 0.05, min_offset: float = 5.0) -> Finding:
-    """Inputs with a tiny spread around a large offset: what normalising twice produces."""
+def inputs_squashed(ev: Evidence, max_std: float = 0.05, min_offset: float = 5.0, max_range: float = 0.2) -> Finding:
+    """Inputs with a tiny spread: around a large offset, or within a tiny range around zero (pixels
+    divided by 255 twice). What normalizing twice produces."""
     x = _float_inputs(ev)
     std, mean = x.std or 0.0, abs(x.mean or 0.0)
-    if 0 < std <= max_std and mean / std >= min_offset:
+    reach = max(abs(x.min or 0.0), abs(x.max or 0.0))
+    if 0 < std <= max_std and (mean / std >= min_offset or reach <= max_range):
         return Finding.yes(scaled(decades(max_std / std), 0, 1.5),
-                           f"inputs have std {std:.3g} around mean {x.mean:.3g}: nearly constant after preprocessing",
-                           where="loader")
+                           f"inputs have std {std:.3g} around mean {x.mean:.3g} (range {x.min:.3g} to {x.max:.3g}): "
+                           "nearly constant after preprocessing", where="loader")
     return Finding.no(f"input std {std:.3g}, mean {x.mean:.3g}")
 
 
@@ -103,6 +108,36 @@ def class_imbalance(ev: Evidence, min_ratio: float = 10.0) -> Finding:
     return Finding.yes(scaled(decades(ratio), 1, 2.5),
                        f"class {majority} is {largest / total:.1%} of the training labels; the rarest class "
                        f"is {smallest / total:.1%} ({ratio:.3g}x fewer)", where="loader")
+
+
+@detector
+def class_shares_shift(ev: Evidence, min_factor: float = 4.0, min_share: float = 0.02) -> Finding:
+    """A class is several times rarer (or commoner) in training than in validation: the model learns
+    a prior that the data it is judged on does not have. Imbalance that validation shares is the
+    task's own; imbalance only in training is what cutting or filtering the training data did."""
+    counts = require(observed(ev, "data").class_counts, "class label")
+    confusion = require(observed(ev, "loss").confusion, "labelled validation pass")
+    val = {label: sum(row) for label, row in enumerate(confusion)}
+    train_total, val_total = sum(counts.values()), sum(val.values())
+    if len(counts) < 2 or not val_total:
+        raise NotEvaluated("fewer than two classes in the training labels")
+    held_out = min((loader.dataset_size for loader in ev.observe.data.loaders
+                    if loader.role == "eval" and loader.dataset_size), default=0)
+    if val_total < PARTIAL_PASS * held_out:
+        raise NotEvaluated(f"the validation pass saw {val_total} of {held_out} samples (an ordered set may hold "
+                           "its classes in runs)")
+    shifts = []
+    for label in set(counts) | {c for c, n in val.items() if n}:
+        train_share, val_share = counts.get(label, 0) / train_total, val.get(label, 0) / val_total
+        if max(train_share, val_share) >= min_share:
+            factor = max(train_share, val_share) / max(min(train_share, val_share), 1 / train_total)
+            shifts.append((factor, label, train_share, val_share))
+    factor, label, train_share, val_share = max(shifts, default=(1.0, None, 0.0, 0.0))
+    if factor < min_factor:
+        return Finding.no(f"class shares agree within {factor:.3g}x between training and validation")
+    return Finding.yes(scaled(decades(factor), decades(min_factor), 2),
+                       f"class {label} is {train_share:.1%} of the training labels but {val_share:.1%} of the "
+                       f"validation labels ({factor:.3g}x apart)", where="loader")
 
 
 @detector
@@ -197,14 +232,31 @@ def targets_look_like_classes(ev: Evidence, max_classes: int = 100) -> Finding:
     if not targets.integer_valued or targets.min is None or targets.max is None:
         return Finding.no("targets are not integer class indices")
     regression = loss.kind in {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
-    consecutive = targets.distinct == int(targets.max - targets.min) + 1
-    if regression and targets.min == 0 and consecutive and 3 <= (targets.distinct or 0) <= max_classes:
+    # Most of 0..max occur (a batch may lack a class or two): indices, not counts or scores.
+    dense = (targets.distinct or 0) >= MIN_INDEX_COVERAGE * (targets.max - targets.min + 1)
+    if regression and targets.min == 0 and dense and 3 <= (targets.distinct or 0) <= max_classes:
         return Finding.yes(0.8, f"{loss.kind} is trained on targets that are the {targets.distinct} class "
                                 f"indices 0..{targets.max:.0f}", where="loss")
     if loss.kind.startswith("binary_cross_entropy") and targets.max > 1:
         return Finding.yes(0.9, f"{loss.kind} is given targets up to {targets.max:.0f}; it needs targets in [0, 1]",
                            where="loss")
     return Finding.no()
+
+
+@detector
+def targets_are_values(ev: Evidence) -> Finding:
+    """A classification loss given real-valued targets outside [0, 1]: regression targets. Soft labels
+    and smoothed one-hot targets are probabilities and stay within [0, 1]."""
+    loss = observed(ev, "loss")
+    if loss.kind not in CLASSIFICATION_LOSSES:
+        raise NotEvaluated("no classification loss")
+    targets = require(observed(ev, "data").targets, "training target")
+    if targets.integer_valued or targets.min is None or targets.max is None:
+        return Finding.no("the targets are class indices")
+    if targets.min >= 0 and targets.max <= 1:
+        return Finding.no("the targets lie in [0, 1]: probabilities")
+    return Finding.yes(1.0, f"{loss.kind} is trained on real-valued targets from {targets.min:.3g} to "
+                            f"{targets.max:.3g}: a regression task", where="loss")
 
 
 def _short(values: list[float]) -> str:

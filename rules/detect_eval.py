@@ -119,3 +119,38 @@ def _chance_accuracy(ev: Evidence, val_loss: float | None, accuracy: float) -> t
         if abs(val_loss - uniform) <= 0.1 * uniform:
             return accuracy, f"the validation loss {val_loss:.4g} ≈ ln(1/accuracy): uniform predictions"
     return None, ""
+
+
+@detector
+def train_fits_worse_than_val(ev: Evidence, min_ratio: float = 2.0, min_accuracy_gap: float = 0.1,
+                              min_passes: int = 2) -> Finding:
+    """Late in the run the model fits its training data clearly worse than it fitted held-out data
+    at its best validation pass. A model fits what it trains on at least as well as what it never
+    saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
+    regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
+    pass keeps the signal when the model starts memorizing the wrong labels and validation worsens."""
+    steps, losses = _val_curve(ev, min_passes)
+    train, best = _train_loss_near(ev, steps[-1]), min(losses)
+    if train is None or best <= 0:
+        raise NotEvaluated("no training loss near the last validation pass")
+    ratio = train / best
+    accuracy_gap = _accuracy_gap(ev)
+    if ratio < min_ratio and (accuracy_gap is None or accuracy_gap < min_accuracy_gap):
+        return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
+    gap = f"; the best validation accuracy is {accuracy_gap:.0%} above the training accuracy" if accuracy_gap else ""
+    # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is already telling.
+    return Finding.yes(max(scaled(ratio, 1.0, 1.5 * min_ratio), scaled(accuracy_gap or 0, 0.0, 3 * min_accuracy_gap)),
+                       f"late in training the training loss is {train:.3g} against {best:.3g} on validation data at "
+                       f"its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit")
+
+
+def _accuracy_gap(ev: Evidence, late: float = 0.6, points: int = 2) -> float | None:
+    """The best validation accuracy minus the training accuracy over the last stretch of the run
+    (training accuracy is sampled sparsely once the first steps are past), when both were measured."""
+    loss = observed(ev, "loss")
+    passes = [p.accuracy for p in loss.eval_passes if p.accuracy is not None]
+    if not passes or not loss.train_accuracy_steps:
+        return None
+    since = late * loss.train_accuracy_steps[-1]
+    recent = [a for a, step in zip(loss.train_accuracy, loss.train_accuracy_steps) if step >= since]
+    return max(passes) - median(recent) if len(recent) >= points else None

@@ -6,13 +6,15 @@ from __future__ import annotations
 import math
 
 from diagnose.evidence import Evidence
+from diagnose.probes.sections import InitLayer
 from diagnose.rules.findings import (
     Finding, NotEvaluated, adversarial, detector, finite_values, median, observed, require, scaled, window)
 
 REGRESSION_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
 CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}
 MIN_CURVE = 10
-HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
+HAND_UPDATE = "HandUpdate"
+MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)  # the stand-in optimizer of a loop that updates its weights by hand
 
 
 @detector
@@ -325,3 +327,73 @@ def chance_loss(ev: Evidence) -> float:
     if not loss.n_classes or loss.n_classes < 2:
         raise NotEvaluated("number of classes unknown")
     return math.log(loss.n_classes)
+
+
+@detector
+def frozen_at_init(ev: Evidence, min_share: float = 0.2, tolerance: float = 0.15) -> Finding:
+    """Frozen layers whose weights still have the statistics of a fresh initialization: features
+    that were never trained and never will be. A frozen pretrained backbone has weights of its own
+    scale; a frozen layer straight from ``nn.Linear(...)`` is a bug."""
+    model, init = observed(ev, "model"), observed(ev, "init")
+    if not model.params or not init.layers:
+        raise NotEvaluated("no weight layers were seen at the start")
+    fresh = [layer for layer in init.layers if layer.name in model.frozen_stds
+             and _untouched(layer, model.frozen_stds[layer.name]) and _at_init(layer, tolerance)]
+    share = sum(math.prod(layer.shape) for layer in fresh) / model.params
+    if share < min_share:
+        return Finding.no(f"{share:.0%} of the parameters are frozen at their initial values")
+    names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if len(fresh) > 3 else "")
+    return Finding.yes(scaled(share, min_share, 0.8),
+                       f"{share:.0%} of the parameters ({names}) have requires_grad=False yet hold freshly "
+                       "initialized random weights: they will never learn", where="optimizer")
+
+
+def _untouched(layer: InitLayer, final_std: float) -> bool:
+    """The weights ended the run as they began it: not trained before they were frozen."""
+    return math.isclose(final_std, layer.std, rel_tol=1e-4)
+
+
+def _at_init(layer: InitLayer, tolerance: float) -> bool:
+    """Zero-centred weights whose spread is one of the standard initializers' for this fan-in
+    (PyTorch's default, He, Glorot), within sampling noise."""
+    count = math.prod(layer.shape)
+    if layer.constant or count < 16 or not layer.std:
+        return False
+    slack = max(tolerance, 2.0 / math.sqrt(count))
+    centred = abs(layer.mean) <= 0.1 * layer.std
+    return centred and any(abs(layer.std / scale - 1.0) <= slack
+                           for scale in (layer.default_std, layer.he_std, layer.glorot_std) if scale)
+
+
+@detector
+def narrow_hidden_layer(ev: Evidence, min_width: int = 2) -> Finding:
+    """A hidden representation narrower than the classes it must separate, or of one or two units
+    whatever the task: everything the model knows must pass through it."""
+    widths = _hidden_widths(ev)
+    if not widths:
+        raise NotEvaluated("no hidden activation or recurrent state was measured")
+    width, where = min(widths)
+    loss = observed(ev, "loss")
+    classes = loss.n_classes if loss.kind in {"cross_entropy", "nll_loss"} else None
+    if classes and classes >= 3 and width < classes:
+        return Finding.yes(scaled(classes / width, 1, 5), f"{where} has {width} units for {classes} classes: "
+                                                          "a bottleneck narrower than the output", where="forward")
+    if width <= min_width:
+        return Finding.yes(0.5, f"{where} has only {width} unit{'s' if width > 1 else ''}", where="forward")
+    return Finding.no(f"the narrowest hidden layer has {width} units")
+
+
+def _hidden_widths(ev: Evidence) -> list[tuple[int, str]]:
+    """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a convolution's
+    channels share their work with the positions) and of each recurrent
+    state (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""
+    loss = ev.observe.loss
+    outputs = loss.output_shape[-1] if loss and loss.output_shape else None
+    activations = ev.observe.activations
+    stats = activations.samples[0].stats if activations and activations.samples else []
+    widths = [(stat.units, stat.name) for stat in stats if stat.dims <= MAX_DENSE_DIMS
+              and not (stat.kind in {"softmax", "sigmoid"} and stat.units == outputs)]
+    layers = ev.observe.init.layers if ev.observe.init else []
+    widths += [(layer.shape[1], layer.name) for layer in layers
+               if layer.name.rsplit(".", 1)[-1].startswith("weight_hh") and len(layer.shape) == 2]
+    return widths

@@ -174,28 +174,32 @@ def init_constant(ev: Evidence, min_identical: float = 0.5) -> Finding:
 
 @detector
 def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 0.5,
-                   normalized_factor: float = 10.0) -> Finding:
+                   normalized_factor: float = 10.0, max_larger: float = 3.0) -> Finding:
     """Weights far from the scale their fan-in calls for. Embedding tables sum over no fan-in, so
     no such scale applies to them. A model with normalization layers resets the scale of what its
-    weights produce at each of them (LayerNorm(a·Wx) = LayerNorm(Wx)): there a scale only matters
-    when off by ``normalized_factor`` (GPT-2's N(0, 0.02) in a narrow transformer is a convention)."""
+    weights produce at each of them (LayerNorm(a·Wx) = LayerNorm(Wx)): there a small scale only
+    matters when off by ``normalized_factor`` (GPT-2's N(0, 0.02) in a narrow transformer is a
+    convention). No convention starts weights above He, the largest of them (it keeps a ReLU stack's
+    variance): ``max_larger`` times He multiplies the activations' variance by its square at each
+    layer, and in a normalized model shrinks every update relative to the weights."""
     init = observed(ev, "init")
     layers = [layer for layer in require(init.layers, "initial weight")
               if not layer.constant and not layer.lookup and layer.fan_in >= 2 and layer.std > 0]
     if not layers:
         raise NotEvaluated("no non-constant weight layer with a fan-in")
-    if init.normalization_layers:
-        max_factor = max(max_factor, normalized_factor)
-    factors = []
+    small_factor = max(max_factor, normalized_factor) if init.normalization_layers else max_factor
+    off = []
     for layer in layers:
         expected = (layer.default_std, layer.he_std, layer.glorot_std)
-        factors.append((max(layer.std / max(expected), min(expected) / layer.std), layer))
-    off = [(f, layer) for f, layer in factors if f >= max_factor]
+        larger, smaller = layer.std / max(expected), min(expected) / layer.std
+        if larger >= max_larger or smaller >= small_factor:
+            off.append((max(larger, smaller), layer))
     if len(off) < min_fraction * len(layers):
-        return Finding.no(f"{len(off)} of {len(layers)} layers off by {max_factor:g}x or more")
+        return Finding.no(f"{len(off)} of {len(layers)} layers {max_larger:g}x above or {small_factor:g}x below "
+                          "the usual scales")
     factor, layer = max(off, key=lambda item: item[0])
     direction = "larger" if layer.std > layer.he_std else "smaller"
-    return Finding.yes(scaled(decades(factor), decades(max_factor), 2.5),
+    return Finding.yes(scaled(decades(factor), decades(max_larger), 2.5),
                        f"{len(off)} of {len(layers)} weight layers start {factor:.3g}x {direction} than "
                        f"He/Glorot/PyTorch-default scale (e.g. {layer.name}: std {layer.std:.3g}, "
                        f"He {layer.he_std:.3g})")

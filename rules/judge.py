@@ -111,10 +111,11 @@ def _symptom_report(result: SymptomResult) -> SymptomReport:
 
 
 def _ruled_out(scores: list[CauseScore]) -> list[RuledOut]:
-    """Causes an experiment spoke against: their fix replay did not help, or a control refuted them."""
+    """Causes an experiment spoke against: their fix replay did not help and nothing observed directly
+    keeps them likely, or a control refuted them."""
     found = []
     for score in scores:
-        if score.confirmation is not None and not score.confirmation.confirmed:
+        if score.confirmation is not None and not score.confirmation.confirmed and score.confidence < LIKELY:
             found.append(RuledOut(id=score.cause.id, title=score.cause.title, by=score.confirmation.scenario,
                                   detail=f"with its fix applied: {score.confirmation.summary}"))
         for result in score.refuted_by:

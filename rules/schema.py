@@ -51,7 +51,7 @@ class Confirm(Strict):
 
     scenario: str = Identifier
     criterion: Literal["training_improves", "accuracy_improves", "validation_improves", "predictions_diversify",
-                       "no_crash"] = "training_improves"
+                       "minority_recovers", "no_crash"] = "training_improves"
     search: int = Field(default=0, ge=0, description=(
         "Order in the repair search (1 first): when a run fails and no cause is established, fixes are "
         "tried blindly in this order, lower pyramid levels first. 0: never tried blindly."))

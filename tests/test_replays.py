@@ -182,3 +182,14 @@ def test_gradcheck_compares_custom_backwards_with_finite_differences(rule_book, 
     diagnosis = judge(evidence, rule_book)
     assert diagnosis.healthy != wrong
     assert (diagnosis.causes[0].id == "custom_backward_wrong") if wrong else not diagnosis.causes
+
+
+def test_class_weights_confirm_an_imbalance_that_validation_does_not_share(rule_book):
+    """A class cut to a few percent of the training split only: weighting the loss lets the model
+    recognise that class on validation data, which confirms the imbalance (its predictions never
+    collapsed, so the share of the most predicted class could not)."""
+    evidence = investigate(resolve(SCRIPTS.parent / "cases" / "case67.py", []), rule_book, budget=60)
+    top = judge(evidence, rule_book).causes[0]
+    assert top.id == "class_imbalance" and top.confirmed, top
+    assert top.confirmation.scenario == "class_weights" and "recall of the rarest" in top.confirmation.summary
+    assert top.confirmation.after >= top.confirmation.before + 0.1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
+from types import ModuleType
 from typing import Any, Callable
 
 import torch
@@ -103,6 +104,7 @@ class Tap:
         self._patch_mode()
         self._patch_loaders()
         self._patch_losses()
+        self._patch_scalers()
         self._patch_warnings()
         self._patch_compile()
         self._patch_grad_mode()
@@ -310,6 +312,24 @@ class Tap:
                 return original(tensor, mean, std, *args, **kwargs)
             return normalize
         self.patches.replace(functional, "normalize", wrap)
+
+    def _patch_scalers(self) -> None:
+        """Watch scikit-learn's standardizing scalers once the script imports them: a scaler applied
+        to data it already standardized is the tabular form of normalizing twice."""
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def transform(scaler: Any, given: Any, *args: Any, **kwargs: Any) -> Any:
+                result = original(scaler, given, *args, **kwargs)
+                center = getattr(scaler, "mean_", None)
+                if not self.state.muted:
+                    self.emit("on_scaler", given, 0.0 if center is None else center, getattr(scaler, "scale_", 1.0))
+                return result
+            return transform
+
+        def patch(module: ModuleType) -> None:
+            if hasattr(module, "StandardScaler"):
+                self.patches.replace(module.StandardScaler, "transform", wrap)
+        self.patches.when_imported("sklearn.preprocessing._data", patch)
 
     def _patch_losses(self) -> None:
         for name in LOSS_FUNCTIONS:
