@@ -30,6 +30,7 @@ from diagnose.probes.sections import (
     ModelSection,
     OptimizerSection,
     OverfitSection,
+    ScheduleSection,
     SourcesSection,
 )
 from diagnose.driver.runner import ChildResult
@@ -71,6 +72,7 @@ class ObservedRun(BaseModel):
     run: RunInfo
     loss: LossSection | None = None
     optimizer: OptimizerSection | None = None
+    schedule: ScheduleSection | None = None
     model: ModelSection | None = None
     init: InitSection | None = None
     data: DataSection | None = None

@@ -20,6 +20,7 @@ EVENTS = (
     "on_sampled_forward_end", "on_module_pre", "on_module_forward", "on_loss_start", "on_loss",
     "on_backward", "after_backward", "on_zero_grad", "on_step_pre", "on_step", "on_mode_change",
     "on_loader_iter", "on_batch", "on_normalize", "on_scaler", "on_warning", "on_exception",
+    "on_scheduler_step",
 )
 
 
@@ -73,6 +74,7 @@ class Probe:
     def on_scaler(self, given: Any, center: Any, scale: Any) -> None: ...
     def on_warning(self, message: str, category: str, filename: str, lineno: int) -> None: ...
     def on_exception(self, error: BaseException) -> None: ...
+    def on_scheduler_step(self, scheduler: Any) -> None: ...
 
     def finish(self) -> Any:
         raise NotImplementedError

@@ -22,8 +22,8 @@ class OptimizerProbe(Probe):
     def on_optimizer_created(self, optimizer: torch.optim.Optimizer) -> None:
         group = optimizer.param_groups[0] if optimizer.param_groups else {}
         self.section.optimizers.append(OptimizerInfo(
-            cls=type(optimizer).__name__, lr=_number(group.get("lr")), momentum=_number(group.get("momentum")),
-            weight_decay=_number(group.get("weight_decay")),
+            cls=type(optimizer).__name__, lr=number(group.get("lr")), momentum=number(group.get("momentum")),
+            weight_decay=number(group.get("weight_decay")),
             params=sum(p.numel() for g in optimizer.param_groups for p in g["params"]),
             created_at=self.state.user.caller()))
 
@@ -33,7 +33,7 @@ class OptimizerProbe(Probe):
         if isinstance(optimizer, HandUpdate) and optimizer.defaults.get("lr") is None:
             return  # a hand-written update's LR is known once its first updates were measured
         if id(optimizer) == self.primary and optimizer.param_groups:
-            lr = _number(optimizer.param_groups[0].get("lr"))
+            lr = number(optimizer.param_groups[0].get("lr"))
             if lr is not None:
                 self.section.lr_steps.append(self.state.steps)
                 self.section.lr_values.append(lr)
@@ -42,7 +42,7 @@ class OptimizerProbe(Probe):
         section, model = self.section, self.state.model
         for info, optimizer in zip(section.optimizers, self.state.optimizers):
             if isinstance(optimizer, HandUpdate):  # its LR is known once the first updates were measured
-                info.lr = _number(optimizer.defaults.get("lr"))
+                info.lr = number(optimizer.defaults.get("lr"))
         optimized = self.state.optimized_param_ids()
         section.optimized_params = sum(p.numel() for o in self.state.optimizers
                                        for g in o.param_groups for p in g["params"])
@@ -58,7 +58,8 @@ class OptimizerProbe(Probe):
         return section
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A plain float from a number or a one-element tensor (an LR may be either); None otherwise."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return float(value)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

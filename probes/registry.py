@@ -14,12 +14,13 @@ from diagnose.probes.loss import LossProbe
 from diagnose.probes.messages import MessagesProbe
 from diagnose.probes.model import ModelProbe
 from diagnose.probes.optimizer import OptimizerProbe
+from diagnose.probes.schedule import ScheduleProbe
 from diagnose.probes.sources import SourcesProbe
 from diagnose.probes.weights import InitProbe
 
 OBSERVE_PROBES: tuple[type[Probe], ...] = (
     LossProbe, OptimizerProbe, ModelProbe, InitProbe, DataProbe, BookkeepingProbe, GradientProbe,
-    ActivationProbe, GraphProbe, SourcesProbe, MessagesProbe,
+    ActivationProbe, GraphProbe, SourcesProbe, MessagesProbe, ScheduleProbe,
 )
 
 

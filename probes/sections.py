@@ -158,6 +158,34 @@ class OptimizerSection:
 
 
 @dataclass
+class ProjectedSchedule:
+    """One LR scheduler the script stepped, and its whole schedule over the run's planned length: the
+    steps observed, then a copy stepped on to the planned end. Steps count the script's
+    ``scheduler.step()`` calls. Each point of the curve stands for a span of steps: its first step and
+    the largest LR within it (a cyclic schedule's peaks are never lost)."""
+
+    cls: str
+    observed_steps: int  # scheduler.step() calls the run made
+    base_lr: float | None = None  # the first param group's LR before the schedule (initial_lr)
+    steps_per_epoch: float | None = None  # per pass over the full training loader
+    planned_epochs: int | None = None
+    planned_steps: int | None = None
+    # where the planned length comes from: "loop" (the length of the loop around the training passes),
+    # "passes" (the passes the observed run saw end: a lower bound), "horizon" (the scheduler's own length)
+    planned_from: str = ""
+    horizon: int | None = None  # the length the scheduler was given (total_steps, T_max, total_iters)
+    steps: list[int] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    stopped: str = ""  # why the projection ended before the planned end ("" when it reached it)
+    note: str = ""  # why there is no projection
+
+
+@dataclass
+class ScheduleSection:
+    schedulers: list[ProjectedSchedule] = field(default_factory=list)
+
+
+@dataclass
 class LayerInfo:
     name: str
     type: str

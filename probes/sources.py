@@ -50,5 +50,8 @@ class SourcesProbe(Probe):
     def on_loader_iter(self, loader: Any) -> Any:
         return self._note("loader")
 
+    def on_scheduler_step(self, scheduler: Any) -> Any:
+        return self._note("scheduler")
+
     def finish(self) -> SourcesSection:
         return self.section

@@ -72,7 +72,8 @@ def sparkline(values: list[float], width: int = 48) -> str:
 
 def signals(evidence: Evidence, lr: LRSuggestion | None) -> list[Signal]:
     """The evidence table, in the order a reader checks a run: loss, LR, gradients, units, data."""
-    rows = [_training_loss(evidence), _validation(evidence), _learning_rate(evidence), _lr_range(evidence, lr),
+    rows = [_training_loss(evidence), _validation(evidence), _learning_rate(evidence), _projected_schedule(evidence),
+            _lr_range(evidence, lr),
             _grad_norm(evidence), _update_ratio(evidence), _dead_units(evidence), _init_scale(evidence),
             _inputs(evidence), _classes(evidence)]
     return [row for row in rows if row is not None]
@@ -119,6 +120,20 @@ def _learning_rate(ev: Evidence) -> Signal | None:
     changes = bool(values) and max(values) > min(values)
     value = f"{names}, lr {values[0]:.3g} → {values[-1]:.3g}" if changes else f"{names}, lr {_g(first.lr)}"
     return Signal("Learning rate", value, sparkline(values) if changes else "")
+
+
+def _projected_schedule(ev: Evidence) -> Signal | None:
+    """Where the scheduler takes the LR by the run's planned end, past the observed steps."""
+    section = ev.observe.schedule
+    projected = [s for s in section.schedulers if s.planned_steps and s.lrs] if section else []
+    if not projected:
+        return None
+    first = projected[0]
+    value = (f"{first.cls}: {first.lrs[0]:.3g} → {first.lrs[-1]:.3g} by step {first.planned_steps} of the planned "
+             f"run ({first.observed_steps} observed)")
+    if len(projected) > 1:
+        value += f"; {len(projected) - 1} more scheduler(s)"
+    return Signal("LR schedule, projected", value, sparkline(first.lrs))
 
 
 def _lr_range(ev: Evidence, lr: LRSuggestion | None) -> Signal | None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Level = Literal["data", "learnability", "optimization", "evaluation", "crash"]
 LEVELS: tuple[str, ...] = ("data", "learnability", "optimization", "evaluation", "crash")
-Section = Literal["run", "loss", "optimizer", "model", "init", "data", "bookkeeping", "gradients",
+Section = Literal["run", "loss", "optimizer", "schedule", "model", "init", "data", "bookkeeping", "gradients",
                   "activations", "graph", "sources", "messages", "distributed",
                   # replays: a symptom that needs one is "not evaluated" until the agent runs it
                   "overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input",

@@ -2,8 +2,9 @@
 
 It uses PyTorch's global hooks where they exist (optimizer step hooks, module forward hooks)
 and reversible patches where they do not (``Tensor.backward``, ``zero_grad``, ``Module.train``,
-``DataLoader`` iteration, the functional losses, ``warnings.showwarning``). Everything comes off
-in ``remove``. A probe that raises is switched off and noted; the run goes on.
+``DataLoader`` iteration, LR schedulers' ``step``, the functional losses,
+``warnings.showwarning``). Everything comes off in ``remove``. A probe that raises is switched off
+and noted; the run goes on.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from diagnose.child.handupdates import HandUpdates
 from diagnose.child.pacing import Pacing
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.patching import Patches
+from diagnose.child.schedulers import SchedulerHooks
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
 from diagnose.probes.interventions import Intervention
 from diagnose.child.state import TrainingState
@@ -62,6 +64,7 @@ class Tap:
         self._mode_depth = 0
         self.forward = ForwardHooks(self)
         self.hand = HandUpdates(self, eager=not watching)
+        self.schedulers = SchedulerHooks(self)
         self.pacing = Pacing(state, budget.max_steps, adaptive=False, compress=not watching)
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -99,6 +102,7 @@ class Tap:
         ]
         self.forward.install()
         self._patch_optimizer_init()
+        self.schedulers.install()
         self._patch_backward()
         self._patch_zero_grad()
         self._patch_mode()
