@@ -86,8 +86,13 @@ class DataProbe(Probe):
     def on_scaler(self, given: Any, center: Any, scale: Any) -> None:
         """A scikit-learn scaler's transform: recorded like a normalize call, but not per sample (it
         transforms whole arrays once, before training)."""
-        values = torch.as_tensor(np.asarray(given, dtype=np.float64))
-        if len(self.normalize_calls) < MAX_NORMALIZE_CALLS and values.numel() > 1:
+        if len(self.normalize_calls) >= MAX_NORMALIZE_CALLS:
+            return
+        try:
+            values = torch.as_tensor(np.asarray(given, dtype=np.float64))
+        except (TypeError, ValueError):  # a sparse matrix: not read, and the data probe stays on
+            return
+        if values.numel() > 1:
             self.normalize_calls.append(NormalizeCall(
                 input_mean=float(values.mean()), input_std=float(values.std()),
                 mean=_floats(np.asarray(center, dtype=np.float64).ravel()),

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import TensorSummary
+from diagnose.rules.detect_learning import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from diagnose.rules.findings import Finding, NotEvaluated, decades, detector, observed, require, scaled
 
 FLOAT_TYPES = ("float", "bfloat16", "half", "double")
 MIN_INDEX_COVERAGE = 0.7
 PARTIAL_PASS = 0.9
-CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"}
 
 
 def _float_inputs(ev: Evidence) -> TensorSummary:
@@ -231,7 +231,7 @@ def targets_look_like_classes(ev: Evidence, max_classes: int = 100) -> Finding:
     targets = require(observed(ev, "data").targets, "training target")
     if not targets.integer_valued or targets.min is None or targets.max is None:
         return Finding.no("targets are not integer class indices")
-    regression = loss.kind in {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
+    regression = loss.kind in REGRESSION_LOSSES
     # Most of 0..max occur (a batch may lack a class or two): indices, not counts or scores.
     dense = (targets.distinct or 0) >= MIN_INDEX_COVERAGE * (targets.max - targets.min + 1)
     if regression and targets.min == 0 and dense and 3 <= (targets.distinct or 0) <= max_classes:
