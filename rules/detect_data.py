@@ -250,6 +250,8 @@ def targets_are_values(ev: Evidence) -> Finding:
     loss = observed(ev, "loss")
     if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("no classification loss")
+    if len(loss.kinds) > 1:  # the targets read are those of every loss: a regression term's among them
+        raise NotEvaluated(f"several losses are trained together ({', '.join(loss.kinds)})")
     targets = require(observed(ev, "data").targets, "training target")
     if targets.integer_valued or targets.min is None or targets.max is None:
         return Finding.no("the targets are class indices")

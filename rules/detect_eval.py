@@ -51,12 +51,14 @@ def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
 
 
 def _train_loss_near(ev: Evidence, step: int, points: int = 10) -> float | None:
-    """The training loss over about ``points`` logged values up to ``step`` (sparse logs included)."""
+    """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs included),
+    each step counted once at its best evaluation: an LBFGS line search tries worse points first."""
     loss = observed(ev, "loss")
-    gaps = [b - a for a, b in zip(loss.steps, loss.steps[1:]) if b > a]
-    width = points * (median(gaps) or 1)
-    near = finite_values([v for s, v in zip(loss.steps, loss.values) if step - width <= s <= step])
-    return median(near)
+    best: dict[int, float] = {}
+    for at, value in zip(loss.steps, loss.values):
+        if at <= step and math.isfinite(value):
+            best[at] = min(value, best.get(at, math.inf))
+    return median([best[at] for at in sorted(best)[-points:]])
 
 
 @detector
@@ -130,7 +132,8 @@ def train_fits_worse_than_val(ev: Evidence, min_ratio: float = 2.0, min_accuracy
     regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
     pass keeps the signal when the model starts memorizing the wrong labels and validation worsens."""
     steps, losses = _val_curve(ev, min_passes)
-    train, best = _train_loss_near(ev, steps[-1]), min(losses)
+    logged = len(set(observed(ev, "loss").steps))
+    train, best = _train_loss_near(ev, steps[-1], points=max(1, min(10, logged // 5))), min(losses)  # the last fifth
     if train is None or best <= 0:
         raise NotEvaluated("no training loss near the last validation pass")
     ratio = train / best
