@@ -54,7 +54,7 @@ CASES = [
     ("accelerate", "accelerate_train.py", "zero_grad", ["--bug", "zero_grad"], "missing_zero_grad"),
     ("accelerate", "accelerate_train.py", "loss", ["--bug", "loss"], "softmax_before_cross_entropy"),
     ("numpy", "nanogpt/train.py", "none", [], None),
-    ("numpy", "nanogpt/train.py", "lr", ["--learning_rate=0.1"], "lr_too_high"),
+    ("numpy", "nanogpt/train.py", "lr", ["--learning_rate=1.0"], "lr_too_high"),
     ("numpy", "nanogpt/train.py", "zero_grad", ["--zero_grad=False"], "missing_zero_grad"),
     ("numpy", "nanogpt/train.py", "detach", ["--detach_head=True"], "detached_graph"),
 ]

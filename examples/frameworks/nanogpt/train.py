@@ -3,9 +3,10 @@ accumulation, a GradScaler, torch.compile behind a flag, estimate_loss under no_
 checkpoints to out_dir. `diagnose examples/frameworks/nanogpt/train.py -- config/tiny.py` reports
 it healthy (run from this folder, as nanoGPT is).
 
-Planted bugs, one at a time (after the config): `--learning_rate=0.1` (LR 100x too high),
-`--zero_grad=False` (gradients never cleared), `--detach_head=True` (the LM head reads detached
-features: only the head trains), `--raw_scores_loss=True` (nll_loss on raw scores).
+Planted bugs, one at a time (after the config): `--learning_rate=1.0` (LR 1000x too high: at
+100x, Adam with clipping and warmup still learns on some CPUs), `--zero_grad=False` (gradients
+never cleared), `--detach_head=True` (the LM head reads detached features: only the head trains),
+`--raw_scores_loss=True` (nll_loss on raw scores).
 """
 
 import math
