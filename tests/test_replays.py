@@ -69,8 +69,9 @@ def test_lr_range_rises_geometrically_and_brackets_the_users_lr(healthy, rule_bo
 
 def test_true_labels_are_learned_faster_than_shuffled_ones(healthy):
     assert not fired(healthy, "labels_carry_no_signal")
-    true, shuffled = (healthy.scenarios[n].loss.values[-1] for n in ("subset", "label_control"))
-    assert true < 0.5 * shuffled
+    curves = (healthy.scenarios[n].loss.values for n in ("subset", "label_control"))
+    true, shuffled = (sum(values) / len(values) for values in curves)  # the area under each curve
+    assert true < 0.75 * shuffled
 
 
 def test_zeroed_inputs_change_the_loss(healthy):

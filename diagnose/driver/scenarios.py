@@ -97,6 +97,13 @@ def _trains_in_eval_mode(ev: Evidence) -> bool:
     return bool(ev.observe.bookkeeping and ev.observe.bookkeeping.backward_in_eval_mode)
 
 
+def _may_read_in_order(ev: Evidence) -> bool:
+    """Shuffling can only change a run whose training batches may come in a fixed order: not one
+    whose every training DataLoader already draws them at random (batches built by hand may)."""
+    loaders = [loader for loader in (ev.observe.data.loaders if ev.observe.data else []) if loader.role == "train"]
+    return not loaders or any(loader.sampler != "RandomSampler" for loader in loaders)
+
+
 def _saw_nonfinite(ev: Evidence) -> bool:
     run, data = ev.observe, ev.observe.data
     tensors = [t for t in ((data.inputs, data.targets) if data else ()) if t is not None]
@@ -205,8 +212,8 @@ PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
         "log_softmax_for_nll": "apply log_softmax before nll_loss",
         "stable_log": "clamp the input of torch.log away from 0",
         "reshape_target": "give the target the output's shape",
-        "shuffle": "shuffle the training data every epoch",
     }.items()},
+    "shuffle": _fix("shuffle", "shuffle the training data every epoch", _may_read_in_order),
     "cast_targets": lambda ev: Plan("cast_targets", "cast_targets", _fair_steps(ev),
                                     "cast the targets to the dtype the loss expects", from_start=True),
     "cast_inputs": lambda ev: Plan("cast_inputs", "cast_inputs", _fair_steps(ev),
