@@ -3,6 +3,7 @@ fixes that confirm causes, the agent's choices, and the user's files left untouc
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import shutil
 from pathlib import Path
@@ -72,6 +73,16 @@ def test_true_labels_are_learned_faster_than_shuffled_ones(healthy):
     curves = (healthy.scenarios[n].loss.values for n in ("subset", "label_control"))
     true, shuffled = (sum(values) / len(values) for values in curves)  # the area under each curve
     assert true < 0.75 * shuffled
+
+
+def test_shuffling_is_only_tried_where_batches_may_come_in_order(healthy):
+    """The target's DataLoader already shuffles: a shuffle replay would change nothing but the RNG,
+    and a run that learns by chance with it would 'confirm' unshuffled data."""
+    assert plan("shuffle", healthy) is None
+    in_order = copy.deepcopy(healthy)
+    for loader in in_order.observe.data.loaders:
+        loader.sampler = "SequentialSampler"
+    assert plan("shuffle", in_order).intervention == "shuffle"
 
 
 def test_zeroed_inputs_change_the_loss(healthy):
