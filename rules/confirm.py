@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from diagnose.diagnosis import Confirmation
 from diagnose.evidence import Evidence, ObservedRun
-from diagnose.rules.findings import finite_values, median, window
+from diagnose.rules.findings import finite_values, mean, median, window
 from diagnose.rules.learning import Learning, learns
 from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import Cause
@@ -73,10 +73,6 @@ def _late(values: list[float], statistic: Callable[[list[float]], float | None] 
     """A statistic of the last fifth of a curve's finite values."""
     finite = finite_values(values)
     return statistic(window(finite, 0.8, 1.0)) if len(finite) >= MIN_VALUES else None
-
-
-def mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 def _crashed(run: ObservedRun) -> str | None:

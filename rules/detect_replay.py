@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnose.evidence import Evidence, ObservedRun
-from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, median, scaled, window
+from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, mean, median, scaled, window
 from diagnose.rules.lr_range import LRAnalysis, analyse
 
 FIT_FRACTION = 0.1
@@ -45,13 +45,15 @@ def lr_below_range(ev: Evidence, min_decades: float = 2.0) -> Finding:
                        f"({-lr.decades_off:.1f} decades below)", where="optimizer")
 
 
-def _fits(losses: list[float], accuracies: list[float]) -> tuple[bool, str]:
+def _fits(losses: list[float], accuracies: list[float], fraction: float = FIT_FRACTION) -> tuple[bool, str]:
+    """Whether a one-batch replay got its loss down to ``fraction`` of where it started (or its
+    accuracy to ~100%), and the numbers that say so."""
     finite = finite_values(losses)
     if len(finite) < 5 or len(finite) < len(losses) // 2:
         return False, "the loss became NaN" if len(finite) < len(losses) else "too few steps"
     late = median(window(finite, 0.8, 1.0))
     accuracy = median(window(accuracies, 0.8, 1.0)) if len(accuracies) >= 5 else None
-    fitted = late <= FIT_FRACTION * finite[0] or (accuracy is not None and accuracy >= FIT_ACCURACY)
+    fitted = late <= fraction * finite[0] or (accuracy is not None and accuracy >= FIT_ACCURACY)
     acc = f", accuracy {accuracy:.0%}" if accuracy is not None else ""
     return fitted, f"loss {finite[0]:.4g} → {late:.4g} on one fixed batch{acc}"
 
@@ -95,9 +97,9 @@ def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.85) -> Finding:
     perfect fit): a model that cannot learn at all learns no faster on true labels than on shuffled
     ones, whatever the labels."""
     loss = _replay(ev, "overfit_loop").loss
-    fit_detail = _fits(loss.values, loss.train_accuracy)[1] if loss and loss.values else "no loss"
-    finite = finite_values(loss.values) if loss else []
-    if len(finite) < 5 or median(window(finite, 0.8, 1.0)) > LEARNS_FRACTION * finite[0]:
+    learned, fit_detail = (_fits(loss.values, loss.train_accuracy, LEARNS_FRACTION) if loss and loss.values
+                           else (False, "no loss"))
+    if not learned:
         raise NotEvaluated(f"the script's loop does not learn one batch ({fit_detail}), so shuffling the labels "
                            "cannot tell anything about them")
     true, permuted = (_mean_loss(_replay(ev, name)) for name in ("subset", "label_control"))
@@ -110,7 +112,7 @@ def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.85) -> Finding:
 
 def _mean_loss(run: ObservedRun) -> float | None:
     values = finite_values(run.loss.values) if run.loss else []
-    return sum(values) / len(values) if len(values) >= 10 else None
+    return mean(values) if len(values) >= 10 else None
 
 
 @detector

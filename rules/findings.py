@@ -61,6 +61,10 @@ def median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def mean(values: Sequence[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
 def window(values: Sequence[float], start: float, end: float) -> list[float]:
     """The slice of a curve between two fractions of its length (at least one value)."""
     n = len(values)
