@@ -10,7 +10,7 @@ from torch import nn
 
 from diagnose.probes.base import LossCall, Probe
 from diagnose.probes.graph import PASS_THROUGH
-from diagnose.probes.sections import EvalPass, LossSection
+from diagnose.probes.sections import REGRESSION_LOSSES, EvalPass, LossSection
 from diagnose.probes.tensors import as_float, finite
 
 LOGIT_LOSSES = {"cross_entropy", "binary_cross_entropy_with_logits"}
@@ -72,6 +72,9 @@ class LossProbe(Probe):
             self.train_values_since_backward.append(value)
             if not summed:  # a sum's first value is known at backward(), once it is read (``_read_sum``)
                 section.first_values.setdefault(call.name, value)
+        constant = constant_prediction_loss(call.name, x, y, call.kwargs) if not summed else None
+        if constant is not None:
+            section.constant_values.append(constant)
         if call.name == "cross_entropy" and x.dim() >= 2:
             section.n_classes = int(x.shape[1])
         elif call.name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"}:
@@ -111,6 +114,7 @@ class LossProbe(Probe):
         value = as_float(call.output)
         if value is None:
             return
+        totals.kind = totals.kind or call.name
         if call.kwargs.get("reduction") == "sum":
             value /= max(summed_items(call.name, x, y, call.kwargs), 1)
         totals.loss_sum += value * batch
@@ -177,6 +181,7 @@ class _PassTotals:
         self.labelled = 0
         self.forwards = 0
         self.forwards_in_train_mode = 0
+        self.kind = ""
         self.confusion: torch.Tensor | None = None
 
     def add_confusion(self, predicted: torch.Tensor, target: torch.Tensor, n_classes: int | None) -> None:
@@ -195,7 +200,7 @@ class _PassTotals:
             after_step=step, samples=self.loss_samples or self.labelled,
             loss=self.loss_sum / self.loss_samples if self.loss_samples else None,
             accuracy=self.correct / self.labelled if self.labelled else None,
-            forwards=self.forwards, forwards_in_train_mode=self.forwards_in_train_mode)
+            forwards=self.forwards, forwards_in_train_mode=self.forwards_in_train_mode, kind=self.kind)
 
 
 def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> int:
@@ -203,6 +208,27 @@ def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> 
     if name in {"cross_entropy", "nll_loss"} and isinstance(y, torch.Tensor) and not y.is_floating_point():
         return int((y != kwargs.get("ignore_index", -100)).sum())
     return int(x.shape[0]) if x.dim() else 1
+
+
+def constant_prediction_loss(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> float | None:
+    """A regression loss's value for the best constant prediction on this batch (each target
+    column's mean; its median for L1): what the loss sits at when the model learned nothing from
+    its inputs. The regression counterpart of a classifier's chance level; None for other losses."""
+    if name not in REGRESSION_LOSSES or not isinstance(y, torch.Tensor) or y.shape != x.shape \
+            or not y.is_floating_point() or y.dim() == 0 or y.shape[0] < 2:
+        return None
+    y = y.detach().float()
+    centre = y.median(0, keepdim=True).values if name == "l1_loss" else y.mean(0, keepdim=True)
+    gap = (y - centre).abs()
+    if name == "mse_loss":
+        value = gap.square().mean()
+    elif name == "l1_loss":
+        value = gap.mean()
+    else:  # Huber and smooth L1: quadratic below the threshold, linear above
+        threshold = float(kwargs.get("delta" if name == "huber_loss" else "beta", 1.0) or 1.0)
+        huber = torch.where(gap < threshold, 0.5 * gap.square(), threshold * (gap - 0.5 * threshold))
+        value = (huber / threshold if name == "smooth_l1_loss" else huber).mean()
+    return as_float(value)
 
 
 def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:

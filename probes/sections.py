@@ -98,6 +98,11 @@ class EvalPass:
     accuracy: float | None
     forwards: int
     forwards_in_train_mode: int
+    kind: str = ""  # the loss function of the pass, to compare its loss with the training loss's scale
+
+
+# loss functions (by their torch.nn.functional names) that measure a distance to real-valued targets
+REGRESSION_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"})
 
 
 @dataclass
@@ -119,6 +124,9 @@ class LossSection:
     nll_calls: int = 0
     nll_positive_inputs: int = 0
     sum_reduction_calls: int = 0
+    # regression only: per training call, the loss of predicting the batch's own target mean
+    # (median for L1), the level of a model that learned nothing about the inputs
+    constant_values: list[float] = field(default_factory=list)
     # per summed call, what backward() ran on it: the sum's value over the backpropagated one, per
     # item summed (1.0: sum / n_items, a mean; 1 / n_items: the sum itself). Hugging Face sums over
     # tokens and divides by the batch's token count.

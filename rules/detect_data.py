@@ -61,16 +61,20 @@ def feature_scales_disparate(ev: Evidence, max_ratio: float = 1000.0, ratio_with
 
 
 @detector
-def inputs_squashed(ev: Evidence, max_std: float = 0.05, min_offset: float = 5.0, max_range: float = 0.2) -> Finding:
-    """Inputs with a tiny spread: around a large offset, or within a tiny range around zero (pixels
-    divided by 255 twice). What normalizing twice produces."""
+def inputs_squashed(ev: Evidence, max_std: float = 0.05, max_range: float = 0.2, offset_max_std: float = 0.25,
+                    min_offset: float = 5.0) -> Finding:
+    """Inputs with a tiny spread within a tiny range around zero (pixels divided by 255 twice), or
+    a small spread far off centre: standardizing with the raw statistics (m, s) a second time leaves
+    a spread of 1/s around an offset of m spreads. What normalizing twice produces."""
     x = _float_inputs(ev)
     std, mean = x.std or 0.0, abs(x.mean or 0.0)
     reach = max(abs(x.min or 0.0), abs(x.max or 0.0))
-    if 0 < std <= max_std and (mean / std >= min_offset or reach <= max_range):
-        return Finding.yes(scaled(decades(max_std / std), 0, 1.5),
-                           f"inputs have std {std:.3g} around mean {x.mean:.3g} (range {x.min:.3g} to {x.max:.3g}): "
-                           "nearly constant after preprocessing", where="loader")
+    detail = (f"inputs have std {std:.3g} around mean {x.mean:.3g} (range {x.min:.3g} to {x.max:.3g}): "
+              "nearly constant after preprocessing")
+    if 0 < std <= max_std and reach <= max_range:
+        return Finding.yes(scaled(decades(max_std / std), 0, 1.5), detail, where="loader")
+    if 0 < std <= offset_max_std and mean / std >= min_offset:
+        return Finding.yes(scaled(mean / std, min_offset, 4 * min_offset), detail, where="loader")
     return Finding.no(f"input std {std:.3g}, mean {x.mean:.3g}")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 from diagnose.evidence import Evidence
+from diagnose.rules.detect_learning import chance_loss
+from diagnose.probes.sections import REGRESSION_LOSSES
 from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, median, observed, scaled, window
 
 
@@ -94,19 +96,37 @@ def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2
 
 @detector
 def val_at_chance(ev: Evidence, margin: float = 0.1, min_passes: int = 2) -> Finding:
-    """Validation accuracy closes less than ``margin`` of the gap from chance to perfect. The chance level is the majority class's share
-    when the training labels were seen, else 1/C; from a log alone (no class counts), a validation
-    loss equal to -ln(accuracy) says the same: the model predicts a uniform distribution and is
-    right 1 time in C."""
-    passes = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
-    if len(passes) < min_passes:
-        raise NotEvaluated(f"fewer than {min_passes} validation passes with an accuracy")
-    accuracy = median([p.accuracy for p in passes[-3:]])
-    chance, basis = _chance_accuracy(ev, passes[-1].loss, accuracy)
+    """Validation closes less than ``margin`` of the gap from chance to perfect: its accuracy stays
+    at the chance level (the majority class's share when the training labels were seen, else 1/C;
+    from a log alone, a validation loss equal to -ln(accuracy) says the model predicts a uniform
+    distribution and is right 1 time in C). Without accuracies (a regression), its loss stays at the
+    loss of a constant prediction. A classifier's loss is not read that way: overconfident mistakes
+    lift it above chance while the accuracy stays well above chance."""
+    scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
+    if len(scored) < min_passes:
+        return _val_loss_at_chance(ev, margin, min_passes)
+    accuracy = median([p.accuracy for p in scored[-3:]])
+    chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
     if chance is None or accuracy > chance + margin * (1 - chance):
         return Finding.no(f"validation accuracy {accuracy:.1%}" + (f", chance {chance:.1%}" if chance else ""))
     return Finding.yes(1.0, f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}): "
                             "the model has learned nothing that carries to validation")
+
+
+def _val_loss_at_chance(ev: Evidence, margin: float, min_passes: int) -> Finding:
+    """A regression's validation loss, in the training loss's own function, no lower than
+    ``1 - margin`` of the loss of predicting the target mean."""
+    loss = observed(ev, "loss")
+    if loss.kind not in REGRESSION_LOSSES:
+        raise NotEvaluated(f"fewer than {min_passes} validation passes with an accuracy")
+    values = finite_values([p.loss for p in loss.eval_passes if p.kind == loss.kind])
+    if len(values) < min_passes:
+        raise NotEvaluated(f"fewer than {min_passes} validation passes with a {loss.kind}")
+    chance, late = chance_loss(ev), median(values[-3:])
+    if late < (1 - margin) * chance:
+        return Finding.no(f"validation {loss.kind} {late:.4g}, constant prediction {chance:.4g}")
+    return Finding.yes(1.0, f"the validation loss stays at {late:.4g}, no lower than the loss of a model that learned "
+                            f"nothing ({chance:.4g}): nothing learned carries to validation")
 
 
 def _chance_accuracy(ev: Evidence, val_loss: float | None, accuracy: float) -> tuple[float | None, str]:

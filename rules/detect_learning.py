@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 
 from diagnose.evidence import Evidence
-from diagnose.probes.sections import InitLayer
+from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
 from diagnose.rules.findings import (
     Finding, NotEvaluated, adversarial, detector, finite_values, median, observed, require, scaled, window)
 
-REGRESSION_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
 CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}
 MIN_CURVE = 10
 HAND_UPDATE = "HandUpdate"
@@ -30,16 +29,19 @@ def loss_disconnected(ev: Evidence) -> Finding:
 
 
 @detector
-def loss_misses_most_params(ev: Evidence, min_fraction: float = 0.5) -> Finding:
-    """Most of what the optimizer updates is out of the loss's reach (a detach() or no_grad()
-    before the head): those weights never get a gradient, only the part after the cut trains."""
+def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Finding:
+    """A real share of what the optimizer updates is out of the loss's reach (a detach() or
+    no_grad() before the head): those weights never get a gradient, only the part after the cut
+    trains. The run may still learn well on the head alone, so how well it learns says nothing
+    here; a healthy loop hands the optimizer only weights the loss reaches (a tenth is far above
+    the odd unused bias or pooler of a healthy model)."""
     graph = observed(ev, "graph")
     if not graph.updated_elements or not graph.params_reached:
         raise NotEvaluated("no backward pass reached the model's updated parameters")
     missed = 1.0 - graph.updated_elements_reached / graph.updated_elements
     if missed < min_fraction:
         return Finding.no(f"the loss reaches {1 - missed:.0%} of the updated parameters")
-    return Finding.yes(missed, f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
+    return Finding.yes(scaled(missed, min_fraction, 0.5), f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
                                f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
                                "layers after the cut are trained", where="loss")
 
@@ -281,9 +283,11 @@ def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
     late = median(window(values, 0.8, 1.0))
     if abs(late - chance) > tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
+    baseline = ("a constant prediction, each batch's target mean" if loss.kind in REGRESSION_LOSSES
+                else f"predicting the class frequencies for {loss.n_classes} classes")
     return Finding.yes(1.0 - abs(late - chance) / (tolerance * chance) * 0.5,
-                       f"the training loss sits at {late:.4g}, the loss of predicting class frequencies "
-                       f"({chance:.4g}) for {loss.n_classes} classes: the model has learned nothing")
+                       f"the training loss sits at {late:.4g}, the loss of {baseline} ({chance:.4g}): "
+                       "the model has learned nothing")
 
 
 @detector
@@ -314,8 +318,15 @@ def _curve(ev: Evidence) -> list[float]:
 
 
 def chance_loss(ev: Evidence) -> float:
-    """Cross-entropy of predicting the class frequencies: ln(C) for balanced classes."""
+    """The loss of a model that learned nothing from its inputs. For a classifier, the
+    cross-entropy of predicting the class frequencies: ln(C) for balanced classes; for a regression
+    loss, the loss of predicting each batch's target mean, as measured on the batches trained on."""
     loss = observed(ev, "loss")
+    if loss.kind in REGRESSION_LOSSES:
+        constants = finite_values(loss.constant_values)
+        if len(constants) < MIN_CURVE:
+            raise NotEvaluated("too few batches measured for the loss of a constant prediction")
+        return median(constants)
     if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("not a classification loss")
     if loss.weighted_calls:

@@ -1,9 +1,9 @@
 """Does the run learn? The test a *healthy* verdict must pass.
 
 A run is healthy only when it demonstrably learns: its training loss falls materially from where
-it started and, for a classifier, ends clearly below the loss of predicting the class frequencies
-(chance); and no failure symptom of the rule files fired (a climbing or NaN loss, a loss at chance,
-collapsed predictions, validation at chance). A run that shows none of this is "not learning"
+it started and ends clearly below chance (the loss of predicting the class frequencies for a
+classifier, of predicting the target mean for a regression); and no failure symptom of the rule
+files fired (a climbing or NaN loss, a loss at chance, collapsed predictions, validation at chance). A run that shows none of this is "not learning"
 even when no cause explains it: a wrong *healthy* lets a broken run through a CI gate.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from diagnose.evidence import Evidence
-from diagnose.rules.detect_learning import chance_loss, CLASSIFICATION_LOSSES, MIN_CURVE
+from diagnose.rules.detect_learning import chance_loss, MIN_CURVE
 from diagnose.rules.engine import SymptomResult, evaluate
 from diagnose.rules.findings import NotEvaluated, adversarial, finite_values, median, window
 from diagnose.rules.loader import RuleBook
@@ -68,8 +68,7 @@ def _validation_curve(evidence: Evidence) -> list[float]:
 
 
 def _chance(evidence: Evidence) -> float | None:
-    loss = evidence.observe.loss
-    if loss is None or loss.kind not in CLASSIFICATION_LOSSES:
+    if evidence.observe.loss is None:
         return None
     try:
         return chance_loss(evidence)
