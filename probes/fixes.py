@@ -303,18 +303,37 @@ class Shuffle(Intervention):
         dataset = getattr(self.loader, "dataset", None)
         if self.loader is None or self.loader.batch_size is None or not hasattr(dataset, "__getitem__"):
             return
+        self.size = self.resampled_size(self.loader.batch_size)
         self.generator = torch.Generator().manual_seed(0)
         self.order: list[int] = []
-        self.note = "the training loader serves randomly shuffled samples"
+        self.note = self.describe(self.loader.batch_size)
+
+    def resampled_size(self, batch_size: int) -> int:
+        return batch_size
+
+    def describe(self, batch_size: int) -> str:
+        return "the training loader serves randomly shuffled samples"
 
     def replace_batch(self, loader: Any, batch: Any) -> Any:
         if loader is not self.loader or not self.note:
             return batch
-        size = self.loader.batch_size
-        while len(self.order) < size:
+        while len(self.order) < self.size:
             self.order += torch.randperm(len(loader.dataset), generator=self.generator).tolist()
-        indices, self.order = self.order[:size], self.order[size:]
+        indices, self.order = self.order[:self.size], self.order[self.size:]
         return loader.collate_fn([loader.dataset[i] for i in indices])
+
+
+class LargerBatch(Shuffle):
+    """Each step trains on ``batch_size`` randomly drawn samples instead of the loader's few: as
+    many steps as before, each with a gradient averaged over a real batch."""
+
+    name = "larger_batch"
+
+    def resampled_size(self, batch_size: int) -> int:
+        return max(batch_size, int(self.params.get("batch_size", batch_size)))
+
+    def describe(self, batch_size: int) -> str:
+        return f"the training loader serves random batches of {self.size} samples instead of {batch_size}"
 
 
 class InsertActivation(_LossFix):
@@ -414,5 +433,5 @@ def _has_submodule(model: nn.Module, name: str) -> bool:
 FIXES: dict[str, type[Intervention]] = {cls.name: cls for cls in (
     ScaleLR, HoldLR, InsertZeroGrad, MoveZeroGrad, ForceTrainMode, EvalForValidation, Reinit, StandardizeInputs,
     NanToNum, LogitsFromProbabilities, LogSoftmaxForNll, StableLog, ClipGradients, ReshapeTarget,
-    RebindOptimizer, ClassWeights, Shuffle, InsertActivation, CastTargets, CastInputs, MeanReduction,
+    RebindOptimizer, ClassWeights, Shuffle, LargerBatch, InsertActivation, CastTargets, CastInputs, MeanReduction,
     LowerDropout, NoWeightDecay)}

@@ -104,6 +104,7 @@ def agent_runs(rule_book):
 @pytest.mark.parametrize("bug, cause, replay", [
     ("no_zero_grad", "missing_zero_grad", "insert_zero_grad"),
     ("high_lr", "lr_too_high", "lower_lr"),
+    ("tiny_batches", "batch_too_small", "larger_batch"),
 ])
 def test_agent_confirms_the_cause_with_a_replay(agent_runs, bug, cause, replay):
     evidence, diagnosis = agent_runs("--bug", bug)

@@ -15,6 +15,7 @@ from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.findings import NotEvaluated
 
 EXPERIMENT_STEPS = 150
+REAL_BATCH = 32  # what a larger-batch replay trains on, the smallest batch the fix recommends
 LR_RANGE_STEPS = 100
 # A scenario whose parameters come from another one's result runs after it.
 PREREQUISITES = {"lower_lr": "lr_range", "raise_lr": "lr_range", "label_control": "subset"}
@@ -161,6 +162,13 @@ def _class_weights(ev: Evidence) -> Plan | None:
                 params)
 
 
+def _batches_smaller_than_real(ev: Evidence) -> bool:
+    """A training DataLoader (which the replay can resample) serving batches smaller than REAL_BATCH."""
+    loaders = ev.observe.data.loaders if ev.observe.data else []
+    return any(loader.role == "train" and loader.batch_size and loader.batch_size < REAL_BATCH
+               and (loader.dataset_size or 0) >= REAL_BATCH for loader in loaders)
+
+
 def _insert_activation(ev: Evidence) -> Plan | None:
     chains = ev.observe.model.linear_chains if ev.observe.model else []
     layers = list(dict.fromkeys(first for first, _ in chains))
@@ -214,6 +222,8 @@ PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
         "reshape_target": "give the target the output's shape",
     }.items()},
     "shuffle": _fix("shuffle", "shuffle the training data every epoch", _may_read_in_order),
+    "larger_batch": _fix("larger_batch", f"train on random batches of {REAL_BATCH} samples", _batches_smaller_than_real,
+                         batch_size=REAL_BATCH),
     "cast_targets": lambda ev: Plan("cast_targets", "cast_targets", _fair_steps(ev),
                                     "cast the targets to the dtype the loss expects", from_start=True),
     "cast_inputs": lambda ev: Plan("cast_inputs", "cast_inputs", _fair_steps(ev),

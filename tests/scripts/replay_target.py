@@ -8,7 +8,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--bug", default="none",
-                    choices=["none", "no_zero_grad", "shuffled_labels", "high_lr", "eval_mode", "sum_loss"])
+                    choices=["none", "no_zero_grad", "shuffled_labels", "high_lr", "eval_mode", "sum_loss",
+                             "tiny_batches"])
 parser.add_argument("--workers", type=int, default=0)
 parser.add_argument("--epochs", type=int, default=12)
 args = parser.parse_args()
@@ -21,7 +22,8 @@ if args.bug == "shuffled_labels":
     labels = labels[torch.randperm(len(labels))]
 
 if __name__ == "__main__":
-    loader = DataLoader(TensorDataset(inputs, labels), batch_size=32, shuffle=True, num_workers=args.workers)
+    batch_size = 2 if args.bug == "tiny_batches" else 32
+    loader = DataLoader(TensorDataset(inputs, labels), batch_size=batch_size, shuffle=True, num_workers=args.workers)
     model = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.BatchNorm1d(64), nn.Linear(64, 3))
     lr = 5.0 if args.bug == "high_lr" else 0.05
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
