@@ -13,12 +13,18 @@ from diagnose.probes.sections import LayerInfo, ModelSection
 
 LINEAR_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Bilinear)
 MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-# Autograd nodes that only move values around (or scale them linearly): they keep a map linear.
+# Autograd nodes that only move values around or map each feature affinely: they keep a map linear.
+# Batch norm is a per-feature affine map (batch statistics in training, running ones in eval): a
+# stack of Linear and BatchNorm without an activation is one linear map.
 LINEAR_PRESERVING = {
     "ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "TBackward0", "TransposeBackward0",
     "PermuteBackward0", "CloneBackward0", "SqueezeBackward0", "SqueezeBackward1", "UnsqueezeBackward0",
     "FlattenBackward0", "NativeDropoutBackward0", "SelectBackward0", "SliceBackward0", "ExpandBackward0",
+    "NativeBatchNormBackward0", "CudnnBatchNormBackward0", "MiopenBatchNormBackward0",
 }
+# Products and quotients are linear in one input when every other input is a constant (a dropout
+# mask, a scale): then only their first input is in the graph.
+SCALING = {"MulBackward0", "MulBackward1", "DivBackward0", "DivBackward1"}
 MAX_LAYERS = 200
 CHAIN_CHECKS = 3
 
@@ -28,7 +34,7 @@ class ModelProbe(Probe):
 
     def __init__(self, state: Any) -> None:
         super().__init__(state)
-        self.outputs: dict[int, tuple[str, Any]] = {}
+        self.outputs: dict[int, tuple[str, nn.Module, Any]] = {}
         self.chains: list[list[str]] = []
         self.linear_layers: set[str] = set()
         self.members: set[int] = set()
@@ -46,8 +52,10 @@ class ModelProbe(Probe):
         if not isinstance(given, torch.Tensor):
             return
         producer = _producing_layer(given.grad_fn, self.outputs)
-        pair = [producer, self.state.name_of(module)] if producer else None
-        if pair and pair not in self.chains:
+        if producer is None or _low_rank(producer[1], module):
+            return
+        pair = [producer[0], self.state.name_of(module)]
+        if pair not in self.chains:
             self.chains.append(pair)
 
     def on_module_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
@@ -59,7 +67,7 @@ class ModelProbe(Probe):
             self.linear_layers.add(self.state.name_of(module))
             node = output.grad_fn
             if node is not None:  # the node is kept so that its id is not reused during the pass
-                self.outputs[id(node)] = (self.state.name_of(module), node)
+                self.outputs[id(node)] = (self.state.name_of(module), module, node)
 
     def on_sampled_forward_end(self, model: nn.Module) -> None:
         self.checks += 1
@@ -92,14 +100,39 @@ class ModelProbe(Probe):
         return section
 
 
-def _producing_layer(node: Any, outputs: dict[int, tuple[str, Any]], depth: int = 8) -> str | None:
-    """The linear layer whose output reaches this node through linear-preserving ops only."""
+def _producing_layer(node: Any, outputs: dict[int, tuple[str, nn.Module, Any]],
+                     depth: int = 8) -> tuple[str, nn.Module] | None:
+    """The linear layer (name, module) whose output reaches this node through linear-preserving ops only."""
     while node is not None and depth > 0:
         if id(node) in outputs:
-            return outputs[id(node)][0]
-        if type(node).__name__ not in LINEAR_PRESERVING:
+            return outputs[id(node)][:2]
+        if not _passes_linearly(node):
             return None
         inputs = [n for n, _ in node.next_functions if n is not None]
         node = inputs[0] if inputs else None
         depth -= 1
+    return None
+
+
+def _passes_linearly(node: Any) -> bool:
+    """The node maps its (first) input linearly: a reshape, a per-feature affine map, a constant scale."""
+    name = type(node).__name__
+    if name in SCALING:
+        first, *others = [n for n, _ in node.next_functions]
+        return first is not None and all(other is None for other in others)
+    return name in LINEAR_PRESERVING
+
+
+def _low_rank(first: nn.Module, second: nn.Module) -> bool:
+    """A deliberate low-rank factorization (a LoRA adapter, a bottleneck projection): the map
+    between the two layers is narrower than both what comes in and what goes out."""
+    middle, given, produced = _width(first, "out"), _width(first, "in"), _width(second, "out")
+    return None not in (middle, given, produced) and middle < given and middle < produced
+
+
+def _width(layer: nn.Module, side: str) -> int | None:
+    """A linear layer's input or output width (features, or channels of a convolution)."""
+    for attribute in (f"{side}_features", f"{side}_channels"):
+        if isinstance(getattr(layer, attribute, None), int):
+            return getattr(layer, attribute)
     return None

@@ -12,8 +12,8 @@ from diagnose.rules.findings import (
 
 CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}
 MIN_CURVE = 10
-HAND_UPDATE = "HandUpdate"
-MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)  # the stand-in optimizer of a loop that updates its weights by hand
+HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
+MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)
 
 
 @detector
@@ -210,7 +210,11 @@ def output_range_mismatch(ev: Evidence) -> Finding:
 
 
 @detector
-def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
+    """Linear layers feeding the next with nothing nonlinear between them (a batch norm or dropout
+    is affine): each such pair is one linear map, a layer of depth lost. Low-rank factorizations
+    (adapters, bottlenecks) are not counted. A quarter of the layers is far from an accident of
+    architecture; how many more says little about how sure that is."""
     model = observed(ev, "model")
     if model.linear_layers < 2:
         raise NotEvaluated("fewer than two linear/conv layers ran")
@@ -218,9 +222,9 @@ def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.5) -> Finding:
     if fraction < min_fraction:
         return Finding.no(f"{len(model.linear_chains)} linear→linear connections")
     pairs = ", ".join(f"{a} → {b}" for a, b in model.linear_chains[:4])
-    return Finding.yes(min(1.0, fraction), f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
-                                           f"feed the next with no activation between them ({pairs})",
-                       where="forward")
+    return Finding.yes(scaled(fraction, min_fraction, 2 * min_fraction),
+                       f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
+                       f"feed the next with no activation between them ({pairs})", where="forward")
 
 
 @detector
