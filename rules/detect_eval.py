@@ -95,22 +95,30 @@ def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2
 
 
 @detector
-def val_at_chance(ev: Evidence, margin: float = 0.1, min_passes: int = 2) -> Finding:
-    """Validation closes less than ``margin`` of the gap from chance to perfect: its accuracy stays
-    at the chance level (the majority class's share when the training labels were seen, else 1/C;
+def val_at_chance(ev: Evidence, margin: float = 0.1, min_passes: int = 2, spread: float = 2.0) -> Finding:
+    """Validation closes less than ``margin`` of the gap from chance to perfect, or stays within
+    ``spread`` standard errors of chance on a validation set this small: its accuracy is what
+    guessing scores (the majority class's share when the training labels were seen, else 1/C;
     from a log alone, a validation loss equal to -ln(accuracy) says the model predicts a uniform
-    distribution and is right 1 time in C). Without accuracies (a regression), its loss stays at the
-    loss of a constant prediction. A classifier's loss is not read that way: overconfident mistakes
-    lift it above chance while the accuracy stays well above chance."""
+    distribution and is right 1 time in C). On 50 samples a guesser at 40 % scores 47 % or more
+    one time in six, so a few points above chance there prove nothing. Without accuracies (a
+    regression), its loss stays at the loss of a constant prediction. A classifier's loss is not
+    read that way: overconfident mistakes lift it above chance while the accuracy stays well above
+    chance."""
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
     if len(scored) < min_passes:
         return _val_loss_at_chance(ev, margin, min_passes)
     accuracy = median([p.accuracy for p in scored[-3:]])
     chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
-    if chance is None or accuracy > chance + margin * (1 - chance):
-        return Finding.no(f"validation accuracy {accuracy:.1%}" + (f", chance {chance:.1%}" if chance else ""))
-    return Finding.yes(1.0, f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}): "
-                            "the model has learned nothing that carries to validation")
+    if chance is None:
+        return Finding.no(f"validation accuracy {accuracy:.1%}")
+    samples = min(p.samples for p in scored[-3:])
+    noise = spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
+    if accuracy > chance + max(margin * (1 - chance), noise):
+        return Finding.no(f"validation accuracy {accuracy:.1%}, chance {chance:.1%}")
+    return Finding.yes(1.0, f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}) "
+                            f"within what {samples} validation samples can tell: the model has learned nothing "
+                            "that carries to validation")
 
 
 def _val_loss_at_chance(ev: Evidence, margin: float, min_passes: int) -> Finding:
