@@ -32,6 +32,7 @@ class LossProbe(Probe):
         self.kind_counts: Counter[str] = Counter()
         self.train_values_since_backward: list[float] = []
         self.recent_predictions: list[torch.Tensor] = []
+        self.recent_confusions: list[torch.Tensor] = []  # (true, predicted) counts of sampled training batches
         self.passes: dict[int, _PassTotals] = {}
         self.summed: tuple[str, float, int] | None = None  # the last training call, its sum and items, if summed
 
@@ -86,6 +87,9 @@ class LossProbe(Probe):
         if predicted is not None:
             self.recent_predictions = (self.recent_predictions + [predicted])[-PREDICTION_WINDOW:]
         if accuracy is not None:
+            counts = confusion_counts(predicted, y, section.n_classes)
+            if counts is not None:
+                self.recent_confusions = (self.recent_confusions + [counts])[-PREDICTION_WINDOW:]
             section.train_accuracy.append(round(accuracy, 4))
             section.train_accuracy_steps.append(self.state.steps)
 
@@ -170,6 +174,8 @@ class LossProbe(Probe):
         labelled = [totals for _, totals in sorted(self.passes.items()) if totals.confusion is not None]
         if labelled:
             section.confusion = labelled[-1].confusion.tolist()
+        if self.recent_confusions:
+            section.train_confusion = torch.stack(self.recent_confusions).sum(0).tolist()
         return section
 
 
@@ -185,15 +191,9 @@ class _PassTotals:
         self.confusion: torch.Tensor | None = None
 
     def add_confusion(self, predicted: torch.Tensor, target: torch.Tensor, n_classes: int | None) -> None:
-        """Counts of (true class, predicted class) for classification with at most MAX_CONFUSION classes."""
-        if not n_classes or n_classes > MAX_CONFUSION:
-            return
-        truth, guess = target.flatten().long().cpu(), predicted.flatten().long().cpu()
-        if truth.numel() != guess.numel() or truth.min() < 0 or max(truth.max(), guess.max()) >= n_classes:
-            return
-        counts = torch.bincount(truth * n_classes + guess, minlength=n_classes * n_classes)
-        counts = counts.reshape(n_classes, n_classes)
-        self.confusion = counts if self.confusion is None else self.confusion + counts
+        counts = confusion_counts(predicted, target, n_classes)
+        if counts is not None:
+            self.confusion = counts if self.confusion is None else self.confusion + counts
 
     def as_pass(self, step: int) -> EvalPass:
         return EvalPass(
@@ -258,6 +258,19 @@ def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None
     if predicted.shape != y.shape:
         return predicted, None
     return predicted.flatten(), float((predicted == y).float().mean())
+
+
+def confusion_counts(predicted: torch.Tensor, target: Any, n_classes: int | None) -> torch.Tensor | None:
+    """Counts of (true class, predicted class) for classification with at most MAX_CONFUSION classes."""
+    if not n_classes or n_classes > MAX_CONFUSION or not isinstance(target, torch.Tensor):
+        return None
+    truth, guess = target.flatten().long().cpu(), predicted.flatten().long().cpu()
+    if not truth.numel() or truth.numel() != guess.numel():
+        return None
+    if truth.min() < 0 or max(truth.max(), guess.max()) >= n_classes:
+        return None
+    counts = torch.bincount(truth * n_classes + guess, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes)
 
 
 def _majority_share(predictions: list[torch.Tensor]) -> float | None:

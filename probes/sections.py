@@ -140,7 +140,8 @@ class LossSection:
     train_accuracy_steps: list[int] = field(default_factory=list)
     predicted_share: float | None = None
     eval_passes: list[EvalPass] = field(default_factory=list)
-    confusion: list[list[int]] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)  # of the last labelled validation pass
+    train_confusion: list[list[int]] = field(default_factory=list)  # of the last sampled training batches
 
 
 @dataclass
