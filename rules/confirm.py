@@ -162,10 +162,12 @@ def minority_recovers(before: ObservedRun, after: ObservedRun) -> Verdict:
     (a loop that never validates still shows whether the rare class is learned); failing both, the
     predictions diversify."""
     counts = before.data.class_counts if before.data else {}
+    if not counts:
+        return predictions_diversify(before, after)
+    rarest = min(counts, key=counts.get)
     for where, table in (("validation", "confusion"), ("training", "train_confusion")):
-        recalls = [_recall(run, table, min(counts, key=counts.get)) if counts else None for run in (before, after)]
-        if None not in recalls:
-            was, now = recalls
+        was, now = (_recall(run, table, rarest) for run in (before, after))
+        if was is not None and now is not None:
             detail = f"{where} recall of the rarest training class {was:.0%} → {now:.0%}"
             return now >= was + RECALL_GAIN, detail, was, now
     return predictions_diversify(before, after)
