@@ -27,13 +27,30 @@ def measure(scripts: list[Path], jobs: int) -> dict:
         listing = Path(tmp) / "runs.jsonl"
         listing.write_text("".join(json.dumps({"script": str(s)}) + "\n" for s in scripts))
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "diagnose", "batch", str(listing), "-o", str(Path(tmp) / "out"),
-                        "--jobs", str(jobs), "-q"], check=False)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "diagnose",
+                "batch",
+                str(listing),
+                "-o",
+                str(Path(tmp) / "out"),
+                "--jobs",
+                str(jobs),
+                "-q",
+            ],
+            check=False,
+        )
         seconds = time.monotonic() - started
         rows = json.loads((Path(tmp) / "out" / "summary.json").read_text())["rows"]
-    return {"jobs": jobs, "runs": len(rows), "seconds": round(seconds, 1),
-            "runs_per_minute": round(60 * len(rows) / seconds, 2),
-            "finished": sum(r["status"] == "done" for r in rows)}
+    return {
+        "jobs": jobs,
+        "runs": len(rows),
+        "seconds": round(seconds, 1),
+        "runs_per_minute": round(60 * len(rows) / seconds, 2),
+        "finished": sum(r["status"] == "done" for r in rows),
+    }
 
 
 def main() -> None:
@@ -43,7 +60,9 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,2")
     options = parser.parse_args()
     cases = yaml.safe_load((options.zoo / "manifest.yaml").read_text())
-    scripts = [options.zoo / case["script"] for case in cases if not case.get("args")][:options.runs]
+    scripts = [options.zoo / case["script"] for case in cases if not case.get("args")][
+        : options.runs
+    ]
     results = [measure(scripts, int(jobs)) for jobs in options.jobs.split(",")]
     print(f"{'jobs':>4} {'runs':>5} {'seconds':>8} {'runs/min':>9}")
     for row in results:

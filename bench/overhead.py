@@ -23,14 +23,20 @@ import tempfile
 from pathlib import Path
 
 from diagnose import defaults
-from diagnose.facade import observe
 from diagnose.driver.targets import resolve
+from diagnose.facade import observe
 
 HERE = Path(__file__).parent
 ZOO = HERE.parent.parent / "shared" / "zoo"
 REALISTIC = HERE.parent / "tests" / "scripts" / "realistic"
-DEFAULT_SCRIPTS = (ZOO / "healthy_regression.py", ZOO / "healthy_cnn_digits.py", ZOO / "lr_too_low.py",
-                   REALISTIC / "sequence_lbfgs.py", REALISTIC / "lstm_lm.py", REALISTIC / "char_gpt.py")
+DEFAULT_SCRIPTS = (
+    ZOO / "healthy_regression.py",
+    ZOO / "healthy_cnn_digits.py",
+    ZOO / "lr_too_low.py",
+    REALISTIC / "sequence_lbfgs.py",
+    REALISTIC / "lstm_lm.py",
+    REALISTIC / "char_gpt.py",
+)
 
 PLAIN = r"""
 import json, resource, runpy, sys, time
@@ -66,14 +72,21 @@ print(json.dumps({"median_step_seconds": gaps[len(gaps) // 2],
 
 
 def plain(script: Path, steps: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", PLAIN, str(script), str(steps)], capture_output=True, text=True,
-                         check=True, cwd=script.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", PLAIN, str(script), str(steps)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=script.parent,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def observed(script: Path, steps: int, every: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        run = observe(resolve(script, []), steps=steps, every=every, workdir=Path(tmp), adaptive=False).observe.run
+        run = observe(
+            resolve(script, []), steps=steps, every=every, workdir=Path(tmp), adaptive=False
+        ).observe.run
     return {"median_step_seconds": run.median_step_seconds, "peak_rss_mb": run.peak_rss_mb}
 
 
@@ -84,13 +97,21 @@ def measure(script: Path, steps: int, repeats: int) -> dict:
         rows["default"].append(observed(script, steps, every=defaults.EVERY))
         rows["full"].append(observed(script, steps, every=1))
     base = statistics.median(r["median_step_seconds"] for r in rows["plain"])
-    result = {"plain_step_ms": round(base * 1000, 3),
-              "plain_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in rows["plain"]), 1)}
+    result = {
+        "plain_step_ms": round(base * 1000, 3),
+        "plain_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in rows["plain"]), 1),
+    }
     for mode in ("default", "full"):
-        ratios = sorted(r["median_step_seconds"] / p["median_step_seconds"] for r, p in zip(rows[mode], rows["plain"]))
-        result[mode] = {"ratio_min": round(ratios[0], 3), "ratio_median": round(statistics.median(ratios), 3),
-                        "ratio_max": round(ratios[-1], 3),
-                        "peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in rows[mode]), 1)}
+        ratios = sorted(
+            r["median_step_seconds"] / p["median_step_seconds"]
+            for r, p in zip(rows[mode], rows["plain"])
+        )
+        result[mode] = {
+            "ratio_min": round(ratios[0], 3),
+            "ratio_median": round(statistics.median(ratios), 3),
+            "ratio_max": round(ratios[-1], 3),
+            "peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in rows[mode]), 1),
+        }
     return result
 
 

@@ -34,10 +34,15 @@ def diagnose_once(script: Path, adaptive: bool, book) -> dict:
     seconds = time.monotonic() - started
     diagnosis = judge(evidence, book)
     top = diagnosis.causes[0] if diagnosis.causes else None
-    return {"seconds": round(seconds, 1), "observed_steps": evidence.observe.run.steps,
-            "observe_seconds": evidence.observe.run.wall_seconds, "replays": len(evidence.scenarios),
-            "verdict": diagnosis.verdict, "top": top.id if top else None,
-            "notes": [note for note in diagnosis.notes if not note.startswith("Replays:")]}
+    return {
+        "seconds": round(seconds, 1),
+        "observed_steps": evidence.observe.run.steps,
+        "observe_seconds": evidence.observe.run.wall_seconds,
+        "replays": len(evidence.scenarios),
+        "verdict": diagnosis.verdict,
+        "top": top.id if top else None,
+        "notes": [note for note in diagnosis.notes if not note.startswith("Replays:")],
+    }
 
 
 def main() -> None:
@@ -49,13 +54,22 @@ def main() -> None:
     rows = []
     for name in options.scripts.split(","):
         script = (REALISTIC / name) if not Path(name).is_absolute() else Path(name)
-        row = {"script": script.name, "adaptive": diagnose_once(script, True, book),
-               "full": diagnose_once(script, False, book)}
+        row = {
+            "script": script.name,
+            "adaptive": diagnose_once(script, True, book),
+            "full": diagnose_once(script, False, book),
+        }
         rows.append(row)
-        print(f"{script.name:22} adaptive {row['adaptive']['seconds']:6.1f}s ({row['adaptive']['observed_steps']} steps, "
-              f"{row['adaptive']['verdict']})   full {row['full']['seconds']:6.1f}s ({row['full']['observed_steps']} steps, "
-              f"{row['full']['verdict']})", flush=True)
-    summary = {mode: round(statistics.median(r[mode]["seconds"] for r in rows), 1) for mode in ("adaptive", "full")}
+        print(
+            f"{script.name:22} adaptive {row['adaptive']['seconds']:6.1f}s ({row['adaptive']['observed_steps']} steps, "
+            f"{row['adaptive']['verdict']})   full {row['full']['seconds']:6.1f}s ({row['full']['observed_steps']} steps, "
+            f"{row['full']['verdict']})",
+            flush=True,
+        )
+    summary = {
+        mode: round(statistics.median(r[mode]["seconds"] for r in rows), 1)
+        for mode in ("adaptive", "full")
+    }
     print(json.dumps({"median_seconds": summary}))
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps({"median_seconds": summary, "scripts": rows}, indent=1))

@@ -7,5 +7,13 @@ EVERY = 20  # steps between samples of the expensive statistics (1 with --detail
 
 # Learning rates that train most models with each optimizer: the isolated overfit test uses them,
 # and the raise-LR fix aims at them when no LR range test ran.
-SANE_LR = {"SGD": 0.01, "Adam": 1e-3, "AdamW": 1e-3, "NAdam": 1e-3, "RAdam": 1e-3, "Adamax": 2e-3,
-           "RMSprop": 1e-3, "Adagrad": 0.01}
+SANE_LR = {
+    "SGD": 0.01,
+    "Adam": 1e-3,
+    "AdamW": 1e-3,
+    "NAdam": 1e-3,
+    "RAdam": 1e-3,
+    "Adamax": 2e-3,
+    "RMSprop": 1e-3,
+    "Adagrad": 0.01,
+}

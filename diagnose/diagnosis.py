@@ -123,8 +123,12 @@ class LRSuggestion(Model):
     min_loss_lr: float
     divergence_lr: float | None = None
     decades_off: float
-    curve_lrs: list[float] = Field(default_factory=list, description="The LRs the range test tried (finite losses).")
-    curve_losses: list[float] = Field(default_factory=list, description="The smoothed loss the analysis read there.")
+    curve_lrs: list[float] = Field(
+        default_factory=list, description="The LRs the range test tried (finite losses)."
+    )
+    curve_losses: list[float] = Field(
+        default_factory=list, description="The smoothed loss the analysis read there."
+    )
 
 
 class PatchReport(Model):
@@ -139,14 +143,21 @@ class PatchReport(Model):
     reason: str = ""
     changes: list[str] = Field(default_factory=list)
     files: list[str] = Field(default_factory=list)
-    root: str = Field(default="", description="Apply the diff from this folder (patch -p1, git apply).")
+    root: str = Field(
+        default="", description="Apply the diff from this folder (patch -p1, git apply)."
+    )
     diff: str = ""
     criterion: str = ""
-    summary: str = Field(default="", description="The patched run against the observed run, by the cause's criterion.")
+    summary: str = Field(
+        default="",
+        description="The patched run against the observed run, by the cause's criterion.",
+    )
     before: float | None = None
     after: float | None = None
     learning: str = Field(default="", description="The healthy standard, on the patched run.")
-    replay: str = Field(default="", description="The replay that confirmed the cause, with its numbers.")
+    replay: str = Field(
+        default="", description="The replay that confirmed the cause, with its numbers."
+    )
     replay_before: float | None = None
     replay_after: float | None = None
 
@@ -162,7 +173,9 @@ class Diagnosis(Model):
     summary: str
     causes: list[CauseReport] = Field(default_factory=list)
     learning: LearningReport | None = None
-    failures: list[SymptomReport] = Field(default_factory=list, description="The failure symptoms that fired.")
+    failures: list[SymptomReport] = Field(
+        default_factory=list, description="The failure symptoms that fired."
+    )
     ruled_out: list[RuledOut] = Field(default_factory=list)
     symptoms: list[SymptomReport] = Field(default_factory=list)
     not_evaluated: list[SymptomReport] = Field(default_factory=list)
@@ -170,9 +183,13 @@ class Diagnosis(Model):
     lr_suggestion: LRSuggestion | None = None
     patch: PatchReport | None = None
     exception: ExceptionInfo | None = None
-    notes: list[str] = Field(default_factory=list, description="What the tool did differently from a plain run.")
+    notes: list[str] = Field(
+        default_factory=list, description="What the tool did differently from a plain run."
+    )
     redirected: list[str] = Field(
-        default_factory=list, description="Files the script wrote, sent to a scratch folder instead of their path.")
+        default_factory=list,
+        description="Files the script wrote, sent to a scratch folder instead of their path.",
+    )
     probe_errors: list[str] = Field(default_factory=list)
 
     @property

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from diagnose import __version__
+from diagnose.driver.runner import ChildResult
 from diagnose.probes.sections import (
     ActivationSection,
     BookkeepingSection,
@@ -33,7 +34,6 @@ from diagnose.probes.sections import (
     ScheduleSection,
     SourcesSection,
 )
-from diagnose.driver.runner import ChildResult
 
 SCHEMA_VERSION = 1
 
@@ -86,9 +86,18 @@ class ObservedRun(BaseModel):
 
     @classmethod
     def from_child(cls, result: ChildResult, **extra: Any) -> Any:
-        run = RunInfo(scenario=result.name, wall_seconds=result.wall_seconds, stdout_tail=result.stdout_tail,
-                      stderr_tail=result.stderr_tail, **_known(RunInfo, result.run))
-        return cls(run=run, **extra, **{k: v for k, v in result.sections.items() if k in cls.model_fields and v})
+        run = RunInfo(
+            scenario=result.name,
+            wall_seconds=result.wall_seconds,
+            stdout_tail=result.stdout_tail,
+            stderr_tail=result.stderr_tail,
+            **_known(RunInfo, result.run),
+        )
+        return cls(
+            run=run,
+            **extra,
+            **{k: v for k, v in result.sections.items() if k in cls.model_fields and v},
+        )
 
 
 class ScenarioRun(ObservedRun):
@@ -96,7 +105,9 @@ class ScenarioRun(ObservedRun):
 
     mode: str = "cold"
     reason: str = ""
-    repair_for: str = Field(default="", description="The cause the repair search tried this fix for.")
+    repair_for: str = Field(
+        default="", description="The cause the repair search tried this fix for."
+    )
     intervention: InterventionSection | None = None
     lr_range: LRRangeSection | None = None
     isolated: OverfitSection | None = None
@@ -130,7 +141,9 @@ class PatchAttempt(BaseModel):
 
     cause: str
     edit: str = ""
-    root: str = Field(default="", description="The folder the diff's paths are relative to (the script's).")
+    root: str = Field(
+        default="", description="The folder the diff's paths are relative to (the script's)."
+    )
     changes: list[str] = Field(default_factory=list, description="What each edit does, in words.")
     diff: str = ""
     files: list[PatchedFile] = Field(default_factory=list)
@@ -172,7 +185,9 @@ class Evidence(BaseModel):
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise EvidenceError(f"{path}: not a valid evidence file ({where}: {first['msg']})") from None
+            raise EvidenceError(
+                f"{path}: not a valid evidence file ({where}: {first['msg']})"
+            ) from None
 
 
 def _known(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:

@@ -10,29 +10,42 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from diagnose import defaults
-from diagnose.driver.agent import Agent, Replays
-from diagnose.diagnosis import Diagnosis
-from diagnose.errors import UsageError
-from diagnose.evidence import Evidence, EvidenceError, ObservedRun
-from diagnose.reports.writer import check_formats, check_output, write_reports
-from diagnose.rules.judge import judge
-from diagnose.rules.loader import RuleBook, RuleError, load_rules
 from diagnose.child.forkserver import ForkClient
+from diagnose.diagnosis import Diagnosis
+from diagnose.driver.agent import Agent, Replays
 from diagnose.driver.progress import Progress
 from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target, resolve
+from diagnose.errors import UsageError
+from diagnose.evidence import Evidence, EvidenceError, ObservedRun
 from diagnose.patch import attempt_patch
 from diagnose.patch.files import check_patch_output, write_patch
 from diagnose.patch.verify import RunSettings
+from diagnose.reports.writer import check_formats, check_output, write_reports
+from diagnose.rules.judge import judge
+from diagnose.rules.loader import RuleBook, RuleError, load_rules
 
 DEFAULT_FORMATS = ("md", "html", "json")
 
 
-def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None = None,
-        formats: Sequence[str] = DEFAULT_FORMATS, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
-        every: int = defaults.EVERY, budget: float = defaults.BUDGET, quick: bool = False, adaptive: bool = True,
-        rules: Sequence[Path] = (), templates: Path | None = None, progress: Progress | None = None,
-        nproc_per_node: int = 1, patch: bool = False) -> Diagnosis:
+def run(
+    script: str | Path,
+    args: Sequence[str] = (),
+    *,
+    out: str | Path | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    steps: int = defaults.STEPS,
+    timeout: float = defaults.TIMEOUT,
+    every: int = defaults.EVERY,
+    budget: float = defaults.BUDGET,
+    quick: bool = False,
+    adaptive: bool = True,
+    rules: Sequence[Path] = (),
+    templates: Path | None = None,
+    progress: Progress | None = None,
+    nproc_per_node: int = 1,
+    patch: bool = False,
+) -> Diagnosis:
     """Run ``script`` under instrumentation (as ``nproc_per_node`` ranks, launched as torchrun would),
     test the likely causes with replays (unless ``quick``), rank them, and write the reports to ``out``.
     With ``patch``, the top cause's fix is also made on a copy of the script, run the same way, and
@@ -44,11 +57,26 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
         check_output(Path(out), formats)
         if patch:
             check_patch_output(Path(out))
-    evidence = investigate(target, book, steps=steps, timeout=timeout, every=every, budget=0.0 if quick else budget,
-                           adaptive=adaptive, progress=progress)
+    evidence = investigate(
+        target,
+        book,
+        steps=steps,
+        timeout=timeout,
+        every=every,
+        budget=0.0 if quick else budget,
+        adaptive=adaptive,
+        progress=progress,
+    )
     diagnosis = judge(evidence, book)
     if patch:
-        evidence.patch = attempt_patch(diagnosis, evidence, book, target, RunSettings(steps, timeout, every, adaptive), progress)
+        evidence.patch = attempt_patch(
+            diagnosis,
+            evidence,
+            book,
+            target,
+            RunSettings(steps, timeout, every, adaptive),
+            progress,
+        )
         diagnosis = judge(evidence, book)
     if out is not None:
         write_reports(diagnosis, evidence, Path(out), formats, templates)
@@ -57,16 +85,32 @@ def run(script: str | Path, args: Sequence[str] = (), *, out: str | Path | None 
     return diagnosis
 
 
-def investigate(target: Target, book: RuleBook, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT,
-                every: int = defaults.EVERY, budget: float = defaults.BUDGET, adaptive: bool = True,
-                progress: Progress | None = None) -> Evidence:
+def investigate(
+    target: Target,
+    book: RuleBook,
+    *,
+    steps: int = defaults.STEPS,
+    timeout: float = defaults.TIMEOUT,
+    every: int = defaults.EVERY,
+    budget: float = defaults.BUDGET,
+    adaptive: bool = True,
+    progress: Progress | None = None,
+) -> Evidence:
     """The observed run, then (with a budget) the agent's replays, forked from its first step."""
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         workdir = Path(tmp)
         client = ForkClient(workdir)
         try:
-            evidence = observe(target, steps=steps, timeout=timeout, every=every, progress=progress,
-                               workdir=workdir, serve=budget > 0 and target.nproc == 1, adaptive=adaptive)
+            evidence = observe(
+                target,
+                steps=steps,
+                timeout=timeout,
+                every=every,
+                progress=progress,
+                workdir=workdir,
+                serve=budget > 0 and target.nproc == 1,
+                adaptive=adaptive,
+            )
             if budget > 0:
                 replays = Replays(target, workdir, client, evidence, timeout, every)
                 evidence.replays = replay_mode(target, client)
@@ -87,26 +131,57 @@ def replay_mode(target: Target, client: ForkClient) -> str:
     return f"run from scratch: {client.unavailable_reason}"
 
 
-def observe(target: Target, *, steps: int = defaults.STEPS, timeout: float = defaults.TIMEOUT, every: int = defaults.EVERY,
-            progress: Progress | None = None, workdir: Path | None = None, serve: bool = False,
-            adaptive: bool = True) -> Evidence:
+def observe(
+    target: Target,
+    *,
+    steps: int = defaults.STEPS,
+    timeout: float = defaults.TIMEOUT,
+    every: int = defaults.EVERY,
+    progress: Progress | None = None,
+    workdir: Path | None = None,
+    serve: bool = False,
+    adaptive: bool = True,
+) -> Evidence:
     """The observed run: the script as written, under the tap (serving replays if asked)."""
-    spec = ScenarioSpec("observe", target.script, target.args, max_steps=steps, timeout=timeout, every=every,
-                        serve=serve, adaptive=adaptive, nproc=target.nproc)
+    spec = ScenarioSpec(
+        "observe",
+        target.script,
+        target.args,
+        max_steps=steps,
+        timeout=timeout,
+        every=every,
+        serve=serve,
+        adaptive=adaptive,
+        nproc=target.nproc,
+    )
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         folder = workdir or Path(tmp)
-        (progress or Progress()).scenario(spec.name, f"{target.script.name} as written, observed",
-                                          steps, spec.paths(folder)["progress"])
+        (progress or Progress()).scenario(
+            spec.name,
+            f"{target.script.name} as written, observed",
+            steps,
+            spec.paths(folder)["progress"],
+        )
         return evidence_from(target, run_scenario(spec, folder))
 
 
 def evidence_from(target: Target, result: ChildResult) -> Evidence:
-    return Evidence(script=str(target.script), args=target.args, torch=str(result.run.get("torch_version", "")),
-                    observe=ObservedRun.from_child(result))
+    return Evidence(
+        script=str(target.script),
+        args=target.args,
+        torch=str(result.run.get("torch_version", "")),
+        observe=ObservedRun.from_child(result),
+    )
 
 
-def rerender(evidence_path: str | Path, *, out: str | Path, formats: Sequence[str] = DEFAULT_FORMATS,
-             rules: Sequence[Path] = (), templates: Path | None = None) -> Diagnosis:
+def rerender(
+    evidence_path: str | Path,
+    *,
+    out: str | Path,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    rules: Sequence[Path] = (),
+    templates: Path | None = None,
+) -> Diagnosis:
     """Re-judge saved evidence with the current rules and write the reports (and the patch, when the
     evidence holds one), without rerunning."""
     check_formats(formats)

@@ -27,12 +27,12 @@ import torch
 from torch import nn
 
 from diagnose import defaults
-from diagnose.child.session import plain_sections
 from diagnose.child.budget import Budget
-from diagnose.probes.registry import observe_probes
+from diagnose.child.session import plain_sections
 from diagnose.child.state import Schedule, TrainingState
 from diagnose.child.tap import Tap
 from diagnose.child.userframe import UserCode
+from diagnose.probes.registry import observe_probes
 
 SCENARIO = "watch"
 
@@ -40,10 +40,17 @@ SCENARIO = "watch"
 class Watch:
     """A context manager; after the block, ``diagnosis`` and ``evidence`` hold the result."""
 
-    def __init__(self, model: nn.Module | None = None, optimizer: torch.optim.Optimizer | None = None, *,
-                 every: int = defaults.EVERY, out: str | Path | None = None,
-                 formats: Sequence[str] = ("md", "html", "json"), rules: Sequence[Path] = (),
-                 code: str | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module | None = None,
+        optimizer: torch.optim.Optimizer | None = None,
+        *,
+        every: int = defaults.EVERY,
+        out: str | Path | None = None,
+        formats: Sequence[str] = ("md", "html", "json"),
+        rules: Sequence[Path] = (),
+        code: str | None = None,
+    ) -> None:
         self.model, self.optimizer = model, optimizer
         self.every, self.out, self.formats, self.rules = every, out, list(formats), list(rules)
         self.code = Path(code) if code else _caller_file()
@@ -58,7 +65,9 @@ class Watch:
             check_formats(self.formats)
             check_output(Path(self.out), self.formats)
         state = TrainingState(UserCode(self.code), Schedule(every=self.every))
-        self._tap = Tap(state, observe_probes(state), Budget(sys.maxsize // 4, float("inf")), watching=True)
+        self._tap = Tap(
+            state, observe_probes(state), Budget(sys.maxsize // 4, float("inf")), watching=True
+        )
         self._started = time.monotonic()
         self._tap.install()
         if self.model is not None:
@@ -67,8 +76,12 @@ class Watch:
             self._tap.adopt_optimizer(self.optimizer)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> bool:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         tap, self._tap = self._tap, None
         assert tap is not None, "the watch was not entered"
         run: dict[str, Any] = {"status": "completed", "reason": ""}
@@ -77,27 +90,41 @@ class Watch:
             run.update(status=status, reason=f"{type(error).__name__}: {error}"[:500])
             tap.on_exception(error)
         tap.remove()
-        run.update(seconds=round(time.monotonic() - self._started, 3), **tap.state.record(),
-                   torch_version=torch.__version__)
+        run.update(
+            seconds=round(time.monotonic() - self._started, 3),
+            **tap.state.record(),
+            torch_version=torch.__version__,
+        )
         self._conclude(run, plain_sections(tap.sections()))
         return False  # the user's exception is theirs: it goes on after being recorded
 
     def _conclude(self, run: dict[str, Any], sections: dict[str, Any]) -> None:
+        from diagnose.driver.runner import ChildResult
         from diagnose.evidence import Evidence, ObservedRun
         from diagnose.facade import rule_book
         from diagnose.rules.judge import judge
-        from diagnose.driver.runner import ChildResult
 
-        result = ChildResult(name=SCENARIO, run=run, sections=sections, stdout_tail="", stderr_tail="",
-                             wall_seconds=run["seconds"])
-        self.evidence = Evidence(script=str(self.code), torch=torch.__version__,
-                                 observe=ObservedRun.from_child(result))
+        result = ChildResult(
+            name=SCENARIO,
+            run=run,
+            sections=sections,
+            stdout_tail="",
+            stderr_tail="",
+            wall_seconds=run["seconds"],
+        )
+        self.evidence = Evidence(
+            script=str(self.code), torch=torch.__version__, observe=ObservedRun.from_child(result)
+        )
         self.diagnosis = judge(self.evidence, rule_book(self.rules))
         if self.out is not None:
             self.report(self.out, self.formats)
 
-    def report(self, out: str | Path, formats: Sequence[str] = ("md", "html", "json"),
-               templates: Path | None = None) -> dict[str, Path]:
+    def report(
+        self,
+        out: str | Path,
+        formats: Sequence[str] = ("md", "html", "json"),
+        templates: Path | None = None,
+    ) -> dict[str, Path]:
         """Write report.md/html/json and evidence.json of the watched loop into ``out``."""
         from diagnose.reports.writer import write_reports
 
@@ -106,7 +133,9 @@ class Watch:
         return write_reports(self.diagnosis, self.evidence, Path(out), list(formats), templates)
 
 
-def watch(model: nn.Module | None = None, optimizer: torch.optim.Optimizer | None = None, **options: Any) -> Watch:
+def watch(
+    model: nn.Module | None = None, optimizer: torch.optim.Optimizer | None = None, **options: Any
+) -> Watch:
     """Observe the training loop run inside the ``with`` block; see :class:`Watch`."""
     return Watch(model, optimizer, **options)
 

@@ -24,7 +24,9 @@ x_train, y_train = spirals(3000)
 x_val, y_val = spirals(600)
 loader = DataLoader(TensorDataset(x_train, y_train), batch_size=64, shuffle=True)
 
-model = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 2))
+model = nn.Sequential(
+    nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 2)
+)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 criterion = nn.CrossEntropyLoss()
 

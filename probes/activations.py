@@ -6,7 +6,8 @@ sampled forward pass a ``TorchFunctionMode`` watches the calls of activation fun
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +27,12 @@ def _activation_kinds() -> dict[Callable[..., Any], str]:
     kinds: dict[Callable[..., Any], str] = {}
     for kind, functions in {
         "relu": (F.relu, F.relu_, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_),
-        "relu6": (F.relu6,), "leaky_relu": (F.leaky_relu, F.leaky_relu_), "elu": (F.elu,),
-        "gelu": (F.gelu,), "silu": (F.silu,), "hardtanh": (F.hardtanh,),
+        "relu6": (F.relu6,),
+        "leaky_relu": (F.leaky_relu, F.leaky_relu_),
+        "elu": (F.elu,),
+        "gelu": (F.gelu,),
+        "silu": (F.silu,),
+        "hardtanh": (F.hardtanh,),
         "sigmoid": (torch.sigmoid, torch.Tensor.sigmoid, F.sigmoid),
         "tanh": (torch.tanh, torch.Tensor.tanh, F.tanh),
         "softmax": (F.softmax, torch.softmax, torch.Tensor.softmax),
@@ -61,24 +66,43 @@ class ActivationProbe(Probe):
             return
         self.mode.__exit__(None, None, None)
         if self.mode.stats:
-            self.section.samples.append(ActivationSample(step=self.state.steps, stats=self.mode.stats))
+            self.section.samples.append(
+                ActivationSample(step=self.state.steps, stats=self.mode.stats)
+            )
         self.mode = None
 
     def record(self, kind: str, given: Any, output: Any) -> ActivationStat | None:
-        if not isinstance(output, torch.Tensor) or output.dim() < 2 or not output.is_floating_point():
+        if (
+            not isinstance(output, torch.Tensor)
+            or output.dim() < 2
+            or not output.is_floating_point()
+        ):
             return None
         out = output.detach().float()
         axis = feature_axis(out)
         per_unit = out.movedim(axis, 0).reshape(out.shape[axis], -1)
         low, high = SATURATION.get(kind, (None, None))
-        saturated = ((out <= low) | (out >= high)).float().mean() if low is not None else torch.zeros(())
+        saturated = (
+            ((out <= low) | (out >= high)).float().mean() if low is not None else torch.zeros(())
+        )
         dead = (per_unit <= 0).all(1).float().mean() if kind in RELU_LIKE else torch.zeros(())
-        given_std = given.detach().float().std() if isinstance(given, torch.Tensor) and given.numel() > 1 else 0.0
+        given_std = (
+            given.detach().float().std()
+            if isinstance(given, torch.Tensor) and given.numel() > 1
+            else 0.0
+        )
         return ActivationStat(
-            name=f"{self.last_layer} → {kind}", kind=kind, units=int(out.shape[axis]),
-            mean=float(out.mean()), std=float(out.std()) if out.numel() > 1 else 0.0,
-            zero_fraction=float((out == 0).float().mean()), dead_fraction=float(dead),
-            saturated_fraction=float(saturated), input_std=float(given_std), dims=out.dim())
+            name=f"{self.last_layer} → {kind}",
+            kind=kind,
+            units=int(out.shape[axis]),
+            mean=float(out.mean()),
+            std=float(out.std()) if out.numel() > 1 else 0.0,
+            zero_fraction=float((out == 0).float().mean()),
+            dead_fraction=float(dead),
+            saturated_fraction=float(saturated),
+            input_std=float(given_std),
+            dims=out.dim(),
+        )
 
     def finish(self) -> ActivationSection:
         return self.section
@@ -92,7 +116,9 @@ class _Recorder(TorchFunctionMode):
         self.probe = probe
         self.stats: list[ActivationStat] = []
 
-    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+    ) -> Any:
         output = func(*args, **(kwargs or {}))
         kind = self.probe.kinds.get(func)
         if kind is not None and len(self.stats) < MAX_PER_FORWARD:

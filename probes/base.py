@@ -16,10 +16,27 @@ if TYPE_CHECKING:
     from diagnose.child.state import TrainingState
 
 EVENTS = (
-    "on_optimizer_created", "on_root_forward_pre", "on_root_forward", "on_sampled_forward_start",
-    "on_sampled_forward_end", "on_module_pre", "on_module_forward", "on_loss_start", "on_loss",
-    "on_backward", "after_backward", "on_zero_grad", "on_step_pre", "on_step", "on_mode_change",
-    "on_loader_iter", "on_batch", "on_normalize", "on_scaler", "on_warning", "on_exception",
+    "on_optimizer_created",
+    "on_root_forward_pre",
+    "on_root_forward",
+    "on_sampled_forward_start",
+    "on_sampled_forward_end",
+    "on_module_pre",
+    "on_module_forward",
+    "on_loss_start",
+    "on_loss",
+    "on_backward",
+    "after_backward",
+    "on_zero_grad",
+    "on_step_pre",
+    "on_step",
+    "on_mode_change",
+    "on_loader_iter",
+    "on_batch",
+    "on_normalize",
+    "on_scaler",
+    "on_warning",
+    "on_exception",
     "on_scheduler_step",
 )
 

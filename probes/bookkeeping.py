@@ -81,7 +81,9 @@ class BookkeepingProbe(Probe):
         self.last_stepped = id(optimizer)
         if self.snapshot:
             section.steps_checked_for_change += 1
-            section.steps_params_unchanged += all(torch.equal(p.detach(), before) for p, before in self.snapshot)
+            section.steps_params_unchanged += all(
+                torch.equal(p.detach(), before) for p, before in self.snapshot
+            )
             self.snapshot = []
         self.dirty[id(optimizer)] = optimizer
         self.known.add(id(optimizer))

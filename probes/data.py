@@ -15,7 +15,12 @@ from diagnose.probes.base import LossCall, Probe
 from diagnose.probes.sections import DataSection, LoaderInfo, NormalizeCall
 from diagnose.probes.tensors import TensorAccumulator, first_tensor, tensors_in
 
-CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"}
+CLASSIFICATION_LOSSES = {
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+}
 SAMPLE_FIRST, SAMPLE_EVERY = 10, 50
 MAX_TRAIN_ROWS, MAX_VAL_ROWS, MAX_DATASET_ROWS = 100_000, 50_000, 200_000
 MAX_NORMALIZE_CALLS = 20
@@ -23,7 +28,10 @@ MAX_TRACKED = 1000
 HASH_FIRST, HASH_EVERY = 50, 10  # rows of loader-fed TensorDatasets are hashed whole at the end
 SAMPLE_IMAGES, MAX_SIDE = 16, 32
 LABELS_FIRST = 20  # how mixed batches are: every batch at first, then sampled steps
-MIN_TRAINING_SET, TRAINING_SET_SHARE = 100, 0.9  # rows: an evaluated tensor that is the training set
+MIN_TRAINING_SET, TRAINING_SET_SHARE = (
+    100,
+    0.9,
+)  # rows: an evaluated tensor that is the training set
 MAX_CONSTANT_BATCHES = 10_000
 TOKEN_CHECKS = 20  # loss calls whose targets are compared with the model's integer inputs
 TOKEN_MATCH = 0.9  # share of positions where a target equals the input (or the next input)
@@ -63,9 +71,14 @@ class DataProbe(Probe):
     def on_loader_iter(self, loader: Any) -> None:
         if id(loader) not in self.loaders:
             self.loaders[id(loader)] = LoaderInfo(
-                role="eval", batch_size=loader.batch_size, dataset_size=_length(loader.dataset),
-                sampler=type(loader.sampler).__name__, num_workers=loader.num_workers, iterations=0,
-                sharded=isinstance(loader.sampler, DistributedSampler))
+                role="eval",
+                batch_size=loader.batch_size,
+                dataset_size=_length(loader.dataset),
+                sampler=type(loader.sampler).__name__,
+                num_workers=loader.num_workers,
+                iterations=0,
+                sharded=isinstance(loader.sampler, DistributedSampler),
+            )
             self.loader_objects[id(loader)] = loader
         self.loaders[id(loader)].iterations += 1
         self.loaders[id(loader)].pass_steps.append(self.state.steps)
@@ -79,9 +92,14 @@ class DataProbe(Probe):
     def on_normalize(self, given: torch.Tensor, mean: Any, std: Any) -> None:
         self.normalize_count += 1
         if len(self.normalize_calls) < MAX_NORMALIZE_CALLS and given.is_floating_point():
-            self.normalize_calls.append(NormalizeCall(
-                input_mean=float(given.mean()), input_std=float(given.std()) if given.numel() > 1 else 0.0,
-                mean=_floats(mean), std=_floats(std)))
+            self.normalize_calls.append(
+                NormalizeCall(
+                    input_mean=float(given.mean()),
+                    input_std=float(given.std()) if given.numel() > 1 else 0.0,
+                    mean=_floats(mean),
+                    std=_floats(std),
+                )
+            )
 
     def on_scaler(self, given: Any, center: Any, scale: Any) -> None:
         """A scikit-learn scaler's transform: recorded like a normalize call, but not per sample (it
@@ -93,10 +111,14 @@ class DataProbe(Probe):
         except (TypeError, ValueError):  # a sparse matrix: not read, and the data probe stays on
             return
         if values.numel() > 1:
-            self.normalize_calls.append(NormalizeCall(
-                input_mean=float(values.mean()), input_std=float(values.std()),
-                mean=_floats(np.asarray(center, dtype=np.float64).ravel()),
-                std=_floats(np.asarray(scale, dtype=np.float64).ravel())))
+            self.normalize_calls.append(
+                NormalizeCall(
+                    input_mean=float(values.mean()),
+                    input_std=float(values.std()),
+                    mean=_floats(np.asarray(center, dtype=np.float64).ravel()),
+                    std=_floats(np.asarray(scale, dtype=np.float64).ravel()),
+                )
+            )
 
     # -- inputs --------------------------------------------------------------------------------
     def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> None:
@@ -105,7 +127,9 @@ class DataProbe(Probe):
             return
         if torch.is_grad_enabled():
             self.training_forwards += 1
-            if self.training_forwards <= HASH_FIRST or self.state.sampled:  # full-batch tensors recur
+            if (
+                self.training_forwards <= HASH_FIRST or self.state.sampled
+            ):  # full-batch tensors recur
                 self.train_tensors.add(_key(x))
                 if len(self.train_memory) < MAX_TRACKED:
                     self.train_memory.add(_memory(x))
@@ -115,8 +139,9 @@ class DataProbe(Probe):
                 self.token_inputs = x
             if _sampled(self.training_forwards):
                 self.inputs.add(x)
-            if len(self.train_rows) < MAX_TRAIN_ROWS and (self.training_forwards <= HASH_FIRST
-                                                          or self.training_forwards % HASH_EVERY == 0):
+            if len(self.train_rows) < MAX_TRAIN_ROWS and (
+                self.training_forwards <= HASH_FIRST or self.training_forwards % HASH_EVERY == 0
+            ):
                 self.train_rows.update(_row_hashes(x))
         else:
             self.eval_forwards += 1
@@ -167,12 +192,18 @@ class DataProbe(Probe):
             self.gathered_losses.add(call.name)
         if self.sample_images and not self.sample_labels:
             self.sample_labels = labels[: len(self.sample_images)].tolist()
-        self._count(torch.bincount(labels), share)  # every batch: sampled counts are biased when data is sorted
+        self._count(
+            torch.bincount(labels), share
+        )  # every batch: sampled counts are biased when data is sorted
 
     def _count(self, counts: torch.Tensor, share: bool) -> None:
         if counts.numel() > self.class_counts.numel():
-            counts, self.class_counts = counts.clone(), torch.nn.functional.pad(
-                self.class_counts, (0, counts.numel() - self.class_counts.numel()))
+            counts, self.class_counts = (
+                counts.clone(),
+                torch.nn.functional.pad(
+                    self.class_counts, (0, counts.numel() - self.class_counts.numel())
+                ),
+            )
         self.class_counts[: counts.numel()] += counts
         if share:
             self.batch_shares.append(float(counts.max()) / float(counts.sum()))
@@ -184,31 +215,52 @@ class DataProbe(Probe):
                 counts = torch.zeros(label + 1, dtype=torch.long)
                 counts[label] = size
                 self._count(counts, share)
-        train_loaders = [lid for lid, record in self.state.loaders.items() if record.role == "train"]
+        train_loaders = [
+            lid for lid, record in self.state.loaders.items() if record.role == "train"
+        ]
         for lid in train_loaders:
             if lid in self.loaders:
                 self.loaders[lid].role = "train"
         train_rows = self.train_rows | self._dataset_rows(train_loaders)
-        memory = self.train_memory | {_memory(ds.tensors[0]) for ds in self._train_datasets(train_loaders) if ds.tensors}
+        memory = self.train_memory | {
+            _memory(ds.tensors[0]) for ds in self._train_datasets(train_loaders) if ds.tensors
+        }
         val_rows: set[int] = set()
         slice_rows: set[int] = set()
         for source, rows in self.val_sources.items():
-            if self._is_training_source(source, train_loaders) or _holds_training_set(rows, train_rows):
+            if self._is_training_source(source, train_loaders) or _holds_training_set(
+                rows, train_rows
+            ):
                 continue
             inside = source[0] == "tensor" and any(low <= source[1] < high for low, high in memory)
             (slice_rows if inside else val_rows).update(rows)
         return DataSection(
-            batches=self.training_forwards, inputs=self.inputs.summary(), val_inputs=self.val_inputs.summary(),
+            batches=self.training_forwards,
+            inputs=self.inputs.summary(),
+            val_inputs=self.val_inputs.summary(),
             targets=self.targets.summary(),
             class_counts={i: int(c) for i, c in enumerate(self.class_counts.tolist()) if c},
-            batch_majority_share=sum(self.batch_shares) / len(self.batch_shares) if self.batch_shares else None,
-            loaders=list(self.loaders.values()), train_rows_hashed=len(train_rows),
-            val_rows_hashed=len(val_rows), val_rows_in_train=len(val_rows & train_rows),
-            train_slice_rows=len(slice_rows), train_slice_rows_in_train=len(slice_rows & train_rows),
-            targets_from_inputs=self.targets_from_inputs / self.token_checks if self.token_checks else None,
-            normalize_calls=self.normalize_calls, sample_images=self.sample_images, sample_labels=self.sample_labels,
-            normalize_calls_per_sample=(self.normalize_count / self.samples_fetched
-                                        if self.samples_fetched and self.normalize_count else None))
+            batch_majority_share=sum(self.batch_shares) / len(self.batch_shares)
+            if self.batch_shares
+            else None,
+            loaders=list(self.loaders.values()),
+            train_rows_hashed=len(train_rows),
+            val_rows_hashed=len(val_rows),
+            val_rows_in_train=len(val_rows & train_rows),
+            train_slice_rows=len(slice_rows),
+            train_slice_rows_in_train=len(slice_rows & train_rows),
+            targets_from_inputs=self.targets_from_inputs / self.token_checks
+            if self.token_checks
+            else None,
+            normalize_calls=self.normalize_calls,
+            sample_images=self.sample_images,
+            sample_labels=self.sample_labels,
+            normalize_calls_per_sample=(
+                self.normalize_count / self.samples_fetched
+                if self.samples_fetched and self.normalize_count
+                else None
+            ),
+        )
 
     def _is_training_source(self, source: tuple[Any, ...], train_loaders: list[int]) -> bool:
         if source[0] == "loader":
@@ -218,8 +270,11 @@ class DataProbe(Probe):
 
     def _train_datasets(self, train_loaders: list[int]) -> list[TensorDataset]:
         loaders = self.loader_objects
-        return [loaders[lid].dataset for lid in train_loaders
-                if lid in loaders and isinstance(loaders[lid].dataset, TensorDataset)]
+        return [
+            loaders[lid].dataset
+            for lid in train_loaders
+            if lid in loaders and isinstance(loaders[lid].dataset, TensorDataset)
+        ]
 
     def _dataset_keys(self, train_loaders: list[int]) -> set[tuple[int, tuple[int, ...]]]:
         return {_key(ds.tensors[0]) for ds in self._train_datasets(train_loaders) if ds.tensors}
@@ -236,7 +291,9 @@ def _holds_training_set(rows: set[int], train_rows: set[int]) -> bool:
     """An evaluated tensor holding (nearly) every training row seen is the training set itself, rebuilt
     or indexed apart from the batches: a training-accuracy check. A validation set that leaks holds a
     part of the training rows, in proportion to its size."""
-    return len(train_rows) >= MIN_TRAINING_SET and len(rows & train_rows) >= TRAINING_SET_SHARE * len(train_rows)
+    return len(train_rows) >= MIN_TRAINING_SET and len(
+        rows & train_rows
+    ) >= TRAINING_SET_SHARE * len(train_rows)
 
 
 def _sampled(count: int) -> bool:
@@ -278,8 +335,9 @@ def _tokens_of(y: torch.Tensor, x: torch.Tensor) -> bool:
     if y.is_floating_point() or y.numel() != x.numel():
         return False
     y, x = y.detach().reshape(x.shape), x.detach()
-    pairs = [(y, x)] + [(y.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1))
-                        for dim, n in enumerate(x.shape) if n > 1]
+    pairs = [(y, x)] + [
+        (y.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1)) for dim, n in enumerate(x.shape) if n > 1
+    ]
     for target, given in pairs:
         kept = target >= 0
         if kept.any() and (target[kept] == given[kept]).float().mean() >= TOKEN_MATCH:
@@ -289,12 +347,20 @@ def _tokens_of(y: torch.Tensor, x: torch.Tensor) -> bool:
 
 def _thumbnails(x: torch.Tensor) -> list:
     """A few inputs as small (C, H, W) images, when the inputs are images (N, 1 or 3, H, W)."""
-    if x.dim() != 4 or x.shape[1] not in (1, 3) or not x.is_floating_point() or min(x.shape[2:]) < 4:
+    if (
+        x.dim() != 4
+        or x.shape[1] not in (1, 3)
+        or not x.is_floating_point()
+        or min(x.shape[2:]) < 4
+    ):
         return []
     images = x[:SAMPLE_IMAGES].detach().float().cpu()
     if max(images.shape[2:]) > MAX_SIDE:
         images = torch.nn.functional.interpolate(images, size=(MAX_SIDE, MAX_SIDE), mode="area")
-    return [[[[round(v, 3) for v in row] for row in channel] for channel in image] for image in images.tolist()]
+    return [
+        [[[round(v, 3) for v in row] for row in channel] for channel in image]
+        for image in images.tolist()
+    ]
 
 
 def _length(dataset: Any) -> int | None:

@@ -17,9 +17,13 @@ from diagnose.defaults import SANE_LR
 from diagnose.probes.base import LossCall
 from diagnose.probes.interventions import Intervention
 from diagnose.probes.loss import predictions
-from diagnose.probes.sections import GradCheckResult, GradCheckSection, LRRangeSection, OverfitSection
+from diagnose.probes.sections import (
+    GradCheckResult,
+    GradCheckSection,
+    LRRangeSection,
+    OverfitSection,
+)
 from diagnose.probes.tensors import as_float, tensors_in
-
 
 
 class FixedBatches(Intervention):
@@ -40,8 +44,9 @@ class FixedBatches(Intervention):
         call = self.state.last_loss_call
         self.target = call.target if call is not None else None
         where = "training loader" if last else "model input and loss target"
-        self.note = (f"the {where} replays {self.count} fixed batch(es)"
-                     + (" with labels permuted within each batch" if self.permute else ""))
+        self.note = f"the {where} replays {self.count} fixed batch(es)" + (
+            " with labels permuted within each batch" if self.permute else ""
+        )
 
     def replace_batch(self, loader: Any, batch: Any) -> Any:
         if id(loader) != self.loader_id:
@@ -80,7 +85,10 @@ class LRRange(Intervention):
     name = "lr_range"
 
     def activate(self) -> None:
-        self.start, self.end = float(self.params.get("start", 1e-7)), float(self.params.get("end", 10.0))
+        self.start, self.end = (
+            float(self.params.get("start", 1e-7)),
+            float(self.params.get("end", 10.0)),
+        )
         self.steps = int(self.params.get("steps", 100))
         self.record = LRRangeSection()
         call = self.state.last_loss_call  # step 0's loss: its backward ran before the fork point
@@ -106,9 +114,10 @@ class LRRange(Intervention):
         if math.isfinite(loss):
             self.finite_seen = True
             self.smoothed = 0.9 * self.smoothed + 0.1 * loss
-            self.best = min(self.best, self.smoothed / (1 - 0.9 ** k))
-        diverged = ((not math.isfinite(loss) and self.finite_seen)
-                    or (k > 10 and self.smoothed / (1 - 0.9 ** k) > 4 * self.best))
+            self.best = min(self.best, self.smoothed / (1 - 0.9**k))
+        diverged = (not math.isfinite(loss) and self.finite_seen) or (
+            k > 10 and self.smoothed / (1 - 0.9**k) > 4 * self.best
+        )
         if diverged or k >= self.steps:
             self.record.stopped = "the loss diverged" if diverged else "the LR reached its end"
             raise BudgetExhausted(f"LR range test finished: {self.record.stopped}")
@@ -145,7 +154,10 @@ class IsolatedOverfit(Intervention):
             self._train(int(self.params.get("steps", 150)))
         except Exception as error:  # the copy cannot be driven outside the script's loop
             self.record = OverfitSection(
-                note=f"skipped: the model copy could not be trained alone ({type(error).__name__}: {error})"[:300])
+                note=f"skipped: the model copy could not be trained alone ({type(error).__name__}: {error})"[
+                    :300
+                ]
+            )
         finally:
             self.state.muted = False
         raise BudgetExhausted("isolated overfit finished")
@@ -153,13 +165,18 @@ class IsolatedOverfit(Intervention):
     def _train(self, steps: int) -> None:
         state, call, args = self.state, self.state.last_loss_call, self.state.last_training_args
         if state.model is None or call is None or args is None:
-            self.record.note = "skipped: the loss is not a torch loss function, or no training forward was seen"
+            self.record.note = (
+                "skipped: the loss is not a torch loss function, or no training forward was seen"
+            )
             return
         state.muted = True
         model = _bare_copy(state.model).train()
         model.zero_grad(set_to_none=True)
         optimizer = _fresh_optimizer(type(state.optimizers[0]) if state.optimizers else None, model)
-        self.record.optimizer, self.record.lr = type(optimizer).__name__, optimizer.param_groups[0]["lr"]
+        self.record.optimizer, self.record.lr = (
+            type(optimizer).__name__,
+            optimizer.param_groups[0]["lr"],
+        )
         loss_function = getattr(F, call.name)
         for _ in range(steps):
             optimizer.zero_grad()
@@ -182,7 +199,9 @@ class IsolatedOverfit(Intervention):
 def _bare_copy(model: nn.Module) -> nn.Module:
     """A deep copy of the model without its forward hooks: the tap's own hooks (bound to the tap and
     the tensors it holds) must not be copied along, and the copy trains outside any loop."""
-    saved = [(module, module._forward_hooks, module._forward_pre_hooks) for module in model.modules()]
+    saved = [
+        (module, module._forward_hooks, module._forward_pre_hooks) for module in model.modules()
+    ]
     for module, _, _ in saved:
         module._forward_hooks, module._forward_pre_hooks = OrderedDict(), OrderedDict()
     try:
@@ -208,8 +227,6 @@ def _loss_input(output: Any, observed: Any) -> torch.Tensor | None:
         if tensor.numel() == observed.numel():
             return tensor.reshape(observed.shape)
     return None
-
-
 
 
 class GradCheck(Intervention):
@@ -251,7 +268,9 @@ class GradCheck(Intervention):
         return {**super().sections(), "gradcheck": self.record}
 
 
-def _check(function: type, args: tuple[Any, ...], directions: int = 3, eps: float = 1e-6) -> GradCheckResult:
+def _check(
+    function: type, args: tuple[Any, ...], directions: int = 3, eps: float = 1e-6
+) -> GradCheckResult:
     name = f"{function.__module__}.{function.__qualname__}"
     inputs = [a.detach().double().requires_grad_() if _differentiable(a) else a for a in args]
     tensors = [a for a in inputs if isinstance(a, torch.Tensor) and a.requires_grad]
@@ -265,8 +284,10 @@ def _check(function: type, args: tuple[Any, ...], directions: int = 3, eps: floa
         for _ in range(directions):
             steps = [torch.randn_like(t) for t in tensors]
             analytic = sum(float((g * v).sum()) for g, v in zip(grads, steps) if g is not None)
-            numeric = (_shifted(function, inputs, tensors, steps, eps, weights)
-                       - _shifted(function, inputs, tensors, steps, -eps, weights)) / (2 * eps)
+            numeric = (
+                _shifted(function, inputs, tensors, steps, eps, weights)
+                - _shifted(function, inputs, tensors, steps, -eps, weights)
+            ) / (2 * eps)
             worst = max(worst, abs(analytic - numeric) / max(abs(numeric), abs(analytic), 1e-8))
     except Exception as error:  # a Function that cannot run in float64 is reported, not fatal
         return GradCheckResult(name, None, f"not checked: {type(error).__name__}: {error}"[:200])
@@ -283,13 +304,22 @@ def _differentiable(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point()
 
 
-def _shifted(function: type, inputs: list[Any], tensors: list[torch.Tensor], steps: list[torch.Tensor],
-             eps: float, weights: torch.Tensor) -> float:
+def _shifted(
+    function: type,
+    inputs: list[Any],
+    tensors: list[torch.Tensor],
+    steps: list[torch.Tensor],
+    eps: float,
+    weights: torch.Tensor,
+) -> float:
     moved = {id(t): (t + eps * v).detach() for t, v in zip(tensors, steps)}
     with torch.no_grad():
-        output = function.apply(*[moved.get(id(a), a) if isinstance(a, torch.Tensor) else a for a in inputs])
+        output = function.apply(
+            *[moved.get(id(a), a) if isinstance(a, torch.Tensor) else a for a in inputs]
+        )
     return float((output * weights).sum())
 
 
 EXPERIMENTS: dict[str, type[Intervention]] = {
-    cls.name: cls for cls in (FixedBatches, LRRange, ZeroInput, IsolatedOverfit, GradCheck)}
+    cls.name: cls for cls in (FixedBatches, LRRange, ZeroInput, IsolatedOverfit, GradCheck)
+}

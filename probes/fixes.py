@@ -17,8 +17,14 @@ from diagnose.probes.tensors import feature_axis
 if TYPE_CHECKING:
     from diagnose.child.state import TrainingState
 
-ELEMENTWISE = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-               "binary_cross_entropy_with_logits"}
+ELEMENTWISE = {
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+}
 
 
 def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -215,7 +221,11 @@ class LogSoftmaxForNll(_LossFix):
     name = "log_softmax_for_nll"
 
     def transform_loss(self, call: LossCall) -> None:
-        if call.name == "nll_loss" and isinstance(call.input, torch.Tensor) and call.input.dim() >= 2:
+        if (
+            call.name == "nll_loss"
+            and isinstance(call.input, torch.Tensor)
+            and call.input.dim() >= 2
+        ):
             call.input = F.log_softmax(call.input, dim=1)
             self.note = "log_softmax applied before nll_loss"
 
@@ -250,8 +260,13 @@ class ReshapeTarget(_LossFix):
 
     def transform_loss(self, call: LossCall) -> None:
         x, y = call.input, call.target
-        if (call.name in ELEMENTWISE and isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-                and x.shape != y.shape and x.numel() == y.numel()):
+        if (
+            call.name in ELEMENTWISE
+            and isinstance(x, torch.Tensor)
+            and isinstance(y, torch.Tensor)
+            and x.shape != y.shape
+            and x.numel() == y.numel()
+        ):
             call.target = y.reshape(x.shape)
             self.note = "the target reshaped to the output's shape"
 
@@ -275,7 +290,9 @@ class RebindOptimizer(Intervention):
         optimizer.param_groups[0]["params"] = params
         for group in optimizer.param_groups[1:]:
             group["params"] = []
-        self.note = f"the optimizer rebuilt over the trained model's {len(params)} parameter tensors"
+        self.note = (
+            f"the optimizer rebuilt over the trained model's {len(params)} parameter tensors"
+        )
 
 
 class ClassWeights(_LossFix):
@@ -301,7 +318,11 @@ class Shuffle(Intervention):
         last = self.state.last_train_batch
         self.loader = last[0] if last else None
         dataset = getattr(self.loader, "dataset", None)
-        if self.loader is None or self.loader.batch_size is None or not hasattr(dataset, "__getitem__"):
+        if (
+            self.loader is None
+            or self.loader.batch_size is None
+            or not hasattr(dataset, "__getitem__")
+        ):
             return
         self.size = self.resampled_size(self.loader.batch_size)
         self.generator = torch.Generator().manual_seed(0)
@@ -319,7 +340,7 @@ class Shuffle(Intervention):
             return batch
         while len(self.order) < self.size:
             self.order += torch.randperm(len(loader.dataset), generator=self.generator).tolist()
-        indices, self.order = self.order[:self.size], self.order[self.size:]
+        indices, self.order = self.order[: self.size], self.order[self.size :]
         return loader.collate_fn([loader.dataset[i] for i in indices])
 
 
@@ -341,7 +362,9 @@ class InsertActivation(_LossFix):
 
     def activate(self) -> None:
         model, names = self.state.model, list(self.params.get("layers", []))
-        found = [model.get_submodule(n) for n in names if model is not None and _has_submodule(model, n)]
+        found = [
+            model.get_submodule(n) for n in names if model is not None and _has_submodule(model, n)
+        ]
         for module in found:
             module.register_forward_hook(lambda _m, _i, output: F.relu(output))
         self.note = f"ReLU inserted after {len(found)} layer(s) feeding another linear layer"
@@ -355,7 +378,11 @@ class CastTargets(Intervention):
         y = call.target
         if not isinstance(y, torch.Tensor):
             return
-        if call.name in {"cross_entropy", "nll_loss"} and y.is_floating_point() and torch.equal(y, y.round()):
+        if (
+            call.name in {"cross_entropy", "nll_loss"}
+            and y.is_floating_point()
+            and torch.equal(y, y.round())
+        ):
             call.target = y.long()
         elif call.name in ELEMENTWISE and not y.is_floating_point():
             call.target = y.float()
@@ -413,9 +440,19 @@ def _default_reset(module: nn.Module) -> bool:
     """Re-initialise a layer the way PyTorch's own class does: a subclass that overrides
     ``reset_parameters`` with the bad init must not get it again. A layer of the user's own with no
     PyTorch ancestor that resets is reset by its own method."""
-    own = next((cls for cls in type(module).__mro__ if cls.__module__.startswith("torch.nn")
-                and "reset_parameters" in vars(cls)), None)
-    reset = getattr(own, "reset_parameters", None) if own is not None else getattr(type(module), "reset_parameters", None)
+    own = next(
+        (
+            cls
+            for cls in type(module).__mro__
+            if cls.__module__.startswith("torch.nn") and "reset_parameters" in vars(cls)
+        ),
+        None,
+    )
+    reset = (
+        getattr(own, "reset_parameters", None)
+        if own is not None
+        else getattr(type(module), "reset_parameters", None)
+    )
     if reset is None:
         return False
     reset(module)
@@ -430,8 +467,32 @@ def _has_submodule(model: nn.Module, name: str) -> bool:
     return True
 
 
-FIXES: dict[str, type[Intervention]] = {cls.name: cls for cls in (
-    ScaleLR, HoldLR, InsertZeroGrad, MoveZeroGrad, ForceTrainMode, EvalForValidation, Reinit, StandardizeInputs,
-    NanToNum, LogitsFromProbabilities, LogSoftmaxForNll, StableLog, ClipGradients, ReshapeTarget,
-    RebindOptimizer, ClassWeights, Shuffle, LargerBatch, InsertActivation, CastTargets, CastInputs, MeanReduction,
-    LowerDropout, NoWeightDecay)}
+FIXES: dict[str, type[Intervention]] = {
+    cls.name: cls
+    for cls in (
+        ScaleLR,
+        HoldLR,
+        InsertZeroGrad,
+        MoveZeroGrad,
+        ForceTrainMode,
+        EvalForValidation,
+        Reinit,
+        StandardizeInputs,
+        NanToNum,
+        LogitsFromProbabilities,
+        LogSoftmaxForNll,
+        StableLog,
+        ClipGradients,
+        ReshapeTarget,
+        RebindOptimizer,
+        ClassWeights,
+        Shuffle,
+        LargerBatch,
+        InsertActivation,
+        CastTargets,
+        CastInputs,
+        MeanReduction,
+        LowerDropout,
+        NoWeightDecay,
+    )
+}

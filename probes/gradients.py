@@ -38,7 +38,12 @@ class GradientProbe(Probe):
         steps = self.state.steps
         if steps >= NORMS_FIRST and not self.state.sampled:
             return
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        grads = [
+            p.grad
+            for group in optimizer.param_groups
+            for p in group["params"]
+            if p.grad is not None
+        ]
         if grads:
             norm = _total_norm(grads)
             self.section.total_norm_steps.append(self.state.steps)
@@ -58,7 +63,9 @@ class GradientProbe(Probe):
         norms = [_norm(p.grad) if p is not None and p.grad is not None else None for p in params]
         self.before = [p.detach().clone() if p is not None else None for p in params]
         weight_norms = [_norm(w) if w is not None else None for w in self.before]
-        self.pending = GradSample(step=self.state.steps, norms=norms, weight_norms=weight_norms, update_ratios=[])
+        self.pending = GradSample(
+            step=self.state.steps, norms=norms, weight_norms=weight_norms, update_ratios=[]
+        )
         self._params = params
 
     def on_step(self, optimizer: torch.optim.Optimizer) -> None:
@@ -81,7 +88,9 @@ class GradientProbe(Probe):
         if model is None:
             return []
         rank = {name: i for i, name in enumerate(self.order)}
-        named = [(name, p) for name, p in model.named_parameters() if p.requires_grad and p.dim() >= 2]
+        named = [
+            (name, p) for name, p in model.named_parameters() if p.requires_grad and p.dim() >= 2
+        ]
         return sorted(named, key=lambda item: rank.get(item[0].rsplit(".", 1)[0], len(rank)))
 
     def finish(self) -> GradientSection:
@@ -92,7 +101,9 @@ def _total_norm(grads: list[torch.Tensor]) -> float:
     """The 2-norm of all gradients together, with one fused kernel where torch has it."""
     if hasattr(torch, "_foreach_norm") and len({(g.device, g.dtype) for g in grads}) == 1:
         return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
-    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+    return float(
+        torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+    )
 
 
 def _norm(t: torch.Tensor) -> float:

@@ -13,9 +13,19 @@ from diagnose.probes.sections import GraphSection
 
 CHECKS_FIRST, CHECK_EVERY = 3, 100
 MAX_NODES = 50_000
-PASS_THROUGH = {"ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0", "SqueezeBackward0",
-                "SqueezeBackward1", "UnsqueezeBackward0", "CloneBackward0", "SelectBackward0", "IndexBackward0",
-                "ToCopyBackward0", "SliceBackward0"}
+PASS_THROUGH = {
+    "ViewBackward0",
+    "UnsafeViewBackward0",
+    "ReshapeAliasBackward0",
+    "SqueezeBackward0",
+    "SqueezeBackward1",
+    "UnsqueezeBackward0",
+    "CloneBackward0",
+    "SelectBackward0",
+    "IndexBackward0",
+    "ToCopyBackward0",
+    "SliceBackward0",
+}
 PROBABILITY_NODES = {"SoftmaxBackward0", "SigmoidBackward0"}
 
 
@@ -29,7 +39,9 @@ class GraphProbe(Probe):
         self.custom: set[str] = set()
         self.ever_reached: set[int] = set()
         self.updated: dict[int, tuple[str, int]] = {}
-        self.ran: set[int] = set()  # parameters of the layers seen running in sampled training forwards
+        self.ran: set[int] = (
+            set()
+        )  # parameters of the layers seen running in sampled training forwards
         self.roots: set[int] = set()
 
     def on_root_forward(self, model: Any, args: tuple[Any, ...], output: Any) -> None:
@@ -46,7 +58,8 @@ class GraphProbe(Probe):
             return
         section = self.section
         trainable = {id(p) for _, p in self.state.trainable_params()} | {
-            id(p) for p in self.state.optimized_params() if p.requires_grad}
+            id(p) for p in self.state.optimized_params() if p.requires_grad
+        }
         if not trainable:
             return  # nothing known to train yet (a model of plain tensors, before its first update)
         section.checked += 1
@@ -54,7 +67,9 @@ class GraphProbe(Probe):
         section.root_requires_grad = bool(root.requires_grad)
         section.root_grad_fn = type(root.grad_fn).__name__ if root.grad_fn is not None else ""
         reached, ops, log_probs, softmax_ce = _walk(root.grad_fn, trainable, self.custom)
-        section.params_reached = len(reached) if section.checked == 1 else min(section.params_reached, len(reached))
+        section.params_reached = (
+            len(reached) if section.checked == 1 else min(section.params_reached, len(reached))
+        )
         self.ever_reached |= reached
         self._note_updated()
         section.log_of_probabilities += log_probs
@@ -67,21 +82,34 @@ class GraphProbe(Probe):
         known). One that any check reached counts as reached (a GAN's two losses reach two models);
         one whose layer never ran is unused, not cut off."""
         optimized = {id(p) for p in self.state.optimized_params()}
-        self.updated = {id(p): (name, p.numel()) for name, p in self.state.trainable_params()
-                        if not optimized or id(p) in optimized}
+        self.updated = {
+            id(p): (name, p.numel())
+            for name, p in self.state.trainable_params()
+            if not optimized or id(p) in optimized
+        }
 
     def finish(self) -> GraphSection:
         self.section.ops = dict(self.ops.most_common(30))
         self.section.custom_functions = sorted(self.custom)
-        missed = sorted(((size, name) for key, (name, size) in self.updated.items()
-                         if key in self.ran and key not in self.ever_reached), reverse=True)
+        missed = sorted(
+            (
+                (size, name)
+                for key, (name, size) in self.updated.items()
+                if key in self.ran and key not in self.ever_reached
+            ),
+            reverse=True,
+        )
         self.section.updated_elements = sum(size for name, size in self.updated.values())
-        self.section.updated_elements_reached = self.section.updated_elements - sum(size for size, _ in missed)
+        self.section.updated_elements_reached = self.section.updated_elements - sum(
+            size for size, _ in missed
+        )
         self.section.never_reached = [name for _, name in missed[:8]]
         return self.section
 
 
-def _walk(root: Any, trainable: set[int], custom: set[str]) -> tuple[set[int], Counter[str], int, int]:
+def _walk(
+    root: Any, trainable: set[int], custom: set[str]
+) -> tuple[set[int], Counter[str], int, int]:
     """Breadth-first over the graph: trainable params reached, op counts, bad patterns found, and
     (into ``custom``) the user-defined autograd.Functions it passes through."""
     reached: set[int] = set()

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from diagnose.probes.base import LossCall
     from diagnose.child.state import TrainingState
+    from diagnose.probes.base import LossCall
 
 
 class Intervention:
@@ -62,14 +62,20 @@ class Intervention:
 
     def sections(self) -> dict[str, Any]:
         """What the replay measured beyond the observe probes; always says what was changed."""
-        return {"intervention": InterventionSection(
-            name=self.name, params={k: v for k, v in self.params.items() if _plain(v)},
-            activated_at_step=self.activated_at, note=self.note)}
+        return {
+            "intervention": InterventionSection(
+                name=self.name,
+                params={k: v for k, v in self.params.items() if _plain(v)},
+                activated_at_step=self.activated_at,
+                note=self.note,
+            )
+        }
 
 
 def _plain(value: Any) -> bool:
     return isinstance(value, (int, float, str, bool)) or (
-        isinstance(value, list) and all(isinstance(v, (int, float)) for v in value))
+        isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)
+    )
 
 
 def build(name: str, state: TrainingState, params: dict[str, Any]) -> Intervention:

@@ -14,12 +14,21 @@ from diagnose.probes.sections import REGRESSION_LOSSES, EvalPass, LossSection
 from diagnose.probes.tensors import as_float, finite
 
 LOGIT_LOSSES = {"cross_entropy", "binary_cross_entropy_with_logits"}
-ELEMENTWISE_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-                      "binary_cross_entropy_with_logits", "poisson_nll_loss"}
+ELEMENTWISE_LOSSES = {
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "poisson_nll_loss",
+}
 PREDICTION_WINDOW = 20
 MAX_CONFUSION = 20
 CHECK_FIRST = 20
-MEAN_DIVISOR = 0.5  # a sum divided by at least half its item count is read as a mean (padding, accumulation)
+MEAN_DIVISOR = (
+    0.5  # a sum divided by at least half its item count is read as a mean (padding, accumulation)
+)
 
 
 class LossProbe(Probe):
@@ -32,17 +41,25 @@ class LossProbe(Probe):
         self.kind_counts: Counter[str] = Counter()
         self.train_values_since_backward: list[float] = []
         self.recent_predictions: list[torch.Tensor] = []
-        self.recent_confusions: list[torch.Tensor] = []  # (true, predicted) counts of sampled training batches
+        self.recent_confusions: list[
+            torch.Tensor
+        ] = []  # (true, predicted) counts of sampled training batches
         self.passes: dict[int, _PassTotals] = {}
-        self.summed: tuple[str, float, int] | None = None  # the last training call, its sum and items, if summed
+        self.summed: tuple[str, float, int] | None = (
+            None  # the last training call, its sum and items, if summed
+        )
 
     # -- loss calls ----------------------------------------------------------------------------
     def on_loss_start(self, call: LossCall) -> None:
         """What the first training loss is given, kept before it runs: a loss that raises on its
         inputs (MSE given class indices) still tells which loss met which shapes."""
         x, y = call.input, call.target
-        if self.section.output_shape or not call.grad_enabled or not isinstance(x, torch.Tensor) \
-                or not x.requires_grad:
+        if (
+            self.section.output_shape
+            or not call.grad_enabled
+            or not isinstance(x, torch.Tensor)
+            or not x.requires_grad
+        ):
             return
         self.section.output_shape = list(x.shape)
         self.section.target_shape = list(y.shape) if isinstance(y, torch.Tensor) else []
@@ -65,13 +82,20 @@ class LossProbe(Probe):
         section.training_calls += 1
         summed = call.kwargs.get("reduction") == "sum"
         section.sum_reduction_calls += summed
-        section.weighted_calls += any(call.kwargs.get(key) is not None for key in ("weight", "pos_weight"))
+        section.weighted_calls += any(
+            call.kwargs.get(key) is not None for key in ("weight", "pos_weight")
+        )
         value = as_float(call.output)
-        self.summed = (call.name, value, summed_items(call.name, x, y, call.kwargs)) if summed and value is not None \
+        self.summed = (
+            (call.name, value, summed_items(call.name, x, y, call.kwargs))
+            if summed and value is not None
             else None
+        )
         if value is not None:
             self.train_values_since_backward.append(value)
-            if not summed:  # a sum's first value is known at backward(), once it is read (``_read_sum``)
+            if (
+                not summed
+            ):  # a sum's first value is known at backward(), once it is read (``_read_sum``)
                 section.first_values.setdefault(call.name, value)
         constant = constant_prediction_loss(call.name, x, y, call.kwargs) if not summed else None
         if constant is not None:
@@ -97,16 +121,24 @@ class LossProbe(Probe):
         section = self.section
         if call.name in LOGIT_LOSSES and x.numel():
             section.logit_loss_calls += 1
-            section.probability_inputs += _looks_like_probabilities(call.name, x, call.input.grad_fn)
+            section.probability_inputs += _looks_like_probabilities(
+                call.name, x, call.input.grad_fn
+            )
         if call.name == "nll_loss" and x.numel():
             section.nll_calls += 1
             section.nll_positive_inputs += bool((x > 1e-6).any())
         if call.name in ELEMENTWISE_LOSSES and x.numel() and x.is_floating_point():
             low, high = float(x.min()), float(x.max())
             section.output_min = low if section.output_min is None else min(section.output_min, low)
-            section.output_max = high if section.output_max is None else max(section.output_max, high)
-        if (call.name in ELEMENTWISE_LOSSES and isinstance(y, torch.Tensor) and x.shape != y.shape
-                and len(section.broadcast_shapes) < 5):
+            section.output_max = (
+                high if section.output_max is None else max(section.output_max, high)
+            )
+        if (
+            call.name in ELEMENTWISE_LOSSES
+            and isinstance(y, torch.Tensor)
+            and x.shape != y.shape
+            and len(section.broadcast_shapes) < 5
+        ):
             shapes = f"input {tuple(x.shape)} vs target {tuple(y.shape)}"
             if shapes not in section.broadcast_shapes:
                 section.broadcast_shapes.append(shapes)
@@ -168,10 +200,16 @@ class LossProbe(Probe):
     def finish(self) -> LossSection:
         section = self.section
         section.kinds = [kind for kind, _ in self.kind_counts.most_common()]
-        section.kind = section.kinds[0] if section.kinds else ("custom" if section.values else section.first_kind)
+        section.kind = (
+            section.kinds[0]
+            if section.kinds
+            else ("custom" if section.values else section.first_kind)
+        )
         section.predicted_share = _majority_share(self.recent_predictions)
         section.eval_passes = [totals.as_pass(step) for step, totals in sorted(self.passes.items())]
-        labelled = [totals for _, totals in sorted(self.passes.items()) if totals.confusion is not None]
+        labelled = [
+            totals for _, totals in sorted(self.passes.items()) if totals.confusion is not None
+        ]
         if labelled:
             section.confusion = labelled[-1].confusion.tolist()
         if self.recent_confusions:
@@ -190,32 +228,50 @@ class _PassTotals:
         self.kind = ""
         self.confusion: torch.Tensor | None = None
 
-    def add_confusion(self, predicted: torch.Tensor, target: torch.Tensor, n_classes: int | None) -> None:
+    def add_confusion(
+        self, predicted: torch.Tensor, target: torch.Tensor, n_classes: int | None
+    ) -> None:
         counts = confusion_counts(predicted, target, n_classes)
         if counts is not None:
             self.confusion = counts if self.confusion is None else self.confusion + counts
 
     def as_pass(self, step: int) -> EvalPass:
         return EvalPass(
-            after_step=step, samples=self.loss_samples or self.labelled,
+            after_step=step,
+            samples=self.loss_samples or self.labelled,
             loss=self.loss_sum / self.loss_samples if self.loss_samples else None,
             accuracy=self.correct / self.labelled if self.labelled else None,
-            forwards=self.forwards, forwards_in_train_mode=self.forwards_in_train_mode, kind=self.kind)
+            forwards=self.forwards,
+            forwards_in_train_mode=self.forwards_in_train_mode,
+            kind=self.kind,
+        )
 
 
 def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> int:
     """What a summed loss adds up: the class targets that count (tokens not ignored), else the rows."""
-    if name in {"cross_entropy", "nll_loss"} and isinstance(y, torch.Tensor) and not y.is_floating_point():
+    if (
+        name in {"cross_entropy", "nll_loss"}
+        and isinstance(y, torch.Tensor)
+        and not y.is_floating_point()
+    ):
         return int((y != kwargs.get("ignore_index", -100)).sum())
     return int(x.shape[0]) if x.dim() else 1
 
 
-def constant_prediction_loss(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> float | None:
+def constant_prediction_loss(
+    name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]
+) -> float | None:
     """A regression loss's value for the best constant prediction on this batch (each target
     column's mean; its median for L1): what the loss sits at when the model learned nothing from
     its inputs. The regression counterpart of a classifier's chance level; None for other losses."""
-    if name not in REGRESSION_LOSSES or not isinstance(y, torch.Tensor) or y.shape != x.shape \
-            or not y.is_floating_point() or y.dim() == 0 or y.shape[0] < 2:
+    if (
+        name not in REGRESSION_LOSSES
+        or not isinstance(y, torch.Tensor)
+        or y.shape != x.shape
+        or not y.is_floating_point()
+        or y.dim() == 0
+        or y.shape[0] < 2
+    ):
         return None
     y = y.detach().float()
     centre = y.median(0, keepdim=True).values if name == "l1_loss" else y.mean(0, keepdim=True)
@@ -226,7 +282,9 @@ def constant_prediction_loss(name: str, x: torch.Tensor, y: Any, kwargs: dict[st
         value = gap.mean()
     else:  # Huber and smooth L1: quadratic below the threshold, linear above
         threshold = float(kwargs.get("delta" if name == "huber_loss" else "beta", 1.0) or 1.0)
-        huber = torch.where(gap < threshold, 0.5 * gap.square(), threshold * (gap - 0.5 * threshold))
+        huber = torch.where(
+            gap < threshold, 0.5 * gap.square(), threshold * (gap - 0.5 * threshold)
+        )
         value = (huber / threshold if name == "smooth_l1_loss" else huber).mean()
     return as_float(value)
 
@@ -251,7 +309,9 @@ def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None
         return None, None
     if name in {"cross_entropy", "nll_loss"} and x.dim() >= 2 and not y.is_floating_point():
         predicted = x.argmax(1)
-    elif name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"} and x.shape == y.shape:
+    elif (
+        name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"} and x.shape == y.shape
+    ):
         predicted = (x > (0.0 if name.endswith("logits") else 0.5)).to(y.dtype)
     else:
         return None, None
@@ -260,7 +320,9 @@ def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None
     return predicted.flatten(), float((predicted == y).float().mean())
 
 
-def confusion_counts(predicted: torch.Tensor, target: Any, n_classes: int | None) -> torch.Tensor | None:
+def confusion_counts(
+    predicted: torch.Tensor, target: Any, n_classes: int | None
+) -> torch.Tensor | None:
     """Counts of (true class, predicted class) for classification with at most MAX_CONFUSION classes."""
     if not n_classes or n_classes > MAX_CONFUSION or not isinstance(target, torch.Tensor):
         return None

@@ -17,10 +17,24 @@ MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm
 # Batch norm is a per-feature affine map (batch statistics in training, running ones in eval): a
 # stack of Linear and BatchNorm without an activation is one linear map.
 LINEAR_PRESERVING = {
-    "ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "TBackward0", "TransposeBackward0",
-    "PermuteBackward0", "CloneBackward0", "SqueezeBackward0", "SqueezeBackward1", "UnsqueezeBackward0",
-    "FlattenBackward0", "NativeDropoutBackward0", "SelectBackward0", "SliceBackward0", "ExpandBackward0",
-    "NativeBatchNormBackward0", "CudnnBatchNormBackward0", "MiopenBatchNormBackward0",
+    "ViewBackward0",
+    "ReshapeAliasBackward0",
+    "UnsafeViewBackward0",
+    "TBackward0",
+    "TransposeBackward0",
+    "PermuteBackward0",
+    "CloneBackward0",
+    "SqueezeBackward0",
+    "SqueezeBackward1",
+    "UnsqueezeBackward0",
+    "FlattenBackward0",
+    "NativeDropoutBackward0",
+    "SelectBackward0",
+    "SliceBackward0",
+    "ExpandBackward0",
+    "NativeBatchNormBackward0",
+    "CudnnBatchNormBackward0",
+    "MiopenBatchNormBackward0",
 }
 # Products and quotients are linear in one input when every other input is a constant (a dropout
 # mask, a scale): then only their first input is in the graph.
@@ -63,7 +77,11 @@ class ModelProbe(Probe):
             label = f"{type(module).__name__}({sum(p.numel() for p in module.parameters())} params)"
             if label not in self.unregistered:
                 self.unregistered.append(label)
-        if self.checks < CHAIN_CHECKS and isinstance(module, LINEAR_LAYERS) and isinstance(output, torch.Tensor):
+        if (
+            self.checks < CHAIN_CHECKS
+            and isinstance(module, LINEAR_LAYERS)
+            and isinstance(output, torch.Tensor)
+        ):
             self.linear_layers.add(self.state.name_of(module))
             node = output.grad_fn
             if node is not None:  # the node is kept so that its id is not reused during the pass
@@ -75,8 +93,12 @@ class ModelProbe(Probe):
 
     def finish(self) -> ModelSection:
         model = self.state.model
-        section = ModelSection(roots=[type(m).__name__ for m in self.state.roots], linear_chains=self.chains,
-                               linear_layers=len(self.linear_layers), unregistered=self.unregistered)
+        section = ModelSection(
+            roots=[type(m).__name__ for m in self.state.roots],
+            linear_chains=self.chains,
+            linear_layers=len(self.linear_layers),
+            unregistered=self.unregistered,
+        )
         if model is None:
             return section
         section.cls = type(model).__name__
@@ -85,14 +107,22 @@ class ModelProbe(Probe):
         section.trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         # Beside the init probe's values at the start, these tell a frozen layer never trained from one
         # trained before it was frozen.
-        section.frozen_stds = {name: float(p.detach().float().std()) for name, p in model.named_parameters()
-                               if not p.requires_grad and p.dim() >= 2 and p.numel() > 1}
+        section.frozen_stds = {
+            name: float(p.detach().float().std())
+            for name, p in model.named_parameters()
+            if not p.requires_grad and p.dim() >= 2 and p.numel() > 1
+        }
         for name, module in list(model.named_modules())[:MAX_LAYERS]:
             own = list(module.parameters(recurse=False))
             if own:
-                section.layers.append(LayerInfo(
-                    name=name or type(module).__name__, type=type(module).__name__,
-                    params=sum(p.numel() for p in own), trainable=sum(p.numel() for p in own if p.requires_grad)))
+                section.layers.append(
+                    LayerInfo(
+                        name=name or type(module).__name__,
+                        type=type(module).__name__,
+                        params=sum(p.numel() for p in own),
+                        trainable=sum(p.numel() for p in own if p.requires_grad),
+                    )
+                )
             if isinstance(module, MODE_DEPENDENT) and getattr(module, "p", 1.0) > 0:
                 section.mode_dependent.append(name or type(module).__name__)
             if isinstance(module, nn.modules.dropout._DropoutNd):
@@ -100,8 +130,9 @@ class ModelProbe(Probe):
         return section
 
 
-def _producing_layer(node: Any, outputs: dict[int, tuple[str, nn.Module, Any]],
-                     depth: int = 8) -> tuple[str, nn.Module] | None:
+def _producing_layer(
+    node: Any, outputs: dict[int, tuple[str, nn.Module, Any]], depth: int = 8
+) -> tuple[str, nn.Module] | None:
     """The linear layer (name, module) whose output reaches this node through linear-preserving ops only."""
     while node is not None and depth > 0:
         if id(node) in outputs:

@@ -21,11 +21,16 @@ class OptimizerProbe(Probe):
 
     def on_optimizer_created(self, optimizer: torch.optim.Optimizer) -> None:
         group = optimizer.param_groups[0] if optimizer.param_groups else {}
-        self.section.optimizers.append(OptimizerInfo(
-            cls=type(optimizer).__name__, lr=number(group.get("lr")), momentum=number(group.get("momentum")),
-            weight_decay=number(group.get("weight_decay")),
-            params=sum(p.numel() for g in optimizer.param_groups for p in g["params"]),
-            created_at=self.state.user.caller()))
+        self.section.optimizers.append(
+            OptimizerInfo(
+                cls=type(optimizer).__name__,
+                lr=number(group.get("lr")),
+                momentum=number(group.get("momentum")),
+                weight_decay=number(group.get("weight_decay")),
+                params=sum(p.numel() for g in optimizer.param_groups for p in g["params"]),
+                created_at=self.state.user.caller(),
+            )
+        )
 
     def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
         if self.primary is None:
@@ -41,20 +46,29 @@ class OptimizerProbe(Probe):
     def finish(self) -> OptimizerSection:
         section, model = self.section, self.state.model
         for info, optimizer in zip(section.optimizers, self.state.optimizers):
-            if isinstance(optimizer, HandUpdate):  # its LR is known once the first updates were measured
+            if isinstance(
+                optimizer, HandUpdate
+            ):  # its LR is known once the first updates were measured
                 info.lr = number(optimizer.defaults.get("lr"))
         optimized = self.state.optimized_param_ids()
-        section.optimized_params = sum(p.numel() for o in self.state.optimizers
-                                       for g in o.param_groups for p in g["params"])
+        section.optimized_params = sum(
+            p.numel() for o in self.state.optimizers for g in o.param_groups for p in g["params"]
+        )
         if model is not None:
             params = list(model.parameters())
             in_model = {id(p) for p in params}
             section.model_params = sum(p.numel() for p in params)
             section.model_params_trainable = sum(p.numel() for p in params if p.requires_grad)
-            section.model_params_optimized = sum(p.numel() for p in params if p.requires_grad and id(p) in optimized)
+            section.model_params_optimized = sum(
+                p.numel() for p in params if p.requires_grad and id(p) in optimized
+            )
             section.optimized_params_in_model = sum(
-                p.numel() for o in self.state.optimizers for g in o.param_groups for p in g["params"]
-                if id(p) in in_model)
+                p.numel()
+                for o in self.state.optimizers
+                for g in o.param_groups
+                for p in g["params"]
+                if id(p) in in_model
+            )
         return section
 
 

@@ -30,8 +30,14 @@ MAX_POINTS = 200
 MAX_STEPS = 1_000_000
 CHECK_EVERY = 256  # steps between looks at the clock
 HORIZONS = ("total_steps", "T_max", "total_iters")
-MONOTONE = (lr_scheduler.StepLR, lr_scheduler.MultiStepLR, lr_scheduler.ExponentialLR, lr_scheduler.LinearLR,
-            lr_scheduler.ConstantLR, lr_scheduler.PolynomialLR)
+MONOTONE = (
+    lr_scheduler.StepLR,
+    lr_scheduler.MultiStepLR,
+    lr_scheduler.ExponentialLR,
+    lr_scheduler.LinearLR,
+    lr_scheduler.ConstantLR,
+    lr_scheduler.PolynomialLR,
+)
 
 
 class Curve:
@@ -64,8 +70,10 @@ class StandIn:
     and the momentum or betas that OneCycleLR and CyclicLR cycle too)."""
 
     def __init__(self, optimizer: Any) -> None:
-        self.param_groups = [{**{k: copy.deepcopy(v) for k, v in group.items() if k != "params"}, "params": []}
-                             for group in optimizer.param_groups]
+        self.param_groups = [
+            {**{k: copy.deepcopy(v) for k, v in group.items() if k != "params"}, "params": []}
+            for group in optimizer.param_groups
+        ]
         self.defaults = dict(getattr(optimizer, "defaults", {}))
         self.state: dict[Any, Any] = {}
 
@@ -100,7 +108,9 @@ def project(scheduler: Any, done: int, end: int, curve: Curve, deadline: float) 
         warnings.simplefilter("ignore")
         twin = copy.deepcopy(scheduler, memo)
         if _closed_form_holds(twin, stand_in):
-            offset = twin.last_epoch - done  # the scheduler's own step count at script step k is k + offset
+            offset = (
+                twin.last_epoch - done
+            )  # the scheduler's own step count at script step k is k + offset
             for first, last in curve.spans(done + 1, end):
                 curve.put(first, _closed_form(twin, first + offset))
                 curve.put(last, _closed_form(twin, last + offset))
@@ -113,9 +123,13 @@ def _closed_form_holds(twin: Any, stand_in: StandIn) -> bool:
         return False
     try:
         lrs = twin._get_closed_form_lr()
-        return all(math.isclose(float(lr), float(group["lr"]), rel_tol=1e-6, abs_tol=1e-12)
-                   for lr, group in zip(lrs, stand_in.param_groups, strict=True))
-    except Exception:  # another scheduler also sets this LR, or the private API changed: step instead
+        return all(
+            math.isclose(float(lr), float(group["lr"]), rel_tol=1e-6, abs_tol=1e-12)
+            for lr, group in zip(lrs, stand_in.param_groups, strict=True)
+        )
+    except (
+        Exception
+    ):  # another scheduler also sets this LR, or the private API changed: step instead
         return False
 
 
@@ -131,7 +145,9 @@ def _step(twin: Any, stand_in: StandIn, done: int, end: int, curve: Curve, deadl
             return f"time limit: projected to step {step - 1} of {end}"
         try:
             twin.step()
-        except Exception as error:  # e.g. OneCycleLR stepped past its total_steps: the script would crash there
+        except (
+            Exception
+        ) as error:  # e.g. OneCycleLR stepped past its total_steps: the script would crash there
             return f"the scheduler raised {type(error).__name__} at step {step}: {str(error)[:200]}"
         curve.put(step, first_lr(stand_in))
     return "" if last == end else f"projected to step {last} of {end} (at most {MAX_STEPS} steps)"

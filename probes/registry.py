@@ -19,8 +19,18 @@ from diagnose.probes.sources import SourcesProbe
 from diagnose.probes.weights import InitProbe
 
 OBSERVE_PROBES: tuple[type[Probe], ...] = (
-    LossProbe, OptimizerProbe, ModelProbe, InitProbe, DataProbe, BookkeepingProbe, GradientProbe,
-    ActivationProbe, GraphProbe, SourcesProbe, MessagesProbe, ScheduleProbe,
+    LossProbe,
+    OptimizerProbe,
+    ModelProbe,
+    InitProbe,
+    DataProbe,
+    BookkeepingProbe,
+    GradientProbe,
+    ActivationProbe,
+    GraphProbe,
+    SourcesProbe,
+    MessagesProbe,
+    ScheduleProbe,
 )
 
 

@@ -67,7 +67,9 @@ class Plan:
 @dataclass
 class _Tracked:
     scheduler: Any
-    lrs: list[float] = field(default_factory=list)  # the first group's LR after each of the script's steps
+    lrs: list[float] = field(
+        default_factory=list
+    )  # the first group's LR after each of the script's steps
     # the LR each optimizer step used over the one this scheduler had set: constant while the scheduler
     # alone shapes the LR (a constant factor, as a replay that scales the LR applies, keeps the shape)
     ratios: tuple[float, float] = (math.inf, -math.inf)
@@ -104,9 +106,13 @@ class ScheduleProbe(Probe):
 
     def on_loader_iter(self, loader: Any) -> None:
         record = self.state.loaders.get(id(loader))
-        self.passes.setdefault(id(loader), []).append((
-            record.batches if record else 0, {key: len(t.lrs) for key, t in self.tracked.items()},
-            planned_passes(sys._getframe(1), self.state.user.is_user_file)))
+        self.passes.setdefault(id(loader), []).append(
+            (
+                record.batches if record else 0,
+                {key: len(t.lrs) for key, t in self.tracked.items()},
+                planned_passes(sys._getframe(1), self.state.user.is_user_file),
+            )
+        )
 
     def finish(self) -> ScheduleSection:
         deadline = time.perf_counter() + PROJECTION_SECONDS
@@ -120,18 +126,25 @@ class ScheduleProbe(Probe):
         return section
 
 
-def _schedule(tracked: _Tracked, starts: list[PassStart], batches: int, length: int | None,
-              deadline: float) -> ProjectedSchedule:
+def _schedule(
+    tracked: _Tracked, starts: list[PassStart], batches: int, length: int | None, deadline: float
+) -> ProjectedSchedule:
     scheduler, done = tracked.scheduler, len(tracked.lrs)
     optimizer = getattr(scheduler, "optimizer", None)
-    record = ProjectedSchedule(cls=type(scheduler).__name__, observed_steps=done, horizon=horizon(scheduler),
-                               base_lr=number(optimizer.param_groups[0].get("initial_lr")) if optimizer else None)
+    record = ProjectedSchedule(
+        cls=type(scheduler).__name__,
+        observed_steps=done,
+        horizon=horizon(scheduler),
+        base_lr=number(optimizer.param_groups[0].get("initial_lr")) if optimizer else None,
+    )
     if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
         record.note = "it lowers the LR when a metric it is given stops improving: its future cannot be projected"
         return record
     if not tracked.shapes_lr:
-        record.note = ("the optimizer stepped with other LRs than this scheduler set (another scheduler, the script "
-                       "or a replay sets them too): the schedule alone does not describe the run")
+        record.note = (
+            "the optimizer stepped with other LRs than this scheduler set (another scheduler, the script "
+            "or a replay sets them too): the schedule alone does not describe the run"
+        )
         return record
     try:
         plan = plan_steps(starts, PassStart(batches, done, None), length, record.horizon)
@@ -146,8 +159,12 @@ def _schedule(tracked: _Tracked, starts: list[PassStart], batches: int, length: 
     if plan.steps > done:
         try:
             record.stopped = project(scheduler, done, plan.steps, curve, deadline)
-        except Exception as error:  # the scheduler could not be copied: only the observed part is known
-            record.stopped = f"the scheduler could not be copied: {type(error).__name__}: {str(error)[:200]}"
+        except (
+            Exception
+        ) as error:  # the scheduler could not be copied: only the observed part is known
+            record.stopped = (
+                f"the scheduler could not be copied: {type(error).__name__}: {str(error)[:200]}"
+            )
     record.steps, record.lrs = curve.steps, curve.lrs
     return record
 
@@ -160,19 +177,25 @@ def _scheduled_lr(scheduler: Any) -> float:
     return math.nan if lr is None else lr
 
 
-def plan_steps(starts: list[PassStart], now: PassStart, length: int | None, own: int | None) -> Plan:
+def plan_steps(
+    starts: list[PassStart], now: PassStart, length: int | None, own: int | None
+) -> Plan:
     """The scheduler steps the whole run plans, from the pass starts over the training loader and the
     state ``now`` (see the module's docstring); ``own`` is the scheduler's own length."""
     if not starts:
         if own:
             return Plan(own)
-        raise Unplanned("no DataLoader was trained on and the scheduler has no length of its own: "
-                        "the run's planned length is unknown")
+        raise Unplanned(
+            "no DataLoader was trained on and the scheduler has no length of its own: "
+            "the run's planned length is unknown"
+        )
     per_epoch = _per_epoch(starts, now, length)
     loop = next((start.loop for start in reversed(starts) if start.loop), None)
     if loop is not None and loop >= len(starts):
         return Plan(round(starts[0].scheduler_steps + loop * per_epoch), per_epoch, loop, "loop")
-    finished = len(starts) - 1  # the script began another pass after each of these: it runs them whole
+    finished = (
+        len(starts) - 1
+    )  # the script began another pass after each of these: it runs them whole
     steps = max(round(starts[0].scheduler_steps + finished * per_epoch), now.scheduler_steps)
     if own and own > steps:
         return Plan(own, per_epoch)
@@ -181,18 +204,25 @@ def plan_steps(starts: list[PassStart], now: PassStart, length: int | None, own:
 
 def _per_epoch(starts: list[PassStart], now: PassStart, length: int | None) -> float:
     marks = [*starts, now]
-    spans = [(b.batches - a.batches, b.scheduler_steps - a.scheduler_steps) for a, b in zip(marks, marks[1:])]
+    spans = [
+        (b.batches - a.batches, b.scheduler_steps - a.scheduler_steps)
+        for a, b in zip(marks, marks[1:])
+    ]
     whole = spans[:-1]  # the last pass is still going
     batches, stepped = sum(b for b, _ in whole), sum(s for _, s in whole)
     if whole and stepped <= PER_EPOCH_MAX * len(whole):
         if not stepped:
-            raise Unplanned("the scheduler was not stepped during the passes over the training data")
+            raise Unplanned(
+                "the scheduler was not stepped during the passes over the training data"
+            )
         return stepped / len(whole)
     if not whole:
         batches, stepped = spans[-1]
     if stepped < 2 or not batches:
-        raise Unplanned("less than one pass over the training data was observed: how often the scheduler is "
-                        "stepped per epoch is unknown")
+        raise Unplanned(
+            "less than one pass over the training data was observed: how often the scheduler is "
+            "stepped per epoch is unknown"
+        )
     full = length or (batches / len(whole) if whole else None)
     if not full:
         raise Unplanned("the training loader has no length and no whole pass over it was observed")

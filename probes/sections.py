@@ -53,7 +53,9 @@ class LoaderInfo:
     sampler: str
     num_workers: int
     iterations: int
-    pass_steps: list[int] = field(default_factory=list)  # the step count when each pass began (epochs)
+    pass_steps: list[int] = field(
+        default_factory=list
+    )  # the step count when each pass began (epochs)
     sharded: bool = False  # a DistributedSampler: each rank sees its own part of the dataset
 
 
@@ -74,7 +76,9 @@ class DataSection:
     val_inputs: TensorSummary | None = None
     targets: TensorSummary | None = None
     class_counts: dict[int, int] = field(default_factory=dict)
-    targets_from_inputs: float | None = None  # share of checked loss calls whose targets are the (next) input tokens
+    targets_from_inputs: float | None = (
+        None  # share of checked loss calls whose targets are the (next) input tokens
+    )
     batch_majority_share: float | None = None
     loaders: list[LoaderInfo] = field(default_factory=list)
     train_rows_hashed: int = 0
@@ -98,7 +102,9 @@ class EvalPass:
     accuracy: float | None
     forwards: int
     forwards_in_train_mode: int
-    kind: str = ""  # the loss function of the pass, to compare its loss with the training loss's scale
+    kind: str = (
+        ""  # the loss function of the pass, to compare its loss with the training loss's scale
+    )
 
 
 # loss functions (by their torch.nn.functional names) that measure a distance to real-valued targets
@@ -141,7 +147,9 @@ class LossSection:
     predicted_share: float | None = None
     eval_passes: list[EvalPass] = field(default_factory=list)
     confusion: list[list[int]] = field(default_factory=list)  # of the last labelled validation pass
-    train_confusion: list[list[int]] = field(default_factory=list)  # of the last sampled training batches
+    train_confusion: list[list[int]] = field(
+        default_factory=list
+    )  # of the last sampled training batches
 
 
 @dataclass
@@ -182,7 +190,9 @@ class ProjectedSchedule:
     # where the planned length comes from: "loop" (the length of the loop around the training passes),
     # "passes" (the passes the observed run saw end: a lower bound), "horizon" (the scheduler's own length)
     planned_from: str = ""
-    horizon: int | None = None  # the length the scheduler was given (total_steps, T_max, total_iters)
+    horizon: int | None = (
+        None  # the length the scheduler was given (total_steps, T_max, total_iters)
+    )
     steps: list[int] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)
     stopped: str = ""  # why the projection ended before the planned end ("" when it reached it)
@@ -215,7 +225,9 @@ class ModelSection:
     linear_layers: int = 0
     unregistered: list[str] = field(default_factory=list)
     compiled: bool = False
-    frozen_stds: dict[str, float] = field(default_factory=dict)  # frozen weight matrices' spread at the end
+    frozen_stds: dict[str, float] = field(
+        default_factory=dict
+    )  # frozen weight matrices' spread at the end
 
 
 @dataclass
@@ -234,7 +246,9 @@ class InitLayer:
     constant: bool
     identical_rows: float
     zero_fraction: float
-    lookup: bool = False  # an embedding table: a row is looked up, no sum over a fan-in to scale for
+    lookup: bool = (
+        False  # an embedding table: a row is looked up, no sum over a fan-in to scale for
+    )
 
 
 @dataclass
@@ -297,7 +311,9 @@ class BookkeepingSection:
     zero_grad_between_backward_and_step: int = 0
     steps_checked_for_change: int = 0
     steps_params_unchanged: int = 0
-    optimizer_switches: int = 0  # steps taken by another optimizer than the step before (GANs take turns)
+    optimizer_switches: int = (
+        0  # steps taken by another optimizer than the step before (GANs take turns)
+    )
     backward_in_eval_mode: int = 0
     backward_mode_checked: int = 0
     eval_calls: int = 0
@@ -418,9 +434,13 @@ class RankRecord:
     start: list[float] = field(default_factory=list)  # before the first update
     first_step: list[float] = field(default_factory=list)  # right after it
     last: list[float] = field(default_factory=list)  # at the end of the run
-    sampler_epochs: list[int] = field(default_factory=list)  # the sampler's epoch at each pass over it
+    sampler_epochs: list[int] = field(
+        default_factory=list
+    )  # the sampler's epoch at each pass over it
     set_epoch_calls: int = 0
-    metric_reductions: int = 0  # collectives the script runs on anything but gradients: losses, metrics, counts
+    metric_reductions: int = (
+        0  # collectives the script runs on anything but gradients: losses, metrics, counts
+    )
     gradient_reductions: int = 0  # all_reduce of parameters' gradients: DDP's work done by hand
     last_loss: float | None = None
 

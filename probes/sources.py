@@ -30,7 +30,13 @@ class SourcesProbe(Probe):
         return self._note("optimizer")
 
     def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> Any:
-        return self._note(*(("forward", "eval_forward") if torch.is_grad_enabled() else ("eval_forward", "forward")))
+        return self._note(
+            *(
+                ("forward", "eval_forward")
+                if torch.is_grad_enabled()
+                else ("eval_forward", "forward")
+            )
+        )
 
     def on_loss_start(self, call: LossCall) -> Any:
         return self._note(*(("loss", "eval_loss") if call.grad_enabled else ("eval_loss", "loss")))

@@ -125,17 +125,32 @@ class TensorAccumulator:
         if not self.shape:
             return None
         mean = self.total / self.values if self.values else None
-        std = math.sqrt(max(self.total_sq / self.values - mean * mean, 0.0)) if mean is not None else None
+        std = (
+            math.sqrt(max(self.total_sq / self.values - mean * mean, 0.0))
+            if mean is not None
+            else None
+        )
         feature_mean: list[float] = []
         feature_std: list[float] = []
         if self.feature_sum is not None and self.feature_count:
             fm = self.feature_sum / self.feature_count
             fs = (self.feature_sq / self.feature_count - fm * fm).clamp_min(0).sqrt()
-            feature_mean, feature_std = [round(v, 6) for v in fm.tolist()], [round(v, 6) for v in fs.tolist()]
+            feature_mean, feature_std = (
+                [round(v, 6) for v in fm.tolist()],
+                [round(v, 6) for v in fs.tolist()],
+            )
         return TensorSummary(
-            shape=self.shape, dtype=self.dtype, count=self.samples,
-            min=self.min if self.values else None, max=self.max if self.values else None,
-            mean=mean, std=std, nan=self.nan, inf=self.inf,
+            shape=self.shape,
+            dtype=self.dtype,
+            count=self.samples,
+            min=self.min if self.values else None,
+            max=self.max if self.values else None,
+            mean=mean,
+            std=std,
+            nan=self.nan,
+            inf=self.inf,
             integer_valued=self.integer_valued and self.values > 0,
             distinct=len(self.distinct) if self.distinct is not None else None,
-            feature_mean=feature_mean, feature_std=feature_std)
+            feature_mean=feature_mean,
+            feature_std=feature_std,
+        )

@@ -12,8 +12,16 @@ from diagnose.probes.base import DONE, Probe
 from diagnose.probes.sections import InitLayer, InitSection
 
 MAX_LAYERS = 200
-NORMALIZATION = tuple(cls for cls in (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase,
-                                      getattr(nn, "RMSNorm", None)) if cls is not None)
+NORMALIZATION = tuple(
+    cls
+    for cls in (
+        nn.LayerNorm,
+        nn.GroupNorm,
+        nn.modules.batchnorm._NormBase,
+        getattr(nn, "RMSNorm", None),
+    )
+    if cls is not None
+)
 
 
 class InitProbe(Probe):
@@ -25,8 +33,10 @@ class InitProbe(Probe):
 
     def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> Any:
         if torch.is_grad_enabled() and self.state.steps == 0:
-            self.section = InitSection(layers=list(_init_layers(model)), normalization_layers=sum(
-                isinstance(m, NORMALIZATION) for m in model.modules()))
+            self.section = InitSection(
+                layers=list(_init_layers(model)),
+                normalization_layers=sum(isinstance(m, NORMALIZATION) for m in model.modules()),
+            )
         return DONE if self.section is not None or self.state.steps > 0 else None
 
     def finish(self) -> InitSection | None:
@@ -40,7 +50,9 @@ def _init_layers(model: nn.Module) -> Any:
             if w.dim() < 2 or count >= MAX_LAYERS:
                 continue
             count += 1
-            yield _describe(f"{module_name}.{param_name}" if module_name else param_name, module, w.detach())
+            yield _describe(
+                f"{module_name}.{param_name}" if module_name else param_name, module, w.detach()
+            )
 
 
 def _describe(name: str, module: nn.Module, w: torch.Tensor) -> InitLayer:
@@ -48,13 +60,20 @@ def _describe(name: str, module: nn.Module, w: torch.Tensor) -> InitLayer:
     rows = w.reshape(w.shape[0], -1).float()
     distinct_rows = torch.unique(rows, dim=0).shape[0] if rows.shape[0] <= 4096 else rows.shape[0]
     return InitLayer(
-        name=name, shape=list(w.shape), fan_in=fan_in, fan_out=fan_out,
-        std=float(w.float().std()) if w.numel() > 1 else 0.0, mean=float(w.float().mean()),
-        default_std=_default_std(module, fan_in), he_std=math.sqrt(2.0 / fan_in),
+        name=name,
+        shape=list(w.shape),
+        fan_in=fan_in,
+        fan_out=fan_out,
+        std=float(w.float().std()) if w.numel() > 1 else 0.0,
+        mean=float(w.float().mean()),
+        default_std=_default_std(module, fan_in),
+        he_std=math.sqrt(2.0 / fan_in),
         glorot_std=math.sqrt(2.0 / (fan_in + fan_out)),
         constant=bool(w.max() == w.min()),
         identical_rows=1.0 - distinct_rows / rows.shape[0] if rows.shape[0] > 1 else 0.0,
-        zero_fraction=float((w == 0).float().mean()), lookup=isinstance(module, (nn.Embedding, nn.EmbeddingBag)))
+        zero_fraction=float((w == 0).float().mean()),
+        lookup=isinstance(module, (nn.Embedding, nn.EmbeddingBag)),
+    )
 
 
 def _default_std(module: nn.Module, fan_in: int) -> float:

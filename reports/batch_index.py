@@ -28,10 +28,25 @@ class IndexRow:
 
 
 def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
-    view = [IndexRow(name=r.name, status=r.status, verdict=r.verdict or r.status, top_cause=r.top_cause,
-                     confidence=f"{r.confidence:.0%}" if r.confidence is not None else "", cause_status=r.cause_status,
-                     seconds=f"{r.seconds:.1f}", reason=r.reason, link=r.report, patch=r.patch,
-                     patch_link=r.patch_link) for r in rows]
+    view = [
+        IndexRow(
+            name=r.name,
+            status=r.status,
+            verdict=r.verdict or r.status,
+            top_cause=r.top_cause,
+            confidence=f"{r.confidence:.0%}" if r.confidence is not None else "",
+            cause_status=r.cause_status,
+            seconds=f"{r.seconds:.1f}",
+            reason=r.reason,
+            link=r.report,
+            patch=r.patch,
+            patch_link=r.patch_link,
+        )
+        for r in rows
+    ]
     patches = any(r.patch for r in rows)
-    return environment().get_template("batch_index.html.j2").render(rows=view, groups=groups, patches=patches,
-                                                                          version=__version__)
+    return (
+        environment()
+        .get_template("batch_index.html.j2")
+        .render(rows=view, groups=groups, patches=patches, version=__version__)
+    )

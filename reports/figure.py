@@ -23,14 +23,34 @@ if TYPE_CHECKING:
 MAX_POINTS = 400
 MAX_LABEL = 24
 MAX_TICKS = 12
-COLORS = {"train": "#0969da", "val": "#bc4c00", "fix": "#1a7f37", "bad": "#cf222e", "muted": "#6e7781",
-          "other": "#8250df"}
+COLORS = {
+    "train": "#0969da",
+    "val": "#bc4c00",
+    "fix": "#1a7f37",
+    "bad": "#cf222e",
+    "muted": "#6e7781",
+    "other": "#8250df",
+}
 STYLE = {
-    "svg.fonttype": "none", "text.parse_math": False, "font.family": "sans-serif", "font.size": 8.5,
-    "axes.titlesize": 9.5, "axes.labelsize": 8.5, "legend.fontsize": 7.5, "xtick.labelsize": 7.5,
-    "ytick.labelsize": 7.5, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-    "grid.alpha": 0.3, "grid.linewidth": 0.5, "lines.linewidth": 1.3, "lines.markersize": 4,
-    "legend.frameon": False, "image.cmap": "viridis", "axes.titlelocation": "left",
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.family": "sans-serif",
+    "font.size": 8.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 8.5,
+    "legend.fontsize": 7.5,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.5,
+    "lines.linewidth": 1.3,
+    "lines.markersize": 4,
+    "legend.frameon": False,
+    "image.cmap": "viridis",
+    "axes.titlelocation": "left",
 }
 WIDE = (5.0, 2.8)
 
@@ -55,7 +75,9 @@ def drawing() -> Iterator[None]:
         yield
 
 
-def canvas(size: tuple[float, float] = WIDE, rows: int = 1, columns: int = 1, **options: Any) -> tuple[Figure, Any]:
+def canvas(
+    size: tuple[float, float] = WIDE, rows: int = 1, columns: int = 1, **options: Any
+) -> tuple[Figure, Any]:
     """A new figure and its axes (one ``Axes``, or an array of them)."""
     from matplotlib.figure import Figure
 
@@ -71,10 +93,12 @@ def to_svg(figure: Figure, plot_id: str) -> str:
     with matplotlib.rc_context({"svg.hashsalt": plot_id}):  # clip-path ids unique across the page
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):].strip()
+    return text[text.index("<svg") :].strip()
 
 
-def thin(xs: Sequence[Any], ys: Sequence[Any], limit: int = MAX_POINTS) -> tuple[list[Any], list[Any]]:
+def thin(
+    xs: Sequence[Any], ys: Sequence[Any], limit: int = MAX_POINTS
+) -> tuple[list[Any], list[Any]]:
     """At most ``limit`` evenly spaced points, always keeping the last (where the run ended)."""
     step = max(1, math.ceil(len(xs) / limit))
     keep = list(range(0, len(xs), step))
@@ -141,7 +165,11 @@ def layer_axis(ax: Axes, names: Sequence[str]) -> None:
     """Layer names along x, thinned so that at most ``MAX_TICKS`` labels show."""
     every = max(1, math.ceil(len(names) / MAX_TICKS))
     slanted = len(names) > 4 or max(map(len, names), default=0) > 12
-    ax.set_xticks(range(0, len(names), every), [short(n) for n in names[::every]],
-                  rotation=30 if slanted else 0, ha="right" if slanted else "center")
+    ax.set_xticks(
+        range(0, len(names), every),
+        [short(n) for n in names[::every]],
+        rotation=30 if slanted else 0,
+        ha="right" if slanted else "center",
+    )
     ax.set_xlim(-0.6, len(names) - 0.4)
     ax.grid(False, axis="x")

@@ -25,8 +25,11 @@ def data_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
     data = evidence.observe.data
     if data is None:
         return None
-    inputs = [(name, s) for name, s in (("training", data.inputs), ("validation", data.val_inputs))
-              if s is not None and s.feature_mean]
+    inputs = [
+        (name, s)
+        for name, s in (("training", data.inputs), ("validation", data.val_inputs))
+        if s is not None and s.feature_mean
+    ]
     if not inputs and not data.class_counts:
         return None
     panels = int(bool(inputs)) + int(bool(data.class_counts))
@@ -38,8 +41,11 @@ def data_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
     if data.class_counts:
         _class_counts(axes[-1], data.class_counts)
     summary = inputs[0][1] if inputs else None
-    caption = (f"inputs {summary.dtype} {list(summary.shape)}, range {summary.min:.3g} to {summary.max:.3g}"
-               if summary and summary.min is not None and summary.max is not None else "")
+    caption = (
+        f"inputs {summary.dtype} {list(summary.shape)}, range {summary.min:.3g} to {summary.max:.3g}"
+        if summary and summary.min is not None and summary.max is not None
+        else ""
+    )
     return Plot("plot-data", "Data", caption, to_svg(figure, "plot-data"))
 
 
@@ -47,12 +53,24 @@ def _feature_stats(ax: Axes, inputs: list[tuple[str, TensorSummary]]) -> None:
     """Mean ± std of each feature (each channel, for images), against the standardized band."""
     channels = len(inputs[0][1].shape) >= 4
     ax.axhspan(-1, 1, color=COLORS["fix"], alpha=0.08, lw=0, label="mean 0 ± std 1")
-    for offset, (name, summary), color in zip((-0.12, 0.12), inputs, (COLORS["train"], COLORS["val"])):
+    for offset, (name, summary), color in zip(
+        (-0.12, 0.12), inputs, (COLORS["train"], COLORS["val"])
+    ):
         x = [i + (offset if len(inputs) > 1 else 0) for i in range(len(summary.feature_mean))]
         many = len(x) > 32
         spread = summary.feature_std if len(summary.feature_std) == len(x) else None
-        ax.errorbar(x, summary.feature_mean, yerr=spread, fmt="-" if many else "o",
-                    color=color, ms=3, lw=0.8 if many else 0, elinewidth=0.8, capsize=0 if many else 2, label=name)
+        ax.errorbar(
+            x,
+            summary.feature_mean,
+            yerr=spread,
+            fmt="-" if many else "o",
+            color=color,
+            ms=3,
+            lw=0.8 if many else 0,
+            elinewidth=0.8,
+            capsize=0 if many else 2,
+            label=name,
+        )
     ax.set(ylabel="input mean ± std", xlabel="channel" if channels else "feature")
     features = len(inputs[0][1].feature_mean)
     ax.set_xlim(-0.5, features - 0.5)
@@ -79,16 +97,32 @@ def classes_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
     recall = [row[i] / sum(row) if sum(row) else math.nan for i, row in enumerate(confusion)]
     predicted = [sum(row[j] for row in confusion) / total for j in range(n)]
     figure, ax = canvas()
-    ax.bar([c - 0.2 for c in range(n)], recall, 0.4, color=COLORS["train"], label="accuracy on the class")
-    ax.bar([c + 0.2 for c in range(n)], predicted, 0.4, color=COLORS["val"], label="share of predictions")
+    ax.bar(
+        [c - 0.2 for c in range(n)],
+        recall,
+        0.4,
+        color=COLORS["train"],
+        label="accuracy on the class",
+    )
+    ax.bar(
+        [c + 0.2 for c in range(n)],
+        predicted,
+        0.4,
+        color=COLORS["val"],
+        label="share of predictions",
+    )
     ax.axhline(1 / n, color=COLORS["muted"], ls="--", lw=0.8, label=f"chance (1/{n})")
     ax.set_ylim(0, 1.05)
     ax.set_xticks(range(n) if n <= 20 else range(0, n, math.ceil(n / 20)))
     ax.grid(False, axis="x")
     ax.set(xlabel="class", ylabel="fraction")
     legend_above(ax)
-    return Plot("plot-classes", "Validation by class", f"last labelled validation pass, {total} samples",
-                to_svg(figure, "plot-classes"))
+    return Plot(
+        "plot-classes",
+        "Validation by class",
+        f"last labelled validation pass, {total} samples",
+        to_svg(figure, "plot-classes"),
+    )
 
 
 def confusion_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
@@ -105,15 +139,26 @@ def confusion_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
         for i, row in enumerate(confusion):
             for j, count in enumerate(row):
                 if count:
-                    ax.text(j, i, str(count), ha="center", va="center", fontsize=6.5,
-                            color="white" if shares[i][j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(count),
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white" if shares[i][j] > 0.5 else "black",
+                    )
     ticks = range(0, n, max(1, math.ceil(n / 20)))
     ax.set_xticks(ticks)
     ax.set_yticks(ticks)
     ax.grid(False)
     ax.set(xlabel="predicted class", ylabel="true class")
-    return Plot("plot-confusion", "Confusion matrix", "last labelled validation pass; rows are the true classes",
-                to_svg(figure, "plot-confusion"))
+    return Plot(
+        "plot-confusion",
+        "Confusion matrix",
+        "last labelled validation pass; rows are the true classes",
+        to_svg(figure, "plot-confusion"),
+    )
 
 
 def samples_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
@@ -136,8 +181,15 @@ def samples_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
             ax.imshow(pixels[0], cmap="gray", interpolation="nearest")
         else:
             low, high = pixels.min(), pixels.max()
-            ax.imshow(np.transpose((pixels - low) / (high - low or 1.0), (1, 2, 0)), interpolation="nearest")
+            ax.imshow(
+                np.transpose((pixels - low) / (high - low or 1.0), (1, 2, 0)),
+                interpolation="nearest",
+            )
         if k < len(labels):
             ax.set_title(f"label {labels[k]}", fontsize=7, pad=2)
-    return Plot("plot-samples", "Sample inputs", "the first training batch, each image scaled to its own range",
-                to_svg(figure, "plot-samples"))
+    return Plot(
+        "plot-samples",
+        "Sample inputs",
+        "the first training batch, each image scaled to its own range",
+        to_svg(figure, "plot-samples"),
+    )

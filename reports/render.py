@@ -5,29 +5,54 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
 from diagnose.diagnosis import Diagnosis
 from diagnose.evidence import Evidence
 from diagnose.reports.view import build_view
 
-MARKDOWN_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`",
-                    "[": "\\[", "]": "\\]"}
+MARKDOWN_SPECIAL = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "|": "\\|",
+    "*": "\\*",
+    "_": "\\_",
+    "`": "\\`",
+    "[": "\\[",
+    "]": "\\]",
+}
 
 
 def environment(templates: Path | None = None) -> Environment:
     """Templates from ``templates`` first (a user's own), then the bundled ones."""
     loaders = [FileSystemLoader(str(templates))] if templates else []
-    env = Environment(loader=ChoiceLoader([*loaders, PackageLoader("diagnose.reports", "templates")]),
-                      autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=ChoiceLoader([*loaders, PackageLoader("diagnose.reports", "templates")]),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["md"] = md_inline
     env.filters["fence"] = fence
     return env
 
 
 def render_markdown(diagnosis: Diagnosis, evidence: Evidence, templates: Path | None = None) -> str:
-    return environment(templates).get_template("report.md.j2").render(view=build_view(diagnosis, evidence))
+    return (
+        environment(templates)
+        .get_template("report.md.j2")
+        .render(view=build_view(diagnosis, evidence))
+    )
 
 
 def render_html(diagnosis: Diagnosis, evidence: Evidence, templates: Path | None = None) -> str:

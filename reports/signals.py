@@ -72,10 +72,19 @@ def sparkline(values: list[float], width: int = 48) -> str:
 
 def signals(evidence: Evidence, lr: LRSuggestion | None) -> list[Signal]:
     """The evidence table, in the order a reader checks a run: loss, LR, gradients, units, data."""
-    rows = [_training_loss(evidence), _validation(evidence), _learning_rate(evidence), _projected_schedule(evidence),
-            _lr_range(evidence, lr),
-            _grad_norm(evidence), _update_ratio(evidence), _dead_units(evidence), _init_scale(evidence),
-            _inputs(evidence), _classes(evidence)]
+    rows = [
+        _training_loss(evidence),
+        _validation(evidence),
+        _learning_rate(evidence),
+        _projected_schedule(evidence),
+        _lr_range(evidence, lr),
+        _grad_norm(evidence),
+        _update_ratio(evidence),
+        _dead_units(evidence),
+        _init_scale(evidence),
+        _inputs(evidence),
+        _classes(evidence),
+    ]
     return [row for row in rows if row is not None]
 
 
@@ -93,8 +102,12 @@ def _training_loss(ev: Evidence) -> Signal | None:
         notes.append(f"chance ln {loss.n_classes} = {math.log(loss.n_classes):.4g}")
     if loss.first_nonfinite_step is not None:
         notes.append(f"NaN/Inf from step {loss.first_nonfinite_step}")
-    return Signal("Training loss", f"{_g(loss.values[0])} → {_g(loss.values[-1])} over {len(loss.values)} steps "
-                  f"({'; '.join(notes)})", sparkline(loss.values))
+    return Signal(
+        "Training loss",
+        f"{_g(loss.values[0])} → {_g(loss.values[-1])} over {len(loss.values)} steps "
+        f"({'; '.join(notes)})",
+        sparkline(loss.values),
+    )
 
 
 def _validation(ev: Evidence) -> Signal | None:
@@ -106,8 +119,11 @@ def _validation(ev: Evidence) -> Signal | None:
     parts = [f"{_g(losses[0])} → {_g(losses[-1])}"] if losses else []
     if accuracies:
         parts.append(f"accuracy {accuracies[0]:.1%} → {accuracies[-1]:.1%}")
-    return Signal("Validation loss" if losses else "Validation accuracy",
-                  f"{', '.join(parts)} over {len(passes)} passes", sparkline(losses or accuracies))
+    return Signal(
+        "Validation loss" if losses else "Validation accuracy",
+        f"{', '.join(parts)} over {len(passes)} passes",
+        sparkline(losses or accuracies),
+    )
 
 
 def _learning_rate(ev: Evidence) -> Signal | None:
@@ -118,7 +134,11 @@ def _learning_rate(ev: Evidence) -> Signal | None:
     names = ", ".join(sorted({o.cls for o in optimizer.optimizers}))
     values = optimizer.lr_values
     changes = bool(values) and max(values) > min(values)
-    value = f"{names}, lr {values[0]:.3g} → {values[-1]:.3g}" if changes else f"{names}, lr {_g(first.lr)}"
+    value = (
+        f"{names}, lr {values[0]:.3g} → {values[-1]:.3g}"
+        if changes
+        else f"{names}, lr {_g(first.lr)}"
+    )
     return Signal("Learning rate", value, sparkline(values) if changes else "")
 
 
@@ -129,8 +149,10 @@ def _projected_schedule(ev: Evidence) -> Signal | None:
     if not projected:
         return None
     first = projected[0]
-    value = (f"{first.cls}: {first.lrs[0]:.3g} → {first.lrs[-1]:.3g} by step {first.planned_steps} of the planned "
-             f"run ({first.observed_steps} observed)")
+    value = (
+        f"{first.cls}: {first.lrs[0]:.3g} → {first.lrs[-1]:.3g} by step {first.planned_steps} of the planned "
+        f"run ({first.observed_steps} observed)"
+    )
     if len(projected) > 1:
         value += f"; {len(projected) - 1} more scheduler(s)"
     return Signal("LR schedule, projected", value, sparkline(first.lrs))
@@ -144,11 +166,15 @@ def _lr_range(ev: Evidence, lr: LRSuggestion | None) -> Signal | None:
     value = f"loss over LR {section.lrs[0]:.2g} to {section.lrs[-1]:.2g}"
     if lr:
         way = "above" if lr.decades_off > 0 else "below"
-        value += (f"; suggested {lr.suggested_lr:.3g}, the script uses {lr.user_lr:.3g} "
-                  f"({abs(lr.decades_off):.1f} decades {way})")
+        value += (
+            f"; suggested {lr.suggested_lr:.3g}, the script uses {lr.user_lr:.3g} "
+            f"({abs(lr.decades_off):.1f} decades {way})"
+        )
     first = section.losses[0] if section.losses else 0.0
     shown = [min(v, 3 * first) for v in section.losses] if first > 0 else section.losses
-    return Signal("LR range test", value, sparkline(shown))  # capped: the final blow-up would flatten the rest
+    return Signal(
+        "LR range test", value, sparkline(shown)
+    )  # capped: the final blow-up would flatten the rest
 
 
 def _grad_norm(ev: Evidence) -> Signal | None:
@@ -165,12 +191,23 @@ def _grad_norm(ev: Evidence) -> Signal | None:
 
 def _update_ratio(ev: Evidence) -> Signal | None:
     gradients = ev.observe.gradients
-    ratios = [r for s in gradients.samples for r in s.update_ratios
-              if r is not None and math.isfinite(r)] if gradients else []
+    ratios = (
+        [
+            r
+            for s in gradients.samples
+            for r in s.update_ratios
+            if r is not None and math.isfinite(r)
+        ]
+        if gradients
+        else []
+    )
     if not ratios:
         return None
-    return Signal("Update / weight ratio", f"median {median(ratios):.2g} per step, layers {min(ratios):.2g} to "
-                  f"{max(ratios):.2g} (healthy ~1e-3)")
+    return Signal(
+        "Update / weight ratio",
+        f"median {median(ratios):.2g} per step, layers {min(ratios):.2g} to "
+        f"{max(ratios):.2g} (healthy ~1e-3)",
+    )
 
 
 def _dead_units(ev: Evidence) -> Signal | None:
@@ -179,8 +216,11 @@ def _dead_units(ev: Evidence) -> Signal | None:
         return None
     sample = section.samples[-1]
     worst = max(sample.stats, key=lambda s: max(s.dead_fraction, s.saturated_fraction))
-    return Signal("Activations", f"worst layer {worst.name}: {worst.dead_fraction:.0%} dead, "
-                  f"{worst.saturated_fraction:.0%} saturated (step {sample.step})")
+    return Signal(
+        "Activations",
+        f"worst layer {worst.name}: {worst.dead_fraction:.0%} dead, "
+        f"{worst.saturated_fraction:.0%} saturated (step {sample.step})",
+    )
 
 
 def _init_scale(ev: Evidence) -> Signal | None:
@@ -189,8 +229,11 @@ def _init_scale(ev: Evidence) -> Signal | None:
     if not layers:
         return None
     worst = max(layers, key=lambda layer: abs(math.log((layer.std or 1e-12) / layer.he_std)))
-    return Signal("Initial weight scale", f"furthest from He: {worst.name} std {worst.std:.3g} "
-                  f"(He {worst.he_std:.3g}, Glorot {worst.glorot_std:.3g})")
+    return Signal(
+        "Initial weight scale",
+        f"furthest from He: {worst.name} std {worst.std:.3g} "
+        f"(He {worst.he_std:.3g}, Glorot {worst.glorot_std:.3g})",
+    )
 
 
 def _inputs(ev: Evidence) -> Signal | None:
@@ -198,8 +241,10 @@ def _inputs(ev: Evidence) -> Signal | None:
     summary: TensorSummary | None = data.inputs if data else None
     if summary is None or summary.mean is None:
         return None
-    value = (f"{summary.dtype} {list(summary.shape)}, mean {summary.mean:.3g}, std {_g(summary.std)}, "
-             f"range {_g(summary.min)} to {_g(summary.max)}")
+    value = (
+        f"{summary.dtype} {list(summary.shape)}, mean {summary.mean:.3g}, std {_g(summary.std)}, "
+        f"range {_g(summary.min)} to {_g(summary.max)}"
+    )
     if summary.nan or summary.inf:
         value += f"; {summary.nan} NaN, {summary.inf} Inf"
     return Signal("Inputs", value)
@@ -211,21 +256,36 @@ def _classes(ev: Evidence) -> Signal | None:
     if not total:
         return None
     largest = max(counts, key=counts.__getitem__)
-    return Signal("Labels", f"{len(counts)} classes, largest class {largest} with {counts[largest] / total:.0%}")
+    return Signal(
+        "Labels",
+        f"{len(counts)} classes, largest class {largest} with {counts[largest] / total:.0%}",
+    )
 
 
 def layer_rows(ev: Evidence) -> list[LayerRow]:
     """Per parameter: the last gradient sample before any NaN, beside the initial statistics."""
     gradients, init = ev.observe.gradients, ev.observe.init
     sample = _last_finite_sample(ev)
-    grads = dict(zip(gradients.layers, zip(sample.norms, sample.update_ratios))) if gradients and sample else {}
+    grads = (
+        dict(zip(gradients.layers, zip(sample.norms, sample.update_ratios)))
+        if gradients and sample
+        else {}
+    )
     initial = {layer.name: layer for layer in init.layers} if init else {}
     rows = []
     for name in [*grads, *(name for name in initial if name not in grads)]:
         norm, ratio = grads.get(name, (None, None))
         start = initial.get(name)
-        rows.append(LayerRow(name, _short(norm), _short(ratio), _short(start.std if start else None),
-                             _short(start.he_std if start else None), _short(start.glorot_std if start else None)))
+        rows.append(
+            LayerRow(
+                name,
+                _short(norm),
+                _short(ratio),
+                _short(start.std if start else None),
+                _short(start.he_std if start else None),
+                _short(start.glorot_std if start else None),
+            )
+        )
     return rows
 
 
@@ -246,6 +306,14 @@ def activation_rows(ev: Evidence) -> list[ActivationRow]:
     section = ev.observe.activations
     if section is None or not section.samples:
         return []
-    return [ActivationRow(name=s.name, kind=s.kind, units=s.units, dead=f"{s.dead_fraction:.0%}",
-                          saturated=f"{s.saturated_fraction:.0%}", zero=f"{s.zero_fraction:.0%}")
-            for s in section.samples[-1].stats]
+    return [
+        ActivationRow(
+            name=s.name,
+            kind=s.kind,
+            units=s.units,
+            dead=f"{s.dead_fraction:.0%}",
+            saturated=f"{s.saturated_fraction:.0%}",
+            zero=f"{s.zero_fraction:.0%}",
+        )
+        for s in section.samples[-1].stats
+    ]

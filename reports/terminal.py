@@ -17,16 +17,17 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from diagnose.diagnosis import Diagnosis
 from diagnose.child.heartbeat import read_steps
+from diagnose.diagnosis import Diagnosis
 from diagnose.driver.progress import Progress
 from diagnose.reports.view import VERDICT_LABELS, status_label
 
 SHOWN = 5
 
 
-def print_summary(diagnosis: Diagnosis, files: list[Path], *, color: bool = True,
-                  stream: TextIO | None = None) -> None:
+def print_summary(
+    diagnosis: Diagnosis, files: list[Path], *, color: bool = True, stream: TextIO | None = None
+) -> None:
     stream = stream or sys.stdout
     if color and stream.isatty():
         _rich(diagnosis, files, Console(file=stream))
@@ -35,10 +36,15 @@ def print_summary(diagnosis: Diagnosis, files: list[Path], *, color: bool = True
 
 
 def plain_summary(diagnosis: Diagnosis, files: list[Path]) -> str:
-    lines = [f"nn-diagnose: {Path(diagnosis.script).name}: {VERDICT_LABELS[diagnosis.verdict]}", diagnosis.summary]
+    lines = [
+        f"nn-diagnose: {Path(diagnosis.script).name}: {VERDICT_LABELS[diagnosis.verdict]}",
+        diagnosis.summary,
+    ]
     for rank, cause in enumerate(diagnosis.causes[:SHOWN], 1):
         fix = cause.fixes[0].text if cause.fixes else ""
-        lines.append(f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}, {status_label(cause)}: {fix}")
+        lines.append(
+            f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}, {status_label(cause)}: {fix}"
+        )
     if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
         lines.append(f"Ruled out by replays: {ruled_out(diagnosis)}")
     if diagnosis.patch is not None:
@@ -67,16 +73,25 @@ def ruled_out(diagnosis: Diagnosis, shown: int = 6) -> str:
 
 def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
     style = "bold green" if diagnosis.healthy else "bold red"
-    console.print(f"[{style}]{VERDICT_LABELS[diagnosis.verdict]}[/] — {Path(diagnosis.script).name}", highlight=False)
+    console.print(
+        f"[{style}]{VERDICT_LABELS[diagnosis.verdict]}[/] — {Path(diagnosis.script).name}",
+        highlight=False,
+    )
     console.print(diagnosis.summary, markup=False, highlight=False)
     if diagnosis.causes:
         table = Table(show_header=True, header_style="bold")
         for column in ("#", "Cause", "Confidence", "First fix"):
             table.add_column(column, overflow="fold")
         for rank, cause in enumerate(diagnosis.causes[:SHOWN], 1):
-            confidence = f"{cause.confidence:.0%} " + ("✔ confirmed" if cause.confirmed else status_label(cause))
-            table.add_row(str(rank), f"{cause.title}\n[dim]{cause.id}[/]", confidence,
-                          cause.fixes[0].text if cause.fixes else "")
+            confidence = f"{cause.confidence:.0%} " + (
+                "✔ confirmed" if cause.confirmed else status_label(cause)
+            )
+            table.add_row(
+                str(rank),
+                f"{cause.title}\n[dim]{cause.id}[/]",
+                confidence,
+                cause.fixes[0].text if cause.fixes else "",
+            )
         console.print(table)
     if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
         console.print(f"[dim]ruled out by replays:[/] {ruled_out(diagnosis)}", highlight=False)
@@ -98,7 +113,9 @@ class LiveProgress(Progress):
         self._end_current()
         self.current = _Running(name, why, max_steps, heartbeat)
         if self.live is None:
-            self.live = Live(self.current, console=self.console, refresh_per_second=8, transient=True)
+            self.live = Live(
+                self.current, console=self.console, refresh_per_second=8, transient=True
+            )
             self.live.start()
         else:
             self.live.update(self.current)
@@ -151,8 +168,11 @@ class _Running:
 
     def __rich__(self) -> Spinner:
         elapsed = time.monotonic() - self.started
-        self.spinner.update(text=Text.assemble((self.name, "bold"), f"  {self.steps()}  {elapsed:.1f} s  ",
-                                               (self.why, "dim")))
+        self.spinner.update(
+            text=Text.assemble(
+                (self.name, "bold"), f"  {self.steps()}  {elapsed:.1f} s  ", (self.why, "dim")
+            )
+        )
         return self.spinner
 
 

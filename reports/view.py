@@ -6,11 +6,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnose import __version__
-from diagnose.diagnosis import CauseReport, Diagnosis, LRSuggestion, PatchReport, ScenarioReport, SourceRef
+from diagnose.diagnosis import (
+    CauseReport,
+    Diagnosis,
+    LRSuggestion,
+    PatchReport,
+    ScenarioReport,
+    SourceRef,
+)
 from diagnose.evidence import Evidence
 from diagnose.reports.figure import Plot
 from diagnose.reports.signals import (
-    ActivationRow, LayerRow, Signal, activation_rows, layer_rows, signals, sparkline)
+    ActivationRow,
+    LayerRow,
+    Signal,
+    activation_rows,
+    layer_rows,
+    signals,
+    sparkline,
+)
 
 __all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline", "status_label"]
 
@@ -130,22 +144,37 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
     run = evidence.observe
     exception = diagnosis.exception
     view = ReportView(
-        script=diagnosis.script, script_name=Path(diagnosis.script).name, args=" ".join(diagnosis.args),
-        verdict=diagnosis.verdict, verdict_label=VERDICT_LABELS[diagnosis.verdict], summary=diagnosis.summary,
-        healthy=diagnosis.healthy, learning=diagnosis.learning.detail if diagnosis.learning else "",
+        script=diagnosis.script,
+        script_name=Path(diagnosis.script).name,
+        args=" ".join(diagnosis.args),
+        verdict=diagnosis.verdict,
+        verdict_label=VERDICT_LABELS[diagnosis.verdict],
+        summary=diagnosis.summary,
+        healthy=diagnosis.healthy,
+        learning=diagnosis.learning.detail if diagnosis.learning else "",
         failures=[(s.title, s.detail) for s in diagnosis.failures],
         ruled_out=[(r.title, r.by, r.detail) for r in diagnosis.ruled_out],
         causes=[_cause(i + 1, c) for i, c in enumerate(diagnosis.causes)],
-        symptoms=[(s.title, s.level, s.status, s.detail) for s in diagnosis.symptoms if s.status == "fired"],
+        symptoms=[
+            (s.title, s.level, s.status, s.detail)
+            for s in diagnosis.symptoms
+            if s.status == "fired"
+        ],
         not_evaluated=[(s.title, s.detail) for s in diagnosis.not_evaluated],
-        scenarios=[_scenario(s) for s in diagnosis.scenarios], lr=_lr(diagnosis.lr_suggestion),
+        scenarios=[_scenario(s) for s in diagnosis.scenarios],
+        lr=_lr(diagnosis.lr_suggestion),
         patch=_patch(diagnosis.patch),
-        signals=signals(evidence, diagnosis.lr_suggestion), layers=layer_rows(evidence),
+        signals=signals(evidence, diagnosis.lr_suggestion),
+        layers=layer_rows(evidence),
         activations=activation_rows(evidence),
         exception=f"{exception.type}: {exception.message}" if exception else "",
         exception_where=_where(exception.user_frame) if exception and exception.user_frame else "",
-        stdout=run.run.stdout_tail, stderr=run.run.stderr_tail, probe_errors=diagnosis.probe_errors,
-        notes=diagnosis.notes, redirected=diagnosis.redirected)
+        stdout=run.run.stdout_tail,
+        stderr=run.run.stderr_tail,
+        probe_errors=diagnosis.probe_errors,
+        notes=diagnosis.notes,
+        redirected=diagnosis.redirected,
+    )
     if plots:
         from diagnose.reports.plots import build_plots
 
@@ -157,14 +186,26 @@ def _cause(rank: int, cause: CauseReport) -> CauseView:
     fix = cause.fixes[0] if cause.fixes else None
     confirmation = cause.confirmation
     return CauseView(
-        rank=rank, id=cause.id, title=cause.title, level=cause.level, confidence=f"{cause.confidence:.0%}",
-        confirmed=cause.confirmed, status=status_label(cause), status_note=_status_note(cause), why=cause.why,
-        evidence=[(e.title, e.detail) for e in cause.evidence], refuted=[(e.title, e.detail) for e in cause.refuted_by],
-        fix=fix.text if fix else "", code=fix.code if fix else "",
-        where=_where(cause.where) if cause.where else "", where_code=cause.where.code if cause.where else "",
-        confirmation=confirmation.summary if confirmation else "", replay=confirmation.scenario if confirmation else "",
+        rank=rank,
+        id=cause.id,
+        title=cause.title,
+        level=cause.level,
+        confidence=f"{cause.confidence:.0%}",
+        confirmed=cause.confirmed,
+        status=status_label(cause),
+        status_note=_status_note(cause),
+        why=cause.why,
+        evidence=[(e.title, e.detail) for e in cause.evidence],
+        refuted=[(e.title, e.detail) for e in cause.refuted_by],
+        fix=fix.text if fix else "",
+        code=fix.code if fix else "",
+        where=_where(cause.where) if cause.where else "",
+        where_code=cause.where.code if cause.where else "",
+        confirmation=confirmation.summary if confirmation else "",
+        replay=confirmation.scenario if confirmation else "",
         before=_number(confirmation.before) if confirmation else "",
-        after=_number(confirmation.after) if confirmation else "")
+        after=_number(confirmation.after) if confirmation else "",
+    )
 
 
 def status_label(cause: CauseReport) -> str:
@@ -177,8 +218,10 @@ def status_label(cause: CauseReport) -> str:
 def _status_note(cause: CauseReport) -> str:
     """Why a likely cause is not confirmed (or what makes a consequence one)."""
     if cause.status == "consequence":
-        return (f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its symptoms: "
-                f"{cause.consequence_of} is the root.")
+        return (
+            f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its symptoms: "
+            f"{cause.consequence_of} is the root."
+        )
     if cause.confirmed or cause.status != "supported":
         return ""
     if cause.unconfirmable:
@@ -191,30 +234,57 @@ def _number(value: float | None) -> str:
 
 
 def _scenario(report: ScenarioReport) -> ScenarioView:
-    return ScenarioView(name=report.name, mode=report.mode, status=report.status, steps=report.steps,
-                        seconds=f"{report.seconds:.1f}", chosen_because=report.chosen_because, change=report.change,
-                        note=report.reason)
+    return ScenarioView(
+        name=report.name,
+        mode=report.mode,
+        status=report.status,
+        steps=report.steps,
+        seconds=f"{report.seconds:.1f}",
+        chosen_because=report.chosen_because,
+        change=report.change,
+        note=report.reason,
+    )
 
 
 def _lr(lr: LRSuggestion | None) -> LRView | None:
     if lr is None:
         return None
     way = "above" if lr.decades_off > 0 else "below"
-    advice = (f"the script's learning rate is {abs(lr.decades_off):.1f} decades {way} the suggested one"
-              if abs(lr.decades_off) >= 1 else "the script's learning rate is within a decade of the suggested one")
-    return LRView(user=f"{lr.user_lr:.3g}", suggested=f"{lr.suggested_lr:.3g}", steepest=f"{lr.steepest_lr:.3g}",
-                  min_loss=f"{lr.min_loss_lr:.3g}",
-                  divergence=f"{lr.divergence_lr:.3g}" if lr.divergence_lr is not None else "", advice=advice)
+    advice = (
+        f"the script's learning rate is {abs(lr.decades_off):.1f} decades {way} the suggested one"
+        if abs(lr.decades_off) >= 1
+        else "the script's learning rate is within a decade of the suggested one"
+    )
+    return LRView(
+        user=f"{lr.user_lr:.3g}",
+        suggested=f"{lr.suggested_lr:.3g}",
+        steepest=f"{lr.steepest_lr:.3g}",
+        min_loss=f"{lr.min_loss_lr:.3g}",
+        divergence=f"{lr.divergence_lr:.3g}" if lr.divergence_lr is not None else "",
+        advice=advice,
+    )
 
 
 def _patch(patch: PatchReport | None) -> PatchView | None:
     if patch is None:
         return None
     return PatchView(
-        cause=patch.cause, title=patch.title, offered=patch.offered, reason=patch.reason, changes=patch.changes,
-        root=patch.root, diff=patch.diff, diff_lines=[(_diff_kind(line), line) for line in patch.diff.splitlines()],
-        summary=patch.summary[:1].upper() + patch.summary[1:], before=_number(patch.before), after=_number(patch.after), learning=patch.learning,
-        replay=patch.replay, replay_before=_number(patch.replay_before), replay_after=_number(patch.replay_after))
+        cause=patch.cause,
+        title=patch.title,
+        offered=patch.offered,
+        reason=patch.reason,
+        changes=patch.changes,
+        root=patch.root,
+        diff=patch.diff,
+        diff_lines=[(_diff_kind(line), line) for line in patch.diff.splitlines()],
+        summary=patch.summary[:1].upper() + patch.summary[1:],
+        before=_number(patch.before),
+        after=_number(patch.after),
+        learning=patch.learning,
+        replay=patch.replay,
+        replay_before=_number(patch.replay_before),
+        replay_after=_number(patch.replay_after),
+    )
 
 
 def _diff_kind(line: str) -> str:
@@ -225,4 +295,4 @@ def _diff_kind(line: str) -> str:
 
 
 def _where(ref: SourceRef | object) -> str:
-    return f"{Path(getattr(ref, 'file')).name}:{getattr(ref, 'line')}"
+    return f"{Path(ref.file).name}:{ref.line}"

@@ -19,7 +19,9 @@ MARKER = "nn-diagnose"
 def check_formats(formats: Sequence[str]) -> None:
     unknown = [f for f in formats if f not in FILES]
     if unknown or not formats:
-        raise UsageError(f"unknown format '{unknown[0] if unknown else ''}' (choose from {', '.join(FILES)})")
+        raise UsageError(
+            f"unknown format '{unknown[0] if unknown else ''}' (choose from {', '.join(FILES)})"
+        )
 
 
 def check_output(out: Path, formats: Sequence[str]) -> None:
@@ -27,8 +29,13 @@ def check_output(out: Path, formats: Sequence[str]) -> None:
     _prepare(out, [EVIDENCE_FILE, *(FILES[f] for f in formats)], create=False)
 
 
-def write_reports(diagnosis: Diagnosis, evidence: Evidence, out: Path, formats: Sequence[str],
-                  templates: Path | None = None) -> dict[str, Path]:
+def write_reports(
+    diagnosis: Diagnosis,
+    evidence: Evidence,
+    out: Path,
+    formats: Sequence[str],
+    templates: Path | None = None,
+) -> dict[str, Path]:
     """Render the requested formats plus evidence.json into ``out``; return the paths written."""
     contents = {EVIDENCE_FILE: evidence.to_json()}
     for fmt in formats:
@@ -53,7 +60,9 @@ def _prepare(out: Path, names: list[str], create: bool = True) -> None:
     for name in names:
         path = out / name
         if path.exists() and not written_by_us(path):
-            raise UsageError(f"{path}: exists and was not written by diagnose; choose another output folder (-o)")
+            raise UsageError(
+                f"{path}: exists and was not written by diagnose; choose another output folder (-o)"
+            )
 
 
 def written_by_us(path: Path) -> bool:

@@ -21,10 +21,14 @@ PREDICTION_SHIFT = 0.05
 RECALL_GAIN = 0.1
 MIN_RECALL_SAMPLES = 10  # fewer samples of the rare class make a recall too coarse to compare
 MIN_VALUES = 10
-STILL_CLIMBS = 3.0  # a replay without NaN whose loss ends this many times above its start did not fix it
+STILL_CLIMBS = (
+    3.0  # a replay without NaN whose loss ends this many times above its start did not fix it
+)
 
 
-def confirm_all(evidence: Evidence, book: RuleBook, searched: frozenset[str], failing: bool) -> dict[str, Confirmation]:
+def confirm_all(
+    evidence: Evidence, book: RuleBook, searched: frozenset[str], failing: bool
+) -> dict[str, Confirmation]:
     """The confirmation of every cause whose fix replay ran. On a failing run, a fix whose replay then
     learns by the standard a healthy run must meet removed the failure, whatever scale its loss is
     on (a mean instead of a sum). A fix the repair search tried blindly (``searched``) names its
@@ -33,7 +37,9 @@ def confirm_all(evidence: Evidence, book: RuleBook, searched: frozenset[str], fa
 
     def replay_learns(scenario: str) -> Learning:
         if scenario not in learning:
-            replay = Evidence(script=evidence.script, args=evidence.args, observe=evidence.scenarios[scenario])
+            replay = Evidence(
+                script=evidence.script, args=evidence.args, observe=evidence.scenarios[scenario]
+            )
             learning[scenario] = learns(replay, book)
         return learning[scenario]
 
@@ -49,11 +55,17 @@ def confirm_all(evidence: Evidence, book: RuleBook, searched: frozenset[str], fa
 
 def _held_against(verdict: Confirmation, learning: Learning) -> Confirmation:
     if learning.learns and not verdict.confirmed:
-        return verdict.model_copy(update={"confirmed": True, "summary": f"the run learns with the fix: {learning.detail}"})
+        return verdict.model_copy(
+            update={"confirmed": True, "summary": f"the run learns with the fix: {learning.detail}"}
+        )
     if verdict.confirmed and not learning.learns:
         failing_now = "; ".join(r.detail for r in learning.failures[:1]) or learning.detail
-        return verdict.model_copy(update={
-            "confirmed": False, "summary": f"{verdict.summary}, but the run still does not learn ({failing_now})"})
+        return verdict.model_copy(
+            update={
+                "confirmed": False,
+                "summary": f"{verdict.summary}, but the run still does not learn ({failing_now})",
+            }
+        )
     return verdict
 
 
@@ -64,13 +76,17 @@ def confirmation(cause: Cause, evidence: Evidence) -> Confirmation | None:
         return None
     fixed = evidence.scenarios[spec.scenario]
     confirmed, summary, before, after = CRITERIA[spec.criterion](evidence.observe, fixed)
-    return Confirmation(scenario=spec.scenario, confirmed=confirmed, summary=summary, before=before, after=after)
+    return Confirmation(
+        scenario=spec.scenario, confirmed=confirmed, summary=summary, before=before, after=after
+    )
 
 
 Verdict = tuple[bool, str, float | None, float | None]
 
 
-def _late(values: list[float], statistic: Callable[[list[float]], float | None] = median) -> float | None:
+def _late(
+    values: list[float], statistic: Callable[[list[float]], float | None] = median
+) -> float | None:
     """A statistic of the last fifth of a curve's finite values."""
     finite = finite_values(values)
     return statistic(window(finite, 0.8, 1.0)) if len(finite) >= MIN_VALUES else None
@@ -80,7 +96,9 @@ def _crashed(run: ObservedRun) -> str | None:
     return run.run.reason if run.run.status == "crashed" else None
 
 
-def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: bool = True) -> Verdict:
+def training_improves(
+    before: ObservedRun, after: ObservedRun, compare_loss: bool = True
+) -> Verdict:
     """No more NaN, or training accuracy up 10 points, or the loss down 20% without accuracy
     dropping (loss values are compared only when the fix keeps the loss's scale)."""
     if _crashed(after):
@@ -92,18 +110,36 @@ def training_improves(before: ObservedRun, after: ObservedRun, compare_loss: boo
     if was_bad is not None and is_bad is None and steps >= MIN_VALUES:
         late, start = _late(after.loss.values), median(finite_values(after.loss.values[:3]))
         if late is not None and start and start > 0 and late > STILL_CLIMBS * start:
-            return False, f"no NaN/Inf in {steps} steps, but the loss still climbs from {start:.4g} to {late:.4g}", None, late
-        return True, f"no NaN/Inf in {steps} steps (before: NaN at step {was_bad}); loss ends at {late:.4g}", None, late
+            return (
+                False,
+                f"no NaN/Inf in {steps} steps, but the loss still climbs from {start:.4g} to {late:.4g}",
+                None,
+                late,
+            )
+        return (
+            True,
+            f"no NaN/Inf in {steps} steps (before: NaN at step {was_bad}); loss ends at {late:.4g}",
+            None,
+            late,
+        )
     accuracy = _late(before.loss.train_accuracy), _late(after.loss.train_accuracy)
     gain = accuracy[1] - accuracy[0] if None not in accuracy else None
     if gain is not None and gain >= ACCURACY_GAIN:
-        return True, f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps", *accuracy
+        return (
+            True,
+            f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps",
+            *accuracy,
+        )
     if compare_loss and (gain is None or gain > -ACCURACY_GAIN / 2):
         improved = _loss_improved(before.loss.values, after.loss.values)
         if improved is not None:
             return improved
     if gain is not None:
-        return False, f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps", *accuracy
+        return (
+            False,
+            f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps",
+            *accuracy,
+        )
     medians = _late(before.loss.values), _late(after.loss.values)
     if None in medians:
         return False, "too few finite loss values to compare", *medians
@@ -116,7 +152,10 @@ def _first_nonfinite_after_fork(run: ObservedRun) -> int | None:
     fork = run.intervention.activated_at_step if run.intervention else None
     if run.loss is None or fork is None:
         return run.loss.first_nonfinite_step if run.loss else None
-    return next((s for s, v in zip(run.loss.steps, run.loss.values) if s > fork and not math.isfinite(v)), None)
+    return next(
+        (s for s, v in zip(run.loss.steps, run.loss.values) if s > fork and not math.isfinite(v)),
+        None,
+    )
 
 
 def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
@@ -124,11 +163,21 @@ def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
     the gain is also material next to where the loss started (two converged runs differ by noise).
     Both runs start from the same step; the calmer start is the scale, since a run that blows up
     at once would make any gain look immaterial."""
-    starts = [abs(median(start)) for start in (finite_values(before[:3]), finite_values(after[:3])) if start]
+    starts = [
+        abs(median(start))
+        for start in (finite_values(before[:3]), finite_values(after[:3]))
+        if start
+    ]
     material = MATERIAL * min(starts) if starts else 0.0
     for statistic, what in ((mean, "mean"), (median, "median")):
         was, now = _late(before, statistic), _late(after, statistic)
-        if was is not None and now is not None and was > 0 and now <= IMPROVEMENT * was and was - now >= material:
+        if (
+            was is not None
+            and now is not None
+            and was > 0
+            and now <= IMPROVEMENT * was
+            and was - now >= material
+        ):
             return True, f"{what} training loss {was:.4g} → {now:.4g} over the same steps", was, now
     return None
 
@@ -139,7 +188,10 @@ def accuracy_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
 
 
 def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
-    losses = [finite_values([p.loss for p in run.loss.eval_passes]) if run.loss else [] for run in (before, after)]
+    losses = [
+        finite_values([p.loss for p in run.loss.eval_passes]) if run.loss else []
+        for run in (before, after)
+    ]
     if len(losses[0]) < 2 or len(losses[1]) < 2:
         return False, "too few validation passes to compare", None, None
     was, now = median(losses[0][-3:]), median(losses[1][-3:])
@@ -153,7 +205,12 @@ def predictions_diversify(before: ObservedRun, after: ObservedRun) -> Verdict:
     now = after.loss.predicted_share if after.loss else None
     if was is None or now is None:
         return False, "no classification predictions to compare", was, now
-    return now <= was - PREDICTION_SHIFT, f"share of the most predicted class {was:.1%} → {now:.1%}", was, now
+    return (
+        now <= was - PREDICTION_SHIFT,
+        f"share of the most predicted class {was:.1%} → {now:.1%}",
+        was,
+        now,
+    )
 
 
 def minority_recovers(before: ObservedRun, after: ObservedRun) -> Verdict:
@@ -185,11 +242,19 @@ def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:
     if _crashed(after):
         return False, f"the replay still crashed: {_crashed(after)}", None, None
     ok = after.run.steps > 0 or after.run.backward_calls > 0
-    return ok, f"with the fix the script trained {after.run.steps} steps without crashing", None, float(after.run.steps)
+    return (
+        ok,
+        f"with the fix the script trained {after.run.steps} steps without crashing",
+        None,
+        float(after.run.steps),
+    )
 
 
 CRITERIA: dict[str, Callable[[ObservedRun, ObservedRun], Verdict]] = {
-    "training_improves": training_improves, "accuracy_improves": accuracy_improves,
+    "training_improves": training_improves,
+    "accuracy_improves": accuracy_improves,
     "validation_improves": validation_improves,
-    "predictions_diversify": predictions_diversify, "minority_recovers": minority_recovers, "no_crash": no_crash,
+    "predictions_diversify": predictions_diversify,
+    "minority_recovers": minority_recovers,
+    "no_crash": no_crash,
 }

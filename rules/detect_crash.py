@@ -10,7 +10,9 @@ from diagnose.rules.findings import Finding, detector
 
 
 @detector
-def exception_matches(ev: Evidence, patterns: Sequence[str] = (), types: Sequence[str] = ()) -> Finding:
+def exception_matches(
+    ev: Evidence, patterns: Sequence[str] = (), types: Sequence[str] = ()
+) -> Finding:
     """The run raised an exception whose type is one of ``types`` or whose message matches a pattern."""
     exception = ev.observe.messages.exception if ev.observe.messages else None
     if exception is None:
@@ -19,10 +21,15 @@ def exception_matches(ev: Evidence, patterns: Sequence[str] = (), types: Sequenc
     by_message = any(re.search(p, exception.message, re.IGNORECASE) for p in patterns)
     if not (by_type or by_message):
         return Finding.no()
-    during = f" during {exception.during}" if exception.during and exception.during != "script" else ""
+    during = (
+        f" during {exception.during}" if exception.during and exception.during != "script" else ""
+    )
     call = f" in {exception.loss_call}" if exception.loss_call else ""
-    return Finding.yes(1.0, f"{exception.type}{during}{call}: {exception.message.splitlines()[0][:300]}",
-                       where="exception")
+    return Finding.yes(
+        1.0,
+        f"{exception.type}{during}{call}: {exception.message.splitlines()[0][:300]}",
+        where="exception",
+    )
 
 
 @detector
@@ -43,5 +50,7 @@ def run_timed_out(ev: Evidence) -> Finding:
 def no_training(ev: Evidence) -> Finding:
     if ev.observe.run.steps or ev.observe.run.backward_calls or ev.observe.run.status == "crashed":
         return Finding.no()
-    how = {"exited": f"exited ({ev.observe.run.reason})", "completed": "finished"}.get(ev.observe.run.status, ev.observe.run.status)
+    how = {"exited": f"exited ({ev.observe.run.reason})", "completed": "finished"}.get(
+        ev.observe.run.status, ev.observe.run.status
+    )
     return Finding.yes(1.0, f"the script {how} without a single backward pass or optimizer step")

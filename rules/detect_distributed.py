@@ -33,16 +33,25 @@ def ranks_weights_differ(ev: Evidence, max_relative: float = 1e-5) -> Finding:
     worst = max(others, key=lambda r: _apart(first.first_step, r.first_step))
     after_step, at_end = _apart(first.first_step, worst.first_step), _apart(first.last, worst.last)
     if max(after_step, at_end) <= max_relative:
-        return Finding.no(f"the {len(ranks)} ranks hold the same weights after the first step and at the end")
-    return Finding.yes(1.0, f"after the first optimizer step rank {worst.rank}'s weights differ from rank "
-                            f"{first.rank}'s by {after_step:.2g} of their size ({at_end:.2g} at the end)"
-                            f"{_why_apart(first, worst)}", where="optimizer")
+        return Finding.no(
+            f"the {len(ranks)} ranks hold the same weights after the first step and at the end"
+        )
+    return Finding.yes(
+        1.0,
+        f"after the first optimizer step rank {worst.rank}'s weights differ from rank "
+        f"{first.rank}'s by {after_step:.2g} of their size ({at_end:.2g} at the end)"
+        f"{_why_apart(first, worst)}",
+        where="optimizer",
+    )
 
 
 def _why_apart(first: RankRecord, other: RankRecord) -> str:
     if _apart(first.start, other.start) > 0:
-        return ("; they already differed before it: each rank initialised its own weights and nothing "
-                "broadcast rank 0's" + (" (the gradients are averaged by hand)" if other.gradient_reductions else ""))
+        return (
+            "; they already differed before it: each rank initialised its own weights and nothing "
+            "broadcast rank 0's"
+            + (" (the gradients are averaged by hand)" if other.gradient_reductions else "")
+        )
     return ""
 
 
@@ -58,9 +67,13 @@ def sampler_epoch_fixed(ev: Evidence, min_passes: int = 2) -> Finding:
     if not stuck:
         return Finding.no(f"the sampler's epoch moved: {passes[0].sampler_epochs[:6]}")
     rank = stuck[0]
-    return Finding.yes(1.0, f"rank {rank.rank}'s DistributedSampler was iterated {len(rank.sampler_epochs)} times, "
-                            f"always at epoch {rank.sampler_epochs[0]} (set_epoch was called {rank.set_epoch_calls} "
-                            "times): every epoch repeats the same order", where="loader")
+    return Finding.yes(
+        1.0,
+        f"rank {rank.rank}'s DistributedSampler was iterated {len(rank.sampler_epochs)} times, "
+        f"always at epoch {rank.sampler_epochs[0]} (set_epoch was called {rank.set_epoch_calls} "
+        "times): every epoch repeats the same order",
+        where="loader",
+    )
 
 
 @detector
@@ -72,11 +85,19 @@ def eval_unreduced(ev: Evidence) -> Finding:
     passes = [p for p in (loss.eval_passes if loss else []) if p.forwards or p.loss is not None]
     sharded = [info for info in data.loaders if info.role == "eval" and info.sharded]
     if section.world_size < 2 or not passes or not sharded:
-        raise NotEvaluated("no validation pass over a DistributedSampler's shard in a multi-process run")
+        raise NotEvaluated(
+            "no validation pass over a DistributedSampler's shard in a multi-process run"
+        )
     first = section.ranks[0] if section.ranks else None
     if first is None or first.metric_reductions:
-        return Finding.no(f"rank 0 reduced or gathered its numbers {first.metric_reductions if first else 0} times")
-    return Finding.yes(0.9, f"{len(passes)} validation passes ran over a DistributedSampler that gives each of the "
-                            f"{section.world_size} ranks its own part of the validation data, and the script reduced "
-                            "or gathered no loss or metric across ranks: rank 0's numbers cover "
-                            f"1/{section.world_size} of it", where="loader")
+        return Finding.no(
+            f"rank 0 reduced or gathered its numbers {first.metric_reductions if first else 0} times"
+        )
+    return Finding.yes(
+        0.9,
+        f"{len(passes)} validation passes ran over a DistributedSampler that gives each of the "
+        f"{section.world_size} ranks its own part of the validation data, and the script reduced "
+        "or gathered no loss or metric across ranks: rank 0's numbers cover "
+        f"1/{section.world_size} of it",
+        where="loader",
+    )

@@ -5,9 +5,18 @@ from __future__ import annotations
 import math
 
 from diagnose.evidence import Evidence
-from diagnose.rules.detect_learning import chance_loss
 from diagnose.probes.sections import REGRESSION_LOSSES
-from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, median, observed, scaled, window
+from diagnose.rules.detect_learning import chance_loss
+from diagnose.rules.findings import (
+    Finding,
+    NotEvaluated,
+    detector,
+    finite_values,
+    median,
+    observed,
+    scaled,
+    window,
+)
 
 
 def _mode_dependent(ev: Evidence) -> list[str]:
@@ -22,12 +31,17 @@ def backward_in_eval_mode(ev: Evidence, min_fraction: float = 0.5, min_checks: i
     fraction = book.backward_in_eval_mode / book.backward_mode_checked
     layers = _mode_dependent(ev)
     if fraction < min_fraction or not layers:
-        return Finding.no(f"{fraction:.0%} of training steps in eval mode" + ("" if layers else
-                          " (no dropout/batchnorm, so the mode does not matter)"))
-    return Finding.yes(fraction, f"{book.backward_in_eval_mode} of {book.backward_mode_checked} training steps "
-                                 f"ran with the model in eval mode (model.eval() was called {book.eval_calls} "
-                                 f"times, model.train() {book.train_calls}); it has {', '.join(layers[:3])}",
-                       where="eval")
+        return Finding.no(
+            f"{fraction:.0%} of training steps in eval mode"
+            + ("" if layers else " (no dropout/batchnorm, so the mode does not matter)")
+        )
+    return Finding.yes(
+        fraction,
+        f"{book.backward_in_eval_mode} of {book.backward_mode_checked} training steps "
+        f"ran with the model in eval mode (model.eval() was called {book.eval_calls} "
+        f"times, model.train() {book.train_calls}); it has {', '.join(layers[:3])}",
+        where="eval",
+    )
 
 
 @detector
@@ -40,13 +54,19 @@ def validation_in_train_mode(ev: Evidence, min_fraction: float = 0.5) -> Finding
     layers = _mode_dependent(ev)
     if in_train / forwards < min_fraction or not layers:
         return Finding.no()
-    return Finding.yes(in_train / forwards, f"{in_train} of {forwards} forward passes under torch.no_grad() ran in "
-                                            f"train mode, with {', '.join(layers[:3])} active", where="eval_forward")
+    return Finding.yes(
+        in_train / forwards,
+        f"{in_train} of {forwards} forward passes under torch.no_grad() ran in "
+        f"train mode, with {', '.join(layers[:3])} active",
+        where="eval_forward",
+    )
 
 
 def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
     """Steps and losses of the validation passes that computed a finite loss."""
-    passes = [p for p in observed(ev, "loss").eval_passes if p.loss is not None and math.isfinite(p.loss)]
+    passes = [
+        p for p in observed(ev, "loss").eval_passes if p.loss is not None and math.isfinite(p.loss)
+    ]
     if len(passes) < min_passes:
         raise NotEvaluated(f"fewer than {min_passes} validation passes with a loss")
     return [p.after_step for p in passes], [p.loss for p in passes]
@@ -64,7 +84,9 @@ def _train_loss_near(ev: Evidence, step: int, points: int = 10) -> float | None:
 
 
 @detector
-def val_loss_rising(ev: Evidence, min_rise: float = 0.05, min_passes: int = 4, after_best: int = 2) -> Finding:
+def val_loss_rising(
+    ev: Evidence, min_rise: float = 0.05, min_passes: int = 4, after_best: int = 2
+) -> Finding:
     """Validation loss rising after its best pass while the training loss keeps falling."""
     steps, losses = _val_curve(ev, min_passes)
     best = min(range(len(losses)), key=losses.__getitem__)
@@ -74,10 +96,15 @@ def val_loss_rising(ev: Evidence, min_rise: float = 0.05, min_passes: int = 4, a
         return Finding.no(f"validation loss {losses[best]:.4g} at best, {losses[-1]:.4g} last")
     train_then, train_now = _train_loss_near(ev, steps[best]), _train_loss_near(ev, steps[-1])
     if train_then is None or train_now is None or train_now > train_then:
-        return Finding.no("the validation loss rose, but so did the training loss (not overfitting)")
-    return Finding.yes(scaled(rise, min_rise, 0.5), f"the validation loss bottomed at {losses[best]:.4g} "
-                                                    f"(step {steps[best]}) and rose to {recent:.4g} while the "
-                                                    f"training loss fell from {train_then:.3g} to {train_now:.3g}")
+        return Finding.no(
+            "the validation loss rose, but so did the training loss (not overfitting)"
+        )
+    return Finding.yes(
+        scaled(rise, min_rise, 0.5),
+        f"the validation loss bottomed at {losses[best]:.4g} "
+        f"(step {steps[best]}) and rose to {recent:.4g} while the "
+        f"training loss fell from {train_then:.3g} to {train_now:.3g}",
+    )
 
 
 @detector
@@ -88,14 +115,20 @@ def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2
         raise NotEvaluated("fewer than 10 finite training loss values")
     train_late, val_late = median(window(train, 0.8, 1.0)), losses[-1]
     if train_late <= 0 or val_late / train_late < min_ratio:
-        return Finding.no(f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}")
-    return Finding.yes(scaled(val_late / train_late, min_ratio, 100),
-                       f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
-                       f"({val_late / train_late:.3g}x): the model memorizes the training set")
+        return Finding.no(
+            f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}"
+        )
+    return Finding.yes(
+        scaled(val_late / train_late, min_ratio, 100),
+        f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
+        f"({val_late / train_late:.3g}x): the model memorizes the training set",
+    )
 
 
 @detector
-def val_at_chance(ev: Evidence, margin: float = 0.1, min_passes: int = 2, spread: float = 2.0) -> Finding:
+def val_at_chance(
+    ev: Evidence, margin: float = 0.1, min_passes: int = 2, spread: float = 2.0
+) -> Finding:
     """Validation closes less than ``margin`` of the gap from chance to perfect, or stays within
     ``spread`` standard errors of chance on a validation set this small: its accuracy is what
     guessing scores (the majority class's share when the training labels were seen, else 1/C;
@@ -116,9 +149,12 @@ def val_at_chance(ev: Evidence, margin: float = 0.1, min_passes: int = 2, spread
     noise = spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
     if accuracy > chance + max(margin * (1 - chance), noise):
         return Finding.no(f"validation accuracy {accuracy:.1%}, chance {chance:.1%}")
-    return Finding.yes(1.0, f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}) "
-                            f"within what {samples} validation samples can tell: the model has learned nothing "
-                            "that carries to validation")
+    return Finding.yes(
+        1.0,
+        f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}) "
+        f"within what {samples} validation samples can tell: the model has learned nothing "
+        "that carries to validation",
+    )
 
 
 def _val_loss_at_chance(ev: Evidence, margin: float, min_passes: int) -> Finding:
@@ -133,11 +169,16 @@ def _val_loss_at_chance(ev: Evidence, margin: float, min_passes: int) -> Finding
     chance, late = chance_loss(ev), median(values[-3:])
     if late < (1 - margin) * chance:
         return Finding.no(f"validation {loss.kind} {late:.4g}, constant prediction {chance:.4g}")
-    return Finding.yes(1.0, f"the validation loss stays at {late:.4g}, no lower than the loss of a model that learned "
-                            f"nothing ({chance:.4g}): nothing learned carries to validation")
+    return Finding.yes(
+        1.0,
+        f"the validation loss stays at {late:.4g}, no lower than the loss of a model that learned "
+        f"nothing ({chance:.4g}): nothing learned carries to validation",
+    )
 
 
-def _chance_accuracy(ev: Evidence, val_loss: float | None, accuracy: float) -> tuple[float | None, str]:
+def _chance_accuracy(
+    ev: Evidence, val_loss: float | None, accuracy: float
+) -> tuple[float | None, str]:
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     if counts and sum(counts.values()):
         return max(counts.values()) / sum(counts.values()), "the majority class's share"
@@ -147,13 +188,17 @@ def _chance_accuracy(ev: Evidence, val_loss: float | None, accuracy: float) -> t
     if val_loss is not None and math.isfinite(val_loss) and 0 < accuracy < 1:
         uniform = -math.log(accuracy)
         if abs(val_loss - uniform) <= 0.1 * uniform:
-            return accuracy, f"the validation loss {val_loss:.4g} ≈ ln(1/accuracy): uniform predictions"
+            return (
+                accuracy,
+                f"the validation loss {val_loss:.4g} ≈ ln(1/accuracy): uniform predictions",
+            )
     return None, ""
 
 
 @detector
-def train_fits_worse_than_val(ev: Evidence, min_ratio: float = 2.0, min_accuracy_gap: float = 0.1,
-                              min_passes: int = 2) -> Finding:
+def train_fits_worse_than_val(
+    ev: Evidence, min_ratio: float = 2.0, min_accuracy_gap: float = 0.1, min_passes: int = 2
+) -> Finding:
     """Late in the run the model fits its training data clearly worse than it fitted held-out data
     at its best validation pass. A model fits what it trains on at least as well as what it never
     saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
@@ -161,18 +206,30 @@ def train_fits_worse_than_val(ev: Evidence, min_ratio: float = 2.0, min_accuracy
     pass keeps the signal when the model starts memorizing the wrong labels and validation worsens."""
     steps, losses = _val_curve(ev, min_passes)
     logged = len(set(observed(ev, "loss").steps))
-    train, best = _train_loss_near(ev, steps[-1], points=max(1, min(10, logged // 5))), min(losses)  # the last fifth
+    train, best = (
+        _train_loss_near(ev, steps[-1], points=max(1, min(10, logged // 5))),
+        min(losses),
+    )  # the last fifth
     if train is None or best <= 0:
         raise NotEvaluated("no training loss near the last validation pass")
     ratio = train / best
     accuracy_gap = _accuracy_gap(ev)
     if ratio < min_ratio and (accuracy_gap is None or accuracy_gap < min_accuracy_gap):
         return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
-    gap = f"; the best validation accuracy is {accuracy_gap:.0%} above the training accuracy" if accuracy_gap else ""
+    gap = (
+        f"; the best validation accuracy is {accuracy_gap:.0%} above the training accuracy"
+        if accuracy_gap
+        else ""
+    )
     # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is already telling.
-    return Finding.yes(max(scaled(ratio, 1.0, 1.5 * min_ratio), scaled(accuracy_gap or 0, 0.0, 3 * min_accuracy_gap)),
-                       f"late in training the training loss is {train:.3g} against {best:.3g} on validation data at "
-                       f"its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit")
+    return Finding.yes(
+        max(
+            scaled(ratio, 1.0, 1.5 * min_ratio),
+            scaled(accuracy_gap or 0, 0.0, 3 * min_accuracy_gap),
+        ),
+        f"late in training the training loss is {train:.3g} against {best:.3g} on validation data at "
+        f"its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
+    )
 
 
 def _accuracy_gap(ev: Evidence, late: float = 0.6, points: int = 2) -> float | None:

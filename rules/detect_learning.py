@@ -8,9 +8,24 @@ import math
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
 from diagnose.rules.findings import (
-    Finding, NotEvaluated, adversarial, detector, finite_values, median, observed, require, scaled, window)
+    Finding,
+    NotEvaluated,
+    adversarial,
+    detector,
+    finite_values,
+    median,
+    observed,
+    require,
+    scaled,
+    window,
+)
 
-CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"}
+CLASSIFICATION_LOSSES = {
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
+}
 MIN_CURVE = 10
 HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
 MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)
@@ -22,10 +37,16 @@ def loss_disconnected(ev: Evidence) -> Finding:
     if not graph.checked or not graph.trainable_params:
         raise NotEvaluated("no backward pass through a model with trainable parameters was seen")
     if graph.params_reached:
-        return Finding.no(f"the loss reaches {graph.params_reached} of {graph.trainable_params} parameter tensors")
+        return Finding.no(
+            f"the loss reaches {graph.params_reached} of {graph.trainable_params} parameter tensors"
+        )
     root = f"a {graph.root_grad_fn} node" if graph.root_grad_fn else "a leaf tensor with no history"
-    return Finding.yes(1.0, f"backward() starts from {root}; its graph reaches none of the model's "
-                            f"{graph.trainable_params} trainable parameter tensors", where="loss")
+    return Finding.yes(
+        1.0,
+        f"backward() starts from {root}; its graph reaches none of the model's "
+        f"{graph.trainable_params} trainable parameter tensors",
+        where="loss",
+    )
 
 
 @detector
@@ -41,9 +62,13 @@ def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Findi
     missed = 1.0 - graph.updated_elements_reached / graph.updated_elements
     if missed < min_fraction:
         return Finding.no(f"the loss reaches {1 - missed:.0%} of the updated parameters")
-    return Finding.yes(scaled(missed, min_fraction, 0.5), f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
-                               f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
-                               "layers after the cut are trained", where="loss")
+    return Finding.yes(
+        scaled(missed, min_fraction, 0.5),
+        f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
+        f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
+        "layers after the cut are trained",
+        where="loss",
+    )
 
 
 @detector
@@ -51,8 +76,11 @@ def custom_function_in_graph(ev: Evidence) -> Finding:
     graph = observed(ev, "graph")
     if not graph.custom_functions:
         return Finding.no()
-    return Finding.yes(1.0, f"the loss passes through hand-written autograd.Function(s): "
-                            f"{', '.join(graph.custom_functions[:3])}")
+    return Finding.yes(
+        1.0,
+        f"the loss passes through hand-written autograd.Function(s): "
+        f"{', '.join(graph.custom_functions[:3])}",
+    )
 
 
 @detector
@@ -63,8 +91,12 @@ def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: in
     fraction = book.steps_without_grads / book.steps_checked_for_grads
     if fraction < min_fraction:
         return Finding.no(f"{fraction:.0%} of steps had no gradient")
-    return Finding.yes(fraction, f"{book.steps_without_grads} of {book.steps_checked_for_grads} optimizer steps "
-                                 "checked found every gradient empty (None or zero)", where="step")
+    return Finding.yes(
+        fraction,
+        f"{book.steps_without_grads} of {book.steps_checked_for_grads} optimizer steps "
+        "checked found every gradient empty (None or zero)",
+        where="step",
+    )
 
 
 @detector
@@ -75,8 +107,12 @@ def zero_grad_after_backward(ev: Evidence, min_fraction: float = 0.5) -> Finding
     fraction = book.zero_grad_between_backward_and_step / book.steps
     if fraction < min_fraction:
         return Finding.no()
-    return Finding.yes(fraction, f"in {book.zero_grad_between_backward_and_step} of {book.steps} steps zero_grad() "
-                                 "ran after backward() and before step()", where="zero_grad")
+    return Finding.yes(
+        fraction,
+        f"in {book.zero_grad_between_backward_and_step} of {book.steps} steps zero_grad() "
+        "ran after backward() and before step()",
+        where="zero_grad",
+    )
 
 
 @detector
@@ -92,12 +128,19 @@ def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
             raise NotEvaluated("too few hand-written updates checked")
         if book.steps_params_unchanged < book.steps_checked_for_change:
             return Finding.no("the weights change at the hand-written updates")
-        return Finding.yes(1.0, f"{book.backward_calls} backward passes ran with no optimizer, and none of the "
-                                f"{book.steps_checked_for_change} updates checked changed the weights: the update "
-                                "never reaches the parameters", where="backward")
+        return Finding.yes(
+            1.0,
+            f"{book.backward_calls} backward passes ran with no optimizer, and none of the "
+            f"{book.steps_checked_for_change} updates checked changed the weights: the update "
+            "never reaches the parameters",
+            where="backward",
+        )
     if book.backward_calls >= min_backward and book.steps == 0:
-        return Finding.yes(1.0, f"{book.backward_calls} backward passes ran but optimizer.step() was never "
-                                "called", where="backward")
+        return Finding.yes(
+            1.0,
+            f"{book.backward_calls} backward passes ran but optimizer.step() was never called",
+            where="backward",
+        )
     return Finding.no(f"{book.steps} steps")
 
 
@@ -111,9 +154,12 @@ def optimizer_misses_model(ev: Evidence, max_fraction: float = 0.05) -> Finding:
         return Finding.no(f"the optimizer holds {fraction:.0%} of the model's trainable parameters")
     elsewhere = opt.optimized_params - opt.optimized_params_in_model
     other = f"; it holds {elsewhere:,} parameters of something else" if elsewhere else ""
-    return Finding.yes(1.0 - fraction, f"the optimizer updates {opt.model_params_optimized:,} of the trained "
-                                       f"model's {opt.model_params_trainable:,} parameters{other}",
-                       where="optimizer")
+    return Finding.yes(
+        1.0 - fraction,
+        f"the optimizer updates {opt.model_params_optimized:,} of the trained "
+        f"model's {opt.model_params_trainable:,} parameters{other}",
+        where="optimizer",
+    )
 
 
 @detector
@@ -124,23 +170,35 @@ def params_mostly_frozen(ev: Evidence, max_trainable: float = 0.05) -> Finding:
     fraction = model.trainable / model.params
     if fraction > max_trainable:
         return Finding.no(f"{fraction:.0%} of parameters are trainable")
-    return Finding.yes(1.0 - fraction, f"only {model.trainable:,} of {model.params:,} parameters "
-                                       f"({fraction:.1%}) have requires_grad=True")
+    return Finding.yes(
+        1.0 - fraction,
+        f"only {model.trainable:,} of {model.params:,} parameters "
+        f"({fraction:.1%}) have requires_grad=True",
+    )
 
 
 @detector
 def probabilities_into_logit_loss(ev: Evidence, min_fraction: float = 0.5) -> Finding:
     loss, graph = observed(ev, "loss"), ev.observe.graph
     if graph is not None and graph.softmax_into_log_softmax:
-        return Finding.yes(1.0, "the autograd graph shows softmax output fed into cross-entropy's log_softmax",
-                           where="loss")
+        return Finding.yes(
+            1.0,
+            "the autograd graph shows softmax output fed into cross-entropy's log_softmax",
+            where="loss",
+        )
     if not loss.logit_loss_calls:
-        raise NotEvaluated("no loss that expects logits (cross_entropy, BCE-with-logits) was called")
+        raise NotEvaluated(
+            "no loss that expects logits (cross_entropy, BCE-with-logits) was called"
+        )
     fraction = loss.probability_inputs / loss.logit_loss_calls
     if fraction < min_fraction:
         return Finding.no()
-    return Finding.yes(fraction, f"{loss.kind} received probabilities (already softmax/sigmoid outputs) in "
-                                 f"{loss.probability_inputs} of {loss.logit_loss_calls} calls", where="loss")
+    return Finding.yes(
+        fraction,
+        f"{loss.kind} received probabilities (already softmax/sigmoid outputs) in "
+        f"{loss.probability_inputs} of {loss.logit_loss_calls} calls",
+        where="loss",
+    )
 
 
 @detector
@@ -150,8 +208,12 @@ def log_of_probabilities(ev: Evidence) -> Finding:
         raise NotEvaluated("no backward pass")
     if not graph.log_of_probabilities:
         return Finding.no()
-    return Finding.yes(1.0, "the loss takes log() directly of a softmax/sigmoid output: log(0) = -inf as soon "
-                            "as a probability underflows", where="loss")
+    return Finding.yes(
+        1.0,
+        "the loss takes log() directly of a softmax/sigmoid output: log(0) = -inf as soon "
+        "as a probability underflows",
+        where="loss",
+    )
 
 
 @detector
@@ -165,18 +227,29 @@ def nll_on_raw_scores(ev: Evidence, min_fraction: float = 0.5) -> Finding:
     if fraction < min_fraction and not negative:
         return Finding.no()
     extra = f"; the loss went down to {min(values):.3g}" if negative else ""
-    return Finding.yes(max(fraction, 0.9 if negative else 0), f"nll_loss got positive inputs in {fraction:.0%} "
-                                                             f"of calls: raw scores, not log-probabilities{extra}",
-                       where="loss")
+    return Finding.yes(
+        max(fraction, 0.9 if negative else 0),
+        f"nll_loss got positive inputs in {fraction:.0%} "
+        f"of calls: raw scores, not log-probabilities{extra}",
+        where="loss",
+    )
 
 
 @detector
 def target_broadcast(ev: Evidence) -> Finding:
     loss, messages = observed(ev, "loss"), ev.observe.messages
-    warned = [w.message for w in (messages.warnings if messages else []) if "target size" in w.message.lower()]
+    warned = [
+        w.message
+        for w in (messages.warnings if messages else [])
+        if "target size" in w.message.lower()
+    ]
     if loss.broadcast_shapes:
-        return Finding.yes(1.0, f"{loss.kind} compares {loss.broadcast_shapes[0]}: the shapes broadcast to a "
-                                "matrix, so every output is compared with every target", where="loss")
+        return Finding.yes(
+            1.0,
+            f"{loss.kind} compares {loss.broadcast_shapes[0]}: the shapes broadcast to a "
+            "matrix, so every output is compared with every target",
+            where="loss",
+        )
     if warned:
         return Finding.yes(0.9, warned[0][:200], where="loss")
     return Finding.no()
@@ -188,8 +261,12 @@ def single_unit_classifier(ev: Evidence) -> Finding:
     if loss.kind != "cross_entropy":
         raise NotEvaluated("cross_entropy was not the training loss")
     if loss.n_classes == 1:
-        return Finding.yes(1.0, "cross_entropy over a single output unit: softmax of one value is always 1, "
-                                "the loss is always 0", where="loss")
+        return Finding.yes(
+            1.0,
+            "cross_entropy over a single output unit: softmax of one value is always 1, "
+            "the loss is always 0",
+            where="loss",
+        )
     return Finding.no()
 
 
@@ -201,11 +278,19 @@ def output_range_mismatch(ev: Evidence) -> Finding:
     if loss.kind not in REGRESSION_LOSSES or loss.output_min is None or targets.min is None:
         raise NotEvaluated("no regression loss with observed outputs")
     if loss.output_min >= 0 and targets.min < -0.1 * (targets.std or 1):
-        return Finding.yes(0.9, f"model outputs never go below {loss.output_min:.3g} but targets reach "
-                                f"{targets.min:.3g}: a non-negative output activation (e.g. ReLU)", where="forward")
+        return Finding.yes(
+            0.9,
+            f"model outputs never go below {loss.output_min:.3g} but targets reach "
+            f"{targets.min:.3g}: a non-negative output activation (e.g. ReLU)",
+            where="forward",
+        )
     if loss.output_min >= 0 and loss.output_max <= 1 and targets.max > 1.5:
-        return Finding.yes(0.8, f"model outputs stay in [0, 1] but targets reach {targets.max:.3g}: a sigmoid "
-                                "output cannot produce them", where="forward")
+        return Finding.yes(
+            0.8,
+            f"model outputs stay in [0, 1] but targets reach {targets.max:.3g}: a sigmoid "
+            "output cannot produce them",
+            where="forward",
+        )
     return Finding.no()
 
 
@@ -222,9 +307,12 @@ def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
     if fraction < min_fraction:
         return Finding.no(f"{len(model.linear_chains)} linear→linear connections")
     pairs = ", ".join(f"{a} → {b}" for a, b in model.linear_chains[:4])
-    return Finding.yes(scaled(fraction, min_fraction, 2 * min_fraction),
-                       f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
-                       f"feed the next with no activation between them ({pairs})", where="forward")
+    return Finding.yes(
+        scaled(fraction, min_fraction, 2 * min_fraction),
+        f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
+        f"feed the next with no activation between them ({pairs})",
+        where="forward",
+    )
 
 
 @detector
@@ -232,13 +320,18 @@ def unregistered_layers(ev: Evidence) -> Finding:
     model = observed(ev, "model")
     if not model.unregistered:
         return Finding.no()
-    return Finding.yes(1.0, f"layers with parameters ran inside {model.cls}.forward but are not its submodules "
-                            f"({', '.join(model.unregistered[:4])}): they are not in model.parameters()",
-                       where="optimizer")
+    return Finding.yes(
+        1.0,
+        f"layers with parameters ran inside {model.cls}.forward but are not its submodules "
+        f"({', '.join(model.unregistered[:4])}): they are not in model.parameters()",
+        where="optimizer",
+    )
 
 
 @detector
-def sum_reduction(ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5) -> Finding:
+def sum_reduction(
+    ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5
+) -> Finding:
     """A loss summed over the batch, so its gradients grow with the batch size. A sum that the script
     divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face computes
     its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding and
@@ -251,10 +344,16 @@ def sum_reduction(ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, m
         return Finding.no()
     divisor = median(loss.sum_divisors) if loss.sum_divisors else None
     if divisor is not None and divisor >= mean_divisor:
-        return Finding.no(f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
-                          "backward(): a mean")
-    return Finding.yes(0.8, f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
-                            "those of the mean", where="loss")
+        return Finding.no(
+            f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
+            "backward(): a mean"
+        )
+    return Finding.yes(
+        0.8,
+        f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
+        "those of the mean",
+        where="loss",
+    )
 
 
 @detector
@@ -265,7 +364,9 @@ def dropout_too_high(ev: Evidence, max_p: float = 0.75) -> Finding:
     p = max(model.dropout)
     if p < max_p:
         return Finding.no(f"largest dropout p={p:g}")
-    return Finding.yes(scaled(p, max_p, 0.95), f"dropout with p={p:g} drops {p:.0%} of the units each step")
+    return Finding.yes(
+        scaled(p, max_p, 0.95), f"dropout with p={p:g} drops {p:.0%} of the units each step"
+    )
 
 
 @detector
@@ -275,9 +376,11 @@ def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
     improvement = (early - late) / abs(early) if early else 0.0
     if improvement >= min_improvement:
         return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
-    return Finding.yes(scaled(min_improvement - improvement, 0, min_improvement),
-                       f"the training loss moved from {early:.4g} to {late:.4g} over {len(values)} steps "
-                       f"({improvement:+.1%})")
+    return Finding.yes(
+        scaled(min_improvement - improvement, 0, min_improvement),
+        f"the training loss moved from {early:.4g} to {late:.4g} over {len(values)} steps "
+        f"({improvement:+.1%})",
+    )
 
 
 @detector
@@ -287,11 +390,16 @@ def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
     late = median(window(values, 0.8, 1.0))
     if abs(late - chance) > tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
-    baseline = ("a constant prediction, each batch's target mean" if loss.kind in REGRESSION_LOSSES
-                else f"predicting the class frequencies for {loss.n_classes} classes")
-    return Finding.yes(1.0 - abs(late - chance) / (tolerance * chance) * 0.5,
-                       f"the training loss sits at {late:.4g}, the loss of {baseline} ({chance:.4g}): "
-                       "the model has learned nothing")
+    baseline = (
+        "a constant prediction, each batch's target mean"
+        if loss.kind in REGRESSION_LOSSES
+        else f"predicting the class frequencies for {loss.n_classes} classes"
+    )
+    return Finding.yes(
+        1.0 - abs(late - chance) / (tolerance * chance) * 0.5,
+        f"the training loss sits at {late:.4g}, the loss of {baseline} ({chance:.4g}): "
+        "the model has learned nothing",
+    )
 
 
 @detector
@@ -306,15 +414,19 @@ def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
     uniform = math.log(loss.n_classes)  # what a freshly initialised classifier scores
     if first < min_factor * uniform:
         return Finding.no(f"initial {kind} {first:.4g}, uniform-prediction loss {uniform:.4g}")
-    return Finding.yes(scaled(first / uniform, min_factor, 10 * min_factor),
-                       f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
-                       f"= {uniform:.4g}, the loss of uniform predictions")
+    return Finding.yes(
+        scaled(first / uniform, min_factor, 10 * min_factor),
+        f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
+        f"= {uniform:.4g}, the loss of uniform predictions",
+    )
 
 
 def _curve(ev: Evidence) -> list[float]:
     if adversarial(ev):
-        raise NotEvaluated("optimizers take turns with losses of their own (an adversarial game): "
-                           "their losses are not expected to fall")
+        raise NotEvaluated(
+            "optimizers take turns with losses of their own (an adversarial game): "
+            "their losses are not expected to fall"
+        )
     values = finite_values(observed(ev, "loss").values)
     if len(values) < MIN_CURVE:
         raise NotEvaluated(f"fewer than {MIN_CURVE} finite training loss values")
@@ -334,7 +446,9 @@ def chance_loss(ev: Evidence) -> float:
     if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("not a classification loss")
     if loss.weighted_calls:
-        raise NotEvaluated("the loss weights its classes, so its chance level is not the class entropy")
+        raise NotEvaluated(
+            "the loss weights its classes, so its chance level is not the class entropy"
+        )
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     total = sum(counts.values())
     if counts and total:
@@ -352,15 +466,23 @@ def frozen_at_init(ev: Evidence, min_share: float = 0.2, tolerance: float = 0.15
     model, init = observed(ev, "model"), observed(ev, "init")
     if not model.params or not init.layers:
         raise NotEvaluated("no weight layers were seen at the start")
-    fresh = [layer for layer in init.layers if layer.name in model.frozen_stds
-             and _untouched(layer, model.frozen_stds[layer.name]) and _at_init(layer, tolerance)]
+    fresh = [
+        layer
+        for layer in init.layers
+        if layer.name in model.frozen_stds
+        and _untouched(layer, model.frozen_stds[layer.name])
+        and _at_init(layer, tolerance)
+    ]
     share = sum(math.prod(layer.shape) for layer in fresh) / model.params
     if share < min_share:
         return Finding.no(f"{share:.0%} of the parameters are frozen at their initial values")
     names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if len(fresh) > 3 else "")
-    return Finding.yes(scaled(share, min_share, 0.8),
-                       f"{share:.0%} of the parameters ({names}) have requires_grad=False yet hold freshly "
-                       "initialized random weights: they will never learn", where="optimizer")
+    return Finding.yes(
+        scaled(share, min_share, 0.8),
+        f"{share:.0%} of the parameters ({names}) have requires_grad=False yet hold freshly "
+        "initialized random weights: they will never learn",
+        where="optimizer",
+    )
 
 
 def _untouched(layer: InitLayer, final_std: float) -> bool:
@@ -376,8 +498,11 @@ def _at_init(layer: InitLayer, tolerance: float) -> bool:
         return False
     slack = max(tolerance, 2.0 / math.sqrt(count))
     centred = abs(layer.mean) <= 0.1 * layer.std
-    return centred and any(abs(layer.std / scale - 1.0) <= slack
-                           for scale in (layer.default_std, layer.he_std, layer.glorot_std) if scale)
+    return centred and any(
+        abs(layer.std / scale - 1.0) <= slack
+        for scale in (layer.default_std, layer.he_std, layer.glorot_std)
+        if scale
+    )
 
 
 @detector
@@ -391,10 +516,16 @@ def narrow_hidden_layer(ev: Evidence, min_width: int = 2) -> Finding:
     loss = observed(ev, "loss")
     classes = loss.n_classes if loss.kind in {"cross_entropy", "nll_loss"} else None
     if classes and classes >= 3 and width < classes:
-        return Finding.yes(scaled(classes / width, 1, 5), f"{where} has {width} units for {classes} classes: "
-                                                          "a bottleneck narrower than the output", where="forward")
+        return Finding.yes(
+            scaled(classes / width, 1, 5),
+            f"{where} has {width} units for {classes} classes: "
+            "a bottleneck narrower than the output",
+            where="forward",
+        )
     if width <= min_width:
-        return Finding.yes(0.5, f"{where} has only {width} unit{'s' if width > 1 else ''}", where="forward")
+        return Finding.yes(
+            0.5, f"{where} has only {width} unit{'s' if width > 1 else ''}", where="forward"
+        )
     return Finding.no(f"the narrowest hidden layer has {width} units")
 
 
@@ -406,9 +537,16 @@ def _hidden_widths(ev: Evidence) -> list[tuple[int, str]]:
     outputs = loss.output_shape[-1] if loss and loss.output_shape else None
     activations = ev.observe.activations
     stats = activations.samples[0].stats if activations and activations.samples else []
-    widths = [(stat.units, stat.name) for stat in stats if stat.dims <= MAX_DENSE_DIMS
-              and not (stat.kind in {"softmax", "sigmoid"} and stat.units == outputs)]
+    widths = [
+        (stat.units, stat.name)
+        for stat in stats
+        if stat.dims <= MAX_DENSE_DIMS
+        and not (stat.kind in {"softmax", "sigmoid"} and stat.units == outputs)
+    ]
     layers = ev.observe.init.layers if ev.observe.init else []
-    widths += [(layer.shape[1], layer.name) for layer in layers
-               if layer.name.rsplit(".", 1)[-1].startswith("weight_hh") and len(layer.shape) == 2]
+    widths += [
+        (layer.shape[1], layer.name)
+        for layer in layers
+        if layer.name.rsplit(".", 1)[-1].startswith("weight_hh") and len(layer.shape) == 2
+    ]
     return widths

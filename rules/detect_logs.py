@@ -6,7 +6,16 @@ from __future__ import annotations
 import math
 
 from diagnose.evidence import Evidence
-from diagnose.rules.findings import Finding, NotEvaluated, decades, detector, finite_values, median, observed, scaled
+from diagnose.rules.findings import (
+    Finding,
+    NotEvaluated,
+    decades,
+    detector,
+    finite_values,
+    median,
+    observed,
+    scaled,
+)
 
 LOGS_SCENARIO = "logs"
 
@@ -16,7 +25,9 @@ def metrics_only(ev: Evidence) -> Finding:
     """The evidence is a log of metrics, with no model, gradients or data to separate causes."""
     if ev.observe.run.scenario != LOGS_SCENARIO:
         return Finding.no("the script ran under observation")
-    return Finding.yes(1.0, "diagnosed from logged metrics only: no model, gradient or data evidence")
+    return Finding.yes(
+        1.0, "diagnosed from logged metrics only: no model, gradient or data evidence"
+    )
 
 
 @detector
@@ -32,10 +43,15 @@ def lr_rose_before_divergence(ev: Evidence, min_rise: float = 3.0) -> Finding:
     start = optimizer.lr_values[0]
     at = [lr for step, lr in zip(optimizer.lr_steps, optimizer.lr_values) if step <= blowup]
     if not at or start <= 0 or at[-1] / start < min_rise:
-        return Finding.no(f"learning rate {start:.3g} at the start, {at[-1] if at else start:.3g} at the blow-up")
-    return Finding.yes(scaled(decades(at[-1] / start), decades(min_rise), 2),
-                       f"the loss blew up at step {blowup}, when the learning rate had risen from {start:.3g} "
-                       f"to {at[-1]:.3g}", where="optimizer")
+        return Finding.no(
+            f"learning rate {start:.3g} at the start, {at[-1] if at else start:.3g} at the blow-up"
+        )
+    return Finding.yes(
+        scaled(decades(at[-1] / start), decades(min_rise), 2),
+        f"the loss blew up at step {blowup}, when the learning rate had risen from {start:.3g} "
+        f"to {at[-1]:.3g}",
+        where="optimizer",
+    )
 
 
 def _blowup_step(steps: list[int], values: list[float], factor: float = 3.0) -> int | None:

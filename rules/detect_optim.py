@@ -8,7 +8,17 @@ import math
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import ActivationSample, ActivationStat, GradSample
 from diagnose.rules.findings import (
-    Finding, NotEvaluated, decades, detector, finite_values, median, observed, require, scaled, window)
+    Finding,
+    NotEvaluated,
+    decades,
+    detector,
+    finite_values,
+    median,
+    observed,
+    require,
+    scaled,
+    window,
+)
 
 
 @detector
@@ -17,8 +27,12 @@ def loss_nonfinite(ev: Evidence) -> Finding:
     if loss.first_nonfinite_step is None:
         require(loss.values, "training loss value")
         return Finding.no()
-    return Finding.yes(1.0, f"the training loss became NaN/Inf at step {loss.first_nonfinite_step} "
-                            f"(of {len(loss.values)} observed)", where="loss")
+    return Finding.yes(
+        1.0,
+        f"the training loss became NaN/Inf at step {loss.first_nonfinite_step} "
+        f"(of {len(loss.values)} observed)",
+        where="loss",
+    )
 
 
 @detector
@@ -28,11 +42,13 @@ def loss_diverging(ev: Evidence, min_ratio: float = 3.0) -> Finding:
         raise NotEvaluated("fewer than 10 finite loss values")
     early = median(values[:3])  # where the loss started, not where it had already got to
     width = max(3, len(values) // 20)
-    peak = max(median(values[i:i + width]) for i in range(0, len(values) - width + 1))
+    peak = max(median(values[i : i + width]) for i in range(len(values) - width + 1))
     if early <= 0 or peak / early < min_ratio:
         return Finding.no(f"peak/initial loss {peak / early if early > 0 else 0:.3g}")
-    return Finding.yes(scaled(decades(peak / early), decades(min_ratio), 2),
-                       f"the training loss climbed from {early:.4g} to {peak:.4g} ({peak / early:.3g}x)")
+    return Finding.yes(
+        scaled(decades(peak / early), decades(min_ratio), 2),
+        f"the training loss climbed from {early:.4g} to {peak:.4g} ({peak / early:.3g}x)",
+    )
 
 
 def _samples_before_divergence(ev: Evidence) -> list[GradSample]:
@@ -58,9 +74,11 @@ def updates_too_large(ev: Evidence, max_ratio: float = 0.1) -> Finding:
     if worst < max_ratio:
         return Finding.no(f"largest median update/weight ratio {worst:.3g}")
     shown = "infinite" if math.isinf(worst) else f"{worst:.3g}"
-    return Finding.yes(scaled(decades(worst / max_ratio), 0, 2),
-                       f"single steps change the weights by {shown} of their norm (healthy: ~1e-3)",
-                       where="optimizer")
+    return Finding.yes(
+        scaled(decades(worst / max_ratio), 0, 2),
+        f"single steps change the weights by {shown} of their norm (healthy: ~1e-3)",
+        where="optimizer",
+    )
 
 
 @detector
@@ -72,13 +90,17 @@ def updates_tiny(ev: Evidence, min_ratio: float = 1e-5, first_samples: int = 5) 
     typical = median(ratios)
     if typical >= min_ratio:
         return Finding.no(f"median update/weight ratio {typical:.3g}")
-    return Finding.yes(scaled(decades(min_ratio / typical), 0, 2),
-                       f"each step changes the weights by only {typical:.2g} of their norm (healthy: ~1e-3)",
-                       where="optimizer")
+    return Finding.yes(
+        scaled(decades(min_ratio / typical), 0, 2),
+        f"each step changes the weights by only {typical:.2g} of their norm (healthy: ~1e-3)",
+        where="optimizer",
+    )
 
 
 @detector
-def lr_decays_early(ev: Evidence, min_drop: float = 1e-3, within: float = 0.5, within_epochs: int = 3) -> Finding:
+def lr_decays_early(
+    ev: Evidence, min_drop: float = 1e-3, within: float = 0.5, within_epochs: int = 3
+) -> Finding:
     """The LR falls by ``min_drop`` early and training goes on without it: within the first half of
     the observed steps, or within the first ``within_epochs`` passes over the training data with
     another pass begun after it (a per-epoch schedule that leaves nothing to learn with after three
@@ -88,17 +110,27 @@ def lr_decays_early(ev: Evidence, min_drop: float = 1e-3, within: float = 0.5, w
     if len(lrs) < 10 or not lrs[0]:
         raise NotEvaluated("fewer than 10 steps with a learning rate")
     collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * min_drop), None)
-    if collapsed is None or (collapsed > within * len(lrs)
-                             and not _epoch_follows(ev, opt.lr_steps[collapsed], within_epochs)):
+    if collapsed is None or (
+        collapsed > within * len(lrs)
+        and not _epoch_follows(ev, opt.lr_steps[collapsed], within_epochs)
+    ):
         return Finding.no(f"learning rate {lrs[0]:.3g} → {lrs[-1]:.3g}")
-    return Finding.yes(1.0, f"the learning rate fell from {lrs[0]:.3g} to {lrs[collapsed]:.3g} within "
-                            f"{opt.lr_steps[collapsed]} steps and ended at {lrs[-1]:.3g}", where="step")
+    return Finding.yes(
+        1.0,
+        f"the learning rate fell from {lrs[0]:.3g} to {lrs[collapsed]:.3g} within "
+        f"{opt.lr_steps[collapsed]} steps and ended at {lrs[-1]:.3g}",
+        where="step",
+    )
 
 
 def _epoch_follows(ev: Evidence, step: int, within_epochs: int) -> bool:
     """Whether ``step`` falls in one of the first ``within_epochs`` passes over the training loader
     and a further pass began after it."""
-    train = [loader for loader in (ev.observe.data.loaders if ev.observe.data else []) if loader.role == "train"]
+    train = [
+        loader
+        for loader in (ev.observe.data.loaders if ev.observe.data else [])
+        if loader.role == "train"
+    ]
     starts = train[0].pass_steps if train else []
     begun = sum(start <= step for start in starts)
     return 0 < begun <= within_epochs and any(start > step for start in starts)
@@ -106,8 +138,11 @@ def _epoch_follows(ev: Evidence, step: int, within_epochs: int) -> bool:
 
 def _relative_grads(sample: GradSample) -> list[float]:
     """Gradient norm over weight norm per layer (scale-free), for layers where both are positive."""
-    return [g / w for g, w in zip(sample.norms, sample.weight_norms)
-            if g is not None and w and g > 0 and math.isfinite(g) and math.isfinite(w)]
+    return [
+        g / w
+        for g, w in zip(sample.norms, sample.weight_norms)
+        if g is not None and w and g > 0 and math.isfinite(g) and math.isfinite(w)
+    ]
 
 
 @detector
@@ -125,9 +160,11 @@ def grads_vanish(ev: Evidence, max_ratio: float = 1e-4, min_layers: int = 3) -> 
     typical = median(ratios)
     if typical > max_ratio:
         return Finding.no(f"first/last layer relative gradient {typical:.3g}")
-    return Finding.yes(scaled(decades(max_ratio / typical), 0, 6),
-                       f"the first layer's gradient is {typical:.2g}x the last layer's (relative to weight "
-                       f"size) across {len(gradients.layers)} layers: gradients vanish toward the input")
+    return Finding.yes(
+        scaled(decades(max_ratio / typical), 0, 6),
+        f"the first layer's gradient is {typical:.2g}x the last layer's (relative to weight "
+        f"size) across {len(gradients.layers)} layers: gradients vanish toward the input",
+    )
 
 
 @detector
@@ -136,15 +173,23 @@ def grads_explode(ev: Evidence, min_growth: float = 1e3) -> Finding:
     norms = gradients.total_norms
     if len(norms) < 2:
         raise NotEvaluated("fewer than two steps with gradients")
-    grad_bad, loss_bad = gradients.first_nonfinite_grad_step, loss.first_nonfinite_step if loss else None
+    grad_bad, loss_bad = (
+        gradients.first_nonfinite_grad_step,
+        loss.first_nonfinite_step if loss else None,
+    )
     if grad_bad is not None and (loss_bad is None or grad_bad <= loss_bad):
-        return Finding.yes(1.0, f"the gradient norm became NaN/Inf at step {grad_bad} "
-                                f"(it was {norms[0]:.3g} at the first step)")
+        return Finding.yes(
+            1.0,
+            f"the gradient norm became NaN/Inf at step {grad_bad} "
+            f"(it was {norms[0]:.3g} at the first step)",
+        )
     finite = finite_values(norms)
     growth = max(finite) / finite[0] if finite and finite[0] > 0 else 0.0
     if growth >= min_growth:
-        return Finding.yes(scaled(decades(growth), decades(min_growth), 6),
-                           f"the gradient norm grew {growth:.3g}x, from {finite[0]:.3g} to {max(finite):.3g}")
+        return Finding.yes(
+            scaled(decades(growth), decades(min_growth), 6),
+            f"the gradient norm grew {growth:.3g}x, from {finite[0]:.3g} to {max(finite):.3g}",
+        )
     return Finding.no(f"gradient norm growth {growth:.3g}x")
 
 
@@ -157,24 +202,36 @@ def grads_huge_at_start(ev: Evidence, min_ratio: float = 10.0) -> Finding:
     worst = max(relative)
     if worst < min_ratio:
         return Finding.no(f"largest gradient/weight norm ratio {worst:.3g}")
-    return Finding.yes(scaled(decades(worst / min_ratio), 0, 2),
-                       f"at the first step a layer's gradient is {worst:.3g}x the size of its weights")
+    return Finding.yes(
+        scaled(decades(worst / min_ratio), 0, 2),
+        f"at the first step a layer's gradient is {worst:.3g}x the size of its weights",
+    )
 
 
 @detector
 def init_constant(ev: Evidence, min_identical: float = 0.5) -> Finding:
     layers = require(observed(ev, "init").layers, "initial weight")
     hidden = [layer for layer in layers[:-1] if layer.shape[0] > 1]
-    bad = [layer.name for layer in hidden if layer.constant or layer.identical_rows >= min_identical]
+    bad = [
+        layer.name for layer in hidden if layer.constant or layer.identical_rows >= min_identical
+    ]
     if not bad:
         return Finding.no()
-    return Finding.yes(1.0, f"{len(bad)} hidden weight(s) start with identical rows ({', '.join(bad[:4])}); "
-                            "every unit of such a layer gets the same gradient and stays identical")
+    return Finding.yes(
+        1.0,
+        f"{len(bad)} hidden weight(s) start with identical rows ({', '.join(bad[:4])}); "
+        "every unit of such a layer gets the same gradient and stays identical",
+    )
 
 
 @detector
-def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 0.5,
-                   normalized_factor: float = 10.0, max_larger: float = 3.0) -> Finding:
+def init_scale_off(
+    ev: Evidence,
+    max_factor: float = 5.0,
+    min_fraction: float = 0.5,
+    normalized_factor: float = 10.0,
+    max_larger: float = 3.0,
+) -> Finding:
     """Weights far from the scale their fan-in calls for. Embedding tables sum over no fan-in, so
     no such scale applies to them. A model with normalization layers resets the scale of what its
     weights produce at each of them (LayerNorm(a·Wx) = LayerNorm(Wx)): there a small scale only
@@ -183,8 +240,11 @@ def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 
     variance): ``max_larger`` times He multiplies the activations' variance by its square at each
     layer, and in a normalized model shrinks every update relative to the weights."""
     init = observed(ev, "init")
-    layers = [layer for layer in require(init.layers, "initial weight")
-              if not layer.constant and not layer.lookup and layer.fan_in >= 2 and layer.std > 0]
+    layers = [
+        layer
+        for layer in require(init.layers, "initial weight")
+        if not layer.constant and not layer.lookup and layer.fan_in >= 2 and layer.std > 0
+    ]
     if not layers:
         raise NotEvaluated("no non-constant weight layer with a fan-in")
     small_factor = max(max_factor, normalized_factor) if init.normalization_layers else max_factor
@@ -195,29 +255,40 @@ def init_scale_off(ev: Evidence, max_factor: float = 5.0, min_fraction: float = 
         if larger >= max_larger or smaller >= small_factor:
             off.append((max(larger, smaller), layer))
     if len(off) < min_fraction * len(layers):
-        return Finding.no(f"{len(off)} of {len(layers)} layers {max_larger:g}x above or {small_factor:g}x below "
-                          "the usual scales")
+        return Finding.no(
+            f"{len(off)} of {len(layers)} layers {max_larger:g}x above or {small_factor:g}x below "
+            "the usual scales"
+        )
     factor, layer = max(off, key=lambda item: item[0])
     direction = "larger" if layer.std > layer.he_std else "smaller"
-    return Finding.yes(scaled(decades(factor), decades(max_larger), 2.5),
-                       f"{len(off)} of {len(layers)} weight layers start {factor:.3g}x {direction} than "
-                       f"He/Glorot/PyTorch-default scale (e.g. {layer.name}: std {layer.std:.3g}, "
-                       f"He {layer.he_std:.3g})")
+    return Finding.yes(
+        scaled(decades(factor), decades(max_larger), 2.5),
+        f"{len(off)} of {len(layers)} weight layers start {factor:.3g}x {direction} than "
+        f"He/Glorot/PyTorch-default scale (e.g. {layer.name}: std {layer.std:.3g}, "
+        f"He {layer.he_std:.3g})",
+    )
 
 
 @detector
-def relu_dead(ev: Evidence, min_dead: float = 0.5, layer_dead: float = 0.9, later_weight: float = 0.6) -> Finding:
+def relu_dead(
+    ev: Evidence, min_dead: float = 0.5, layer_dead: float = 0.9, later_weight: float = 0.6
+) -> Finding:
     """Dead ReLUs, strongest when dead from the start; dying later is often a consequence of
     divergence or bad data, so it counts ``later_weight`` as much."""
     samples = require(observed(ev, "activations").samples, "activation sample")
     start, end = _dead_share(samples[0]), _dead_share(samples[-1])
     if start is None:
         raise NotEvaluated("no ReLU activation was observed")
-    for (overall, worst), weight, when in ((start, 1.0, "from the first step"), (end, later_weight, "by the end")):
+    for (overall, worst), weight, when in (
+        (start, 1.0, "from the first step"),
+        (end, later_weight, "by the end"),
+    ):
         if overall >= min_dead or worst.dead_fraction >= layer_dead:
-            return Finding.yes(weight * max(overall, worst.dead_fraction * 0.8),
-                               f"{overall:.0%} of ReLU units output zero for the whole batch {when} "
-                               f"({worst.name}: {worst.dead_fraction:.0%})")
+            return Finding.yes(
+                weight * max(overall, worst.dead_fraction * 0.8),
+                f"{overall:.0%} of ReLU units output zero for the whole batch {when} "
+                f"({worst.name}: {worst.dead_fraction:.0%})",
+            )
     return Finding.no(f"{max(start[0], end[0] if end else 0):.0%} of ReLU units dead")
 
 
@@ -227,7 +298,9 @@ def _dead_share(sample: ActivationSample) -> tuple[float, ActivationStat] | None
     if not relus:
         return None
     units = sum(s.units for s in relus)
-    return sum(s.dead_fraction * s.units for s in relus) / units, max(relus, key=lambda s: s.dead_fraction)
+    return sum(s.dead_fraction * s.units for s in relus) / units, max(
+        relus, key=lambda s: s.dead_fraction
+    )
 
 
 @detector
@@ -239,8 +312,11 @@ def activations_saturated(ev: Evidence, min_saturated: float = 0.5) -> Finding:
     mean = sum(s.saturated_fraction for s in squashing) / len(squashing)
     if mean < min_saturated:
         return Finding.no(f"{mean:.0%} of sigmoid/tanh outputs saturated")
-    return Finding.yes(mean, f"{mean:.0%} of sigmoid/tanh outputs sit at their bounds at the first step, "
-                             "where their gradient is ~0")
+    return Finding.yes(
+        mean,
+        f"{mean:.0%} of sigmoid/tanh outputs sit at their bounds at the first step, "
+        "where their gradient is ~0",
+    )
 
 
 @detector
@@ -251,13 +327,19 @@ def grads_not_cleared(ev: Evidence, min_fraction: float = 0.5, min_checks: int =
     fraction = book.stale_steps / book.stale_checks
     if fraction < min_fraction:
         return Finding.no(f"{fraction:.0%} of steps applied stale gradients")
-    return Finding.yes(fraction, f"in {book.stale_steps} of {book.stale_checks} steps checked, the optimizer's "
-                                 f"gradients had not been cleared since its previous step (zero_grad was called "
-                                 f"{book.zero_grad_calls} times)", where="backward")
+    return Finding.yes(
+        fraction,
+        f"in {book.stale_steps} of {book.stale_checks} steps checked, the optimizer's "
+        f"gradients had not been cleared since its previous step (zero_grad was called "
+        f"{book.zero_grad_calls} times)",
+        where="backward",
+    )
 
 
 @detector
-def lr_atypical(ev: Evidence, direction: str = "high", limits: dict[str, float] | None = None) -> Finding:
+def lr_atypical(
+    ev: Evidence, direction: str = "high", limits: dict[str, float] | None = None
+) -> Finding:
     optimizers = require(observed(ev, "optimizer").optimizers, "optimizer")
     limits = limits or {}
     for info in optimizers:
@@ -266,9 +348,12 @@ def lr_atypical(ev: Evidence, direction: str = "high", limits: dict[str, float] 
             continue
         off = info.lr > limit if direction == "high" else info.lr < limit
         if off:
-            return Finding.yes(scaled(decades(info.lr / limit), 0, 1.5),
-                               f"{info.cls} with lr={info.lr:g} is far {'above' if direction == 'high' else 'below'} "
-                               f"the usual range for {info.cls} (limit {limit:g})", where="optimizer")
+            return Finding.yes(
+                scaled(decades(info.lr / limit), 0, 1.5),
+                f"{info.cls} with lr={info.lr:g} is far {'above' if direction == 'high' else 'below'} "
+                f"the usual range for {info.cls} (limit {limit:g})",
+                where="optimizer",
+            )
     return Finding.no()
 
 
@@ -278,8 +363,11 @@ def weight_decay_high(ev: Evidence, limits: dict[str, float] | None = None) -> F
     for info in optimizers:
         limit = (limits or {}).get(info.cls)
         if limit is not None and info.weight_decay and info.weight_decay >= limit:
-            return Finding.yes(scaled(decades(info.weight_decay / limit), 0, 1.5),
-                               f"{info.cls} with weight_decay={info.weight_decay:g}", where="optimizer")
+            return Finding.yes(
+                scaled(decades(info.weight_decay / limit), 0, 1.5),
+                f"{info.cls} with weight_decay={info.weight_decay:g}",
+                where="optimizer",
+            )
     return Finding.no()
 
 
@@ -291,8 +379,10 @@ def weights_shrinking(ev: Evidence, max_ratio: float = 0.5) -> Finding:
     first, last = (sum(w for w in s.weight_norms if w) for s in (samples[0], samples[-1]))
     if not (math.isfinite(first) and math.isfinite(last)) or not first or last / first > max_ratio:
         return Finding.no()
-    return Finding.yes(scaled(1 - last / first, 1 - max_ratio, 1),
-                       f"the total weight norm shrank from {first:.3g} to {last:.3g}")
+    return Finding.yes(
+        scaled(1 - last / first, 1 - max_ratio, 1),
+        f"the total weight norm shrank from {first:.3g} to {last:.3g}",
+    )
 
 
 @detector
@@ -315,5 +405,7 @@ def loss_noisy(ev: Evidence, min_variation: float = 0.5) -> Finding:
     variation = spread / abs(mean) if mean else 0.0
     if variation < min_variation:
         return Finding.no(f"loss variation {variation:.2f}")
-    return Finding.yes(scaled(variation, min_variation, 2), f"the loss jumps by {variation:.0%} of its mean "
-                                                            "from step to step")
+    return Finding.yes(
+        scaled(variation, min_variation, 2),
+        f"the loss jumps by {variation:.0%} of its mean from step to step",
+    )

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from diagnose.evidence import Evidence, ObservedRun
-from diagnose.rules.findings import Finding, NotEvaluated, detector, finite_values, mean, median, scaled, window
+from diagnose.rules.findings import (
+    Finding,
+    NotEvaluated,
+    detector,
+    finite_values,
+    mean,
+    median,
+    scaled,
+    window,
+)
 from diagnose.rules.lr_range import LRAnalysis, analyse
 
 FIT_FRACTION = 0.1
@@ -30,9 +39,12 @@ def lr_above_range(ev: Evidence, min_decades: float = 1.0) -> Finding:
     if lr.decades_off < min_decades and not beyond:
         return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
     where = f", past the LR where the loss diverges ({lr.divergence_lr:.3g})" if beyond else ""
-    return Finding.yes(1.0 if beyond else scaled(lr.decades_off, min_decades, 3),
-                       f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
-                       f"({lr.decades_off:.1f} decades above{where})", where="optimizer")
+    return Finding.yes(
+        1.0 if beyond else scaled(lr.decades_off, min_decades, 3),
+        f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
+        f"({lr.decades_off:.1f} decades above{where})",
+        where="optimizer",
+    )
 
 
 @detector
@@ -40,12 +52,17 @@ def lr_below_range(ev: Evidence, min_decades: float = 2.0) -> Finding:
     lr = lr_analysis(ev)
     if -lr.decades_off < min_decades:
         return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
-    return Finding.yes(scaled(-lr.decades_off, min_decades, 5),
-                       f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
-                       f"({-lr.decades_off:.1f} decades below)", where="optimizer")
+    return Finding.yes(
+        scaled(-lr.decades_off, min_decades, 5),
+        f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
+        f"({-lr.decades_off:.1f} decades below)",
+        where="optimizer",
+    )
 
 
-def _fits(losses: list[float], accuracies: list[float], fraction: float = FIT_FRACTION) -> tuple[bool, str]:
+def _fits(
+    losses: list[float], accuracies: list[float], fraction: float = FIT_FRACTION
+) -> tuple[bool, str]:
     """Whether a one-batch replay got its loss down to ``fraction`` of where it started (or its
     accuracy to ~100%), and the numbers that say so."""
     finite = finite_values(losses)
@@ -71,7 +88,10 @@ def overfit_loop(ev: Evidence, expect: str = "fails") -> Finding:
         raise NotEvaluated("the overfit replay recorded no loss")
     fitted, detail = _fits(loss.values, loss.train_accuracy)
     if fitted == (expect == "fits"):
-        return Finding.yes(1.0, f"the script's own loop {'can' if fitted else 'cannot'} memorize one batch: {detail}")
+        return Finding.yes(
+            1.0,
+            f"the script's own loop {'can' if fitted else 'cannot'} memorize one batch: {detail}",
+        )
     return Finding.no(detail)
 
 
@@ -79,11 +99,15 @@ def overfit_loop(ev: Evidence, expect: str = "fails") -> Finding:
 def isolated_fit(ev: Evidence, expect: str = "fits") -> Finding:
     section = _replay(ev, "overfit_isolated").isolated
     if section is None or not section.losses:
-        raise NotEvaluated(section.note if section and section.note else "the isolated overfit test did not train")
+        raise NotEvaluated(
+            section.note if section and section.note else "the isolated overfit test did not train"
+        )
     fitted, detail = _fits(section.losses, section.accuracies)
     who = f"a fresh copy of the model with {section.optimizer}(lr={section.lr:g})"
     if fitted == (expect == "fits"):
-        return Finding.yes(1.0, f"{who} {'can' if fitted else 'cannot'} memorize the batch: {detail}")
+        return Finding.yes(
+            1.0, f"{who} {'can' if fitted else 'cannot'} memorize the batch: {detail}"
+        )
     return Finding.no(detail)
 
 
@@ -97,16 +121,23 @@ def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.85) -> Finding:
     perfect fit): a model that cannot learn at all learns no faster on true labels than on shuffled
     ones, whatever the labels."""
     loss = _replay(ev, "overfit_loop").loss
-    learned, fit_detail = (_fits(loss.values, loss.train_accuracy, LEARNS_FRACTION) if loss and loss.values
-                           else (False, "no loss"))
+    learned, fit_detail = (
+        _fits(loss.values, loss.train_accuracy, LEARNS_FRACTION)
+        if loss and loss.values
+        else (False, "no loss")
+    )
     if not learned:
-        raise NotEvaluated(f"the script's loop does not learn one batch ({fit_detail}), so shuffling the labels "
-                           "cannot tell anything about them")
+        raise NotEvaluated(
+            f"the script's loop does not learn one batch ({fit_detail}), so shuffling the labels "
+            "cannot tell anything about them"
+        )
     true, permuted = (_mean_loss(_replay(ev, name)) for name in ("subset", "label_control"))
     if true is None or permuted is None or permuted <= 0:
         raise NotEvaluated("too few finite losses in the label control")
-    detail = (f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} with the "
-              f"true labels and {permuted:.4g} with shuffled labels")
+    detail = (
+        f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} with the "
+        f"true labels and {permuted:.4g} with shuffled labels"
+    )
     return Finding.yes(1.0, detail) if true / permuted >= max_ratio else Finding.no(detail)
 
 
@@ -120,15 +151,22 @@ def input_ignored(ev: Evidence, tolerance: float = 0.05) -> Finding:
     zeroed, observed = _replay(ev, "zeroed_input").loss, ev.observe.loss
     if zeroed is None or observed is None:
         raise NotEvaluated("no loss curves to compare")
-    late = [median(window(finite_values(run.values), 0.8, 1.0)) if finite_values(run.values) else None
-            for run in (observed, zeroed)]
+    late = [
+        median(window(finite_values(run.values), 0.8, 1.0)) if finite_values(run.values) else None
+        for run in (observed, zeroed)
+    ]
     if None in late or not late[0]:
         raise NotEvaluated("too few finite losses")
     gap = abs(late[1] - late[0]) / abs(late[0])
     if gap > tolerance:
-        return Finding.no(f"with zeroed inputs the loss ends at {late[1]:.4g} instead of {late[0]:.4g}")
-    return Finding.yes(scaled(tolerance - gap, 0, tolerance), f"with every input replaced by zeros the loss ends "
-                                                              f"at {late[1]:.4g}, as with the real inputs ({late[0]:.4g})")
+        return Finding.no(
+            f"with zeroed inputs the loss ends at {late[1]:.4g} instead of {late[0]:.4g}"
+        )
+    return Finding.yes(
+        scaled(tolerance - gap, 0, tolerance),
+        f"with every input replaced by zeros the loss ends "
+        f"at {late[1]:.4g}, as with the real inputs ({late[0]:.4g})",
+    )
 
 
 @detector
@@ -141,7 +179,10 @@ def custom_backward(ev: Evidence, expect: str = "wrong", max_error: float = 1e-3
     if bool(wrong) != (expect == "wrong"):
         return Finding.no()
     if wrong:
-        names = ", ".join(f"{r.function} (relative error {r.relative_error:.2g})" for r in wrong[:3])
-        return Finding.yes(1.0, f"backward() disagrees with finite differences: {names}", where="backward")
+        names = ", ".join(
+            f"{r.function} (relative error {r.relative_error:.2g})" for r in wrong[:3]
+        )
+        return Finding.yes(
+            1.0, f"backward() disagrees with finite differences: {names}", where="backward"
+        )
     return Finding.yes(1.0, f"{len(checked)} custom backward(s) agree with finite differences")
-

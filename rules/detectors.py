@@ -5,14 +5,36 @@ from __future__ import annotations
 from types import ModuleType
 
 from diagnose.rules import (
-    detect_crash, detect_data, detect_distributed, detect_eval, detect_learning, detect_logs, detect_optim,
-    detect_replay, detect_schedule)
+    detect_crash,
+    detect_data,
+    detect_distributed,
+    detect_eval,
+    detect_learning,
+    detect_logs,
+    detect_optim,
+    detect_replay,
+    detect_schedule,
+)
 from diagnose.rules.findings import Detector
 
 
 def _collect(*modules: ModuleType) -> dict[str, Detector]:
-    return {name: fn for module in modules for name, fn in vars(module).items() if getattr(fn, "is_detector", False)}
+    return {
+        name: fn
+        for module in modules
+        for name, fn in vars(module).items()
+        if getattr(fn, "is_detector", False)
+    }
 
 
-DETECTORS: dict[str, Detector] = _collect(detect_data, detect_learning, detect_optim, detect_schedule, detect_eval,
-                                          detect_crash, detect_replay, detect_logs, detect_distributed)
+DETECTORS: dict[str, Detector] = _collect(
+    detect_data,
+    detect_learning,
+    detect_optim,
+    detect_schedule,
+    detect_eval,
+    detect_crash,
+    detect_replay,
+    detect_logs,
+    detect_distributed,
+)

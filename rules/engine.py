@@ -22,7 +22,13 @@ from diagnose.rules.findings import Finding, NotEvaluated
 from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import SCENARIOS, Cause, Edge, Symptom
 
-LEVEL_BONUS = {"crash": 0.10, "data": 0.04, "learnability": 0.03, "optimization": 0.02, "evaluation": 0.0}
+LEVEL_BONUS = {
+    "crash": 0.10,
+    "data": 0.04,
+    "learnability": 0.03,
+    "optimization": 0.02,
+    "evaluation": 0.0,
+}
 EXPLAINED_AWAY = 0.6
 LIKELY = 0.5
 CONFIRMED_FLOOR = 0.85
@@ -84,16 +90,25 @@ def evaluate_symptoms(book: RuleBook, evidence: Evidence) -> dict[str, SymptomRe
 def evaluate(symptom: Symptom, evidence: Evidence) -> SymptomResult:
     missing = [need for need in symptom.needs if evidence.section(need) is None]
     if missing:
-        what = [f"the {m} replay did not run" if m in SCENARIOS else f"no {m} evidence" for m in missing]
+        what = [
+            f"the {m} replay did not run" if m in SCENARIOS else f"no {m} evidence" for m in missing
+        ]
         return SymptomResult(symptom, "not_evaluated", detail="; ".join(what))
     try:
         finding: Finding = DETECTORS[symptom.detector](evidence, **symptom.params)
     except NotEvaluated as reason:
         return SymptomResult(symptom, "not_evaluated", detail=str(reason))
     except Exception as error:  # a detector bug must not take the diagnosis down; it is reported
-        return SymptomResult(symptom, "not_evaluated", detail=f"detector error: {type(error).__name__}: {error}")
-    return SymptomResult(symptom, "fired" if finding.fired else "clear", finding.strength, finding.detail,
-                         finding.where)
+        return SymptomResult(
+            symptom, "not_evaluated", detail=f"detector error: {type(error).__name__}: {error}"
+        )
+    return SymptomResult(
+        symptom,
+        "fired" if finding.fired else "clear",
+        finding.strength,
+        finding.detail,
+        finding.where,
+    )
 
 
 def edge_strength(edge: Edge, results: dict[str, SymptomResult]) -> float | None:
@@ -113,9 +128,12 @@ def edge_strength(edge: Edge, results: dict[str, SymptomResult]) -> float | None
     return edge.weight * min(strengths)
 
 
-def score_causes(book: RuleBook, results: dict[str, SymptomResult],
-                 confirmations: dict[str, Confirmation] | None = None,
-                 searched: frozenset[str] = frozenset()) -> list[CauseScore]:
+def score_causes(
+    book: RuleBook,
+    results: dict[str, SymptomResult],
+    confirmations: dict[str, Confirmation] | None = None,
+    searched: frozenset[str] = frozenset(),
+) -> list[CauseScore]:
     """Score every cause; a replay that confirms a cause (its fix removes the symptom) lifts it to at
     least CONFIRMED_FLOOR, one whose fix did not help halves it. Only causes with evidence of their
     own can be confirmed (a fix may help for reasons other than this cause), except those the repair
@@ -130,7 +148,9 @@ def score_causes(book: RuleBook, results: dict[str, SymptomResult],
             if strength is None:
                 continue
             score.evaluated = True
-            fired = [results[s] for s in [*edge.all_of, *edge.any_of] if results[s].status == "fired"]
+            fired = [
+                results[s] for s in [*edge.all_of, *edge.any_of] if results[s].status == "fired"
+            ]
             if strength and edge.refutes:
                 refute *= 1.0 - strength
                 score.refuted_by += [r for r in fired if r not in score.refuted_by]
@@ -144,8 +164,11 @@ def score_causes(book: RuleBook, results: dict[str, SymptomResult],
             score.confirmation = verdict
             # An unhelpful fix weakens what was inferred from consequences; a bug observed directly
             # (a step run in eval mode) is still there, it just did no measurable harm in the replay.
-            score.confidence = (max(score.confidence, CONFIRMED_FLOOR) if verdict.confirmed
-                                else max(score.confidence * FIX_DID_NOT_HELP, direct * refute))
+            score.confidence = (
+                max(score.confidence, CONFIRMED_FLOOR)
+                if verdict.confirmed
+                else max(score.confidence * FIX_DID_NOT_HELP, direct * refute)
+            )
         for explainer in score.cause.explained_by:
             if scores[explainer].confidence >= LIKELY and not score.confirmed:
                 score.confidence *= 1.0 - EXPLAINED_AWAY * scores[explainer].confidence

@@ -12,15 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from diagnose.evidence import Evidence
-from diagnose.rules.detect_learning import chance_loss, MIN_CURVE
+from diagnose.rules.detect_learning import MIN_CURVE, chance_loss
 from diagnose.rules.engine import SymptomResult, evaluate
 from diagnose.rules.findings import NotEvaluated, adversarial, finite_values, median, window
 from diagnose.rules.loader import RuleBook
 
 MATERIAL_DROP = 0.1  # of the starting loss
 BELOW_CHANCE = 0.9  # the late loss must be under this fraction of the chance-level loss
-ADVERSARIAL = ("optimizers take turns with losses of their own (adversarial training), whose losses are not "
-               "expected to fall: judged by the absence of failure symptoms")
+ADVERSARIAL = (
+    "optimizers take turns with losses of their own (adversarial training), whose losses are not "
+    "expected to fall: judged by the absence of failure symptoms"
+)
 
 
 @dataclass
@@ -40,20 +42,29 @@ def assess(evidence: Evidence, results: dict[str, SymptomResult]) -> Learning:
 
 def learns(evidence: Evidence, book: RuleBook) -> Learning:
     """``assess`` with only the failure symptoms evaluated (for a replay's evidence)."""
-    failing = {sid: evaluate(symptom, evidence) for sid, symptom in book.symptoms.items() if symptom.failure}
+    failing = {
+        sid: evaluate(symptom, evidence)
+        for sid, symptom in book.symptoms.items()
+        if symptom.failure
+    }
     return assess(evidence, failing)
 
 
 def _loss_falls(evidence: Evidence) -> tuple[bool, str]:
     loss = evidence.observe.loss
-    curve, what = (loss.values, "training loss") if loss and loss.values else (_validation_curve(evidence),
-                                                                              "validation loss")
+    curve, what = (
+        (loss.values, "training loss")
+        if loss and loss.values
+        else (_validation_curve(evidence), "validation loss")
+    )
     values = finite_values(curve)
     if len(values) < MIN_CURVE:
         return False, f"too few finite {what} values ({len(values)}) to show that the run learns"
     early, late = median(window(values, 0, 0.1)), median(window(values, 0.8, 1.0))
     drop = (early - late) / abs(early) if early else 0.0
-    moved = f"the {what} went from {early:.4g} to {late:.4g} over {len(values)} values ({-drop:+.0%})"
+    moved = (
+        f"the {what} went from {early:.4g} to {late:.4g} over {len(values)} values ({-drop:+.0%})"
+    )
     if drop < MATERIAL_DROP:
         return False, f"{moved}: it did not fall by {MATERIAL_DROP:.0%} or more"
     chance = _chance(evidence)

@@ -34,20 +34,27 @@ class RuleBook:
     graph: nx.DiGraph
 
     def edges_into(self, cause: str) -> list[Edge]:
-        return [self.graph.nodes[node]["edge"] for node in self.graph.predecessors(f"cause:{cause}")
-                if self.graph.nodes[node]["kind"] == "edge"]
+        return [
+            self.graph.nodes[node]["edge"]
+            for node in self.graph.predecessors(f"cause:{cause}")
+            if self.graph.nodes[node]["kind"] == "edge"
+        ]
 
     def explanation_order(self) -> list[str]:
         """Cause ids with every explaining cause before the causes it explains."""
-        causes = [n for n in nx.topological_sort(self.graph) if self.graph.nodes[n]["kind"] == "cause"]
+        causes = [
+            n for n in nx.topological_sort(self.graph) if self.graph.nodes[n]["kind"] == "cause"
+        ]
         return [n.split(":", 1)[1] for n in causes]
 
 
 def load_rules(extra: Sequence[Path] = ()) -> RuleBook:
     """The bundled rules plus any extra rule files (or folders of them)."""
-    sources = [(f"rules/{item.name}", item.read_text())
-               for item in sorted(resources.files("diagnose.rules").iterdir(), key=lambda i: i.name)
-               if item.name.endswith(".yaml")]
+    sources = [
+        (f"rules/{item.name}", item.read_text())
+        for item in sorted(resources.files("diagnose.rules").iterdir(), key=lambda i: i.name)
+        if item.name.endswith(".yaml")
+    ]
     sources += [(str(path), path.read_text()) for path in _rule_paths(extra)]
     return build([(label, parse(label, text)) for label, text in sources])
 
@@ -68,7 +75,9 @@ def parse(label: str, text: str) -> RuleFile:
     except yaml.YAMLError as error:
         mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise RuleError(f"{label}: not valid YAML{where}" + (f" ({problem})" if problem else "")) from None
+        raise RuleError(
+            f"{label}: not valid YAML{where}" + (f" ({problem})" if problem else "")
+        ) from None
     if data is None:
         return RuleFile()
     if not isinstance(data, dict):
@@ -94,15 +103,22 @@ def build(files: list[tuple[str, RuleFile]]) -> RuleBook:
     symptoms: dict[str, Symptom] = {}
     causes: dict[str, Cause] = {}
     for label, rules in files:
-        for kind, items, known in (("symptoms", rules.symptoms, symptoms), ("causes", rules.causes, causes)):
+        for kind, items, known in (
+            ("symptoms", rules.symptoms, symptoms),
+            ("causes", rules.causes, causes),
+        ):
             for index, item in enumerate(items):
                 if item.id in known:
-                    raise RuleError(f"{label}: rule '{item.id}' ({kind}[{index}]), field 'id': defined twice")
+                    raise RuleError(
+                        f"{label}: rule '{item.id}' ({kind}[{index}]), field 'id': defined twice"
+                    )
                 known[item.id] = item
         for index, symptom in enumerate(rules.symptoms):
             if symptom.detector not in DETECTORS:
-                raise RuleError(f"{label}: rule '{symptom.id}' (symptoms[{index}]), field 'detector': "
-                                f"unknown detector '{symptom.detector}'")
+                raise RuleError(
+                    f"{label}: rule '{symptom.id}' (symptoms[{index}]), field 'detector': "
+                    f"unknown detector '{symptom.detector}'"
+                )
     edges: list[Edge] = []
     for label, rules in files:
         for index, edge in enumerate(rules.edges):
@@ -112,12 +128,16 @@ def build(files: list[tuple[str, RuleFile]]) -> RuleBook:
         for index, cause in enumerate(rules.causes):
             unknown = [c for c in cause.explained_by if c not in causes]
             if unknown:
-                raise RuleError(f"{label}: rule '{cause.id}' (causes[{index}]), field 'explained_by': "
-                                f"unknown cause '{unknown[0]}'")
+                raise RuleError(
+                    f"{label}: rule '{cause.id}' (causes[{index}]), field 'explained_by': "
+                    f"unknown cause '{unknown[0]}'"
+                )
     return RuleBook(symptoms, causes, edges, _graph(symptoms, causes, edges))
 
 
-def _check_edge(label: str, index: int, edge: Edge, symptoms: dict[str, Symptom], causes: dict[str, Cause]) -> None:
+def _check_edge(
+    label: str, index: int, edge: Edge, symptoms: dict[str, Symptom], causes: dict[str, Cause]
+) -> None:
     where = f"{label}: rule '{edge.cause}' (edges[{index}])"
     if edge.cause not in causes:
         raise RuleError(f"{where}, field 'cause': unknown cause '{edge.cause}'")

@@ -32,23 +32,38 @@ def smooth(values: list[float], beta: float = 0.9) -> list[float]:
     average, out = 0.0, []
     for k, value in enumerate(values, 1):
         average = beta * average + (1 - beta) * value
-        out.append(average / (1 - beta ** k))
+        out.append(average / (1 - beta**k))
     return out
 
 
 def analyse(section: LRRangeSection, user_lr: float | None) -> LRAnalysis | None:
-    pairs = [(lr, loss) for lr, loss in zip(section.lrs, section.losses) if math.isfinite(loss) and lr > 0]
+    pairs = [
+        (lr, loss)
+        for lr, loss in zip(section.lrs, section.losses)
+        if math.isfinite(loss) and lr > 0
+    ]
     if len(pairs) < MIN_POINTS or not user_lr:
         return None
     lrs, losses = [p[0] for p in pairs], smooth([p[1] for p in pairs])
     lowest = min(range(len(losses)), key=losses.__getitem__)
-    slopes = [(losses[i + 1] - losses[i]) / math.log10(lrs[i + 1] / lrs[i]) for i in range(max(lowest, 1))]
+    slopes = [
+        (losses[i + 1] - losses[i]) / math.log10(lrs[i + 1] / lrs[i]) for i in range(max(lowest, 1))
+    ]
     steepest = min(range(len(slopes)), key=slopes.__getitem__)
-    diverged = next((lrs[i] for i in range(lowest, len(losses)) if losses[i] > 4 * losses[lowest]), None)
+    diverged = next(
+        (lrs[i] for i in range(lowest, len(losses)) if losses[i] > 4 * losses[lowest]), None
+    )
     if diverged is None and section.stopped.startswith("the loss diverged"):
         diverged = section.lrs[-1]
-    return LRAnalysis(user_lr=user_lr, suggested_lr=lrs[_valley(losses[: lowest + 1])], steepest_lr=lrs[steepest],
-                      min_loss_lr=lrs[lowest], divergence_lr=diverged, curve_lrs=tuple(lrs), curve_losses=tuple(losses))
+    return LRAnalysis(
+        user_lr=user_lr,
+        suggested_lr=lrs[_valley(losses[: lowest + 1])],
+        steepest_lr=lrs[steepest],
+        min_loss_lr=lrs[lowest],
+        divergence_lr=diverged,
+        curve_lrs=tuple(lrs),
+        curve_losses=tuple(losses),
+    )
 
 
 def _valley(losses: list[float]) -> int:

@@ -16,12 +16,39 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Level = Literal["data", "learnability", "optimization", "evaluation", "crash"]
 LEVELS: tuple[str, ...] = ("data", "learnability", "optimization", "evaluation", "crash")
-Section = Literal["run", "loss", "optimizer", "schedule", "model", "init", "data", "bookkeeping", "gradients",
-                  "activations", "graph", "sources", "messages", "distributed",
-                  # replays: a symptom that needs one is "not evaluated" until the agent runs it
-                  "overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input",
-                  "gradcheck"]
-SCENARIOS = ("overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input", "gradcheck")
+Section = Literal[
+    "run",
+    "loss",
+    "optimizer",
+    "schedule",
+    "model",
+    "init",
+    "data",
+    "bookkeeping",
+    "gradients",
+    "activations",
+    "graph",
+    "sources",
+    "messages",
+    "distributed",
+    # replays: a symptom that needs one is "not evaluated" until the agent runs it
+    "overfit_loop",
+    "overfit_isolated",
+    "lr_range",
+    "subset",
+    "label_control",
+    "zeroed_input",
+    "gradcheck",
+]
+SCENARIOS = (
+    "overfit_loop",
+    "overfit_isolated",
+    "lr_range",
+    "subset",
+    "label_control",
+    "zeroed_input",
+    "gradcheck",
+)
 ParamValue = Union[bool, int, float, str, list[str], list[float], dict[str, float]]
 Identifier = Field(pattern=r"^[a-z][a-z0-9_]*$")
 
@@ -37,11 +64,19 @@ class Symptom(Strict):
     title: str = Field(min_length=3, description="What the symptom is, in a few words.")
     level: Level
     detector: str = Field(description="Name of a function in the detector library.")
-    params: dict[str, ParamValue] = Field(default_factory=dict, description="Thresholds for the detector.")
-    needs: list[Section] = Field(default_factory=list, description="Evidence sections the detector reads.")
-    failure: bool = Field(default=False, description=(
-        "The run fails when this fires (the loss does not fall, climbs, turns NaN, sits at chance, the "
-        "predictions collapse): a run where a failure symptom fired is never reported healthy."))
+    params: dict[str, ParamValue] = Field(
+        default_factory=dict, description="Thresholds for the detector."
+    )
+    needs: list[Section] = Field(
+        default_factory=list, description="Evidence sections the detector reads."
+    )
+    failure: bool = Field(
+        default=False,
+        description=(
+            "The run fails when this fires (the loss does not fall, climbs, turns NaN, sits at chance, the "
+            "predictions collapse): a run where a failure symptom fired is never reported healthy."
+        ),
+    )
 
 
 class Confirm(Strict):
@@ -50,16 +85,29 @@ class Confirm(Strict):
     can never confirm: a model that cannot learn at all fails every control, whatever the cause."""
 
     scenario: str = Identifier
-    criterion: Literal["training_improves", "accuracy_improves", "validation_improves", "predictions_diversify",
-                       "minority_recovers", "no_crash"] = "training_improves"
-    search: int = Field(default=0, ge=0, description=(
-        "Order in the repair search (1 first): when a run fails and no cause is established, fixes are "
-        "tried blindly in this order, lower pyramid levels first. 0: never tried blindly."))
+    criterion: Literal[
+        "training_improves",
+        "accuracy_improves",
+        "validation_improves",
+        "predictions_diversify",
+        "minority_recovers",
+        "no_crash",
+    ] = "training_improves"
+    search: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Order in the repair search (1 first): when a run fails and no cause is established, fixes are "
+            "tried blindly in this order, lower pyramid levels first. 0: never tried blindly."
+        ),
+    )
 
     @model_validator(mode="after")
     def _is_a_fix(self) -> Confirm:
         if self.scenario in SCENARIOS:
-            raise ValueError(f"'{self.scenario}' is a control experiment, not a fix: it cannot confirm a cause")
+            raise ValueError(
+                f"'{self.scenario}' is a control experiment, not a fix: it cannot confirm a cause"
+            )
         return self
 
 
@@ -74,27 +122,52 @@ class Cause(Strict):
     example: str = Field(default="", description="The fix as code.")
     points_at: list[str] = Field(default_factory=list, description="Source-line keys, best first.")
     explained_by: list[str] = Field(
-        default_factory=list, description="Lower-level causes that, when likely, explain this one away.")
-    confirm: Confirm | None = Field(default=None, description="The replay of this cause's own fix that confirms it.")
-    unconfirmable: str = Field(default="", description=(
-        "Why no replay can apply this cause's fix (the data must be rebuilt, the code rewritten): such a "
-        "cause is at most 'supported', never 'confirmed'."))
-    consequence: bool = Field(default=False, description=(
-        "The cause is itself a symptom of others (exploding gradients, dead ReLUs): it ranks first only "
-        "when no other candidate's fix also resolves it."))
-    patch: str = Field(default="", pattern=r"^([a-z][a-z0-9_]*)?$", description=(
-        "The source edit (by name) that writes this cause's fix into the user's script for `--patch`."))
-    not_local: str = Field(default="", description=(
-        "Why this cause's fix is not a local edit of the script (the data pipeline or the architecture "
-        "must change): the report says so instead of offering a diff."))
+        default_factory=list,
+        description="Lower-level causes that, when likely, explain this one away.",
+    )
+    confirm: Confirm | None = Field(
+        default=None, description="The replay of this cause's own fix that confirms it."
+    )
+    unconfirmable: str = Field(
+        default="",
+        description=(
+            "Why no replay can apply this cause's fix (the data must be rebuilt, the code rewritten): such a "
+            "cause is at most 'supported', never 'confirmed'."
+        ),
+    )
+    consequence: bool = Field(
+        default=False,
+        description=(
+            "The cause is itself a symptom of others (exploding gradients, dead ReLUs): it ranks first only "
+            "when no other candidate's fix also resolves it."
+        ),
+    )
+    patch: str = Field(
+        default="",
+        pattern=r"^([a-z][a-z0-9_]*)?$",
+        description=(
+            "The source edit (by name) that writes this cause's fix into the user's script for `--patch`."
+        ),
+    )
+    not_local: str = Field(
+        default="",
+        description=(
+            "Why this cause's fix is not a local edit of the script (the data pipeline or the architecture "
+            "must change): the report says so instead of offering a diff."
+        ),
+    )
 
     @model_validator(mode="after")
     def _confirmable_or_not(self) -> Cause:
         if (self.confirm is None) == (not self.unconfirmable):
-            raise ValueError("a cause names exactly one of 'confirm' (the replay of its fix that confirms it) "
-                             "and 'unconfirmable' (why no replay can)")
+            raise ValueError(
+                "a cause names exactly one of 'confirm' (the replay of its fix that confirms it) "
+                "and 'unconfirmable' (why no replay can)"
+            )
         if self.patch and self.not_local:
-            raise ValueError("a cause names at most one of 'patch' (its source edit) and 'not_local' (why there is none)")
+            raise ValueError(
+                "a cause names at most one of 'patch' (its source edit) and 'not_local' (why there is none)"
+            )
         return self
 
 
@@ -107,9 +180,13 @@ class Edge(Strict):
     none_of: list[str] = Field(default_factory=list, alias="not")
     weight: float = Field(gt=0, le=1)
     refutes: bool = False
-    direct: bool = Field(default=False, description=(
-        "The symptoms observe the cause itself (training steps run in eval mode), not a consequence of "
-        "it: a replay whose fix did not measurably help does not weaken this edge's support."))
+    direct: bool = Field(
+        default=False,
+        description=(
+            "The symptoms observe the cause itself (training steps run in eval mode), not a consequence of "
+            "it: a replay whose fix did not measurably help does not weaken this edge's support."
+        ),
+    )
 
     @model_validator(mode="after")
     def _needs_a_condition(self) -> Edge:

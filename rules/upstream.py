@@ -14,7 +14,9 @@ from diagnose.rules.engine import EXPLAINED_AWAY, CauseScore, evaluate
 from diagnose.rules.loader import RuleBook
 
 
-def settle_upstream(scores: list[CauseScore], book: RuleBook, evidence: Evidence) -> list[CauseScore]:
+def settle_upstream(
+    scores: list[CauseScore], book: RuleBook, evidence: Evidence
+) -> list[CauseScore]:
     """Mark each cause whose symptoms an upstream cause's fix also cleared as that cause's
     consequence (discounted, never confirmed), whether its own fix helped or was never tried;
     return the scores re-ranked."""

@@ -13,11 +13,11 @@ from typing import TypeVar
 import pytest
 
 from diagnose.diagnosis import Diagnosis
+from diagnose.driver.targets import resolve
 from diagnose.evidence import Evidence
 from diagnose.facade import observe
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import load_rules
-from diagnose.driver.targets import resolve
 
 TESTS = Path(__file__).parent
 SCRIPTS = TESTS / "scripts"
@@ -31,7 +31,7 @@ V = TypeVar("V")
 def one_thread_per_child() -> Iterator[None]:
     """Children started in this block run torch with one OpenMP thread."""
     saved = {key: os.environ.get(key) for key in THREAD_VARIABLES}
-    os.environ.update({key: "1" for key in THREAD_VARIABLES})
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
     try:
         yield
     finally:
@@ -53,7 +53,9 @@ def live_runs() -> list[str]:
     """Processes still running a scenario of a diagnosis that has ended: child interpreters (and
     the DataLoader workers and forked replays that inherit their command line) whose work folder
     is one the tool made for itself (tests that keep a fork server use folders of their own)."""
-    found = subprocess.run(["pgrep", "-af", "diagnose[._]+child"], capture_output=True, text=True).stdout
+    found = subprocess.run(
+        ["pgrep", "-af", "diagnose[._]+child"], capture_output=True, text=True
+    ).stdout
     return [line for line in found.splitlines() if "pgrep" not in line and "/diagnose-" in line]
 
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 import torch
+from conftest import SCRIPTS
 from torch import nn
 
 import diagnose
-from conftest import SCRIPTS
 
 
 def blobs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -19,7 +19,9 @@ def blobs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return x, (x[:, 0] + 0.5 * x[:, 1] > 0).long()
 
 
-def train(model: nn.Module, optimizer: torch.optim.Optimizer, steps: int, clear_grads: bool = True) -> None:
+def train(
+    model: nn.Module, optimizer: torch.optim.Optimizer, steps: int, clear_grads: bool = True
+) -> None:
     x, y = blobs()
     for step in range(steps):
         rows = slice(step * 32 % 512, step * 32 % 512 + 32)

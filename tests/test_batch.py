@@ -11,19 +11,27 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SCRIPTS
+
 from diagnose.batch.executor import ROW_FILE, BatchOptions, LocalExecutor, run_batch
-from diagnose.errors import UsageError
 from diagnose.batch.runlist import collect
+from diagnose.errors import UsageError
 
 LOOPS = SCRIPTS / "loops"
 
 
 def runs_file(tmp_path: Path) -> Path:
     lines = [
-        {"script": str(SCRIPTS / "replay_target.py"), "args": ["--bug", "high_lr"], "name": "high lr"},
-        {"script": str(SCRIPTS / "replay_target.py"), "args": ["--bug", "no_zero_grad"], "name": "no zero grad"},
+        {
+            "script": str(SCRIPTS / "replay_target.py"),
+            "args": ["--bug", "high_lr"],
+            "name": "high lr",
+        },
+        {
+            "script": str(SCRIPTS / "replay_target.py"),
+            "args": ["--bug", "no_zero_grad"],
+            "name": "no zero grad",
+        },
         {"script": str(SCRIPTS / "replay_target.py"), "name": "healthy"},
         {"script": str(SCRIPTS / "crash_after_steps.py")},
         {"script": str(SCRIPTS / "hangs_before_training.py")},
@@ -41,8 +49,10 @@ def test_run_lists_folders_and_names(tmp_path):
     assert runs[0].args == ["--bug", "high_lr"] and runs[0].cwd == tmp_path
     assert "common" not in names and "gan" in names  # helpers without torch are not runs
     toml = tmp_path / "runs.toml"
-    toml.write_text(f'[[run]]\nscript = "{SCRIPTS / "tiny_train.py"}"\nargs = ["--steps", "5"]\n'
-                    f'[[run]]\nscript = "{SCRIPTS / "tiny_train.py"}"\n')
+    toml.write_text(
+        f'[[run]]\nscript = "{SCRIPTS / "tiny_train.py"}"\nargs = ["--steps", "5"]\n'
+        f'[[run]]\nscript = "{SCRIPTS / "tiny_train.py"}"\n'
+    )
     assert [r.name for r in collect([toml])] == ["tiny_train", "tiny_train-2"]
     with pytest.raises(UsageError, match="needs a 'script'"):
         (tmp_path / "bad.jsonl").write_text('{"args": []}')
@@ -52,8 +62,9 @@ def test_run_lists_folders_and_names(tmp_path):
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
-    options = BatchOptions(out=tmp / "out", jobs=2, diagnose_args=["--timeout", "10", "--budget", "20"],
-                           run_seconds=90)
+    options = BatchOptions(
+        out=tmp / "out", jobs=2, diagnose_args=["--timeout", "10", "--budget", "20"], run_seconds=90
+    )
     started = time.monotonic()
     rows = run_batch(collect([runs_file(tmp)]), options, LocalExecutor(2))
     return rows, options, time.monotonic() - started
@@ -69,12 +80,16 @@ def test_batch_writes_a_row_per_run_and_groups_them(batch):
     assert by_name["hangs_before_training"].verdict == "hung"
     assert by_name["missing_import"].verdict == "crashed"
     summary = json.loads((options.out / "summary.json").read_text())
-    assert summary["runs"] == 6 and {g["group"]: g["count"] for g in summary["groups"]}["crashed"] == 2
+    assert (
+        summary["runs"] == 6 and {g["group"]: g["count"] for g in summary["groups"]}["crashed"] == 2
+    )
     with open(options.out / "summary.csv") as handle:
         assert [r["name"] for r in csv.DictReader(handle)] == [row.name for row in rows]
     index = (options.out / "index.html").read_text()
     assert "2 runs: crashed" in index and 'href="high-lr/report.html"' in index
-    assert (options.out / "high-lr" / "report.html").exists() and not (options.out / ".staging").exists()
+    assert (options.out / "high-lr" / "report.html").exists() and not (
+        options.out / ".staging"
+    ).exists()
 
 
 def test_a_second_call_redoes_nothing(batch):
@@ -88,7 +103,18 @@ def test_a_second_call_redoes_nothing(batch):
 def test_interrupted_batch_keeps_finished_runs_and_completes_on_rerun(tmp_path):
     out = tmp_path / "out"
     scripts = [str(SCRIPTS / "tiny_train.py")] * 4 + [str(LOOPS / "gan.py")] * 2
-    command = [sys.executable, "-m", "diagnose", "batch", *scripts, "-o", str(out), "--jobs", "2", "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "diagnose",
+        "batch",
+        *scripts,
+        "-o",
+        str(out),
+        "--jobs",
+        "2",
+        "-q",
+    ]
     process = subprocess.Popen(command)
     deadline = time.monotonic() + 120
     while len(list(out.glob(f"*/{ROW_FILE}"))) < 2 and time.monotonic() < deadline:
@@ -111,11 +137,17 @@ def test_ray_executor_gives_the_local_summary(batch, tmp_path):
     rows, options, _ = batch
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        ray_options = BatchOptions(out=tmp_path / "ray", jobs=2, diagnose_args=options.diagnose_args,
-                                   run_seconds=options.run_seconds)
+        ray_options = BatchOptions(
+            out=tmp_path / "ray",
+            jobs=2,
+            diagnose_args=options.diagnose_args,
+            run_seconds=options.run_seconds,
+        )
         ray_rows = run_batch(collect([runs_file(options.out.parent)]), ray_options, RayExecutor())
     finally:
         ray.shutdown()
     keys = ("name", "status", "verdict", "top_cause", "confirmed")
-    assert [[getattr(r, k) for k in keys] for r in ray_rows] == [[getattr(r, k) for k in keys] for r in rows]
+    assert [[getattr(r, k) for k in keys] for r in ray_rows] == [
+        [getattr(r, k) for k in keys] for r in rows
+    ]
     assert (tmp_path / "ray" / "high-lr" / "report.json").exists()

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import ZOO
 from test_reports import RICH_CASE, RICH_PLOTS, cli_report
 
@@ -16,8 +15,12 @@ SCREENSHOT_COPY = Path("/tmp/report-screenshot.png")
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
-    pytest.mark.skipif(not (ZOO / RICH_CASE).exists(), reason="shared/zoo is not beside the repository"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+    ),
+    pytest.mark.skipif(
+        not (ZOO / RICH_CASE).exists(), reason="shared/zoo is not beside the repository"
+    ),
 ]
 
 
@@ -29,10 +32,19 @@ def rendered(tmp_path_factory):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on(
+            "console",
+            lambda message: errors.append(message.text) if message.type == "error" else None,
+        )
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("request", lambda request: errors.append(f"fetched {request.url}")
-                if not request.url.startswith("file://") else None)
+        page.on(
+            "request",
+            lambda request: (
+                errors.append(f"fetched {request.url}")
+                if not request.url.startswith("file://")
+                else None
+            ),
+        )
         page.goto((out / "report.html").as_uri(), wait_until="load")
         yield out, page, errors
         browser.close()

@@ -13,19 +13,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import TESTS, two_at_a_time
+
 from diagnose.diagnosis import Diagnosis
+from diagnose.driver.targets import resolve
 from diagnose.facade import investigate, observe
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook
-from diagnose.driver.targets import resolve
 
 CASES_DIR = TESTS / "cases"
 LABELS: dict[str, dict] = yaml.safe_load((CASES_DIR / "cases.yaml").read_text())
 LIKELY = 0.5
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the corpus needs scikit-learn")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None, reason="the corpus needs scikit-learn"
+)
 
 
 def _param(name: str, label: dict) -> pytest.param:

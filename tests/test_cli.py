@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import SCRIPTS, TESTS
+
 from diagnose.cli.main import main
 
 EXAMPLES = TESTS.parent / "examples"
@@ -19,15 +19,30 @@ EXAMPLES = TESTS.parent / "examples"
 @pytest.fixture(scope="module")
 def broken_report(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     out = tmp_path_factory.mktemp("broken")
-    process = subprocess.run([shutil.which("diagnose") or "diagnose", str(EXAMPLES / "broken_train.py"),
-                              "-o", str(out), "--no-color"], capture_output=True, text=True, timeout=180)
+    process = subprocess.run(
+        [
+            shutil.which("diagnose") or "diagnose",
+            str(EXAMPLES / "broken_train.py"),
+            "-o",
+            str(out),
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     return process, out
 
 
 def test_problems_exit_1_and_write_every_file(broken_report):
     process, out = broken_report
     assert process.returncode == 1, process.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["evidence.json", "report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "evidence.json",
+        "report.html",
+        "report.json",
+        "report.md",
+    ]
     assert "Gradients are never cleared" in process.stdout
     assert f"{out}/report.md" in process.stdout
 
@@ -41,7 +56,9 @@ def test_report_json_holds_the_contract(broken_report):
     assert {"confirmed", "level", "evidence", "fixes"} <= set(top)
     assert top["evidence"][0]["detail"] and top["fixes"][0]["text"]
     assert report["scenarios"][0]["name"] == "observe"
-    assert any(s["id"] == "grads_not_cleared" and s["status"] == "fired" for s in report["symptoms"])
+    assert any(
+        s["id"] == "grads_not_cleared" and s["status"] == "fired" for s in report["symptoms"]
+    )
 
 
 def test_report_subcommand_reproduces_the_report_from_evidence(broken_report, tmp_path):
@@ -52,14 +69,42 @@ def test_report_subcommand_reproduces_the_report_from_evidence(broken_report, tm
 
 
 def test_healthy_script_exits_0(tmp_path, capsys):
-    assert main([str(EXAMPLES / "fixed_train.py"), "-o", str(tmp_path), "--format", "json", "--no-color"]) == 0
+    assert (
+        main(
+            [
+                str(EXAMPLES / "fixed_train.py"),
+                "-o",
+                str(tmp_path),
+                "--format",
+                "json",
+                "--no-color",
+            ]
+        )
+        == 0
+    )
     assert "Healthy" in capsys.readouterr().out
     assert json.loads((tmp_path / "report.json").read_text())["healthy"] is True
 
 
 def test_script_arguments_after_double_dash(tmp_path):
-    assert main([str(SCRIPTS / "tiny_train.py"), "-o", str(tmp_path), "-q", "--format", "json",
-                 "--", "--steps", "30", "--tag", "from-cli"]) == 0
+    assert (
+        main(
+            [
+                str(SCRIPTS / "tiny_train.py"),
+                "-o",
+                str(tmp_path),
+                "-q",
+                "--format",
+                "json",
+                "--",
+                "--steps",
+                "30",
+                "--tag",
+                "from-cli",
+            ]
+        )
+        == 0
+    )
     evidence = json.loads((tmp_path / "evidence.json").read_text())
     assert evidence["args"] == ["--steps", "30", "--tag", "from-cli"]
     assert "done from-cli" in evidence["observe"]["run"]["stdout_tail"]
@@ -86,7 +131,10 @@ def bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
         ([str(tmp / "broken.py")], "broken.py:1: SyntaxError"),
         ([str(tmp / "empty")], "no training script found"),
         ([script, "--format", "pdf"], "unknown format 'pdf'"),
-        ([script, "--rules", str(tmp / "rules.yaml")], "rules.yaml: rule 'x' (causes[0]), field 'title': Field required"),
+        (
+            [script, "--rules", str(tmp / "rules.yaml")],
+            "rules.yaml: rule 'x' (causes[0]), field 'title': Field required",
+        ),
         ([script, "--steps", "0"], "--steps must be at least 1"),
         ([script, "--bogus"], "unrecognized arguments: --bogus"),
         (["report", str(tmp / "evidence.json")], "not a valid evidence file"),
@@ -104,12 +152,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 
 def test_a_file_diagnose_did_not_write_is_never_replaced(tmp_path, capsys):
     (tmp_path / "report.md").write_text("my own notes\n")
-    assert main([str(SCRIPTS / "tiny_train.py"), "-o", str(tmp_path), "-q", "--", "--steps", "5"]) == 2
+    assert (
+        main([str(SCRIPTS / "tiny_train.py"), "-o", str(tmp_path), "-q", "--", "--steps", "5"]) == 2
+    )
     assert "was not written by diagnose" in capsys.readouterr().err
     assert (tmp_path / "report.md").read_text() == "my own notes\n"
     assert not (tmp_path / "report.json").exists()
 
 
 def test_python_dash_m_entry_point():
-    process = subprocess.run([sys.executable, "-m", "diagnose", "--version"], capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-m", "diagnose", "--version"], capture_output=True, text=True
+    )
     assert process.returncode == 0 and process.stdout.startswith("nn-diagnose ")

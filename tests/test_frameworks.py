@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import live_runs, two_at_a_time
+
 from diagnose.facade import run
 
 FRAMEWORKS = Path(__file__).resolve().parent.parent / "examples" / "frameworks"
@@ -35,7 +35,9 @@ def installed(module: str) -> bool:
 
 
 def needs(module: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not installed(module), reason=f"{module} is not installed (pip install -e '.[frameworks]')")
+    return pytest.mark.skipif(
+        not installed(module), reason=f"{module} is not installed (pip install -e '.[frameworks]')"
+    )
 
 
 # (framework module, example, planted bug, script arguments, expected top cause; None: healthy).
@@ -52,7 +54,13 @@ CASES = [
     ("accelerate", "accelerate_train.py", "none", [], None),
     ("accelerate", "accelerate_train.py", "lr", ["--bug", "lr"], "lr_too_high"),
     ("accelerate", "accelerate_train.py", "zero_grad", ["--bug", "zero_grad"], "missing_zero_grad"),
-    ("accelerate", "accelerate_train.py", "loss", ["--bug", "loss"], "softmax_before_cross_entropy"),
+    (
+        "accelerate",
+        "accelerate_train.py",
+        "loss",
+        ["--bug", "loss"],
+        "softmax_before_cross_entropy",
+    ),
     ("numpy", "nanogpt/train.py", "none", [], None),
     ("numpy", "nanogpt/train.py", "lr", ["--learning_rate=1.0"], "lr_too_high"),
     ("numpy", "nanogpt/train.py", "zero_grad", ["--zero_grad=False"], "missing_zero_grad"),
@@ -63,7 +71,10 @@ CASES = [
 # (accelerate, nanoGPT) or cold (Lightning's TensorBoard logger runs a thread), through the optimizer
 # the framework built.
 REPLAYED = {"lr": ["--budget", "45"]}
-CONFIRMED = {"accelerate-lr", "nanogpt-lr"}  # forked replays: the lower-LR fix runs within the budget
+CONFIRMED = {
+    "accelerate-lr",
+    "nanogpt-lr",
+}  # forked replays: the lower-LR fix runs within the budget
 
 
 # Scripts that write into the working folder: Lightning's lightning_logs/, Trainer's output_dir with
@@ -88,8 +99,20 @@ def tree_hash(folder: Path) -> str:
 def diagnose_command(script: str, args: list[str], out: Path, *options: str) -> list[str]:
     if script.startswith("nanogpt/"):  # nanoGPT's config file comes first, then its overrides
         args = [str(NANOGPT / "config" / "tiny.py"), *args]
-    return [sys.executable, "-m", "diagnose", str(FRAMEWORKS / script), "-o", str(out), "--format", "json", "-q",
-            *options, "--", *args]
+    return [
+        sys.executable,
+        "-m",
+        "diagnose",
+        str(FRAMEWORKS / script),
+        "-o",
+        str(out),
+        "--format",
+        "json",
+        "-q",
+        *options,
+        "--",
+        *args,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +120,20 @@ def quick_reports(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
     """Every installed case diagnosed two at a time, each from a working folder of its own (where the
     framework writes): the observed run judged alone (``--quick``), or with replays for the cases of
     ``REPLAYED``. Its report and that folder."""
+
     def diagnose(case: tuple) -> tuple[dict, Path]:
         _, script, bug, args, _ = case
         folder = tmp_path_factory.mktemp(case_id(script, bug))
         out = tmp_path_factory.mktemp("reports") / case_id(script, bug)
-        options = REPLAYED.get(bug, ["--quick", "--steps", str(STEPS if bug == "none" else BUG_STEPS)])
-        subprocess.run(diagnose_command(script, args, out, *options), cwd=folder, stdin=subprocess.DEVNULL,
-                       timeout=300)
+        options = REPLAYED.get(
+            bug, ["--quick", "--steps", str(STEPS if bug == "none" else BUG_STEPS)]
+        )
+        subprocess.run(
+            diagnose_command(script, args, out, *options),
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
         return json.loads((out / "report.json").read_text()), folder
 
     cases = {case_id(c[1], c[2]): c for c in CASES if installed(c[0])}
@@ -115,19 +145,32 @@ def examples_before() -> str:
     return tree_hash(FRAMEWORKS)
 
 
-@pytest.mark.parametrize("script, bug, expected", [
-    pytest.param(script, bug, expected, id=case_id(script, bug), marks=needs(module))
-    for module, script, bug, _, expected in CASES])
-def test_framework_scripts_are_diagnosed_unmodified(examples_before, quick_reports, script, bug, expected):
+@pytest.mark.parametrize(
+    "script, bug, expected",
+    [
+        pytest.param(script, bug, expected, id=case_id(script, bug), marks=needs(module))
+        for module, script, bug, _, expected in CASES
+    ],
+)
+def test_framework_scripts_are_diagnosed_unmodified(
+    examples_before, quick_reports, script, bug, expected
+):
     report, folder = quick_reports[case_id(script, bug)]
     causes = [(c["id"], round(c["confidence"], 2)) for c in report["causes"]]
     if expected is None:
         assert report["healthy"], (report["summary"], causes)
     else:
-        assert not report["healthy"] and causes and causes[0][0] == expected, (report["summary"], causes)
-        assert report["causes"][0]["confirmed"] or case_id(script, bug) not in CONFIRMED, report["summary"]
+        assert not report["healthy"] and causes and causes[0][0] == expected, (
+            report["summary"],
+            causes,
+        )
+        assert report["causes"][0]["confirmed"] or case_id(script, bug) not in CONFIRMED, report[
+            "summary"
+        ]
     if script in WRITES:
-        assert any(path.startswith(str(folder)) for path in report["redirected"]), report["redirected"]
+        assert any(path.startswith(str(folder)) for path in report["redirected"]), report[
+            "redirected"
+        ]
     assert list(folder.iterdir()) == [], "the framework wrote into the user's folder"
     assert tree_hash(FRAMEWORKS) == examples_before, "the run wrote beside the script"
 
@@ -136,25 +179,56 @@ def test_framework_scripts_are_diagnosed_unmodified(examples_before, quick_repor
 DDP = FRAMEWORKS / "ddp_train.py"
 
 
-@pytest.mark.parametrize("bug, expected", [("none", None), ("set_epoch", "sampler_epoch_not_set"),
-                                           ("unsynced", "ranks_out_of_sync"), ("unreduced", "metrics_not_reduced")])
+@pytest.mark.parametrize(
+    "bug, expected",
+    [
+        ("none", None),
+        ("set_epoch", "sampler_epoch_not_set"),
+        ("unsynced", "ranks_out_of_sync"),
+        ("unreduced", "metrics_not_reduced"),
+    ],
+)
 def test_ddp_runs_are_diagnosed_from_every_rank(tmp_path, monkeypatch, bug, expected):
     monkeypatch.chdir(tmp_path)
-    diagnosis = run(DDP, [] if bug == "none" else ["--bug", bug], steps=STEPS, quick=True, nproc_per_node=2)
+    diagnosis = run(
+        DDP, [] if bug == "none" else ["--bug", bug], steps=STEPS, quick=True, nproc_per_node=2
+    )
     if expected is None:
         assert diagnosis.healthy, diagnosis.summary
     else:
-        assert diagnosis.top.id == expected, [(c.id, round(c.confidence, 2)) for c in diagnosis.causes]
+        assert diagnosis.top.id == expected, [
+            (c.id, round(c.confidence, 2)) for c in diagnosis.causes
+        ]
 
 
 def test_ctrl_c_stops_every_rank(tmp_path):
     def ranks() -> list[str]:  # this diagnosis's: its work folder is under tmp_path (TMPDIR)
         return [line for line in live_runs() if str(tmp_path) in line]
 
-    process = subprocess.Popen([sys.executable, "-m", "diagnose", "--nproc-per-node", "2", str(DDP), "-o",
-                                str(tmp_path / "out"), "--timeout", "300", "--steps", "100000", "-q", "--",
-                                "--epochs", "1000"], stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                               env=dict(os.environ, TMPDIR=str(tmp_path)))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "diagnose",
+            "--nproc-per-node",
+            "2",
+            str(DDP),
+            "-o",
+            str(tmp_path / "out"),
+            "--timeout",
+            "300",
+            "--steps",
+            "100000",
+            "-q",
+            "--",
+            "--epochs",
+            "1000",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=dict(os.environ, TMPDIR=str(tmp_path)),
+    )
     deadline = time.monotonic() + 60
     while len(ranks()) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -15,7 +15,7 @@ from diagnose.cli.main import main
 from diagnose.logs.metrics import read_metrics, role
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
-from torch.utils.tensorboard import SummaryWriter  # noqa: E402
+from torch.utils.tensorboard import SummaryWriter
 
 
 def diverging(step: int) -> float:
@@ -54,8 +54,13 @@ def report(out: Path) -> dict:
 
 
 def test_tensorboard_diverging_run_names_lr_too_high(tmp_path, capsys):
-    log = write_events(tmp_path / "runs" / "big-lr", {
-        "train/loss": [(s, diverging(s)) for s in range(120)], "lr": [(s, 0.5) for s in range(120)]})
+    log = write_events(
+        tmp_path / "runs" / "big-lr",
+        {
+            "train/loss": [(s, diverging(s)) for s in range(120)],
+            "lr": [(s, 0.5) for s in range(120)],
+        },
+    )
     code = main(["logs", str(log), "-o", str(tmp_path / "out"), "--no-color"])
     result = report(tmp_path / "out")
     assert code == 1
@@ -83,10 +88,16 @@ def test_csv_with_rising_validation_loss_names_overfitting(tmp_path):
 
 def test_tensorboard_healthy_run_is_healthy(tmp_path):
     noise = random.Random(0)
-    log = write_events(tmp_path / "good", {
-        "Loss/train": [(s, healthy(s, noise)) for s in range(300)],
-        "Loss/valid": [(s, healthy(s, noise) + 0.1) for s in range(0, 300, 25)],
-        "learning_rate": [(s, 1e-3 * 0.5 * (1 + math.cos(math.pi * s / 300))) for s in range(300)]})
+    log = write_events(
+        tmp_path / "good",
+        {
+            "Loss/train": [(s, healthy(s, noise)) for s in range(300)],
+            "Loss/valid": [(s, healthy(s, noise) + 0.1) for s in range(0, 300, 25)],
+            "learning_rate": [
+                (s, 1e-3 * 0.5 * (1 + math.cos(math.pi * s / 300))) for s in range(300)
+            ],
+        },
+    )
     assert main(["logs", str(log), "-o", str(tmp_path / "out"), "-q"]) == 0
     result = report(tmp_path / "out")
     assert result["healthy"] and result["verdict"] == "healthy"
@@ -100,14 +111,23 @@ def test_sparse_lightning_style_csv_and_jsonl_read_alike(tmp_path):
     sparse.parent.mkdir()
     with open(sparse, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["epoch", "step", "train_loss_step", "train_loss_epoch", "val_loss", "lr-Adam"])
+        writer.writerow(
+            ["epoch", "step", "train_loss_step", "train_loss_epoch", "val_loss", "lr-Adam"]
+        )
         for row in rows:
             step = row["epoch"] * 10
             writer.writerow([row["epoch"], step, row["train_loss"], "", "", 1e-3])
             writer.writerow([row["epoch"], step, "", row["train_loss"], row["val_loss"], ""])
     lines = tmp_path / "run.jsonl"
-    lines.write_text("".join(json.dumps({"step": r["epoch"] * 10, "loss": r["train_loss"], "val/loss": r["val_loss"]})
-                             + "\n" for r in rows))
+    lines.write_text(
+        "".join(
+            json.dumps(
+                {"step": r["epoch"] * 10, "loss": r["train_loss"], "val/loss": r["val_loss"]}
+            )
+            + "\n"
+            for r in rows
+        )
+    )
     from_csv, from_jsonl = read_metrics(sparse), read_metrics(lines)
     assert from_csv.columns["loss"] == "train_loss_step" and from_csv.columns["lr"] == "lr-Adam"
     assert from_csv.val_loss.values == from_jsonl.val_loss.values
@@ -115,7 +135,9 @@ def test_sparse_lightning_style_csv_and_jsonl_read_alike(tmp_path):
     assert main(["logs", str(sparse), str(lines), "-o", str(tmp_path / "out"), "-q"]) == 1
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["groups"] == [{"group": "overfitting", "count": 2, "runs": ["lightning", "run"]}]
-    assert (tmp_path / "out" / "index.html").is_file() and (tmp_path / "out" / "run" / "report.md").is_file()
+    assert (tmp_path / "out" / "index.html").is_file() and (
+        tmp_path / "out" / "run" / "report.md"
+    ).is_file()
 
 
 def test_lightning_log_at_chance_is_not_called_healthy(tmp_path):
@@ -129,19 +151,39 @@ def test_lightning_log_at_chance_is_not_called_healthy(tmp_path):
         writer.writerow(["epoch", "step", "train_loss_step", "val_loss", "val_acc"])
         for epoch in range(10):
             for step in range(epoch * 50, epoch * 50 + 50, 10):
-                writer.writerow([epoch, step, 2.30 - 0.2 * epoch / 10 + 0.02 * noise.random(), "", ""])
-            writer.writerow([epoch, epoch * 50 + 49, "", math.log(10) + 0.002 * noise.random(),
-                             0.1 + 0.004 * noise.random()])
+                writer.writerow(
+                    [epoch, step, 2.30 - 0.2 * epoch / 10 + 0.02 * noise.random(), "", ""]
+                )
+            writer.writerow(
+                [
+                    epoch,
+                    epoch * 50 + 49,
+                    "",
+                    math.log(10) + 0.002 * noise.random(),
+                    0.1 + 0.004 * noise.random(),
+                ]
+            )
     assert main(["logs", str(log), "-o", str(tmp_path / "out"), "-q"]) == 1
     result = report(tmp_path / "out")
     assert not result["healthy"] and result["verdict"] == "not_learning"
     assert "val_at_chance" in {s["id"] for s in result["failures"]}
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("loss", "loss"), ("train/loss", "loss"), ("Loss/valid", "val_loss"), ("valLoss", "val_loss"),
-    ("eval_loss", "val_loss"), ("lr-AdamW", "lr"), ("learning_rate", "lr"), ("val_acc", "val_accuracy"),
-    ("grad_norm", None), ("epoch", None)])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("loss", "loss"),
+        ("train/loss", "loss"),
+        ("Loss/valid", "val_loss"),
+        ("valLoss", "val_loss"),
+        ("eval_loss", "val_loss"),
+        ("lr-AdamW", "lr"),
+        ("learning_rate", "lr"),
+        ("val_acc", "val_accuracy"),
+        ("grad_norm", None),
+        ("epoch", None),
+    ],
+)
 def test_column_roles(name, expected):
     assert role(name) == expected
 
@@ -151,14 +193,19 @@ def test_folder_of_runs_is_diagnosed_as_a_batch(tmp_path):
     write_events(tmp_path / "runs" / "a", {"loss": [(s, diverging(s)) for s in range(120)]})
     write_events(tmp_path / "runs" / "b", {"loss": [(s, healthy(s, noise)) for s in range(200)]})
     assert main(["logs", str(tmp_path / "runs"), "-o", str(tmp_path / "out"), "-q"]) == 1
-    rows = {r["name"]: r for r in json.loads((tmp_path / "out" / "summary.json").read_text())["rows"]}
+    rows = {
+        r["name"]: r for r in json.loads((tmp_path / "out" / "summary.json").read_text())["rows"]
+    }
     assert rows["a"]["top_cause"] == "lr_too_high" and rows["b"]["healthy"]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("epoch,accuracy\n1,0.5\n", "no loss column"),
-    ("", "no rows"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("epoch,accuracy\n1,0.5\n", "no loss column"),
+        ("", "no rows"),
+    ],
+)
 def test_unusable_logs_are_one_line_errors(tmp_path, capsys, content, message):
     log = tmp_path / "m.csv"
     log.write_text(content)

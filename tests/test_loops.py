@@ -6,16 +6,30 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import SCRIPTS
+
+from diagnose.driver.targets import resolve
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
-from diagnose.driver.targets import resolve
 
 LOOPS = SCRIPTS / "loops"
-HEALTHY = ["grad_accumulation", "gan", "schedulers", "amp", "compiled", "workers", "iterable", "dict_batches",
-           "manual_sgd", "trainer_class", "lbfgs_closure", "transformer", "structured_outputs", "multilabel",
-           "sequence_tagging"]
+HEALTHY = [
+    "grad_accumulation",
+    "gan",
+    "schedulers",
+    "amp",
+    "compiled",
+    "workers",
+    "iterable",
+    "dict_batches",
+    "manual_sgd",
+    "trainer_class",
+    "lbfgs_closure",
+    "transformer",
+    "structured_outputs",
+    "multilabel",
+    "sequence_tagging",
+]
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +81,11 @@ def test_manual_sgd_without_torch_optim_is_stepped_like_an_optimizer(diagnose_lo
     assert run.optimizer.optimizers[0].cls == "HandUpdate"
     assert run.optimizer.optimizers[0].lr == pytest.approx(0.05, rel=1e-3)
     assert run.bookkeeping.stale_checks > 5 and run.bookkeeping.stale_steps == 0
-    assert all(ratio is not None and 0 < ratio < 0.1 for sample in run.gradients.samples[1:]
-               for ratio in sample.update_ratios)
+    assert all(
+        ratio is not None and 0 < ratio < 0.1
+        for sample in run.gradients.samples[1:]
+        for ratio in sample.update_ratios
+    )
 
 
 def test_compiled_model_runs_eager_with_a_note(diagnose_loop):
@@ -82,7 +99,9 @@ def test_structured_batches_and_outputs_are_read(diagnose_loop):
     assert dict_run.data.inputs.shape == [32, 16] and dict_run.loss.n_classes == 4
     outputs = diagnose_loop("structured_outputs")[0].observe.loss
     assert outputs.kinds == ["cross_entropy", "mse_loss"]
-    assert diagnose_loop("iterable")[0].observe.data.loaders[0].sampler == "_InfiniteConstantSampler"
+    assert (
+        diagnose_loop("iterable")[0].observe.data.loaders[0].sampler == "_InfiniteConstantSampler"
+    )
 
 
 def test_missing_import_is_a_crash_report(rule_book):

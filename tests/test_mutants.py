@@ -19,13 +19,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from conftest import two_at_a_time  # noqa: E402
 from mutants import catalog, generate, hosts, kill, phases, results, scoring  # noqa: E402
 from mutants.plain import Plain, PlainCache, run_plain  # noqa: E402
 
-from conftest import two_at_a_time  # noqa: E402
 from diagnose.rules.loader import load_rules  # noqa: E402
 
-CAUSES = set(load_rules().causes)  # the rule files' causes (tests/test_rules_files.py: all canonical ids)
+CAUSES = set(
+    load_rules().causes
+)  # the rule files' causes (tests/test_rules_files.py: all canonical ids)
 PLAIN_HOSTS = [h for h in hosts.HOSTS if not h.extra]
 
 # (host, operator): one per host and operator, none needing the Lightning/transformers extras.
@@ -78,7 +80,9 @@ def test_mutants_do_not_leak_their_label() -> None:
         assert m.host not in m.id and m.operator not in m.id
         for text in m.files.values():
             assert m.cause not in text and m.operator not in text
-            assert text == ast.unparse(ast.parse(text))  # written by ast.unparse: no comment survives
+            assert text == ast.unparse(
+                ast.parse(text)
+            )  # written by ast.unparse: no comment survives
 
 
 def test_hosts_are_their_own_scripts() -> None:
@@ -104,17 +108,38 @@ def test_kill_margins() -> None:
 
 
 def test_sample_spreads_over_operators_and_hosts() -> None:
-    rows = [{"id": f"{h}-{o}", "operator": o, "host": h, "kept": True} for o in "abc" for h in "xyz"]
+    rows = [
+        {"id": f"{h}-{o}", "operator": o, "host": h, "kept": True} for o in "abc" for h in "xyz"
+    ]
     picked = phases.sample(rows, 3)
     assert {r["operator"] for r in picked} == set("abc") and len({r["host"] for r in picked}) == 3
 
 
 def test_summary_leads_with_the_published_keys() -> None:
-    row = {"kept": True, "diagnosed": True, "top1": True, "top3": True, "healthy": False,
-           "confirmed_wrong": False, "seconds": 4.0, "operator": "a", "host": "x", "got": ["c"]}
+    row = {
+        "kept": True,
+        "diagnosed": True,
+        "top1": True,
+        "top3": True,
+        "healthy": False,
+        "confirmed_wrong": False,
+        "seconds": 4.0,
+        "operator": "a",
+        "host": "x",
+        "got": ["c"],
+    }
     summary = results.summary([row, {"kept": False}], [], 1, [])
-    assert list(summary)[:9] == ["kept", "dropped", "hosts", "operators", "top1", "top3", "called_healthy",
-                                 "confirmed_wrong", "median_s"]
+    assert list(summary)[:9] == [
+        "kept",
+        "dropped",
+        "hosts",
+        "operators",
+        "top1",
+        "top3",
+        "called_healthy",
+        "confirmed_wrong",
+        "median_s",
+    ]
     assert summary["kept"] == 1 and summary["dropped"] == 1 and summary["top1"] == 1.0
 
 
@@ -148,7 +173,10 @@ def sample_runs(tmp_path_factory) -> dict[tuple[str, str], tuple]:
     return two_at_a_time(run, [(host, op) for host, op, _ in SAMPLE])
 
 
-@pytest.mark.skipif(not scoring.ZOO_SCORE.exists(), reason="shared/zoo/score.py (the judge) is not beside the repository")
+@pytest.mark.skipif(
+    not scoring.ZOO_SCORE.exists(),
+    reason="shared/zoo/score.py (the judge) is not beside the repository",
+)
 @pytest.mark.parametrize(("host_name", "op_name"), _sample_params())
 def test_sample_mutant_is_diagnosed(host_name: str, op_name: str, sample_runs) -> None:
     op = catalog.BY_NAME[op_name]

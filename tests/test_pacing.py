@@ -5,11 +5,11 @@ loss trend is settled (issue: real scripts, bounded overhead, slow is not hung).
 from __future__ import annotations
 
 import pytest
-
 from conftest import SCRIPTS
+
+from diagnose.driver.targets import resolve
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
-from diagnose.driver.targets import resolve
 
 EPOCHS = SCRIPTS / "realistic" / "epochs.py"
 
@@ -31,16 +31,23 @@ def test_long_epochs_are_compressed_to_show_three(diagnose_epochs):
     evidence, diagnosis = diagnose_epochs("none")
     train = next(loader for loader in evidence.observe.data.loaders if loader.role == "train")
     assert train.iterations >= 4, train  # three whole epochs, and the start of a fourth
-    assert train.pass_steps[1] < 175, train.pass_steps  # a pass is shorter than the loader's 175 batches
+    assert train.pass_steps[1] < 175, (
+        train.pass_steps
+    )  # a pass is shorter than the loader's 175 batches
     assert any(note.startswith("Epochs were compressed") for note in diagnosis.notes)
     assert diagnosis.healthy, [(c.id, c.confidence) for c in diagnosis.causes]
 
 
-@pytest.mark.parametrize("bug, cause", [
-    ("train_not_restored", "train_mode_not_restored"),
-    ("schedule_collapse", "lr_schedule_too_aggressive"),
-    ("scheduler_per_batch", "lr_schedule_too_aggressive"),
-])
+@pytest.mark.parametrize(
+    "bug, cause",
+    [
+        ("train_not_restored", "train_mode_not_restored"),
+        ("schedule_collapse", "lr_schedule_too_aggressive"),
+        ("scheduler_per_batch", "lr_schedule_too_aggressive"),
+    ],
+)
 def test_bugs_that_show_after_the_first_epoch_are_diagnosed(diagnose_epochs, bug, cause):
     _, diagnosis = diagnose_epochs(bug)
-    assert not diagnosis.healthy and diagnosis.causes[0].id == cause, [(c.id, c.confidence) for c in diagnosis.causes]
+    assert not diagnosis.healthy and diagnosis.causes[0].id == cause, [
+        (c.id, c.confidence) for c in diagnosis.causes
+    ]

@@ -8,9 +8,9 @@ import re
 import subprocess
 import sys
 
+from conftest import SCRIPTS
 from rich.console import Console
 
-from conftest import SCRIPTS
 from diagnose.facade import run
 from diagnose.reports.terminal import LiveProgress, PlainProgress, progress_display
 
@@ -21,8 +21,20 @@ class FakeTerminal(io.StringIO):
 
 
 def test_plain_progress_names_each_scenario_and_its_steps(tmp_path):
-    process = subprocess.run([sys.executable, "-m", "diagnose", str(SCRIPTS / "tiny_train.py"), "-o",
-                              str(tmp_path / "out"), "--quick"], capture_output=True, text=True, timeout=120)
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "diagnose",
+            str(SCRIPTS / "tiny_train.py"),
+            "-o",
+            str(tmp_path / "out"),
+            "--quick",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = process.stderr.splitlines()
     assert lines[0] == "diagnose: observe: tiny_train.py as written, observed (up to 200 steps)"
     assert lines[1].startswith("diagnose: observe: 60 steps in ")  # the script's own 60 steps
@@ -31,9 +43,17 @@ def test_plain_progress_names_each_scenario_and_its_steps(tmp_path):
 def test_live_progress_shows_steps_and_a_line_per_finished_scenario():
     screen = FakeTerminal()
     console = Console(file=screen, force_terminal=True, width=120, color_system=None)
-    run(SCRIPTS / "replay_target.py", ["--bug", "no_zero_grad"], progress=LiveProgress(console), budget=30, steps=60)
+    run(
+        SCRIPTS / "replay_target.py",
+        ["--bug", "no_zero_grad"],
+        progress=LiveProgress(console),
+        budget=30,
+        steps=60,
+    )
     shown = screen.getvalue()
-    assert re.search(r"observe  step \d+/60  [\d.]+ s", shown)  # the running line, refreshed with the step count
+    assert re.search(
+        r"observe  step \d+/60  [\d.]+ s", shown
+    )  # the running line, refreshed with the step count
     finished = re.findall(r"✓ (\w+): (\d+) steps in [\d.]+ s", shown)
     assert finished[0] == ("observe", "60")
     assert len(finished) >= 2, shown  # and a line per replay the agent ran

@@ -7,12 +7,12 @@ ranks first and nothing else is confirmed."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import SCRIPTS, two_at_a_time
+
 from diagnose.diagnosis import Diagnosis
+from diagnose.driver.targets import resolve
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
-from diagnose.driver.targets import resolve
 
 REALISTIC = SCRIPTS / "realistic"
 TASK_ALARMS = {"class_imbalance", "labels_misaligned", "label_noise", "bad_init_scale"}
@@ -55,4 +55,7 @@ def test_next_token_targets_are_recognised(diagnoses):
     tells the rules that a skewed label distribution is the text's own."""
     for run in RUNS:
         fired = {s.id for s in diagnoses[run].symptoms if s.status == "fired"}
-        assert ("targets_are_input_tokens" in fired) == (run[0] != "sequence_lbfgs.py"), (run, fired)
+        assert ("targets_are_input_tokens" in fired) == (run[0] != "sequence_lbfgs.py"), (
+            run,
+            fired,
+        )

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import SCRIPTS, live_runs
-from diagnose.driver.agent import Replays
-from diagnose.facade import investigate, observe
+
 from diagnose.child.forkserver import ForkClient
+from diagnose.driver.agent import Replays
+from diagnose.driver.scenarios import PLANS, plan
+from diagnose.driver.targets import resolve
+from diagnose.facade import investigate, observe
 from diagnose.reports.render import render_markdown
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.judge import judge
-from diagnose.driver.scenarios import PLANS, plan
-from diagnose.driver.targets import resolve
 
 TARGET = SCRIPTS / "replay_target.py"
 
@@ -32,7 +32,14 @@ def healthy(tmp_path_factory):
     evidence = observe(target, workdir=workdir, serve=True)
     client = ForkClient(workdir)
     replays = Replays(target, workdir, client, evidence, timeout=60, every=10)
-    for name in ("overfit_loop", "overfit_isolated", "lr_range", "subset", "label_control", "zeroed_input"):
+    for name in (
+        "overfit_loop",
+        "overfit_isolated",
+        "lr_range",
+        "subset",
+        "label_control",
+        "zeroed_input",
+    ):
         evidence.scenarios[name] = replays.run(plan(name, evidence), "test", 60)
     yield evidence
     client.close()
@@ -101,11 +108,14 @@ def agent_runs(rule_book):
     return run
 
 
-@pytest.mark.parametrize("bug, cause, replay", [
-    ("no_zero_grad", "missing_zero_grad", "insert_zero_grad"),
-    ("high_lr", "lr_too_high", "lower_lr"),
-    ("tiny_batches", "batch_too_small", "larger_batch"),
-])
+@pytest.mark.parametrize(
+    "bug, cause, replay",
+    [
+        ("no_zero_grad", "missing_zero_grad", "insert_zero_grad"),
+        ("high_lr", "lr_too_high", "lower_lr"),
+        ("tiny_batches", "batch_too_small", "larger_batch"),
+    ],
+)
 def test_agent_confirms_the_cause_with_a_replay(agent_runs, bug, cause, replay):
     evidence, diagnosis = agent_runs("--bug", bug)
     top = diagnosis.causes[0]
@@ -152,8 +162,12 @@ def test_no_process_outlives_the_diagnosis(agent_runs):
 
 
 def checksums(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+        if p.is_file()
+        else "dir"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def test_no_scenario_changes_the_users_files(tmp_path, rule_book):
@@ -170,7 +184,9 @@ def test_no_scenario_changes_the_users_files(tmp_path, rule_book):
     diagnosis = judge(evidence, rule_book)
     assert diagnosis.causes[0].id == "lr_too_high"
     assert any(path.endswith("/checkpoints/best.pt") for path in diagnosis.redirected)
-    assert "checkpoints/best.pt" in render_markdown(diagnosis, evidence)  # the report lists what was redirected
+    assert "checkpoints/best.pt" in render_markdown(
+        diagnosis, evidence
+    )  # the report lists what was redirected
     workdir = tmp_path / "work"
     workdir.mkdir()
     observed = observe(target, workdir=workdir, serve=True)
@@ -180,7 +196,10 @@ def test_no_scenario_changes_the_users_files(tmp_path, rule_book):
         for name in PLANS:
             item = plan(name, observed) or plan(name, evidence)
             if item is not None:
-                assert replays.run(item, "every scenario", 60).run.status in {"budget", "completed"}, name
+                assert replays.run(item, "every scenario", 60).run.status in {
+                    "budget",
+                    "completed",
+                }, name
     finally:
         client.close()
     assert checksums(project) == before
@@ -188,7 +207,9 @@ def test_no_scenario_changes_the_users_files(tmp_path, rule_book):
 
 @pytest.mark.parametrize("args, wrong", [((), False), (("--wrong",), True)])
 def test_gradcheck_compares_custom_backwards_with_finite_differences(rule_book, args, wrong):
-    evidence = investigate(resolve(SCRIPTS / "custom_backward.py", list(args)), rule_book, budget=30)
+    evidence = investigate(
+        resolve(SCRIPTS / "custom_backward.py", list(args)), rule_book, budget=30
+    )
     assert evidence.observe.graph.custom_functions == ["__main__.Square"]
     result = evidence.scenarios["gradcheck"].gradcheck.results[0]
     assert (result.relative_error > 0.5) == wrong and (result.relative_error < 1e-6) != wrong
@@ -201,8 +222,13 @@ def test_class_weights_confirm_an_imbalance_that_validation_does_not_share(rule_
     """A class cut to a few percent of the training split only: weighting the loss lets the model
     recognise that class on validation data, which confirms the imbalance (its predictions never
     collapsed, so the share of the most predicted class could not)."""
-    evidence = investigate(resolve(SCRIPTS.parent / "cases" / "case67.py", []), rule_book, budget=60)
+    evidence = investigate(
+        resolve(SCRIPTS.parent / "cases" / "case67.py", []), rule_book, budget=60
+    )
     top = judge(evidence, rule_book).causes[0]
     assert top.id == "class_imbalance" and top.confirmed, top
-    assert top.confirmation.scenario == "class_weights" and "recall of the rarest" in top.confirmation.summary
+    assert (
+        top.confirmation.scenario == "class_weights"
+        and "recall of the rarest" in top.confirmation.summary
+    )
     assert top.confirmation.after >= top.confirmation.before + 0.1

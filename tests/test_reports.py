@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import SCRIPTS, ZOO
 from markdown_it import MarkdownIt
 from markupsafe import escape
 
-from conftest import SCRIPTS, ZOO
 from diagnose.cli.main import main
 from diagnose.diagnosis import Diagnosis
 from diagnose.evidence import Evidence, ObservedRun, RunInfo, ScenarioRun
@@ -40,7 +40,11 @@ def html_blocks(markdown: str) -> list[str]:
 
 def test_markdown_holds_no_raw_html_but_details(hostile):
     markdown = render_markdown(*hostile)
-    tags = {tag.lower() for block in html_blocks(markdown) for tag in re.findall(r"</?\s*([a-zA-Z0-9]+)", block)}
+    tags = {
+        tag.lower()
+        for block in html_blocks(markdown)
+        for tag in re.findall(r"</?\s*([a-zA-Z0-9]+)", block)
+    }
     assert tags == {"details", "summary"}
 
 
@@ -65,7 +69,9 @@ def test_html_escapes_everything_from_the_script(hostile):
     page = render_html(*hostile)
     collector = _Collector()
     collector.feed(page)
-    assert "script" not in collector.tags and "img" not in collector.tags and "b" not in collector.tags
+    assert (
+        "script" not in collector.tags and "img" not in collector.tags and "b" not in collector.tags
+    )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "http" not in page.split("<body>")[0]  # no external resources
 
@@ -84,8 +90,17 @@ def test_sparkline_marks_nonfinite_and_uses_log_scale():
 
 # -- a real diagnosis of a zoo case with image inputs and validation passes, shared by the report tests
 RICH_CASE = "double_normalization.py"  # images, validation passes with labels, a confirming replay
-RICH_PLOTS = {"plot-loss", "plot-grad-flow", "plot-activations", "plot-init", "plot-update-ratio", "plot-data",
-              "plot-classes", "plot-samples", "plot-confusion"}
+RICH_PLOTS = {
+    "plot-loss",
+    "plot-grad-flow",
+    "plot-activations",
+    "plot-init",
+    "plot-update-ratio",
+    "plot-data",
+    "plot-classes",
+    "plot-samples",
+    "plot-confusion",
+}
 _REPORTS: dict[str, Path] = {}
 
 
@@ -127,9 +142,13 @@ def test_html_shows_replays_and_the_confirming_numbers(rich):
     replays = page.split('id="replays"', 1)[1].split("</section>", 1)[0]
     for scenario in report["scenarios"]:
         assert f"<code>{escape(scenario['name'])}</code>" in replays
-        assert escape(scenario["chosen_because"]) in replays and escape(scenario["change"]) in replays
+        assert (
+            escape(scenario["chosen_because"]) in replays and escape(scenario["change"]) in replays
+        )
     confirmation = report["causes"][0]["confirmation"]
-    if confirmation and confirmation["before"] is not None:  # the replay ran (it may not, on a starved machine)
+    if (
+        confirmation and confirmation["before"] is not None
+    ):  # the replay ran (it may not, on a starved machine)
         cause = page.split('<article class="cause"', 2)[1]
         assert f'<span class="before">before {confirmation["before"]:.4g}</span>' in cause
         assert f'<span class="after">after {confirmation["after"]:.4g}</span>' in cause
@@ -138,10 +157,16 @@ def test_html_shows_replays_and_the_confirming_numbers(rich):
 
 def test_markdown_of_a_real_run_has_tables_sparklines_and_only_details_html(rich):
     markdown = (rich / "report.md").read_text()
-    tags = {tag.lower() for block in html_blocks(markdown) for tag in re.findall(r"</?\s*([a-zA-Z0-9]+)", block)}
+    tags = {
+        tag.lower()
+        for block in html_blocks(markdown)
+        for tag in re.findall(r"</?\s*([a-zA-Z0-9]+)", block)
+    }
     assert tags == {"details", "summary"}
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(markdown)
-    assert sum(t.type == "table_open" for t in tokens) >= 4  # causes, evidence, replays, details tables
+    assert (
+        sum(t.type == "table_open" for t in tokens) >= 4
+    )  # causes, evidence, replays, details tables
     evidence = markdown.split("## Evidence", 1)[1].split("\n\n", 2)[1]
     assert "| Training loss |" in evidence and "| Validation loss |" in evidence
     assert re.search(r"`[▁▂▃▄▅▆▇█×]{8,}`", evidence)
@@ -151,14 +176,16 @@ def test_markdown_of_a_real_run_has_tables_sparklines_and_only_details_html(rich
 def test_report_subcommand_rebuilds_the_same_report(rich, tmp_path):
     assert main(["report", str(rich / "evidence.json"), "-o", str(tmp_path), "-q"]) == 1
     assert (tmp_path / "report.md").read_text() == (rich / "report.md").read_text()
-    assert json.loads((tmp_path / "report.json").read_text()) == json.loads((rich / "report.json").read_text())
+    assert json.loads((tmp_path / "report.json").read_text()) == json.loads(
+        (rich / "report.json").read_text()
+    )
     assert figure_ids((tmp_path / "report.html").read_text()) == RICH_PLOTS
     # byte for byte: the SVG ids are salted per plot, not random, and no date is written
     assert (tmp_path / "report.html").read_text() == (rich / "report.html").read_text()
 
 
 # -- hostile names: what the script controls never becomes markup, in the plots too
-HOSTILE_SCRIPT = '''
+HOSTILE_SCRIPT = """
 import torch
 print("<script>alert(1)</script>")
 model = torch.nn.Sequential()
@@ -173,7 +200,7 @@ for step in range(30):
     loss.backward()
     optimizer.step()
 raise RuntimeError("<img src=x onerror=alert(1)> went wrong")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +225,11 @@ def test_html_and_its_plots_escape_names_from_the_script(injected):
 
 def test_markdown_escapes_names_from_the_script(injected):
     markdown = (injected / "report.md").read_text()
-    tags = {tag.lower() for block in html_blocks(markdown) for tag in re.findall(r"</?\s*([a-zA-Z0-9]+)", block)}
+    tags = {
+        tag.lower()
+        for block in html_blocks(markdown)
+        for tag in re.findall(r"</?\s*([a-zA-Z0-9]+)", block)
+    }
     assert tags == {"details", "summary"}
     rendered = MarkdownIt("commonmark").enable("table").render(markdown)
     assert "<img" not in rendered and "<script" not in rendered
@@ -207,22 +238,33 @@ def test_markdown_escapes_names_from_the_script(injected):
 
 # -- plots on their own
 def test_plots_need_their_evidence():
-    evidence = Evidence(script="x.py", observe=ObservedRun(run=RunInfo(scenario="observe", status="crashed")))
+    evidence = Evidence(
+        script="x.py", observe=ObservedRun(run=RunInfo(scenario="observe", status="crashed"))
+    )
     diagnosis = Diagnosis(script="x.py", healthy=False, verdict="crashed", summary="")
     assert build_plots(diagnosis, evidence) == ([], [])
 
 
 def test_lr_range_plot_marks_the_user_and_suggested_lr(hostile, rule_book):
     diagnosis, evidence = hostile
-    lrs = [1e-6 * 1.2 ** k for k in range(90)]
-    losses = [2.0 - 1.5 / (1 + math.exp(-(math.log10(lr) + 3) * 3)) + (5.0 if lr > 1 else 0.0) for lr in lrs]
-    replay = ScenarioRun(run=RunInfo(scenario="lr_range", status="budget"), lr_range=LRRangeSection(lrs, losses))
+    lrs = [1e-6 * 1.2**k for k in range(90)]
+    losses = [
+        2.0 - 1.5 / (1 + math.exp(-(math.log10(lr) + 3) * 3)) + (5.0 if lr > 1 else 0.0)
+        for lr in lrs
+    ]
+    replay = ScenarioRun(
+        run=RunInfo(scenario="lr_range", status="budget"), lr_range=LRRangeSection(lrs, losses)
+    )
     evidence = evidence.model_copy(update={"scenarios": {"lr_range": replay}})
     diagnosis = judge(evidence, rule_book)
     assert diagnosis.lr_suggestion is not None
     plots, failed = build_plots(diagnosis, evidence)
     plot = next(p for p in plots if p.id == "plot-lr-range")
-    assert not failed and f"your LR {diagnosis.lr_suggestion.user_lr:.3g}" in plot.svg and "suggested" in plot.svg
+    assert (
+        not failed
+        and f"your LR {diagnosis.lr_suggestion.user_lr:.3g}" in plot.svg
+        and "suggested" in plot.svg
+    )
     assert "LR range test" in render_markdown(diagnosis, evidence)
 
 

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import SCRIPTS, live_runs
 
 
@@ -101,8 +100,21 @@ def test_no_orphan_processes_after_a_hang_with_workers(observed):
 
 def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
     """`kill` (or Ctrl-C) of diagnose must not leave the script running in its own session."""
-    process = subprocess.Popen([sys.executable, "-m", "diagnose", str(SCRIPTS / "sleeps_forever.py"), "-o",
-                                str(tmp_path / "out"), "--timeout", "300", "-q"], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "diagnose",
+            str(SCRIPTS / "sleeps_forever.py"),
+            "-o",
+            str(tmp_path / "out"),
+            "--timeout",
+            "300",
+            "-q",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not live_runs() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -117,9 +129,22 @@ def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
 @pytest.mark.parametrize("command", [[], ["batch"]], ids=["single", "batch"])
 def test_a_killed_diagnose_leaves_no_run_behind(tmp_path, command):
     """Even SIGKILL, which diagnose cannot handle: its runs stop with it (Linux parent-death signal)."""
-    process = subprocess.Popen([sys.executable, "-m", "diagnose", *command, str(SCRIPTS / "sleeps_forever.py"), "-o",
-                                str(tmp_path / "out"), "--timeout", "300", "-q"], stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, TMPDIR=str(tmp_path)))  # what a killed diagnose cannot remove
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "diagnose",
+            *command,
+            str(SCRIPTS / "sleeps_forever.py"),
+            "-o",
+            str(tmp_path / "out"),
+            "--timeout",
+            "300",
+            "-q",
+        ],
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, TMPDIR=str(tmp_path)),
+    )  # what a killed diagnose cannot remove
     deadline = time.monotonic() + 60
     while not live_runs() and time.monotonic() < deadline:
         time.sleep(0.2)

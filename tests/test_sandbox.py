@@ -34,7 +34,9 @@ def test_an_atomic_move_and_chmod_land_in_scratch(sandboxed):
     os.makedirs(user / "ckpt", exist_ok=True)
     shutil.move(temporary, user / "ckpt" / "last.ckpt")
     os.chmod(user / "ckpt" / "last.ckpt", 0o644)
-    assert os.stat(user / "ckpt" / "last.ckpt").st_size == 0 and os.path.isfile(user / "ckpt" / "last.ckpt")
+    assert os.stat(user / "ckpt" / "last.ckpt").st_size == 0 and os.path.isfile(
+        user / "ckpt" / "last.ckpt"
+    )
     assert str(user / "ckpt" / "last.ckpt") in sandbox.written
 
 
@@ -67,7 +69,10 @@ def test_safetensors_files_are_mapped_once_the_script_imports_it(tmp_path):
     safetensors_torch = pytest.importorskip("safetensors.torch")
     import torch
 
-    for name in ("safetensors.torch", "safetensors"):  # as in a fresh child: imported after the sandbox is in
+    for name in (
+        "safetensors.torch",
+        "safetensors",
+    ):  # as in a fresh child: imported after the sandbox is in
         del sys.modules[name]  # (the Rust extension stays loaded: it cannot be initialised twice)
     sandbox = Sandbox(tmp_path / "work" / "scratch", exempt=[tmp_path / "work"])
     sandbox.install()

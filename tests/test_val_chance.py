@@ -13,7 +13,7 @@ from diagnose.rules.engine import evaluate_symptoms
 # A linearly separable 3-class task the MLP learns perfectly; on validation, a fixed share of the
 # rows carries a label that is certainly wrong, so the validation accuracy is that share's
 # complement whatever the set's size.
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import sys
     import torch
     from torch import nn
@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent('''
         model.eval()
         with torch.no_grad():
             nn.functional.cross_entropy(model(x_val), y_val)
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,8 @@ def script(tmp_path_factory):
 
 @pytest.mark.parametrize("samples, at_chance", [(40, True), (4000, False)])
 def test_an_accuracy_a_few_points_above_chance_counts_only_on_a_large_validation_set(
-        script, observed, rule_book, samples, at_chance):
+    script, observed, rule_book, samples, at_chance
+):
     evidence = observed(script, str(samples))
     result = evaluate_symptoms(rule_book, evidence)["val_at_chance"]
     assert "chance" in result.detail

@@ -4,28 +4,31 @@ for a cause whose own fix removed the failure (issue: verdicts and confirmations
 from __future__ import annotations
 
 import pytest
-
 from conftest import SCRIPTS
+
 from diagnose.cli.main import main
-from diagnose.facade import investigate
-from diagnose.rules.judge import judge
-from diagnose.rules.loader import load_rules
-from diagnose.probes.fixes import FIXES
-from diagnose.rules.schema import SCENARIOS
 from diagnose.driver.scenarios import PLANS
 from diagnose.driver.targets import resolve
+from diagnose.facade import investigate
+from diagnose.probes.fixes import FIXES
+from diagnose.rules.judge import judge
+from diagnose.rules.loader import load_rules
+from diagnose.rules.schema import SCENARIOS
 
 FAILING = SCRIPTS / "failing.py"
 
 
-@pytest.mark.parametrize("failure, symptom", [
-    ("flat", "loss_not_improving"),
-    ("chance", "loss_at_chance"),
-    ("diverge", "loss_nonfinite"),
-    ("nan", "loss_nonfinite"),
-    ("collapse", "predictions_one_class"),
-    ("val_chance", "val_at_chance"),
-])
+@pytest.mark.parametrize(
+    "failure, symptom",
+    [
+        ("flat", "loss_not_improving"),
+        ("chance", "loss_at_chance"),
+        ("diverge", "loss_nonfinite"),
+        ("nan", "loss_nonfinite"),
+        ("collapse", "predictions_one_class"),
+        ("val_chance", "val_at_chance"),
+    ],
+)
 def test_a_failing_run_is_never_healthy(diagnosed, failure, symptom):
     diagnosis = diagnosed(FAILING, "--failure", failure)
     assert not diagnosis.healthy and diagnosis.verdict in {"problems", "not_learning"}
@@ -42,7 +45,12 @@ def test_a_run_that_learns_is_healthy_and_says_why(diagnosed):
 def test_a_run_that_does_not_learn_without_a_likely_cause_exits_1(tmp_path, capsys):
     """Observed only (--quick): no replay can name the cause, so the verdict says so; exit 1."""
     out = tmp_path / "out"
-    assert main([str(FAILING), "-o", str(out), "--quick", "--no-color", "--", "--failure", "val_chance"]) == 1
+    assert (
+        main(
+            [str(FAILING), "-o", str(out), "--quick", "--no-color", "--", "--failure", "val_chance"]
+        )
+        == 1
+    )
     printed = capsys.readouterr().out
     assert "Not learning: cause not established" in printed
     report = (out / "report.md").read_text()
@@ -70,6 +78,10 @@ def test_a_symptom_level_cause_loses_to_the_upstream_cause_whose_fix_also_resolv
     evidence = investigate(resolve(SCRIPTS / "replay_target.py", ["--bug", "sum_loss"]), rule_book)
     diagnosis = judge(evidence, rule_book)
     top = diagnosis.causes[0]
-    assert top.id == "loss_reduction_sum" and top.confirmed, [(c.id, c.status) for c in diagnosis.causes]
+    assert top.id == "loss_reduction_sum" and top.confirmed, [
+        (c.id, c.status) for c in diagnosis.causes
+    ]
     exploding = next((c for c in diagnosis.causes if c.id == "exploding_gradients"), None)
-    assert exploding is None or (not exploding.confirmed and exploding.consequence_of == "loss_reduction_sum")
+    assert exploding is None or (
+        not exploding.confirmed and exploding.consequence_of == "loss_reduction_sum"
+    )

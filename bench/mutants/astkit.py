@@ -85,13 +85,21 @@ def locate(tree: ast.AST, target: ast.AST) -> tuple[Block, int]:
 
 def _nested_holds(stmt: ast.stmt, target: ast.AST) -> bool:
     """True when a statement nested in `stmt` holds the target: then a deeper block is the answer."""
-    return any(target is node for block in blocks(stmt) for inner in block for node in ast.walk(inner))
+    return any(
+        target is node for block in blocks(stmt) for inner in block for node in ast.walk(inner)
+    )
 
 
 def call_statements(tree: ast.AST, method: str) -> list[ast.Expr]:
     """Statements that are nothing but a call of `method` (e.g. `optimizer.zero_grad()`)."""
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
-            and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == method]
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Expr)
+        and isinstance(n.value, ast.Call)
+        and isinstance(n.value.func, ast.Attribute)
+        and n.value.func.attr == method
+    ]
 
 
 def remove(tree: ast.AST, stmt: ast.stmt) -> None:
@@ -105,7 +113,7 @@ def remove(tree: ast.AST, stmt: ast.stmt) -> None:
 def insert(tree: ast.AST, anchor: ast.AST, code: str, after: bool = False) -> None:
     """Insert the statements of `code` before (or after) the statement that holds `anchor`."""
     block, index = locate(tree, anchor)
-    block[index + after:index + after] = ast.parse(code).body
+    block[index + after : index + after] = ast.parse(code).body
 
 
 def expr(code: str) -> ast.expr:
@@ -134,9 +142,18 @@ def import_name(tree: ast.Module, module: str) -> str:
             for alias in stmt.names:
                 if alias.name == module:
                     return alias.asname or module
-    at = 1 if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(
-        getattr(tree.body[0], "value", None), ast.Constant) else 0
-    while at < len(tree.body) and isinstance(tree.body[at], ast.ImportFrom) and tree.body[at].module == "__future__":
+    at = (
+        1
+        if tree.body
+        and isinstance(tree.body[0], ast.Expr)
+        and isinstance(getattr(tree.body[0], "value", None), ast.Constant)
+        else 0
+    )
+    while (
+        at < len(tree.body)
+        and isinstance(tree.body[at], ast.ImportFrom)
+        and tree.body[at].module == "__future__"
+    ):
         at += 1
     tree.body.insert(at, ast.Import(names=[ast.alias(name=module)]))
     return module
@@ -161,7 +178,10 @@ def replace(tree: ast.AST, mapping: dict[int, ast.AST]) -> None:
 def drop_self_assignments(tree: ast.AST) -> None:
     """Delete `x = x`, which removing a transformation leaves behind."""
     for node in list(ast.walk(tree)):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and ast.dump(node.targets[0], include_attributes=False).replace("Store", "Load")
-                == ast.dump(node.value, include_attributes=False)):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and ast.dump(node.targets[0], include_attributes=False).replace("Store", "Load")
+            == ast.dump(node.value, include_attributes=False)
+        ):
             remove(tree, node)

@@ -56,8 +56,15 @@ def mutate(host: Host, op: Operator) -> Mutant | None:
                 changed[name] = mutated
     if not changed:
         return None
-    return Mutant(neutral_id(host.name, op.name), host.name, op.name, op.cause, op.also_ok,
-                  tuple(sorted(changed)), files | changed)
+    return Mutant(
+        neutral_id(host.name, op.name),
+        host.name,
+        op.name,
+        op.cause,
+        op.also_ok,
+        tuple(sorted(changed)),
+        files | changed,
+    )
 
 
 def build(hosts: list[Host], ops: list[Operator]) -> list[Mutant]:
@@ -77,5 +84,7 @@ def write_folder(files: dict[str, str], folder: Path) -> Path:
 
 def write_labels(mutants: list[Mutant], out: Path) -> None:
     """The side file that says what each neutral folder plants."""
-    labels = {m.id: {k: v for k, v in asdict(m).items() if k not in ("id", "files")} for m in mutants}
+    labels = {
+        m.id: {k: v for k, v in asdict(m).items() if k not in ("id", "files")} for m in mutants
+    }
     (out / "labels.json").write_text(json.dumps(labels, indent=1, sort_keys=True))

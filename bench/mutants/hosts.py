@@ -27,7 +27,10 @@ class Host:
     @property
     def tags(self) -> frozenset[str]:
         """What operators may require of a host: its task and whether its inputs are floats."""
-        return frozenset({self.task} | ({"float_inputs"} if self.inputs in ("features", "images", "series") else set()))
+        return frozenset(
+            {self.task}
+            | ({"float_inputs"} if self.inputs in ("features", "images", "series") else set())
+        )
 
     @property
     def available(self) -> bool:
@@ -36,25 +39,64 @@ class Host:
     def sources(self) -> dict[str, str]:
         """The host's Python files as the mutants see them: parsed and unparsed, so a host and its
         mutants differ only by the mutation, never by formatting or comments."""
-        return {p.name: ast.unparse(ast.parse(p.read_text())) for p in sorted((FOLDER / self.name).glob("*.py"))}
+        return {
+            p.name: ast.unparse(ast.parse(p.read_text()))
+            for p in sorted((FOLDER / self.name).glob("*.py"))
+        }
 
 
 HOSTS = [
     Host("flat_digits", "flat script, top to bottom", "classification", "images"),
     Host("argparse_cancer", "argparse CLI with main()", "classification", "features"),
     Host("trainer_wine", "Trainer class", "classification", "features"),
-    Host("estimator_blobs", "scikit-learn-like estimator (fit/score), manual batching", "classification", "features"),
+    Host(
+        "estimator_blobs",
+        "scikit-learn-like estimator (fit/score), manual batching",
+        "classification",
+        "features",
+    ),
     Host("keras_diabetes", "Keras-like compile/fit wrapper", "regression", "features"),
     Host("dataclass_cnn", "dataclass config, CNN on 8-bit images", "classification", "pixels"),
     Host("functional_gru", "functional train_one_epoch/evaluate, GRU", "classification", "series"),
-    Host("cycle_lstm", "step-based loop over itertools.cycle, LSTM on tokens", "classification", "tokens"),
+    Host(
+        "cycle_lstm",
+        "step-based loop over itertools.cycle, LSTM on tokens",
+        "classification",
+        "tokens",
+    ),
     Host("notebook_regression", "notebook-style cells", "regression", "features"),
-    Host("helper_resmlp", "model in a helper module (ModuleList of residual blocks)", "classification", "features"),
-    Host("lightning_cancer", "PyTorch Lightning module and Trainer", "classification", "features", "lightning"),
-    Host("hf_tinybert", "Hugging Face Trainer, tiny random BERT", "classification", "tokens", "transformers"),
+    Host(
+        "helper_resmlp",
+        "model in a helper module (ModuleList of residual blocks)",
+        "classification",
+        "features",
+    ),
+    Host(
+        "lightning_cancer",
+        "PyTorch Lightning module and Trainer",
+        "classification",
+        "features",
+        "lightning",
+    ),
+    Host(
+        "hf_tinybert",
+        "Hugging Face Trainer, tiny random BERT",
+        "classification",
+        "tokens",
+        "transformers",
+    ),
     Host("sine_lstm", "config dict, early stopping, LSTM forecaster", "regression", "series"),
-    Host("transformer_tokens", "custom Dataset of dicts, nn.TransformerEncoder", "classification", "tokens"),
-    Host("accum_bn", "gradient accumulation over micro-batches, deep BatchNorm MLP", "classification", "images"),
+    Host(
+        "transformer_tokens",
+        "custom Dataset of dicts, nn.TransformerEncoder",
+        "classification",
+        "tokens",
+    ),
+    Host(
+        "accum_bn",
+        "gradient accumulation over micro-batches, deep BatchNorm MLP",
+        "classification",
+        "images",
+    ),
 ]
 BY_NAME = {h.name: h for h in HOSTS}
-

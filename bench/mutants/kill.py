@@ -34,7 +34,11 @@ def outcome(host: Plain, mutant: Plain, op: Operator) -> tuple[str, str]:
         return mutant.status, mutant.error
     if not mutant.finite:
         return "nan", _compare(host, mutant, list(mutant.metrics))
-    usable = [k for k in host.metrics if k in mutant.metrics and not (op.touches_loss and k == CRITERION_LOSS)]
+    usable = [
+        k
+        for k in host.metrics
+        if k in mutant.metrics and not (op.touches_loss and k == CRITERION_LOSS)
+    ]
     worse = [k for k in usable if _worse(k, host.metrics[k], mutant.metrics[k])]
     better = [k for k in usable if _worse(k, mutant.metrics[k], host.metrics[k])]
     if worse:
@@ -51,7 +55,9 @@ def _worse(metric: str, base: float, value: float) -> bool:
 
 
 def _compare(host: Plain, mutant: Plain, metrics: list[str]) -> str:
-    return ", ".join(f"{k} {host.metrics.get(k, float('nan')):.4g} -> {mutant.metrics[k]:.4g}" for k in metrics)
+    return ", ".join(
+        f"{k} {host.metrics.get(k, float('nan')):.4g} -> {mutant.metrics[k]:.4g}" for k in metrics
+    )
 
 
 def kept(op: Operator, result: str) -> bool:

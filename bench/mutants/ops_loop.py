@@ -44,8 +44,12 @@ def _mode_calls(tree: ast.Module, mode: str) -> list[ast.Expr]:
     """`x.train()` / `x.eval()` statements (`train(True)` too), on receivers that also call the other."""
     other = "eval" if mode == "train" else "train"
     receivers = {source(s.value.func.value) for s in call_statements(tree, other)}
-    return [s for s in call_statements(tree, mode) if source(s.value.func.value) in receivers
-            and all(isinstance(a, ast.Constant) and a.value is True for a in s.value.args)]
+    return [
+        s
+        for s in call_statements(tree, mode)
+        if source(s.value.func.value) in receivers
+        and all(isinstance(a, ast.Constant) and a.value is True for a in s.value.args)
+    ]
 
 
 def remove_train(tree: ast.Module) -> bool:
@@ -66,7 +70,11 @@ def detach_features(tree: ast.Module) -> bool:
 
 def no_grad_features(tree: ast.Module) -> bool:
     """Run everything before the head of the model's forward under `torch.no_grad()`."""
-    found = [f for f, _ in sites.forward_returns(tree) if [s for s in f.body[:-1] if not _is_docstring(s)]]
+    found = [
+        f
+        for f, _ in sites.forward_returns(tree)
+        if [s for s in f.body[:-1] if not _is_docstring(s)]
+    ]
     if not found:
         return False
     torch = import_name(tree, "torch")
@@ -79,14 +87,22 @@ def no_grad_features(tree: ast.Module) -> bool:
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
 
 
 def freeze_layers(tree: ast.Module) -> bool:
     """`requires_grad_(False)` on every layer but the last, before the optimizer is built."""
     found = sites.model_sites(tree)
     for call, model in found:
-        insert(tree, call, f"for p in list({source(model)}.parameters())[:-2]:\n    p.requires_grad_(False)")
+        insert(
+            tree,
+            call,
+            f"for p in list({source(model)}.parameters())[:-2]:\n    p.requires_grad_(False)",
+        )
     return bool(found)
 
 
@@ -99,19 +115,56 @@ def plain_list_layers(tree: ast.Module) -> bool:
 
 
 OPERATORS = [
-    Operator("remove_zero_grad", "missing_zero_grad", "delete every zero_grad() call", remove_zero_grad),
-    Operator("zero_grad_after_backward", "zero_grad_before_step",
-             "move zero_grad() between backward() and step()", zero_grad_before_step),
-    Operator("remove_step", "optimizer_step_missing", "delete the optimizer's step() call", remove_step),
-    Operator("remove_train_mode", "train_mode_not_restored",
-             "delete model.train(), so training continues in eval mode after the first evaluation", remove_train),
-    Operator("remove_eval_mode", "eval_mode_missing", "delete model.eval() before validation", remove_eval),
-    Operator("detach_features", "detached_graph", "detach the features before the model's head",
-             detach_features, also_ok=("frozen_parameters",)),
-    Operator("no_grad_features", "detached_graph", "compute the features before the head under torch.no_grad()",
-             no_grad_features, also_ok=("frozen_parameters",)),
-    Operator("freeze_layers", "frozen_parameters", "requires_grad_(False) on every layer but the last",
-             freeze_layers, also_ok=("detached_graph",)),
-    Operator("plain_list_layers", "unregistered_submodules", "keep sub-modules in a plain list, not nn.ModuleList",
-             plain_list_layers, also_ok=("frozen_parameters",)),
+    Operator(
+        "remove_zero_grad", "missing_zero_grad", "delete every zero_grad() call", remove_zero_grad
+    ),
+    Operator(
+        "zero_grad_after_backward",
+        "zero_grad_before_step",
+        "move zero_grad() between backward() and step()",
+        zero_grad_before_step,
+    ),
+    Operator(
+        "remove_step", "optimizer_step_missing", "delete the optimizer's step() call", remove_step
+    ),
+    Operator(
+        "remove_train_mode",
+        "train_mode_not_restored",
+        "delete model.train(), so training continues in eval mode after the first evaluation",
+        remove_train,
+    ),
+    Operator(
+        "remove_eval_mode",
+        "eval_mode_missing",
+        "delete model.eval() before validation",
+        remove_eval,
+    ),
+    Operator(
+        "detach_features",
+        "detached_graph",
+        "detach the features before the model's head",
+        detach_features,
+        also_ok=("frozen_parameters",),
+    ),
+    Operator(
+        "no_grad_features",
+        "detached_graph",
+        "compute the features before the head under torch.no_grad()",
+        no_grad_features,
+        also_ok=("frozen_parameters",),
+    ),
+    Operator(
+        "freeze_layers",
+        "frozen_parameters",
+        "requires_grad_(False) on every layer but the last",
+        freeze_layers,
+        also_ok=("detached_graph",),
+    ),
+    Operator(
+        "plain_list_layers",
+        "unregistered_submodules",
+        "keep sub-modules in a plain list, not nn.ModuleList",
+        plain_list_layers,
+        also_ok=("frozen_parameters",),
+    ),
 ]

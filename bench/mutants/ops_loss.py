@@ -12,9 +12,16 @@ SOFTMAXED = ("CrossEntropyLoss", "cross_entropy")
 SIGMOIDED = ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits")
 # The loss a confused author reaches for: class indices into a regression loss, a
 # single-column regression output into cross-entropy, a single binary logit into softmax CE.
-SWAP = {"CrossEntropyLoss": "MSELoss", "cross_entropy": "mse_loss",
-        "BCEWithLogitsLoss": "CrossEntropyLoss", "binary_cross_entropy_with_logits": "cross_entropy",
-        **{name: "CrossEntropyLoss" if name[0].isupper() else "cross_entropy" for name in sites.REGRESSION_LOSSES}}
+SWAP = {
+    "CrossEntropyLoss": "MSELoss",
+    "cross_entropy": "mse_loss",
+    "BCEWithLogitsLoss": "CrossEntropyLoss",
+    "binary_cross_entropy_with_logits": "cross_entropy",
+    **{
+        name: "CrossEntropyLoss" if name[0].isupper() else "cross_entropy"
+        for name in sites.REGRESSION_LOSSES
+    },
+}
 REDUCIBLE = sites.CLASSIFICATION_LOSSES + sites.REGRESSION_LOSSES
 
 
@@ -54,7 +61,9 @@ def nll_on_logits(tree: ast.Module) -> bool:
     found = calls(tree, "CrossEntropyLoss", "cross_entropy")
     for call in found:
         rename_callee(call, "NLLLoss" if leaf(call.func) == "CrossEntropyLoss" else "nll_loss")
-        call.keywords = [k for k in call.keywords if k.arg in ("reduction", "weight", "ignore_index")]
+        call.keywords = [
+            k for k in call.keywords if k.arg in ("reduction", "weight", "ignore_index")
+        ]
     return bool(found)
 
 
@@ -74,17 +83,45 @@ CLASSIFY = frozenset({"classification"})
 REGRESS = frozenset({"regression"})
 
 OPERATORS = [
-    Operator("softmax_before_loss", "softmax_before_cross_entropy",
-             "softmax/sigmoid on the logits before a loss that expects logits", squash_logits,
-             touches_loss=True),
-    Operator("wrong_loss", "wrong_loss_for_task",
-             "a loss for the other task (MSE on class indices, cross-entropy on a regression output)",
-             swap_loss, also_ok=("target_shape_broadcast", "label_dtype"), kills=LOUD, touches_loss=True),
-    Operator("sum_reduction", "loss_reduction_sum", "reduction='sum' instead of the mean", sum_reduction,
-             also_ok=("lr_too_high",), touches_loss=True),
-    Operator("nll_without_log_softmax", "missing_log_softmax", "NLL loss on raw logits", nll_on_logits,
-             also_ok=("unstable_log",), needs=CLASSIFY, touches_loss=True),
-    Operator("sigmoid_output", "output_activation_mismatch",
-             "sigmoid on a regression output whose targets can be negative", squash_regression_output,
-             also_ok=("wrong_loss_for_task",), needs=REGRESS),
+    Operator(
+        "softmax_before_loss",
+        "softmax_before_cross_entropy",
+        "softmax/sigmoid on the logits before a loss that expects logits",
+        squash_logits,
+        touches_loss=True,
+    ),
+    Operator(
+        "wrong_loss",
+        "wrong_loss_for_task",
+        "a loss for the other task (MSE on class indices, cross-entropy on a regression output)",
+        swap_loss,
+        also_ok=("target_shape_broadcast", "label_dtype"),
+        kills=LOUD,
+        touches_loss=True,
+    ),
+    Operator(
+        "sum_reduction",
+        "loss_reduction_sum",
+        "reduction='sum' instead of the mean",
+        sum_reduction,
+        also_ok=("lr_too_high",),
+        touches_loss=True,
+    ),
+    Operator(
+        "nll_without_log_softmax",
+        "missing_log_softmax",
+        "NLL loss on raw logits",
+        nll_on_logits,
+        also_ok=("unstable_log",),
+        needs=CLASSIFY,
+        touches_loss=True,
+    ),
+    Operator(
+        "sigmoid_output",
+        "output_activation_mismatch",
+        "sigmoid on a regression output whose targets can be negative",
+        squash_regression_output,
+        also_ok=("wrong_loss_for_task",),
+        needs=REGRESS,
+    ),
 ]

@@ -39,19 +39,35 @@ def run_plain(files: dict[str, str], timeout: float, threads: int) -> Plain:
     """Run the folder's train.py in a scratch copy (scripts may write files) and read its metrics."""
     with tempfile.TemporaryDirectory(prefix="mutant-plain-") as tmp:
         folder = write_folder(files, Path(tmp) / "run")
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), CUDA_VISIBLE_DEVICES="")
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS=str(threads),
+            MKL_NUM_THREADS=str(threads),
+            CUDA_VISIBLE_DEVICES="",
+        )
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "train.py"], cwd=folder, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "train.py"],
+            cwd=folder,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            return Plain("timeout", seconds=round(timeout, 1), error=f"no result within {timeout:.0f} s")
+            return Plain(
+                "timeout", seconds=round(timeout, 1), error=f"no result within {timeout:.0f} s"
+            )
         seconds = round(time.monotonic() - started, 2)
     if proc.returncode != 0:
-        return Plain("crash", seconds=seconds, error=_last_line(err) or f"exit code {proc.returncode}")
+        return Plain(
+            "crash", seconds=seconds, error=_last_line(err) or f"exit code {proc.returncode}"
+        )
     metrics = _metrics(out)
     if metrics is None:
         return Plain("crash", seconds=seconds, error="printed no metrics line")

@@ -36,33 +36,47 @@ def _table(first: tuple[str, ...], lines: list[dict], keys: tuple[str, ...]) -> 
 def render(data: dict) -> str:
     s = data["summary"]
     t = data["timings"]
-    lines = [f"Last run: {data['date']}, {data['machine']}, `--jobs {data['jobs']}`.", "",
-             "| buildable | kept | dropped | hosts | operators | diagnosed | top-1 | top-3 | called healthy "
-             "| confirmed wrong | median s | hosts healthy |",
-             "|" + " --- |" * 12,
-             f"| {s['buildable']} | {s['kept']} | {s['dropped']} | {s['hosts']} | {s['operators']} | {s['diagnosed']} "
-             f"| {_cell('top1', s['top1'])} | {_cell('top3', s['top3'])} | {s['called_healthy']} "
-             f"| {s['confirmed_wrong']} | {_cell('median_s', s['median_s'])} | {s['hosts_healthy']}/{s['hosts_diagnosed']} |", "",
-             f"Phases: build {t['build_s']:.0f} s; plain runs {t['plain_s'] / 60:.0f} min "
-             f"({t['plain_runs']} run, the rest cached; {t['plain_total_s'] / 60:.0f} min of plain runs "
-             f"uncached); diagnosis {t['diagnose_s'] / 60:.0f} min.", ""]
+    lines = [
+        f"Last run: {data['date']}, {data['machine']}, `--jobs {data['jobs']}`.",
+        "",
+        "| buildable | kept | dropped | hosts | operators | diagnosed | top-1 | top-3 | called healthy "
+        "| confirmed wrong | median s | hosts healthy |",
+        "|" + " --- |" * 12,
+        f"| {s['buildable']} | {s['kept']} | {s['dropped']} | {s['hosts']} | {s['operators']} | {s['diagnosed']} "
+        f"| {_cell('top1', s['top1'])} | {_cell('top3', s['top3'])} | {s['called_healthy']} "
+        f"| {s['confirmed_wrong']} | {_cell('median_s', s['median_s'])} | {s['hosts_healthy']}/{s['hosts_diagnosed']} |",
+        "",
+        f"Phases: build {t['build_s']:.0f} s; plain runs {t['plain_s'] / 60:.0f} min "
+        f"({t['plain_runs']} run, the rest cached; {t['plain_total_s'] / 60:.0f} min of plain runs "
+        f"uncached); diagnosis {t['diagnose_s'] / 60:.0f} min.",
+        "",
+    ]
     for note in s["notes"]:
         lines.append(f"- {note}")
     lines += ["", "Per operator:", ""]
     lines += _table(("operator", "cause"), data["operators"], ("operator", "cause"))
     lines += ["", "Per host:", ""]
-    lines += _table(("host", "plain s", "host healthy"), data["host_table"], ("host", "plain_s", "healthy"))
+    lines += _table(
+        ("host", "plain s", "host healthy"), data["host_table"], ("host", "plain_s", "healthy")
+    )
     return "\n".join(lines)
 
 
 def catalogue(ops: list[Operator], hosts: list[Host]) -> str:
     """The operators and hosts, as the code defines them."""
-    lines = ["| operator | plants | also right in the top 3 | edit | kept when the plain run shows |",
-             "| --- | --- | --- | --- | --- |"]
-    lines += [f"| `{op.name}` | `{op.cause}` | {', '.join(f'`{a}`' for a in op.also_ok) or '–'} | {op.describe} "
-              f"| {', '.join(sorted(op.kills))} |" for op in ops]
+    lines = [
+        "| operator | plants | also right in the top 3 | edit | kept when the plain run shows |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{op.name}` | `{op.cause}` | {', '.join(f'`{a}`' for a in op.also_ok) or '–'} | {op.describe} "
+        f"| {', '.join(sorted(op.kills))} |"
+        for op in ops
+    ]
     lines += ["", "| host | style | task | inputs | needs |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| `{h.name}` | {h.style} | {h.task} | {h.inputs} | {h.extra or '–'} |" for h in hosts]
+    lines += [
+        f"| `{h.name}` | {h.style} | {h.task} | {h.inputs} | {h.extra or '–'} |" for h in hosts
+    ]
     return "\n".join(lines)
 
 
@@ -72,7 +86,7 @@ def update(readme: Path, part: str, body: str) -> None:
     begin, end = MARK.format(part=part, end="begin"), MARK.format(part=part, end="end")
     block = f"{begin}\n{body}\n{end}"
     if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     readme.write_text(text)

@@ -28,13 +28,22 @@ def scored(rows: list[Row]) -> list[Row]:
 
 def summary(rows: list[Row], hosts: list[Row], operators: int, notes: list[str]) -> dict:
     done = scored(rows)
-    return {"kept": sum(r["kept"] for r in rows), "dropped": sum(not r["kept"] for r in rows),
-            "hosts": len(hosts), "operators": operators, "top1": rate(done, "top1"), "top3": rate(done, "top3"),
-            "called_healthy": sum(r["healthy"] for r in done),
-            "confirmed_wrong": sum(r["confirmed_wrong"] for r in done),
-            "median_s": median([r["seconds"] for r in done]), "diagnosed": len(done), "buildable": len(rows),
-            "hosts_healthy": sum(bool(h.get("healthy_ok")) for h in hosts if h.get("diagnosed")),
-            "hosts_diagnosed": sum(bool(h.get("diagnosed")) for h in hosts), "notes": notes}
+    return {
+        "kept": sum(r["kept"] for r in rows),
+        "dropped": sum(not r["kept"] for r in rows),
+        "hosts": len(hosts),
+        "operators": operators,
+        "top1": rate(done, "top1"),
+        "top3": rate(done, "top3"),
+        "called_healthy": sum(r["healthy"] for r in done),
+        "confirmed_wrong": sum(r["confirmed_wrong"] for r in done),
+        "median_s": median([r["seconds"] for r in done]),
+        "diagnosed": len(done),
+        "buildable": len(rows),
+        "hosts_healthy": sum(bool(h.get("healthy_ok")) for h in hosts if h.get("diagnosed")),
+        "hosts_diagnosed": sum(bool(h.get("diagnosed")) for h in hosts),
+        "notes": notes,
+    }
 
 
 def table(rows: list[Row], key: str, extra: Callable[[str], dict] = lambda _: {}) -> list[dict]:
@@ -43,11 +52,20 @@ def table(rows: list[Row], key: str, extra: Callable[[str], dict] = lambda _: {}
     for name in dict.fromkeys(r[key] for r in rows):
         mine = [r for r in rows if r[key] == name]
         done = scored(mine)
-        lines.append({key: name, **extra(name), "buildable": len(mine), "kept": sum(r["kept"] for r in mine),
-                      "diagnosed": len(done), "top1": rate(done, "top1"), "top3": rate(done, "top3"),
-                      "called_healthy": sum(r["healthy"] for r in done),
-                      "confirmed_wrong": sum(r["confirmed_wrong"] for r in done),
-                      "median_s": median([r["seconds"] for r in done])})
+        lines.append(
+            {
+                key: name,
+                **extra(name),
+                "buildable": len(mine),
+                "kept": sum(r["kept"] for r in mine),
+                "diagnosed": len(done),
+                "top1": rate(done, "top1"),
+                "top3": rate(done, "top3"),
+                "called_healthy": sum(r["healthy"] for r in done),
+                "confirmed_wrong": sum(r["confirmed_wrong"] for r in done),
+                "median_s": median([r["seconds"] for r in done]),
+            }
+        )
     return lines
 
 

@@ -35,17 +35,32 @@ def diagnose(folder: Path, out: Path, timeout: float, threads: int, reuse: bool 
     if reuse and (out / "report.json").exists() and (out / RUN_FILE).exists():
         return json.loads((out / RUN_FILE).read_text()) | {"report": _read(out)}
     exe = shutil.which("diagnose") or "diagnose"
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), CUDA_VISIBLE_DEVICES="")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        CUDA_VISIBLE_DEVICES="",
+    )
     if out.exists():
         shutil.rmtree(out)
     started = time.monotonic()
     try:
-        proc = subprocess.run([exe, "train.py", "-o", str(out.resolve()), "--format", "json"], cwd=folder,
-                              capture_output=True, text=True, timeout=timeout, env=env)
+        proc = subprocess.run(
+            [exe, "train.py", "-o", str(out.resolve()), "--format", "json"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
         code, error = proc.returncode, (proc.stderr or "").strip()[-400:]
     except subprocess.TimeoutExpired:
         code, error = "timeout", f"diagnose did not finish within {timeout:.0f} s"
-    run = {"exit": code, "seconds": round(time.monotonic() - started, 1), "error": error if code not in (0, 1) else ""}
+    run = {
+        "exit": code,
+        "seconds": round(time.monotonic() - started, 1),
+        "error": error if code not in (0, 1) else "",
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / RUN_FILE).write_text(json.dumps(run))
     return run | {"report": _read(out)}
@@ -63,18 +78,32 @@ def score(report: dict | None, cause: str, also_ok: tuple[str, ...]) -> dict:
     case = {"expected": cause, "also_ok": list(also_ok), "healthy": False}
     top1, top3, ids, wrong = zoo_score().judge(case, report)
     causes = (report or {}).get("causes", [])
-    return {"top1": top1, "top3": top3, "got": ids, "verdict": (report or {}).get("verdict"),
-            "healthy": bool(report and report.get("healthy")),
-            "confirmed": bool(causes and causes[0].get("confirmed")), "confirmed_wrong": wrong,
-            "top": [[c.get("id"), round(c.get("confidence", 0), 2), bool(c.get("confirmed"))] for c in causes[:3]],
-            "fired": _fired(report)}
+    return {
+        "top1": top1,
+        "top3": top3,
+        "got": ids,
+        "verdict": (report or {}).get("verdict"),
+        "healthy": bool(report and report.get("healthy")),
+        "confirmed": bool(causes and causes[0].get("confirmed")),
+        "confirmed_wrong": wrong,
+        "top": [
+            [c.get("id"), round(c.get("confidence", 0), 2), bool(c.get("confirmed"))]
+            for c in causes[:3]
+        ],
+        "fired": _fired(report),
+    }
 
 
 def score_host(report: dict | None) -> dict:
     """A host must come out healthy with no cause at confidence 0.5 or more."""
     ok, _, ids, _ = zoo_score().judge({"healthy": True}, report)
-    return {"healthy_ok": ok, "healthy": bool(report and report.get("healthy")), "got": ids,
-            "verdict": (report or {}).get("verdict"), "fired": _fired(report)}
+    return {
+        "healthy_ok": ok,
+        "healthy": bool(report and report.get("healthy")),
+        "got": ids,
+        "verdict": (report or {}).get("verdict"),
+        "fired": _fired(report),
+    }
 
 
 def _fired(report: dict | None) -> list[str]:

@@ -16,16 +16,32 @@ from collections.abc import Callable
 from .astkit import call_statements, calls, dotted, is_number, leaf, locate
 
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam")
-CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "BCEWithLogitsLoss", "cross_entropy",
-                         "binary_cross_entropy_with_logits")
-REGRESSION_LOSSES = ("MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "mse_loss", "l1_loss",
-                     "huber_loss", "smooth_l1_loss")
+CLASSIFICATION_LOSSES = (
+    "CrossEntropyLoss",
+    "BCEWithLogitsLoss",
+    "cross_entropy",
+    "binary_cross_entropy_with_logits",
+)
+REGRESSION_LOSSES = (
+    "MSELoss",
+    "L1Loss",
+    "HuberLoss",
+    "SmoothL1Loss",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+)
 VAL_WORDS = {"va", "val", "valid", "validation", "test", "te", "dev", "eval", "holdout"}
 
 
 def optimizer_calls(tree: ast.AST) -> list[ast.Call]:
     """`torch.optim.X(params, ...)` / `optim.X(...)` constructor calls."""
-    return [c for c in calls(tree, *OPTIMIZERS) if "optim" in dotted(c.func) or isinstance(c.func, ast.Name)]
+    return [
+        c
+        for c in calls(tree, *OPTIMIZERS)
+        if "optim" in dotted(c.func) or isinstance(c.func, ast.Name)
+    ]
 
 
 def model_of(call: ast.Call) -> ast.expr | None:
@@ -34,7 +50,11 @@ def model_of(call: ast.Call) -> ast.expr | None:
     if model is not None:
         return model
     for node in ast.walk(call.args[0]) if call.args else ():
-        if isinstance(node, ast.Call) and leaf(node.func) == "parameters" and isinstance(node.func, ast.Attribute):
+        if (
+            isinstance(node, ast.Call)
+            and leaf(node.func) == "parameters"
+            and isinstance(node.func, ast.Attribute)
+        ):
             return node.func.value
     return None
 
@@ -54,7 +74,7 @@ def step_after_backward(tree: ast.AST) -> ast.Expr | None:
     in its block or nested there (`if (i + 1) % accumulate == 0: optimizer.step()`)."""
     for back in backward_statements(tree):
         block, index = locate(tree, back)
-        for stmt in block[index + 1:]:
+        for stmt in block[index + 1 :]:
             for node in ast.walk(stmt):
                 call = node.value if isinstance(node, ast.Expr) else None
                 if isinstance(call, ast.Call) and leaf(call.func) == "step" and not call.args:
@@ -78,24 +98,41 @@ def loss_uses(tree: ast.AST, names: tuple[str, ...]) -> list[ast.Call]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and loss_ctor_calls(node.value, names):
             holders.update(ast.unparse(t) for t in node.targets)
-    objects = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) in holders]
-    return sorted(objects + functional_loss_calls(tree, names), key=lambda n: (n.lineno, n.col_offset))
+    objects = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) in holders
+    ]
+    return sorted(
+        objects + functional_loss_calls(tree, names), key=lambda n: (n.lineno, n.col_offset)
+    )
 
 
 def split_site(tree: ast.AST) -> tuple[ast.Assign, list[str]] | None:
     """`X_tr, X_va, y_tr, y_va = train_test_split(...)`: the statement and its four names."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-                and leaf(node.value.func) == "train_test_split" and isinstance(node.targets[0], ast.Tuple)
-                and len(node.targets[0].elts) == 4 and all(isinstance(e, ast.Name) for e in node.targets[0].elts)):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and leaf(node.value.func) == "train_test_split"
+            and isinstance(node.targets[0], ast.Tuple)
+            and len(node.targets[0].elts) == 4
+            and all(isinstance(e, ast.Name) for e in node.targets[0].elts)
+        ):
             return node, [e.id for e in node.targets[0].elts]
     return None
 
 
 def shuffling_loaders(tree: ast.AST) -> list[ast.Call]:
     """Calls that build a training loader: `shuffle=True` anywhere but in the train/test split."""
-    return [c for c in ast.walk(tree) if isinstance(c, ast.Call) and leaf(c.func) != "train_test_split" and any(
-        k.arg == "shuffle" and isinstance(k.value, ast.Constant) and k.value.value is True for k in c.keywords)]
+    return [
+        c
+        for c in ast.walk(tree)
+        if isinstance(c, ast.Call)
+        and leaf(c.func) != "train_test_split"
+        and any(
+            k.arg == "shuffle" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for k in c.keywords
+        )
+    ]
 
 
 def words(name: str) -> list[str]:
@@ -105,17 +142,22 @@ def words(name: str) -> list[str]:
 def is_target_name(name: str) -> bool:
     """Names that hold labels or regression targets, which input normalisation must not touch."""
     lowered = name.lower()
-    return lowered.startswith("y") or any(w in ("label", "labels", "target", "targets") for w in words(name))
+    return lowered.startswith("y") or any(
+        w in ("label", "labels", "target", "targets") for w in words(name)
+    )
 
 
 def is_val_name(name: str) -> bool:
     lowered = name.lower()
-    return bool(set(words(name)) & VAL_WORDS) or bool(re.fullmatch(r"x(te|va|val|test|valid)", lowered))
+    return bool(set(words(name)) & VAL_WORDS) or bool(
+        re.fullmatch(r"x(te|va|val|test|valid)", lowered)
+    )
 
 
 def names_in(node: ast.AST) -> list[str]:
     return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)] + [
-        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)]
+        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+    ]
 
 
 def hyper_constants(tree: ast.AST, wanted: Callable[[str], bool]) -> list[ast.Constant]:
@@ -142,15 +184,20 @@ def _bound_constants(node: ast.AST, wanted: Callable[[str], bool]) -> list[ast.A
         return [k.value for k in node.keywords if k.arg and wanted(k.arg)]
     if isinstance(node, ast.arguments):
         positional = node.posonlyargs + node.args
-        pairs = list(zip(positional[len(positional) - len(node.defaults):], node.defaults))
+        pairs = list(zip(positional[len(positional) - len(node.defaults) :], node.defaults))
         pairs += [(a, d) for a, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None]
         return [d for a, d in pairs if wanted(a.arg)]
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return [node.value] if node.value is not None and any(wanted(leaf(t)) for t in targets) else []
+        return (
+            [node.value] if node.value is not None and any(wanted(leaf(t)) for t in targets) else []
+        )
     if isinstance(node, ast.Dict):
-        return [v for k, v in zip(node.keys, node.values)
-                if isinstance(k, ast.Constant) and isinstance(k.value, str) and wanted(k.value)]
+        return [
+            v
+            for k, v in zip(node.keys, node.values)
+            if isinstance(k, ast.Constant) and isinstance(k.value, str) and wanted(k.value)
+        ]
     return []
 
 
@@ -163,15 +210,25 @@ def forward_returns(tree: ast.AST) -> list[tuple[ast.FunctionDef, ast.Return]]:
     built = {leaf(c.func) for k in classes for c in ast.walk(k) if isinstance(c, ast.Call)}
     found = []
     for cls in classes:
-        forward = next((f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "forward"), None)
+        forward = next(
+            (f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "forward"), None
+        )
         last = forward.body[-1] if forward else None
-        if (cls.name not in built and isinstance(last, ast.Return) and isinstance(last.value, ast.Call)
-                and dotted(last.value.func).startswith("self.") and last.value.args):
+        if (
+            cls.name not in built
+            and isinstance(last, ast.Return)
+            and isinstance(last.value, ast.Call)
+            and dotted(last.value.func).startswith("self.")
+            and last.value.args
+        ):
             found.append((forward, last))
     return found
 
 
 def sequential_models(tree: ast.AST) -> list[ast.Call]:
     """`Sequential(...)` calls listing their layers, whose last layer is a `Linear`."""
-    return [c for c in calls(tree, "Sequential") if c.args and isinstance(c.args[-1], ast.Call)
-            and leaf(c.args[-1].func) == "Linear"]
+    return [
+        c
+        for c in calls(tree, "Sequential")
+        if c.args and isinstance(c.args[-1], ast.Call) and leaf(c.args[-1].func) == "Linear"
+    ]

@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diagnose.child import atomic
-from diagnose.batch.summary import BatchRow, write_summaries
-from diagnose.child.lifeline import TIED_ENV
 from diagnose.batch.runlist import Run
+from diagnose.batch.summary import BatchRow, write_summaries
+from diagnose.child import atomic
+from diagnose.child.lifeline import TIED_ENV
 
 STAGING = ".staging"
 ROW_FILE = "batch-row.json"
@@ -53,21 +53,53 @@ _lock = threading.Lock()
 def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
     """Diagnose one run in a fresh process, into a temporary folder; its row and the files written."""
     with tempfile.TemporaryDirectory(prefix="diagnose-batch-") as tmp:
-        command = [sys.executable, "-m", "diagnose", str(run.script), "-o", tmp, "--format", ",".join(options.formats),
-                   "-q", "--no-color", *options.diagnose_args, *run.launch_args(), "--", *run.args]
-        env = dict(os.environ, OMP_NUM_THREADS=str(options.threads), MKL_NUM_THREADS=str(options.threads),
-                   **{TIED_ENV: str(os.getpid())})
+        command = [
+            sys.executable,
+            "-m",
+            "diagnose",
+            str(run.script),
+            "-o",
+            tmp,
+            "--format",
+            ",".join(options.formats),
+            "-q",
+            "--no-color",
+            *options.diagnose_args,
+            *run.launch_args(),
+            "--",
+            *run.args,
+        ]
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS=str(options.threads),
+            MKL_NUM_THREADS=str(options.threads),
+            **{TIED_ENV: str(os.getpid())},
+        )
         started = time.monotonic()
         returncode, stderr = _call(command, run.cwd, env, options.run_seconds)
-        row = BatchRow.from_report(run, Path(tmp) / "report.json", returncode, stderr, time.monotonic() - started)
-        files = {p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(Path(tmp).rglob("*"))
-                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(tmp).parts)}
+        row = BatchRow.from_report(
+            run, Path(tmp) / "report.json", returncode, stderr, time.monotonic() - started
+        )
+        files = {
+            p.relative_to(tmp).as_posix(): p.read_bytes()
+            for p in sorted(Path(tmp).rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(tmp).parts)
+        }
     return row, files
 
 
-def _call(command: list[str], cwd: Path, env: dict[str, str], seconds: float) -> tuple[int | None, str]:
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
+def _call(
+    command: list[str], cwd: Path, env: dict[str, str], seconds: float
+) -> tuple[int | None, str]:
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     with _lock:
         _running.add(process)
     try:
@@ -110,7 +142,9 @@ class LocalExecutor:
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
 
-    def results(self, runs: list[Run], options: BatchOptions) -> Iterator[tuple[Run, BatchRow, Files]]:
+    def results(
+        self, runs: list[Run], options: BatchOptions
+    ) -> Iterator[tuple[Run, BatchRow, Files]]:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             futures = {pool.submit(execute, run, options): run for run in runs}
             try:
@@ -123,12 +157,18 @@ class LocalExecutor:
                 raise
 
 
-def run_batch(runs: list[Run], options: BatchOptions, executor: LocalExecutor | object,
-              progress: Progress | None = None) -> list[BatchRow]:
+def run_batch(
+    runs: list[Run],
+    options: BatchOptions,
+    executor: LocalExecutor | object,
+    progress: Progress | None = None,
+) -> list[BatchRow]:
     """Diagnose the runs not finished yet; write every row's files, then the summaries."""
     options.out.mkdir(parents=True, exist_ok=True)
     clean_staging(options.out)  # whatever a killed batch left half written
-    rows = {run.name: row for run in runs if (row := _finished(options.out / run.name, options.force))}
+    rows = {
+        run.name: row for run in runs if (row := _finished(options.out / run.name, options.force))
+    }
     pending = [run for run in runs if run.name not in rows]
     for done, (run, row, files) in enumerate(executor.results(pending, options), len(rows) + 1):
         rows[run.name] = _store(options.out, run, row, files)
@@ -156,8 +196,11 @@ def _store(out: Path, run: Run, row: BatchRow, files: Files) -> BatchRow:
     for name, data in files.items():
         (staged / name).parent.mkdir(parents=True, exist_ok=True)
         (staged / name).write_bytes(data)
-    row.report = f"{run.name}/report.html" if "report.html" in files else (
-        f"{run.name}/report.md" if "report.md" in files else "")
+    row.report = (
+        f"{run.name}/report.html"
+        if "report.html" in files
+        else (f"{run.name}/report.md" if "report.md" in files else "")
+    )
     (staged / ROW_FILE).write_text(row.model_dump_json(indent=1))
     atomic.replace_folder(staged, out / run.name)
     return row

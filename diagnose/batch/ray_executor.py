@@ -8,13 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from diagnose.batch.executor import BatchOptions, Files, execute
+from diagnose.batch.runlist import Run
 from diagnose.batch.summary import BatchRow
 from diagnose.errors import UsageError
-from diagnose.batch.runlist import Run
 
 
 class RayExecutor:
-    def __init__(self, address: str | None = None, gpus_per_run: float = 0.0, cpus_per_run: float = 1.0) -> None:
+    def __init__(
+        self, address: str | None = None, gpus_per_run: float = 0.0, cpus_per_run: float = 1.0
+    ) -> None:
         try:
             import ray
         except ImportError:
@@ -25,7 +27,9 @@ class RayExecutor:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         self.resources: dict[str, Any] = {"num_cpus": cpus_per_run, "num_gpus": gpus_per_run}
 
-    def results(self, runs: list[Run], options: BatchOptions) -> Iterator[tuple[Run, BatchRow, Files]]:
+    def results(
+        self, runs: list[Run], options: BatchOptions
+    ) -> Iterator[tuple[Run, BatchRow, Files]]:
         task = self.ray.remote(**self.resources)(execute)
         pending = {task.remote(run, options): run for run in runs}
         try:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diagnose.errors import UsageError
+import tomllib
+
 from diagnose.driver.targets import resolve
+from diagnose.errors import UsageError
 
 LIST_SUFFIXES = (".jsonl", ".toml")
 TORCH_IMPORT = re.compile(r"^\s*(import torch|from torch)", re.MULTILINE)
@@ -52,10 +53,17 @@ def collect(paths: list[Path]) -> list[Run]:
 def _training_scripts(folder: Path) -> list[Path]:
     """In a folder of scripts, the ones to run: they use torch, and no sibling imports them
     (a shared module of helpers is imported; setup.py and tests are not training scripts)."""
-    texts = {p: p.read_text(errors="replace") for p in sorted(folder.glob("*.py"))
-             if not p.name.startswith(("_", "test_")) and p.name not in {"setup.py", "conftest.py"}}
-    imported = {stem for stem in (p.stem for p in texts) for other, text in texts.items()
-                if other.stem != stem and re.search(rf"^\s*(from|import)\s+{re.escape(stem)}\b", text, re.M)}
+    texts = {
+        p: p.read_text(errors="replace")
+        for p in sorted(folder.glob("*.py"))
+        if not p.name.startswith(("_", "test_")) and p.name not in {"setup.py", "conftest.py"}
+    }
+    imported = {
+        stem
+        for stem in (p.stem for p in texts)
+        for other, text in texts.items()
+        if other.stem != stem and re.search(rf"^\s*(from|import)\s+{re.escape(stem)}\b", text, re.M)
+    }
     return [p for p, text in texts.items() if TORCH_IMPORT.search(text) and p.stem not in imported]
 
 
@@ -63,7 +71,9 @@ def _holds_script(folder: Path) -> bool:
     return any((folder / name).is_file() for name in ("diagnose.toml", "train.py", "main.py"))
 
 
-def _run(path: Path, args: list[str] | None, cwd: Path | None = None, name: str | None = None) -> Run:
+def _run(
+    path: Path, args: list[str] | None, cwd: Path | None = None, name: str | None = None
+) -> Run:
     target = resolve(path, args)
     folder = path.name if path.is_dir() else target.script.stem
     return Run(name=name or folder, script=target.script, args=target.args, cwd=cwd or Path.cwd())
@@ -78,8 +88,12 @@ def _from_list(path: Path) -> list[Run]:
         base = path.parent
         cwd = (base / entry["cwd"]).resolve() if entry.get("cwd") else base
         script = Path(entry["script"])
-        run = _run(script if script.is_absolute() else cwd / script, [str(a) for a in entry.get("args", [])], cwd,
-                   entry.get("name"))
+        run = _run(
+            script if script.is_absolute() else cwd / script,
+            [str(a) for a in entry.get("args", [])],
+            cwd,
+            entry.get("name"),
+        )
         run.nproc_per_node = _nproc(entry.get("nproc_per_node", 1), path, number)
         runs.append(run)
     return runs

@@ -11,12 +11,24 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from diagnose.batch.runlist import Run
 from diagnose.child import atomic
 from diagnose.reports.batch_index import render_index
-from diagnose.batch.runlist import Run
 
-CSV_COLUMNS = ("name", "script", "status", "verdict", "top_cause", "confidence", "confirmed", "cause_status", "seconds",
-               "reason", "report", "patch")
+CSV_COLUMNS = (
+    "name",
+    "script",
+    "status",
+    "verdict",
+    "top_cause",
+    "confidence",
+    "confirmed",
+    "cause_status",
+    "seconds",
+    "reason",
+    "report",
+    "patch",
+)
 
 
 class BatchRow(BaseModel):
@@ -35,30 +47,59 @@ class BatchRow(BaseModel):
     seconds: float = 0.0
     reason: str = ""
     report: str = ""
-    patch: str = ""  # "verified" (OUT/<run>/fix.patch), "not offered: <why>", or empty without --patch
+    patch: str = (
+        ""  # "verified" (OUT/<run>/fix.patch), "not offered: <why>", or empty without --patch
+    )
 
     @classmethod
-    def from_report(cls, run: Run, report: Path, returncode: int | None, stderr: str, seconds: float) -> BatchRow:
-        base = {"name": run.name, "script": str(run.script), "args": run.args, "seconds": round(seconds, 2)}
+    def from_report(
+        cls, run: Run, report: Path, returncode: int | None, stderr: str, seconds: float
+    ) -> BatchRow:
+        base = {
+            "name": run.name,
+            "script": str(run.script),
+            "args": run.args,
+            "seconds": round(seconds, 2),
+        }
         if returncode is None:
             return cls(**base, status="timeout", reason=stderr)
         try:
             data = json.loads(report.read_text())
         except (OSError, ValueError):
             last = [line for line in stderr.splitlines() if line.strip()]
-            return cls(**base, status="error", reason=(last[-1] if last else f"exit code {returncode}")[:300])
+            return cls(
+                **base,
+                status="error",
+                reason=(last[-1] if last else f"exit code {returncode}")[:300],
+            )
         return cls.from_diagnosis(run.name, str(run.script), data, seconds, run.args)
 
     @classmethod
-    def from_diagnosis(cls, name: str, script: str, report: dict[str, Any], seconds: float,
-                       args: list[str] | None = None) -> BatchRow:
+    def from_diagnosis(
+        cls,
+        name: str,
+        script: str,
+        report: dict[str, Any],
+        seconds: float,
+        args: list[str] | None = None,
+    ) -> BatchRow:
         """The row of a finished diagnosis, from its ``report.json`` content."""
         top = report["causes"][0] if report.get("causes") else {}
-        return cls(name=name, script=script, args=args or [], seconds=round(seconds, 2), status="done",
-                   verdict=report["verdict"], healthy=report["healthy"], top_cause=top.get("id", ""),
-                   confidence=top.get("confidence"), confirmed=top.get("confirmed", False),
-                   cause_status=top.get("status", ""),
-                   reason=report.get("summary", "")[:300], patch=_patch_column(report.get("patch")))
+        return cls(
+            name=name,
+            script=script,
+            args=args or [],
+            seconds=round(seconds, 2),
+            status="done",
+            verdict=report["verdict"],
+            healthy=report["healthy"],
+            top_cause=top.get("id", ""),
+            confidence=top.get("confidence"),
+            confirmed=top.get("confirmed", False),
+            cause_status=top.get("status", ""),
+            reason=report.get("summary", "")[:300],
+            patch=_patch_column(report.get("patch")),
+        )
 
     @property
     def patch_link(self) -> str:
@@ -91,11 +132,15 @@ def groups(rows: list[BatchRow]) -> list[dict[str, object]]:
 
 
 def write_summaries(out: Path, rows: list[BatchRow]) -> None:
-    summary = {"runs": len(rows), "healthy": sum(r.healthy for r in rows),
-               "problems": sum(r.status == "done" and not r.healthy for r in rows),
-               "not_learning": sum(r.verdict == "not_learning" for r in rows),
-               "errors": sum(r.status != "done" for r in rows), "groups": groups(rows),
-               "rows": [r.model_dump() for r in rows]}
+    summary = {
+        "runs": len(rows),
+        "healthy": sum(r.healthy for r in rows),
+        "problems": sum(r.status == "done" and not r.healthy for r in rows),
+        "not_learning": sum(r.verdict == "not_learning" for r in rows),
+        "errors": sum(r.status != "done" for r in rows),
+        "groups": groups(rows),
+        "rows": [r.model_dump() for r in rows],
+    }
     atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
     atomic.write_text(out / "summary.csv", _csv(rows))
     atomic.write_text(out / "index.html", render_index(rows, groups(rows)))

@@ -11,7 +11,8 @@ Installed only when the launcher set ``WORLD_SIZE`` above 1.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -26,7 +27,14 @@ from diagnose.probes.tensors import as_float
 TENSORS, VALUES = 4, 16
 # The collectives a script reduces or gathers its numbers with (torchmetrics and Lightning's
 # sync_dist go through them too).
-COLLECTIVES = ("all_reduce", "reduce", "all_gather", "all_gather_into_tensor", "all_gather_object", "gather")
+COLLECTIVES = (
+    "all_reduce",
+    "reduce",
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_gather_object",
+    "gather",
+)
 MAX_EPOCHS = 50
 
 
@@ -47,8 +55,10 @@ class RankWatch:
         self.handles: list[Any] = []
 
     def install(self) -> None:
-        self.handles = [optimizer_hooks.register_optimizer_step_pre_hook(self._before_step),
-                        optimizer_hooks.register_optimizer_step_post_hook(self._after_step)]
+        self.handles = [
+            optimizer_hooks.register_optimizer_step_pre_hook(self._before_step),
+            optimizer_hooks.register_optimizer_step_post_hook(self._after_step),
+        ]
         self.patches.replace(DistributedSampler, "__init__", self._wrap_sampler_init)
         self.patches.replace(DistributedSampler, "__iter__", self._wrap_sampler_iter)
         self.patches.replace(DistributedSampler, "set_epoch", self._wrap_set_epoch)
@@ -71,11 +81,15 @@ class RankWatch:
             world_size=dist.get_world_size() if initialized else world_size(),
             backend=str(dist.get_backend()) if initialized else "",
             ddp_wrapped=isinstance(model, torch.nn.parallel.DistributedDataParallel),
-            samplers=self.samplers, ranks=[record])
+            samplers=self.samplers,
+            ranks=[record],
+        )
 
     # -- weights -----------------------------------------------------------------------------
     def _fingerprint(self) -> list[float]:
-        params = [p for opt in self.state.optimizers for g in opt.param_groups for p in g["params"]][:TENSORS]
+        params = [
+            p for opt in self.state.optimizers for g in opt.param_groups for p in g["params"]
+        ][:TENSORS]
         with torch.no_grad():
             return [float(v) for p in params for v in p.detach().reshape(-1)[:VALUES].float().cpu()]
 
@@ -94,6 +108,7 @@ class RankWatch:
         def __init__(sampler: DistributedSampler, *args: Any, **kwargs: Any) -> None:
             original(sampler, *args, **kwargs)
             self.samplers += 1
+
         return __init__
 
     def _wrap_sampler_iter(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,12 +116,14 @@ class RankWatch:
             if len(self.record.sampler_epochs) < MAX_EPOCHS:
                 self.record.sampler_epochs.append(int(sampler.epoch))
             return original(sampler)
+
         return __iter__
 
     def _wrap_set_epoch(self, original: Callable[..., None]) -> Callable[..., None]:
         def set_epoch(sampler: DistributedSampler, epoch: int) -> None:
             self.record.set_epoch_calls += 1
             return original(sampler, epoch)
+
         return set_epoch
 
     def _wrap_collective(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,8 +133,13 @@ class RankWatch:
             else:
                 self.record.metric_reductions += 1
             return original(tensor, *args, **kwargs)
+
         return collective
 
     def _is_gradient(self, tensor: Any) -> bool:
         return isinstance(tensor, torch.Tensor) and any(
-            p.grad is tensor for opt in self.state.optimizers for g in opt.param_groups for p in g["params"])
+            p.grad is tensor
+            for opt in self.state.optimizers
+            for g in opt.param_groups
+            for p in g["params"]
+        )

@@ -38,8 +38,11 @@ def unsafe_reason(state: Any) -> str | None:
         loader = record.loader()
         if loader is not None and getattr(loader, "num_workers", 0) > 0:
             return "a DataLoader uses worker processes"
-    others = [t for t in threading.enumerate()
-              if t is not threading.current_thread() and type(t).__module__ not in FORK_SAFE_THREADS]
+    others = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.current_thread() and type(t).__module__ not in FORK_SAFE_THREADS
+    ]
     if others:
         return f"the script runs other threads ({', '.join(t.name for t in others[:3])})"
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -120,7 +123,9 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _read_request(sock: socket.socket, buffers: dict[socket.socket, bytes]) -> dict[str, Any] | None:
+def _read_request(
+    sock: socket.socket, buffers: dict[socket.socket, bytes]
+) -> dict[str, Any] | None:
     data = sock.recv(1 << 16)
     if not data:
         buffers.pop(sock, None)

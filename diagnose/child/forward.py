@@ -37,8 +37,10 @@ class ForwardHooks:
         self.calls: dict[int, int] = {}  # inner module calls seen in the current sampled pass
 
     def install(self) -> None:
-        self.global_handles = [module_hooks.register_module_forward_pre_hook(self.before),
-                               module_hooks.register_module_forward_hook(self.after, always_call=True)]
+        self.global_handles = [
+            module_hooks.register_module_forward_pre_hook(self.before),
+            module_hooks.register_module_forward_hook(self.after, always_call=True),
+        ]
 
     def narrow(self) -> None:
         """Watch only the top-level modules from now on (once the trained model is known)."""
@@ -49,8 +51,10 @@ class ForwardHooks:
         self.global_handles = []
         self.narrowed = True
         for root in self.state.roots:
-            self.root_handles += [root.register_forward_pre_hook(self.before),
-                                  root.register_forward_hook(self.after, always_call=True)]
+            self.root_handles += [
+                root.register_forward_pre_hook(self.before),
+                root.register_forward_hook(self.after, always_call=True),
+            ]
 
     def remove(self) -> None:
         for handle in self.global_handles + self.root_handles + self.inner_handles:
@@ -69,7 +73,9 @@ class ForwardHooks:
             return None
         if torch.is_grad_enabled():
             tap.hand.settle()  # a hand-written update ends where the next training forward begins
-        replaced = tap.intervention.before_forward(module, args) if tap.intervention.active else None
+        replaced = (
+            tap.intervention.before_forward(module, args) if tap.intervention.active else None
+        )
         args = replaced if replaced is not None else args
         state.note_root_forward(module)
         if torch.is_grad_enabled():
@@ -89,7 +95,11 @@ class ForwardHooks:
         if state.forward_depth > 0 or module not in state.roots:
             self._inner_after(module, args, output)
             return None
-        replaced = tap.intervention.after_forward(module, args, output) if tap.intervention.active else None
+        replaced = (
+            tap.intervention.after_forward(module, args, output)
+            if tap.intervention.active
+            else None
+        )
         tap.emit("on_root_forward", module, args, output if replaced is None else replaced)
         if module is self.sampled_module:
             self._end_sample(module)
@@ -98,14 +108,20 @@ class ForwardHooks:
     # -- sampled forwards --------------------------------------------------------------------
     def _starts_sample(self) -> bool:
         steps = self.state.steps
-        return (torch.is_grad_enabled() and self.schedule.is_sampled(steps) and self.sampled_step != steps
-                and self.sampled_module is None)
+        return (
+            torch.is_grad_enabled()
+            and self.schedule.is_sampled(steps)
+            and self.sampled_step != steps
+            and self.sampled_module is None
+        )
 
     def _start_sample(self, module: nn.Module) -> None:
         self.sampled_step, self.sampled_module, self.calls = self.state.steps, module, {}
         if self.narrowed:
-            self.inner_handles = [module_hooks.register_module_forward_pre_hook(self._inner_before),
-                                  module_hooks.register_module_forward_hook(self._inner_after, always_call=True)]
+            self.inner_handles = [
+                module_hooks.register_module_forward_pre_hook(self._inner_before),
+                module_hooks.register_module_forward_hook(self._inner_after, always_call=True),
+            ]
         self.tap.emit("on_sampled_forward_start", module)
 
     def _end_sample(self, module: nn.Module) -> None:
@@ -126,9 +142,16 @@ class ForwardHooks:
 
     def _watched(self, module: nn.Module) -> bool:
         """An inner call of a sampled pass, among the first few of its module."""
-        return (self.sampled_module is not None and module is not self.sampled_module and not self.state.muted
-                and self.calls.get(id(module), 0) < CALLS_PER_MODULE)
+        return (
+            self.sampled_module is not None
+            and module is not self.sampled_module
+            and not self.state.muted
+            and self.calls.get(id(module), 0) < CALLS_PER_MODULE
+        )
 
 
 def _is_model(module: nn.Module) -> bool:
-    return not isinstance(module, nn.modules.loss._Loss) and next(module.parameters(), None) is not None
+    return (
+        not isinstance(module, nn.modules.loss._Loss)
+        and next(module.parameters(), None) is not None
+    )

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from diagnose.child.tap import Tap
 
 ESTIMATED_FROM = 3  # updates
-UNIT_LR = 1.0  # the stand-in's LR before the user's is known: "the user's own step", so that a replay
+UNIT_LR = (
+    1.0  # the stand-in's LR before the user's is known: "the user's own step", so that a replay
+)
 # asking for 0.1x scales even the first update (a first update at 10x the right LR can be the end)
 
 
@@ -70,7 +72,10 @@ class HandUpdates:
         if self.factor != 1.0 or len(self.estimates) < ESTIMATED_FROM:
             params = group["params"]
             self.before = [p.detach().clone() for p in params]
-            self.grads = [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in params]
+            self.grads = [
+                p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+                for p in params
+            ]
 
     def _adopt(self, root: torch.Tensor) -> bool:
         """Take hand updates as the loop's steps: at once (``eager``), or once the trained parameters
@@ -81,8 +86,11 @@ class HandUpdates:
         if not params:
             return False
         now = _fingerprint(params)
-        changed = self.fingerprint is not None and len(now) == len(self.fingerprint) and not all(
-            torch.equal(a, b) for a, b in zip(now, self.fingerprint))
+        changed = (
+            self.fingerprint is not None
+            and len(now) == len(self.fingerprint)
+            and not all(torch.equal(a, b) for a, b in zip(now, self.fingerprint))
+        )
         self.fingerprint = now
         if self.eager or changed:
             self.optimizer = HandUpdate(params)  # adopted by the tap's patched Optimizer.__init__
@@ -90,8 +98,10 @@ class HandUpdates:
 
     def settle_if_updated(self) -> None:
         """A ``no_grad`` block closed: the step ends there if it updated every watched weight."""
-        if self.pending and all(not torch.equal(a, b) for a, b in
-                                zip(_fingerprint(self.optimizer.param_groups[0]["params"]), self.mark)):
+        if self.pending and all(
+            not torch.equal(a, b)
+            for a, b in zip(_fingerprint(self.optimizer.param_groups[0]["params"]), self.mark)
+        ):
             self.settle()
 
     def settle(self, final: bool = False) -> None:
@@ -114,7 +124,9 @@ class HandUpdates:
         estimate = None
         with torch.no_grad():
             if len(self.estimates) < ESTIMATED_FROM:
-                moved = sum(float(((p - b) * g).sum()) for p, b, g in zip(params, self.before, self.grads))
+                moved = sum(
+                    float(((p - b) * g).sum()) for p, b, g in zip(params, self.before, self.grads)
+                )
                 norm = sum(float((g * g).sum()) for g in self.grads)
                 estimate = -moved / norm if norm > 0 and moved < 0 else None
             if self.factor != 1.0:  # through .data: a forward may already have used the weights
@@ -123,9 +135,13 @@ class HandUpdates:
         return estimate
 
 
-def _fingerprint(params: list[torch.Tensor], tensors: int = 4, elements: int = 64) -> list[torch.Tensor]:
+def _fingerprint(
+    params: list[torch.Tensor], tensors: int = 4, elements: int = 64
+) -> list[torch.Tensor]:
     """A few values of a few parameters: enough to see that an update happened."""
-    chosen = params if len(params) <= tensors else params[:tensors // 2] + params[-(tensors // 2):]
+    chosen = (
+        params if len(params) <= tensors else params[: tensors // 2] + params[-(tensors // 2) :]
+    )
     return [p.detach().reshape(-1)[:elements].clone() for p in chosen]
 
 

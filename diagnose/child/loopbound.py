@@ -22,18 +22,29 @@ import ast
 import inspect
 import linecache
 import operator
+from collections.abc import Callable
 from functools import lru_cache
 from types import FrameType
-from typing import Any, Callable
+from typing import Any
 
 MAX_FRAMES = 8  # user frames searched outward for the loop around a pass
 MAX_PASSES = 1_000_000
 _SIZED = (range, list, tuple)
 _CONTAINERS = (dict, list, tuple)
 _OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
-    ast.Div: operator.truediv, ast.Mod: operator.mod}
-_NUMERIC: tuple[Callable[..., Any], ...] = (range, int, min, max)  # builtins that run no user code on numbers
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+}
+_NUMERIC: tuple[Callable[..., Any], ...] = (
+    range,
+    int,
+    min,
+    max,
+)  # builtins that run no user code on numbers
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
@@ -56,13 +67,24 @@ def _planned_passes(frame: FrameType | None, is_user_file: Callable[[str], bool]
     if frame is None:
         return None
     chain = _chain(frame.f_code.co_filename, frame.f_lineno)
-    starts = [i for i, node in enumerate(chain) if isinstance(node, ast.For) and _in_iter(node, frame.f_lineno)]
+    starts = [
+        i
+        for i, node in enumerate(chain)
+        if isinstance(node, ast.For) and _in_iter(node, frame.f_lineno)
+    ]
     if not starts:
         return None  # the pass is not begun by a `for` statement
-    chain = chain[:starts[-1]]
+    chain = chain[: starts[-1]]
     for _ in range(MAX_FRAMES):
-        loop = next((node for node in reversed(chain) if isinstance(node, _LOOPS)
-                     and not (isinstance(node, ast.For) and _in_iter(node, frame.f_lineno))), None)
+        loop = next(
+            (
+                node
+                for node in reversed(chain)
+                if isinstance(node, _LOOPS)
+                and not (isinstance(node, ast.For) and _in_iter(node, frame.f_lineno))
+            ),
+            None,
+        )
         if loop is not None:
             return _length(loop, frame)
         frame = frame.f_back
@@ -84,8 +106,15 @@ def _chain(filename: str, line: int) -> tuple[ast.AST, ...]:
     chain: list[ast.AST] = []
     node: ast.AST | None = tree
     while node is not None:
-        node = next((child for child in ast.iter_child_nodes(node) if hasattr(child, "lineno")
-                     and child.lineno <= line <= (child.end_lineno or child.lineno)), None)
+        node = next(
+            (
+                child
+                for child in ast.iter_child_nodes(node)
+                if hasattr(child, "lineno")
+                and child.lineno <= line <= (child.end_lineno or child.lineno)
+            ),
+            None,
+        )
         if isinstance(node, _SCOPES):
             chain = []
         elif node is not None:
@@ -115,6 +144,7 @@ def _length(loop: ast.AST, frame: FrameType) -> int | None:
 
 def _leaves_early(loop: ast.For) -> bool:
     """A ``break`` of this loop, or a ``return`` anywhere in its body (a nested ``def`` aside)."""
+
     def leaves(node: ast.AST, nested: bool) -> bool:
         if isinstance(node, ast.Return):
             return True
@@ -123,8 +153,11 @@ def _leaves_early(loop: ast.For) -> bool:
         if isinstance(node, _SCOPES):
             return False
         if isinstance(node, _LOOPS):
-            return any(leaves(c, True) for c in node.body) or any(leaves(c, nested) for c in node.orelse)
+            return any(leaves(c, True) for c in node.body) or any(
+                leaves(c, nested) for c in node.orelse
+            )
         return any(leaves(child, nested) for child in ast.iter_child_nodes(node))
+
     return any(leaves(statement, False) for statement in loop.body)
 
 
@@ -163,6 +196,8 @@ def _call(function: Any, args: list[Any]) -> Any:
         return args[0]  # as many iterations as what it enumerates
     if function is len and len(args) == 1 and type(args[0]) in (*_SIZED, dict, str):
         return len(args[0])  # of a builtin container only: len() of a user object runs its __len__
-    if any(function is known for known in _NUMERIC) and all(isinstance(a, (int, float)) for a in args):
+    if any(function is known for known in _NUMERIC) and all(
+        isinstance(a, (int, float)) for a in args
+    ):
         return function(*args)
     raise _Unreadable("call")

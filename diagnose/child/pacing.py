@@ -27,7 +27,9 @@ from diagnose.child.budget import BudgetExhausted
 
 EPOCHS = 3
 TARGET_SECONDS = 20.0  # of observation, for a slow script
-TIMED_STEPS = 10  # the pace is read when this many steps ran (the first ones carry the sampled statistics)
+TIMED_STEPS = (
+    10  # the pace is read when this many steps ran (the first ones carry the sampled statistics)
+)
 MIN_BATCHES = 8  # a compressed pass is at least this long
 MIN_STEPS = 30
 WINDOW = 10
@@ -40,8 +42,12 @@ class Pacing:
     def __init__(self, state: Any, max_steps: int, adaptive: bool, compress: bool = True) -> None:
         self.state = state
         self.max_steps = max_steps
-        self.adaptive = adaptive  # the observed run stops early; a replay runs the steps it was given
-        self.compress = compress  # never in a loop observed in the user's own process (diagnose.watch)
+        self.adaptive = (
+            adaptive  # the observed run stops early; a replay runs the steps it was given
+        )
+        self.compress = (
+            compress  # never in a loop observed in the user's own process (diagnose.watch)
+        )
         self.batches_per_pass: int | None = None
 
     def pass_limit(self) -> int | None:
@@ -55,18 +61,26 @@ class Pacing:
             self.batches_per_pass = self._compression()
         reason = self._enough() if self.adaptive else None
         if reason is not None:
-            state.notes.append(f"Observation stopped after {state.steps} of {self.max_steps} steps: {reason}.")
+            state.notes.append(
+                f"Observation stopped after {state.steps} of {self.max_steps} steps: {reason}."
+            )
             raise BudgetExhausted(f"observation stopped early ({reason})")
 
     def _enough(self) -> str | None:
         state = self.state
-        if state.steps < MIN_STEPS or state.steps % WINDOW or not self._slow():  # cheap checks first: every step
+        if (
+            state.steps < MIN_STEPS or state.steps % WINDOW or not self._slow()
+        ):  # cheap checks first: every step
             return None
         passes = state.training_passes()
         if passes is not None and passes <= EPOCHS:
             return None
         trend = self._stable_trend()
-        return f"the loss trend was {trend} for the last {STABLE_WINDOWS * WINDOW} steps" if trend else None
+        return (
+            f"the loss trend was {trend} for the last {STABLE_WINDOWS * WINDOW} steps"
+            if trend
+            else None
+        )
 
     def _pace(self) -> float | None:
         """Seconds per step, from the steps after the first few (those carry the sampled statistics)."""
@@ -88,7 +102,8 @@ class Pacing:
         batches = max(MIN_BATCHES, int(fits))
         self.state.notes.append(
             f"Epochs were compressed: each pass over a data loader was cut to {batches} batches (the training "
-            f"loader has {length}), so that {EPOCHS} epochs with their validation passes ran within the budget.")
+            f"loader has {length}), so that {EPOCHS} epochs with their validation passes ran within the budget."
+        )
         return batches
 
     def _stable_trend(self) -> str | None:
@@ -97,7 +112,7 @@ class Pacing:
         if len(self.state.loss_curve) < needed:
             return None
         values = self.state.loss_curve[-needed:]
-        windows = [values[i:i + WINDOW] for i in range(0, needed, WINDOW)]
+        windows = [values[i : i + WINDOW] for i in range(0, needed, WINDOW)]
         trends = {_trend(before, after) for before, after in zip(windows, windows[1:])}
         return trends.pop() if len(trends) == 1 else None
 

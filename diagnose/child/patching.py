@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 
 class Patches:
@@ -63,5 +64,6 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         def exec_module(module: ModuleType) -> None:
             execute(module)
             patch(module)
+
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec

@@ -15,8 +15,9 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from diagnose.child.patching import Patches
 
@@ -31,7 +32,8 @@ class Sandbox:
         self.scratch = scratch.resolve()
         folders = [scratch, *exempt, Path.home() / ".cache", Path.home() / ".triton"]
         self.exempt = tuple(str(p.resolve()) + os.sep for p in folders) + tuple(
-            os.path.join(tempfile.gettempdir(), name) for name in TEMP_PREFIXES)
+            os.path.join(tempfile.gettempdir(), name) for name in TEMP_PREFIXES
+        )
         self.written: list[str] = []
         self.patches = Patches()
         self._lstat = os.lstat  # the real one: os.path.lexists would call the patched os.lstat
@@ -99,13 +101,21 @@ class Sandbox:
     def _open(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
             writing = bool(WRITE_MODES & set(mode))
-            return original(self.for_write(file) if writing else self.for_read(file), mode, *args, **kwargs)
+            return original(
+                self.for_write(file) if writing else self.for_read(file), mode, *args, **kwargs
+            )
+
         return open
 
     def _save(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
-            return original(obj, self.for_write(f) if isinstance(f, (str, bytes, os.PathLike)) else f,
-                            *args, **kwargs)
+            return original(
+                obj,
+                self.for_write(f) if isinstance(f, (str, bytes, os.PathLike)) else f,
+                *args,
+                **kwargs,
+            )
+
         return save
 
     def _patch_safetensors(self, module: Any) -> None:
@@ -117,18 +127,22 @@ class Sandbox:
     def _serialize_file(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def serialize_file(tensors: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
             return original(tensors, self.for_write(filename), *args, **kwargs)
+
         return serialize_file
 
     def _safe_open(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def safe_open(filename: Any, *args: Any, **kwargs: Any) -> Any:
             return original(self.for_read(filename), *args, **kwargs)
+
         return safe_open
 
     def _single_path(self, original: Callable[..., Any]) -> Callable[..., Any]:
         creates = original.__name__ == "mkdir"
 
         def call(path: Any, *args: Any, **kwargs: Any) -> Any:
-            if kwargs.get("dir_fd") is not None:  # relative to a folder already opened (mapped) by path
+            if (
+                kwargs.get("dir_fd") is not None
+            ):  # relative to a folder already opened (mapped) by path
                 return original(path, *args, **kwargs)
             if creates:
                 return original(self.for_write(path), *args, **kwargs)
@@ -136,6 +150,7 @@ class Sandbox:
             if shadow is path and self._absolute(path) is not None:
                 return None  # the user's own file: pretend, never delete it
             return original(shadow, *args, **kwargs)
+
         return call
 
     def _move(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -144,6 +159,7 @@ class Sandbox:
             if self._absolute(src) is not None and source is src:
                 return shutil.copy2(source, target)  # the user's file stays where it is
             return original(source, target, *args, **kwargs)
+
         return move
 
     def _rmtree(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -152,25 +168,36 @@ class Sandbox:
             if shadow is path and self._absolute(path) is not None:
                 return None
             return original(shadow, *args, **kwargs)
+
         return rmtree
 
     def _read_path(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def call(path: Any, *args: Any, **kwargs: Any) -> Any:
             mapped = path if kwargs.get("dir_fd") is not None else self.for_read(path)
             return original(mapped, *args, **kwargs)
+
         return call
 
     def _listdir(self, original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         def listdir(path: Any = ".") -> list[Any]:
             shadow = self.for_read(path)
-            return original(path) if shadow is path else _merged(original, path, shadow, lambda name: name)
+            return (
+                original(path)
+                if shadow is path
+                else _merged(original, path, shadow, lambda name: name)
+            )
+
         return listdir
 
     def _scandir(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def scandir(path: Any = ".") -> Any:
             shadow = self.for_read(path)
-            return original(path) if shadow is path else _Entries(
-                _merged(original, path, shadow, lambda entry: entry.name))
+            return (
+                original(path)
+                if shadow is path
+                else _Entries(_merged(original, path, shadow, lambda entry: entry.name))
+            )
+
         return scandir
 
     def _query(self, original: Callable[..., bool]) -> Callable[..., bool]:
@@ -179,10 +206,13 @@ class Sandbox:
                 return original(self.for_read(path)) or original(path)
             except TypeError:
                 return original(path)
+
         return query
 
 
-def _merged(list_folder: Callable[[Any], Any], path: Any, shadow: Any, name: Callable[[Any], str]) -> list[Any]:
+def _merged(
+    list_folder: Callable[[Any], Any], path: Any, shadow: Any, name: Callable[[Any], str]
+) -> list[Any]:
     """A folder's entries as the run sees it: the user's folder and what the run wrote into its
     shadow (a logger that numbers its runs from the folders it finds, a checkpoint callback that
     looks into the folder it created). Entries the run wrote hide the user's of the same name."""

@@ -12,7 +12,8 @@ themselves, and the step a scheduler's constructor takes (``_initial_step``, whi
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from torch.optim import lr_scheduler
 
@@ -24,8 +25,14 @@ def scheduler_classes() -> list[type]:
     """torch's scheduler classes that define ``step`` themselves (the others inherit a wrapped one)."""
     found = []
     for value in vars(lr_scheduler).values():
-        if isinstance(value, type) and "step" in value.__dict__ and (
-                issubclass(value, lr_scheduler.LRScheduler) or value is lr_scheduler.ReduceLROnPlateau):
+        if (
+            isinstance(value, type)
+            and "step" in value.__dict__
+            and (
+                issubclass(value, lr_scheduler.LRScheduler)
+                or value is lr_scheduler.ReduceLROnPlateau
+            )
+        ):
             found.append(value)
     return found
 
@@ -33,7 +40,9 @@ def scheduler_classes() -> list[type]:
 class SchedulerHooks:
     def __init__(self, tap: Tap) -> None:
         self.tap = tap
-        self.depth = 0  # scheduler steps in progress: a composite scheduler's parts run inside its own
+        self.depth = (
+            0  # scheduler steps in progress: a composite scheduler's parts run inside its own
+        )
 
     def install(self) -> None:
         for cls in scheduler_classes():
@@ -51,4 +60,5 @@ class SchedulerHooks:
                 self.depth -= 1
             self.tap.emit("on_scheduler_step", scheduler)
             return result
+
         return step

@@ -31,16 +31,17 @@ from diagnose.child.budget import Budget, RunInterrupted, TimeBudgetSpent, TimeL
 from diagnose.child.distributed import RankWatch, world_size
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.lifeline import stop_with_parent
-from diagnose.probes.interventions import Intervention, build
-from diagnose.probes.registry import observe_probes
 from diagnose.child.sandbox import Sandbox
 from diagnose.child.state import Schedule, TrainingState
 from diagnose.child.tap import Tap
 from diagnose.child.userframe import UserCode
-
+from diagnose.probes.interventions import Intervention, build
+from diagnose.probes.registry import observe_probes
 
 MAX_LISTED = 50
-STALL_SECONDS = 10.0  # silence that makes a run hung rather than slow (a quarter of shorter budgets)
+STALL_SECONDS = (
+    10.0  # silence that makes a run hung rather than slow (a quarter of shorter budgets)
+)
 
 
 def run_script(script: Path, args: list[str]) -> None:
@@ -62,12 +63,16 @@ class Session:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.script = Path(spec["script"]).resolve()
         self.args = list(spec.get("args", []))
-        self.state = TrainingState(UserCode(self.script), Schedule(every=spec.get("every", defaults.EVERY)))
+        self.state = TrainingState(
+            UserCode(self.script), Schedule(every=spec.get("every", defaults.EVERY))
+        )
         self.tap = Tap(self.state, observe_probes(self.state), Budget(1, 1.0))
         self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
         self.sandbox = Sandbox(self.workdir / "scratch", exempt=[self.workdir])
         self.ranks = RankWatch(self.state) if world_size() > 1 else None
-        if self.ranks is not None:  # ranks meet in collectives: none may cut an epoch or stop on its own
+        if (
+            self.ranks is not None
+        ):  # ranks meet in collectives: none may cut an epoch or stop on its own
             self.tap.pacing.compress = False
         self.configure(spec)
         self.owner = spec.get("owner")
@@ -83,14 +88,20 @@ class Session:
         self.tap.pacing.adaptive = bool(spec.get("adaptive")) and self.ranks is None
         self.tap.heartbeat = Heartbeat(spec.get("progress"))
         planned = spec.get("intervention") or {}
-        self.intervention: Intervention = build(planned.get("name", "none"), self.state, planned.get("params", {}))
+        self.intervention: Intervention = build(
+            planned.get("name", "none"), self.state, planned.get("params", {})
+        )
         self.tap.intervention = self.intervention
         if self.intervention.from_start:
             self.intervention.start()
         self.started = time.monotonic()
         self.sandbox.written = []
-        self.run: dict[str, Any] = {"status": "completed", "reason": "", "exit_code": None,
-                                    "mode": spec.get("mode", "cold")}
+        self.run: dict[str, Any] = {
+            "status": "completed",
+            "reason": "",
+            "exit_code": None,
+            "mode": spec.get("mode", "cold"),
+        }
 
     def serve(self) -> None:
         """At the fork point: start the fork server; in a replay forked from it, become that replay."""
@@ -135,31 +146,49 @@ class Session:
         note; only a run that stopped making progress is hung."""
         state = self.state
         if state.stalled(min(STALL_SECONDS, max(2.0, self.tap.budget.seconds / 4))):
-            quiet = "never started training" if state.last_activity is None else (
-                f"made no progress (no forward, backward or step) for {time.monotonic() - state.last_activity:.0f} s")
-            return {"status": stop.status, "reason": f"stopped at the time limit: the script {quiet}"}
+            quiet = (
+                "never started training"
+                if state.last_activity is None
+                else (
+                    f"made no progress (no forward, backward or step) for {time.monotonic() - state.last_activity:.0f} s"
+                )
+            )
+            return {
+                "status": stop.status,
+                "reason": f"stopped at the time limit: the script {quiet}",
+            }
         self._note_slow()
-        return {"status": "budget", "reason": f"time budget reached after {state.steps} steps (a slow script)"}
+        return {
+            "status": "budget",
+            "reason": f"time budget reached after {state.steps} steps (a slow script)",
+        }
 
     def _note_slow(self) -> None:
         seconds = time.monotonic() - self.started
         self.state.notes.append(
             f"The script is slow: the time limit ({seconds:.0f} s) came after {self.state.steps} steps while it was "
-            "still training; it was diagnosed from those steps (raise --timeout to observe more).")
+            "still training; it was diagnosed from those steps (raise --timeout to observe more)."
+        )
 
     def _exited(self, code: Any) -> None:
         clean = code in (None, 0)
-        self.run.update(status="completed" if clean else "exited",
-                        exit_code=code if isinstance(code, int) else (0 if code is None else 1),
-                        reason="" if clean else f"sys.exit({code!r})")
+        self.run.update(
+            status="completed" if clean else "exited",
+            exit_code=code if isinstance(code, int) else (0 if code is None else 1),
+            reason="" if clean else f"sys.exit({code!r})",
+        )
 
     def result(self) -> dict[str, Any]:
         state = self.state
         self.tap.heartbeat.beat(state.steps, final=True)
-        self.run.update(seconds=round(time.monotonic() - self.started, 3), **state.record(),
-                        redirected=self.sandbox.written[:MAX_LISTED],
-                        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                        torch_version=torch.__version__, python_version=platform.python_version())
+        self.run.update(
+            seconds=round(time.monotonic() - self.started, 3),
+            **state.record(),
+            redirected=self.sandbox.written[:MAX_LISTED],
+            peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            torch_version=torch.__version__,
+            python_version=platform.python_version(),
+        )
         sections = {**self.tap.sections(), **self.intervention.sections()}
         if self.ranks is not None:
             sections["distributed"] = self.ranks.section(self.run)
@@ -177,7 +206,10 @@ def _redirect_output(spec: dict[str, Any]) -> None:
 
 def plain_sections(sections: dict[str, Any]) -> dict[str, Any]:
     """The probes' dataclasses as plain dicts, as the parent's Evidence model reads them."""
-    return {name: dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s for name, s in sections.items()}
+    return {
+        name: dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s
+        for name, s in sections.items()
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -187,8 +219,9 @@ def main(argv: list[str]) -> int:
         stop_with_parent(spec["owner"])
     session = Session(spec)
     result = session.execute()
-    atomic.write_text(session.result_path, json.dumps(result, default=str))  # a replay has its own path by now
+    atomic.write_text(
+        session.result_path, json.dumps(result, default=str)
+    )  # a replay has its own path by now
     sys.stdout.flush()
     sys.stderr.flush()
     return 0
-

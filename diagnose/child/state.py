@@ -72,7 +72,9 @@ class TrainingState:
         self.last_loss_call: Any = None
         self.muted = False
         self.notes: list[str] = []
-        self.loss_curve: list[float] = []  # the training loss per step, as the loss probe records it
+        self.loss_curve: list[
+            float
+        ] = []  # the training loss per step, as the loss probe records it
         self.last_activity: float | None = None  # the last forward, backward or step
         self.longest_gap = 0.0  # the longest silence between two of them so far: the run's own pace
 
@@ -118,8 +120,13 @@ class TrainingState:
 
     def record(self) -> dict[str, Any]:
         """What the run record of a session reports about training itself."""
-        return {"steps": self.steps, "backward_calls": self.backward_calls, "notes": self.notes,
-                "median_step_seconds": self.median_step_seconds, "probe_errors": self.probe_errors}
+        return {
+            "steps": self.steps,
+            "backward_calls": self.backward_calls,
+            "notes": self.notes,
+            "median_step_seconds": self.median_step_seconds,
+            "probe_errors": self.probe_errors,
+        }
 
     # -- model identity ----------------------------------------------------------------------
     @property
@@ -169,7 +176,9 @@ class TrainingState:
     def name_of(self, module: nn.Module) -> str:
         """Qualified name of a submodule of the trained model (its class name otherwise)."""
         if not self._names and self.model is not None:
-            self._names = {id(m): name or type(m).__name__ for name, m in self.model.named_modules()}
+            self._names = {
+                id(m): name or type(m).__name__ for name, m in self.model.named_modules()
+            }
         return self._names.get(id(module), type(module).__name__)
 
     # -- loaders -----------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -25,27 +26,42 @@ from torch.utils.data import dataloader as dataloader_module
 from diagnose.child.budget import Budget
 from diagnose.child.forward import ForwardHooks
 from diagnose.child.handupdates import HandUpdates
-from diagnose.child.pacing import Pacing
 from diagnose.child.heartbeat import Heartbeat
+from diagnose.child.pacing import Pacing
 from diagnose.child.patching import Patches
 from diagnose.child.schedulers import SchedulerHooks
+from diagnose.child.state import TrainingState
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
 from diagnose.probes.interventions import Intervention
-from diagnose.child.state import TrainingState
 
 # Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
 LOSS_FUNCTIONS = (
-    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
-    "multilabel_soft_margin_loss", "soft_margin_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "poisson_nll_loss",
+    "multilabel_soft_margin_loss",
+    "soft_margin_loss",
 )
 
 
 class Tap:
     """Install with ``install()``, run the user's code, then ``remove()`` and ``sections()``."""
 
-    def __init__(self, state: TrainingState, probes: list[Probe], budget: Budget,
-                 intervention: Intervention | None = None, watching: bool = False) -> None:
+    def __init__(
+        self,
+        state: TrainingState,
+        probes: list[Probe],
+        budget: Budget,
+        intervention: Intervention | None = None,
+        watching: bool = False,
+    ) -> None:
         self.state = state
         self.probes = probes
         self.budget = budget
@@ -57,7 +73,8 @@ class Tap:
         self.patches = Patches()
         self.handles: list[Any] = []
         self.subscribers: dict[str, tuple[Callable[..., Any], ...]] = {
-            event: tuple(getattr(p, event) for p in probes if p.handles(event)) for event in EVENTS}
+            event: tuple(getattr(p, event) for p in probes if p.handles(event)) for event in EVENTS
+        }
         self._in_loss = False
         self._torchvision_patched = False
         self._in_backward = False
@@ -75,7 +92,9 @@ class Tap:
         for handler in handlers:
             try:
                 if handler(*args) is DONE:
-                    self.subscribers[event] = tuple(h for h in self.subscribers[event] if h != handler)
+                    self.subscribers[event] = tuple(
+                        h for h in self.subscribers[event] if h != handler
+                    )
             except Exception as error:  # a broken probe must never break the user's run
                 self._disable(handler.__self__, event, error)
 
@@ -91,7 +110,9 @@ class Tap:
             try:
                 result[probe.name] = probe.finish()
             except Exception as error:
-                self.state.probe_errors.append(f"{probe.name}.finish: {type(error).__name__}: {error}")
+                self.state.probe_errors.append(
+                    f"{probe.name}.finish: {type(error).__name__}: {error}"
+                )
         return result
 
     # -- install / remove --------------------------------------------------------------------
@@ -128,7 +149,9 @@ class Tap:
             def __init__(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
                 original(optimizer, *args, **kwargs)
                 self.adopt_optimizer(optimizer)
+
             return __init__
+
         self.patches.replace(torch.optim.Optimizer, "__init__", wrap)
 
     def adopt_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
@@ -141,8 +164,9 @@ class Tap:
         if self.state.muted:
             return None
         self.adopt_optimizer(optimizer)
-        deferred = defer_to_closure(args, kwargs, functools.partial(self._step_begins, optimizer),
-                                    self._closure_again)
+        deferred = defer_to_closure(
+            args, kwargs, functools.partial(self._step_begins, optimizer), self._closure_again
+        )
         if deferred is not None:
             self._closure_pending = True
             return deferred
@@ -173,7 +197,9 @@ class Tap:
             self.intervention.start()
         self.forward.narrow()
 
-    def _on_step_post(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any, final: bool = False) -> None:
+    def _on_step_post(
+        self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any, final: bool = False
+    ) -> None:
         if self.state.muted:
             return
         if self._closure_pending:  # a step that never called its closure
@@ -201,6 +227,7 @@ class Tap:
             @functools.wraps(original)
             def backward(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> None:
                 return self._backward(original, tensor, (tensor, *args), kwargs)
+
             return backward
 
         def wrap_autograd_backward(original: Callable[..., None]) -> Callable[..., None]:
@@ -208,13 +235,19 @@ class Tap:
             def backward(tensors: Any, *args: Any, **kwargs: Any) -> None:
                 root = tensors if isinstance(tensors, torch.Tensor) else next(iter(tensors), None)
                 return self._backward(original, root, (tensors, *args), kwargs)
+
             return backward
 
         self.patches.replace(torch.Tensor, "backward", wrap_tensor_backward)
         self.patches.replace(torch.autograd, "backward", wrap_autograd_backward)
 
-    def _backward(self, original: Callable[..., None], root: Any, args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> None:
+    def _backward(
+        self,
+        original: Callable[..., None],
+        root: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
         if self._in_backward or self.state.muted or not isinstance(root, torch.Tensor):
             return original(*args, **kwargs)
         self.hand.settle()  # a hand-written update ends where the next backward begins
@@ -244,7 +277,9 @@ class Tap:
                     return None
                 self.emit("on_zero_grad", owner)
                 return original(owner, *args, **kwargs)
+
             return zero_grad
+
         self.patches.replace(torch.optim.Optimizer, "zero_grad", wrap)
         self.patches.replace(nn.Module, "zero_grad", wrap)
 
@@ -261,7 +296,9 @@ class Tap:
                 if outermost:
                     self.emit("on_mode_change", module, bool(mode))
                 return result
+
             return train
+
         self.patches.replace(nn.Module, "train", wrap)
 
     # -- data --------------------------------------------------------------------------------
@@ -276,6 +313,7 @@ class Tap:
                 self.state.note_loader_iter(loader)
                 self.emit("on_loader_iter", loader)
                 return iterator
+
             return __iter__
 
         def wrap_next(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -293,6 +331,7 @@ class Tap:
                     self.state.note_batch(loader, batch)
                     self.emit("on_batch", loader, batch)
                 return batch
+
             return __next__
 
         self.patches.replace(DataLoader, "__iter__", wrap_iter)
@@ -314,25 +353,35 @@ class Tap:
                 if isinstance(tensor, torch.Tensor):
                     self.emit("on_normalize", tensor, mean, std)
                 return original(tensor, mean, std, *args, **kwargs)
+
             return normalize
+
         self.patches.replace(functional, "normalize", wrap)
 
     def _patch_scalers(self) -> None:
         """Watch scikit-learn's standardizing scalers once the script imports them: a scaler applied
         to data it already standardized is the tabular form of normalizing twice."""
+
         def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(original)
             def transform(scaler: Any, given: Any, *args: Any, **kwargs: Any) -> Any:
                 result = original(scaler, given, *args, **kwargs)
                 center = getattr(scaler, "mean_", None)
                 if not self.state.muted:
-                    self.emit("on_scaler", given, 0.0 if center is None else center, getattr(scaler, "scale_", 1.0))
+                    self.emit(
+                        "on_scaler",
+                        given,
+                        0.0 if center is None else center,
+                        getattr(scaler, "scale_", 1.0),
+                    )
                 return result
+
             return transform
 
         def patch(module: ModuleType) -> None:
             if hasattr(module, "StandardScaler"):
                 self.patches.replace(module.StandardScaler, "transform", wrap)
+
         self.patches.when_imported("sklearn.preprocessing._data", patch)
 
     def _patch_losses(self) -> None:
@@ -340,7 +389,9 @@ class Tap:
             if hasattr(F, name):
                 self.patches.replace(F, name, functools.partial(self._wrap_loss, name))
 
-    def _wrap_loss(self, name: str, original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    def _wrap_loss(
+        self, name: str, original: Callable[..., torch.Tensor]
+    ) -> Callable[..., torch.Tensor]:
         @functools.wraps(original)
         def loss_function(input: Any, target: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
             if self._in_loss or self.state.muted:
@@ -358,10 +409,12 @@ class Tap:
                 self.state.last_loss_call = call
             self.emit("on_loss", call)
             return call.output
+
         return loss_function
 
     def _patch_grad_mode(self) -> None:
         """A hand-written update runs under ``no_grad``: its step can end when that block closes."""
+
         def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(original)
             def __exit__(context: Any, *args: Any) -> Any:
@@ -369,13 +422,16 @@ class Tap:
                 if self.hand.pending and not self.state.muted:
                     self.hand.settle_if_updated()
                 return result
+
             return __exit__
+
         self.patches.replace(torch.no_grad, "__exit__", wrap)
         self.patches.replace(torch.set_grad_enabled, "__exit__", wrap)
 
     # -- messages ----------------------------------------------------------------------------
     def _patch_compile(self) -> None:
         """torch.compile'd code hides the ops the probes watch: observe the same model in eager mode."""
+
         def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(original)
             def compile(model: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -383,25 +439,34 @@ class Tap:
                 if note not in self.state.notes:
                     self.state.notes.append(note)
                 return model if model is not None else (lambda fn: fn)
+
             return compile
+
         self.patches.replace(torch, "compile", wrap)
 
     def _patch_warnings(self) -> None:
         def wrap(original: Callable[..., None]) -> Callable[..., None]:
             @functools.wraps(original)
-            def showwarning(message: Any, category: type, filename: str, lineno: int,
-                            *args: Any, **kwargs: Any) -> None:
+            def showwarning(
+                message: Any, category: type, filename: str, lineno: int, *args: Any, **kwargs: Any
+            ) -> None:
                 self.emit("on_warning", str(message), category.__name__, filename, lineno)
                 return original(message, category, filename, lineno, *args, **kwargs)
+
             return showwarning
+
         self.patches.replace(warnings, "showwarning", wrap)
 
     def on_exception(self, error: BaseException) -> None:
         self.emit("on_exception", error)
 
 
-def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any], begins: Callable[[], None],
-                     again: Callable[[], None] = lambda: None) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+def defer_to_closure(
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    begins: Callable[[], None],
+    again: Callable[[], None] = lambda: None,
+) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
     """For ``step(closure)`` (LBFGS, and every step Lightning takes), the step's arguments with the
     closure wrapped so that ``begins`` runs once its first call returns: the gradients are computed
     inside the step, so the step really begins there (the fork point, the probes' pre-step checks);
@@ -421,6 +486,7 @@ def defer_to_closure(args: tuple[Any, ...], kwargs: dict[str, Any], begins: Call
             called[0] = True
             begins()
         return result
+
     if position is None:
         return args, {**kwargs, "closure": closure_then_begin}
-    return (*args[:position], closure_then_begin, *args[position + 1:]), kwargs
+    return (*args[:position], closure_then_begin, *args[position + 1 :]), kwargs

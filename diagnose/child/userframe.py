@@ -16,9 +16,15 @@ from diagnose.probes.sections import __file__ as sections_file
 
 _LIBRARY_ROOTS = tuple(
     str(Path(p).resolve()) + os.sep
-    for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    for p in {
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+    }
 )
-_OUR_DIRS = tuple(str(Path(d).resolve()) + os.sep for d in (Path(__file__).parent, Path(sections_file).parent))
+_OUR_DIRS = tuple(
+    str(Path(d).resolve()) + os.sep for d in (Path(__file__).parent, Path(sections_file).parent)
+)
 
 
 class UserCode:
@@ -52,8 +58,14 @@ Span = tuple[int | None, int | None, int | None]
 
 def source_line(filename: str, line: int, span: Span = (None, None, None)) -> SourceLine:
     col, end_line, end_col = span
-    return SourceLine(file=filename, line=line, code=linecache.getline(filename, line).strip(), col=col,
-                      end_line=end_line, end_col=end_col)
+    return SourceLine(
+        file=filename,
+        line=line,
+        code=linecache.getline(filename, line).strip(),
+        col=col,
+        end_line=end_line,
+        end_col=end_col,
+    )
 
 
 def _call_span(frame: FrameType) -> Span:

@@ -8,18 +8,30 @@ import sys
 from pathlib import Path
 
 from diagnose import defaults
-from diagnose.batch.executor import EXTRA_SECONDS, BatchOptions, LocalExecutor, clean_staging, run_batch
+from diagnose.batch.executor import (
+    EXTRA_SECONDS,
+    BatchOptions,
+    LocalExecutor,
+    clean_staging,
+    run_batch,
+)
+from diagnose.batch.runlist import collect
 from diagnose.batch.summary import BatchRow
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
-from diagnose.batch.runlist import collect
 
 
 def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     cores = os.cpu_count() or 1
-    p = make(prog="diagnose batch", description="Diagnose many training runs; group them by root cause.")
-    p.add_argument("paths", nargs="+", type=Path, help="scripts, folders, or run lists (.jsonl / .toml)")
+    p = make(
+        prog="diagnose batch", description="Diagnose many training runs; group them by root cause."
+    )
+    p.add_argument(
+        "paths", nargs="+", type=Path, help="scripts, folders, or run lists (.jsonl / .toml)"
+    )
     p.add_argument("-o", "--out", type=Path, default=Path("diagnose-batch"), help="output folder")
-    p.add_argument("--jobs", type=int, default=cores, help=f"runs at once (default {cores}, the cores)")
+    p.add_argument(
+        "--jobs", type=int, default=cores, help=f"runs at once (default {cores}, the cores)"
+    )
     p.add_argument("--force", action="store_true", help="redo runs that already finished")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
     p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
@@ -29,7 +41,9 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=defaults.TIMEOUT)
     p.add_argument("--budget", type=float, default=defaults.BUDGET)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--patch", action="store_true", help="a verified fix.patch per run, and a column for it")
+    p.add_argument(
+        "--patch", action="store_true", help="a verified fix.patch per run, and a column for it"
+    )
     p.add_argument("--rules", type=Path, action="append", default=[])
     p.add_argument("--no-color", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -45,24 +59,40 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
         raise UsageError("--jobs must be at least 1")
     runs = collect(options.paths)
     batch = BatchOptions(
-        out=options.out, jobs=options.jobs, force=options.force, formats=formats(options.format),
-        diagnose_args=_pass_through(options), run_seconds=options.timeout * 2 + options.budget + EXTRA_SECONDS,
-        threads=max(1, (os.cpu_count() or 1) // options.jobs))
+        out=options.out,
+        jobs=options.jobs,
+        force=options.force,
+        formats=formats(options.format),
+        diagnose_args=_pass_through(options),
+        run_seconds=options.timeout * 2 + options.budget + EXTRA_SECONDS,
+        threads=max(1, (os.cpu_count() or 1) // options.jobs),
+    )
     executor = _executor(options)
     try:
         rows = run_batch(runs, batch, executor, None if options.quiet else _printer(len(runs)))
     except KeyboardInterrupt:
         clean_staging(options.out)
-        print(f"diagnose: interrupted; finished runs are kept in {options.out}, rerun to complete the rest",
-              file=sys.stderr)
+        print(
+            f"diagnose: interrupted; finished runs are kept in {options.out}, rerun to complete the rest",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if not options.quiet:
-        print(f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: {options.out / 'index.html'}")
+        print(
+            f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: {options.out / 'index.html'}"
+        )
     return EXIT_HEALTHY if all(r.healthy for r in rows) else EXIT_PROBLEMS
 
 
 def _pass_through(options: argparse.Namespace) -> list[str]:
-    args = ["--steps", str(options.steps), "--timeout", str(options.timeout), "--budget", str(options.budget)]
+    args = [
+        "--steps",
+        str(options.steps),
+        "--timeout",
+        str(options.timeout),
+        "--budget",
+        str(options.budget),
+    ]
     args += ["--quick"] if options.quick else []
     args += ["--patch"] if options.patch else []
     for path in options.rules:
@@ -78,8 +108,16 @@ def _executor(options: argparse.Namespace) -> object:
     return LocalExecutor(options.jobs)
 
 
-def _printer(total: int):  # noqa: ANN202 - a closure over the count
+def _printer(total: int):
     def show(row: BatchRow, done: int, _total: int) -> None:
-        found = f"{row.top_cause} {row.confidence:.0%}" if row.top_cause and row.confidence is not None else ""
-        print(f"[{done}/{total}] {row.name}: {row.verdict or row.status} {found} ({row.seconds:.1f} s)", flush=True)
+        found = (
+            f"{row.top_cause} {row.confidence:.0%}"
+            if row.top_cause and row.confidence is not None
+            else ""
+        )
+        print(
+            f"[{done}/{total}] {row.name}: {row.verdict or row.status} {found} ({row.seconds:.1f} s)",
+            flush=True,
+        )
+
     return show

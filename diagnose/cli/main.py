@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from diagnose import __version__, defaults
-from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
 from diagnose.child.lifeline import TIED_ENV, stop_with_parent
+from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
 
 MANY_RUN_COMMANDS = {"batch": "diagnose.cli.batch", "logs": "diagnose.cli.logs"}
 DETAIL = {"default": defaults.EVERY, "full": 1}
@@ -32,11 +32,21 @@ class _Parser(argparse.ArgumentParser):
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--out", type=Path, default=Path("diagnose-report"),
-                        help="folder for report.md/html/json and evidence.json (default: ./diagnose-report)")
+    parser.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=Path("diagnose-report"),
+        help="folder for report.md/html/json and evidence.json (default: ./diagnose-report)",
+    )
     parser.add_argument("--format", default="md,html,json", help="comma-separated: md, html, json")
-    parser.add_argument("--rules", type=Path, action="append", default=[],
-                        help="extra rule file or folder of *.yaml rules (repeatable)")
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra rule file or folder of *.yaml rules (repeatable)",
+    )
     parser.add_argument("--templates", type=Path, help="folder with your own report templates")
     parser.add_argument("--no-color", action="store_true", help="plain text output")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -44,36 +54,73 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="diagnose", description="Find out why a PyTorch training script does not learn.",
-                     epilog="Arguments after -- go to the script. Exit: 0 healthy, 1 problems, 2 usage error. "
-                            "Also: diagnose report EVIDENCE.json, diagnose batch PATH..., diagnose logs PATH...")
-    parser.add_argument("script", type=Path, help="training script (or a folder holding train.py / diagnose.toml)")
+    parser = _Parser(
+        prog="diagnose",
+        description="Find out why a PyTorch training script does not learn.",
+        epilog="Arguments after -- go to the script. Exit: 0 healthy, 1 problems, 2 usage error. "
+        "Also: diagnose report EVIDENCE.json, diagnose batch PATH..., diagnose logs PATH...",
+    )
+    parser.add_argument(
+        "script", type=Path, help="training script (or a folder holding train.py / diagnose.toml)"
+    )
     add_output_options(parser)
-    parser.add_argument("--steps", type=int, default=defaults.STEPS,
-                        help=f"optimizer steps to observe (default {defaults.STEPS})")
-    parser.add_argument("--timeout", type=float, default=defaults.TIMEOUT,
-                        help=f"seconds allowed per run (default {defaults.TIMEOUT:g})")
-    parser.add_argument("--detail", choices=DETAIL, default="default",
-                        help="statistics sampling: default (every 20th step) or full (every step, ~1.5x slower)")
-    parser.add_argument("--budget", type=float, default=defaults.BUDGET,
-                        help=f"seconds the agent may spend on replays after the run (default {defaults.BUDGET:g})")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=defaults.STEPS,
+        help=f"optimizer steps to observe (default {defaults.STEPS})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=defaults.TIMEOUT,
+        help=f"seconds allowed per run (default {defaults.TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--detail",
+        choices=DETAIL,
+        default="default",
+        help="statistics sampling: default (every 20th step) or full (every step, ~1.5x slower)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=defaults.BUDGET,
+        help=f"seconds the agent may spend on replays after the run (default {defaults.BUDGET:g})",
+    )
     parser.add_argument("--quick", action="store_true", help="the observed run only, no replays")
-    parser.add_argument("--observe", choices=("adaptive", "full"), default="adaptive",
-                        help="adaptive: a slow script stops being observed once its loss trend is settled (default); "
-                             "full: always the whole step budget")
-    parser.add_argument("--nproc-per-node", type=int, default=1, metavar="N",
-                        help="launch the script as N processes, as torchrun --standalone does (gloo on CPU), "
-                             "and diagnose every rank")
-    parser.add_argument("--patch", action="store_true",
-                        help="write the top cause's fix as OUT/fix.patch and OUT/patched/, once running the patched "
-                             "copy shows it works")
+    parser.add_argument(
+        "--observe",
+        choices=("adaptive", "full"),
+        default="adaptive",
+        help="adaptive: a slow script stops being observed once its loss trend is settled (default); "
+        "full: always the whole step budget",
+    )
+    parser.add_argument(
+        "--nproc-per-node",
+        type=int,
+        default=1,
+        metavar="N",
+        help="launch the script as N processes, as torchrun --standalone does (gloo on CPU), "
+        "and diagnose every rank",
+    )
+    parser.add_argument(
+        "--patch",
+        action="store_true",
+        help="write the top cause's fix as OUT/fix.patch and OUT/patched/, once running the patched "
+        "copy shows it works",
+    )
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
 
 
 def _report_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="diagnose report", description="Re-render reports from a saved evidence.json.")
-    parser.add_argument("evidence", type=Path, help="evidence.json written by an earlier diagnose run")
+    parser = _Parser(
+        prog="diagnose report", description="Re-render reports from a saved evidence.json."
+    )
+    parser.add_argument(
+        "evidence", type=Path, help="evidence.json written by an earlier diagnose run"
+    )
     add_output_options(parser)
     return parser
 
@@ -81,7 +128,9 @@ def _report_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops diagnose as cleanly as Ctrl-C: no orphan runs
+    signal.signal(
+        signal.SIGTERM, _interrupt
+    )  # `kill` stops diagnose as cleanly as Ctrl-C: no orphan runs
     if os.environ.get(TIED_ENV, "").isdigit():
         stop_with_parent(int(os.environ[TIED_ENV]))  # a batch's run stops when its batch is killed
     try:
@@ -95,8 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if debug:
             raise
-        print(f"diagnose: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"diagnose: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
 
@@ -114,17 +165,36 @@ def _dispatch(argv: list[str]) -> int:
     tool_args, script_args = _split(argv)
     if tool_args and tool_args[0] == "report":
         options = _report_parser().parse_args(tool_args[1:])
-        diagnosis = facade.rerender(options.evidence, out=options.out, formats=formats(options.format),
-                                    rules=options.rules, templates=options.templates)
+        diagnosis = facade.rerender(
+            options.evidence,
+            out=options.out,
+            formats=formats(options.format),
+            rules=options.rules,
+            templates=options.templates,
+        )
     else:
         options = _run_parser().parse_args(tool_args)
         _check_budget(options)
-        progress = None if options.quiet else progress_display(sys.stderr, color=not options.no_color)
-        diagnosis = facade.run(options.script, script_args, out=options.out, formats=formats(options.format),
-                               steps=options.steps, timeout=options.timeout, every=DETAIL[options.detail],
-                               budget=options.budget, quick=options.quick, adaptive=options.observe == "adaptive",
-                               rules=options.rules, templates=options.templates, progress=progress,
-                               nproc_per_node=options.nproc_per_node, patch=options.patch)
+        progress = (
+            None if options.quiet else progress_display(sys.stderr, color=not options.no_color)
+        )
+        diagnosis = facade.run(
+            options.script,
+            script_args,
+            out=options.out,
+            formats=formats(options.format),
+            steps=options.steps,
+            timeout=options.timeout,
+            every=DETAIL[options.detail],
+            budget=options.budget,
+            quick=options.quick,
+            adaptive=options.observe == "adaptive",
+            rules=options.rules,
+            templates=options.templates,
+            progress=progress,
+            nproc_per_node=options.nproc_per_node,
+            patch=options.patch,
+        )
     if not options.quiet:
         offered = diagnosis.patch is not None and diagnosis.patch.offered
         files = report_files(options.out) + ([options.out / "fix.patch"] if offered else [])
@@ -134,13 +204,15 @@ def _dispatch(argv: list[str]) -> int:
 
 def report_files(out: Path) -> list[Path]:
     """The reports written into ``out``, for the summary to point at."""
-    return [out / name for name in ("report.md", "report.html", "report.json") if (out / name).exists()]
+    return [
+        out / name for name in ("report.md", "report.html", "report.json") if (out / name).exists()
+    ]
 
 
 def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     if "--" in argv:
         index = argv.index("--")
-        return argv[:index], argv[index + 1:]
+        return argv[:index], argv[index + 1 :]
     return argv, []
 
 

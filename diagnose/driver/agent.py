@@ -15,16 +15,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from diagnose.diagnosis import CauseReport, Diagnosis
-from diagnose.evidence import AgentStep, Evidence, ScenarioRun
 from diagnose.child.forkserver import ForkClient
+from diagnose.diagnosis import CauseReport, Diagnosis
 from diagnose.driver.progress import Progress
-from diagnose.rules.judge import judge
-from diagnose.rules.loader import RuleBook
-from diagnose.rules.schema import SCENARIOS, Cause
 from diagnose.driver.runner import ScenarioSpec, run_forked, run_scenario
 from diagnose.driver.scenarios import PREREQUISITES, Plan, plan
 from diagnose.driver.targets import Target
+from diagnose.evidence import AgentStep, Evidence, ScenarioRun
+from diagnose.rules.judge import judge
+from diagnose.rules.loader import RuleBook
+from diagnose.rules.schema import SCENARIOS, Cause
 
 RANK_WEIGHTS = (1.0, 0.6, 0.4, 0.3)
 MIN_VALUE = 0.05
@@ -47,8 +47,15 @@ class Candidate:
 class Replays:
     """Runs plans: forked from the observed run's first step when possible, else from scratch."""
 
-    def __init__(self, target: Target, workdir: Path, client: ForkClient, observed: Evidence,
-                 timeout: float, every: int) -> None:
+    def __init__(
+        self,
+        target: Target,
+        workdir: Path,
+        client: ForkClient,
+        observed: Evidence,
+        timeout: float,
+        every: int,
+    ) -> None:
         self.target, self.workdir, self.client = target, workdir, client
         self.timeout, self.every = timeout, every
         run = observed.observe.run
@@ -64,9 +71,16 @@ class Replays:
         return self.cold_seconds + self.step_seconds * item.steps
 
     def spec(self, item: Plan, timeout: float) -> ScenarioSpec:
-        return ScenarioSpec(item.name, self.target.script, self.target.args, max_steps=item.steps,
-                            timeout=min(self.timeout, timeout), every=self.every,
-                            intervention={"name": item.intervention, "params": item.params}, nproc=self.target.nproc)
+        return ScenarioSpec(
+            item.name,
+            self.target.script,
+            self.target.args,
+            max_steps=item.steps,
+            timeout=min(self.timeout, timeout),
+            every=self.every,
+            intervention={"name": item.intervention, "params": item.params},
+            nproc=self.target.nproc,
+        )
 
     def heartbeat(self, item: Plan) -> Path:
         """Where the replay of ``item`` reports its step count while it runs."""
@@ -75,12 +89,18 @@ class Replays:
     def run(self, item: Plan, reason: str, timeout: float) -> ScenarioRun:
         spec = self.spec(item, timeout)
         fork = self.forkable(item)
-        result = run_forked(self.client, spec, self.workdir) if fork else run_scenario(spec, self.workdir)
+        result = (
+            run_forked(self.client, spec, self.workdir)
+            if fork
+            else run_scenario(spec, self.workdir)
+        )
         return ScenarioRun.from_child(result, mode="fork" if fork else "cold", reason=reason)
 
 
 class Agent:
-    def __init__(self, book: RuleBook, replays: Replays, budget: float, progress: Progress | None = None) -> None:
+    def __init__(
+        self, book: RuleBook, replays: Replays, budget: float, progress: Progress | None = None
+    ) -> None:
         self.book, self.replays, self.budget = book, replays, budget
         self.progress = progress or Progress()
 
@@ -104,7 +124,9 @@ class Agent:
             replay.repair_for = repair_for
             evidence.scenarios[item.name] = replay
             after = judge(evidence, self.book)
-            evidence.agent.append(_step(item.name, reason, time.monotonic() - started, diagnosis, after))
+            evidence.agent.append(
+                _step(item.name, reason, time.monotonic() - started, diagnosis, after)
+            )
             diagnosis = after
         return evidence
 
@@ -123,8 +145,10 @@ class Agent:
 
     def battery(self) -> list[Cause]:
         """The causes the repair search tries, in its order."""
-        return sorted((c for c in self.book.causes.values() if c.confirm and c.confirm.search),
-                      key=lambda c: c.confirm.search)
+        return sorted(
+            (c for c in self.book.causes.values() if c.confirm and c.confirm.search),
+            key=lambda c: c.confirm.search,
+        )
 
     def adopt_repairs(self, evidence: Evidence) -> bool:
         """Count the fixes that already ran (to test a suspicion) as tried by the repair search:
@@ -148,26 +172,49 @@ class Agent:
                 scenario, cause_id = needed, ""
             item = self.fitting(scenario, evidence, remaining)
             if item is not None and not cause_id:
-                return item, f"repair search: the {cause.confirm.scenario} replay needs the {needed} replay first", ""
+                return (
+                    item,
+                    f"repair search: the {cause.confirm.scenario} replay needs the {needed} replay first",
+                    "",
+                )
             if item is not None:
-                return item, f"repair search: nothing explains the failure; does {item.purpose} repair it?", cause_id
+                return (
+                    item,
+                    f"repair search: nothing explains the failure; does {item.purpose} repair it?",
+                    cause_id,
+                )
         return None
 
     def fitting(self, scenario: str, evidence: Evidence, remaining: float) -> Plan | None:
         """The plan of ``scenario`` when it applies to this run and fits in the remaining time."""
         item = plan(scenario, evidence)
-        stepped = evidence.observe.run.steps > 0  # replays start at the first step, unless from_start
-        if item is None or not (stepped or item.from_start) or self.replays.estimate(item) > remaining:
+        stepped = (
+            evidence.observe.run.steps > 0
+        )  # replays start at the first step, unless from_start
+        if (
+            item is None
+            or not (stepped or item.from_start)
+            or self.replays.estimate(item) > remaining
+        ):
             return None
         return item
 
     def untested_roots(self, diagnosis: Diagnosis, top: CauseReport) -> list[CauseReport]:
         """Candidates that may be the root of ``top`` and whose own fix has not been replayed: a
         confirmed symptom-level cause waits for them (clipping hides what a mean loss would cure)."""
-        explained_by, consequence = self.book.causes[top.id].explained_by, self.book.causes[top.id].consequence
-        return [c for c in diagnosis.causes if c is not top and c.confirmation is None
-                and self.book.causes[c.id].confirm is not None and not self.book.causes[c.id].consequence
-                and (consequence or c.id in explained_by)]
+        explained_by, consequence = (
+            self.book.causes[top.id].explained_by,
+            self.book.causes[top.id].consequence,
+        )
+        return [
+            c
+            for c in diagnosis.causes
+            if c is not top
+            and c.confirmation is None
+            and self.book.causes[c.id].confirm is not None
+            and not self.book.causes[c.id].consequence
+            and (consequence or c.id in explained_by)
+        ]
 
     def candidates(self, diagnosis: Diagnosis, evidence: Evidence) -> list[Candidate]:
         found: dict[str, Candidate] = {}
@@ -185,23 +232,40 @@ class Agent:
         top = diagnosis.top
         if top is not None and top.confirmed:
             for root in self.untested_roots(diagnosis, top):
-                add(self.book.causes[root.id].confirm.scenario, ROOT_VALUE + root.confidence,
-                    f"is {root.id} the root of {top.id}? does its fix alone remove the failure?")
-        for rank, cause in enumerate(diagnosis.causes[:len(RANK_WEIGHTS)]):
+                add(
+                    self.book.causes[root.id].confirm.scenario,
+                    ROOT_VALUE + root.confidence,
+                    f"is {root.id} the root of {top.id}? does its fix alone remove the failure?",
+                )
+        for rank, cause in enumerate(diagnosis.causes[: len(RANK_WEIGHTS)]):
             weight = cause.confidence * RANK_WEIGHTS[rank]
             spec = self.book.causes[cause.id].confirm
             if spec is not None and cause.confirmation is None:
-                add(spec.scenario, weight * (1.3 if rank == 0 else 1.0),
-                    f"confirm {cause.id}: does the {spec.scenario} replay make the symptom go away?")
+                add(
+                    spec.scenario,
+                    weight * (1.3 if rank == 0 else 1.0),
+                    f"confirm {cause.id}: does the {spec.scenario} replay make the symptom go away?",
+                )
             for edge in self.book.edges_into(cause.id):
                 for symptom in map(self.book.symptoms.get, edge.symptoms):
-                    for need in (n for n in symptom.needs if n in SCENARIOS and n not in evidence.scenarios):
-                        add(need, weight * edge.weight * 0.7, f"test '{symptom.title}' for {cause.id}")
+                    for need in (
+                        n for n in symptom.needs if n in SCENARIOS and n not in evidence.scenarios
+                    ):
+                        add(
+                            need,
+                            weight * edge.weight * 0.7,
+                            f"test '{symptom.title}' for {cause.id}",
+                        )
         return list(found.values())
 
 
 def _step(name: str, reason: str, seconds: float, before: Diagnosis, after: Diagnosis) -> AgentStep:
-    return AgentStep(scenario=name, reason=reason, seconds=round(seconds, 2),
-                     top_before=before.top.id if before.top else "", top_after=after.top.id if after.top else "",
-                     confidence_before=before.top.confidence if before.top else 0.0,
-                     confidence_after=after.top.confidence if after.top else 0.0)
+    return AgentStep(
+        scenario=name,
+        reason=reason,
+        seconds=round(seconds, 2),
+        top_before=before.top.id if before.top else "",
+        top_after=after.top.id if after.top else "",
+        confidence_before=before.top.confidence if before.top else 0.0,
+        confidence_after=after.top.confidence if after.top else 0.0,
+    )

@@ -35,9 +35,18 @@ def free_port() -> int:
 
 def rank_env(rank: int, world: int, port: int) -> dict[str, str]:
     env = child_env()
-    env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), LOCAL_WORLD_SIZE=str(world),
-               GROUP_RANK="0", ROLE_RANK=str(rank), ROLE_WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-               MASTER_PORT=str(port), TORCHELASTIC_RUN_ID="diagnose")
+    env.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_WORLD_SIZE=str(world),
+        GROUP_RANK="0",
+        ROLE_RANK=str(rank),
+        ROLE_WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        TORCHELASTIC_RUN_ID="diagnose",
+    )
     env.setdefault("OMP_NUM_THREADS", "1")  # as torchrun sets it for more than one process
     return env
 
@@ -46,8 +55,17 @@ def rank_spec(spec: ScenarioSpec, rank: int) -> ScenarioSpec:
     """Rank 0 keeps the scenario's files (its heartbeat is the progress shown); the others get their own."""
     if rank == 0:
         return spec
-    return ScenarioSpec(f"{spec.name}.rank{rank}", spec.script, spec.args, spec.max_steps, spec.timeout,
-                        spec.every, spec.intervention, serve=False, nproc=spec.nproc)
+    return ScenarioSpec(
+        f"{spec.name}.rank{rank}",
+        spec.script,
+        spec.args,
+        spec.max_steps,
+        spec.timeout,
+        spec.every,
+        spec.intervention,
+        serve=False,
+        nproc=spec.nproc,
+    )
 
 
 def run_ranks(spec: ScenarioSpec, workdir: Path) -> ChildResult:
@@ -61,12 +79,22 @@ def run_ranks(spec: ScenarioSpec, workdir: Path) -> ChildResult:
         paths["result"].unlink(missing_ok=True)
         paths["spec"].write_text(json.dumps(item.for_child(workdir)))
         with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "diagnose.child", str(paths["spec"])], stdin=subprocess.DEVNULL,
-                stdout=out, stderr=err, start_new_session=True, env=rank_env(rank, spec.nproc, port)))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "diagnose.child", str(paths["spec"])],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                    env=rank_env(rank, spec.nproc, port),
+                )
+            )
     timed_out = wait_all(processes, spec.timeout)
     wall = time.monotonic() - started
-    results = [collect(item, workdir, process.returncode, timed_out, wall) for item, process in zip(specs, processes)]
+    results = [
+        collect(item, workdir, process.returncode, timed_out, wall)
+        for item, process in zip(specs, processes)
+    ]
     return gathered(results)
 
 
@@ -79,7 +107,9 @@ def wait_all(processes: list[subprocess.Popen[bytes]], timeout: float) -> bool:
             if any(p.poll() is not None for p in processes):
                 deadline = min(deadline, time.monotonic() + PEER_GRACE_SECONDS)
             time.sleep(0.05)
-    except BaseException:  # Ctrl-C or a kill of diagnose: every rank (each its own session) goes too
+    except (
+        BaseException
+    ):  # Ctrl-C or a kill of diagnose: every rank (each its own session) goes too
         _signal_all(processes, signal.SIGKILL)
         for process in processes:
             process.wait()
@@ -111,13 +141,22 @@ def gathered(results: list[ChildResult]) -> ChildResult:
     """Rank 0's result, its ``distributed`` section holding every rank's record (a rank that wrote
     none is listed with how it ended)."""
     first = results[0]
-    section: dict[str, Any] = dict(first.sections.get("distributed") or {"world_size": len(results)})
+    section: dict[str, Any] = dict(
+        first.sections.get("distributed") or {"world_size": len(results)}
+    )
     section["ranks"] = [_record(rank, result) for rank, result in enumerate(results)]
     first.sections["distributed"] = section
-    first.run.setdefault("notes", []).append(f"launched as {len(results)} processes (torchrun-style, one per rank)")
+    first.run.setdefault("notes", []).append(
+        f"launched as {len(results)} processes (torchrun-style, one per rank)"
+    )
     return first
 
 
 def _record(rank: int, result: ChildResult) -> dict[str, Any]:
     records = (result.sections.get("distributed") or {}).get("ranks") or [{"rank": rank}]
-    return {**records[0], "rank": rank, "status": result.run.get("status", ""), "steps": result.run.get("steps", 0)}
+    return {
+        **records[0],
+        "rank": rank,
+        "status": result.run.get("status", ""),
+        "steps": result.run.get("steps", 0),
+    }

@@ -38,19 +38,35 @@ class ScenarioSpec:
     intervention: dict[str, Any] = field(default_factory=dict)
     serve: bool = False
     adaptive: bool = False  # the observed run may stop once its loss trend is settled
-    nproc: int = 1  # processes per node: more than one launches the script torchrun-style (launch.py)
+    nproc: int = (
+        1  # processes per node: more than one launches the script torchrun-style (launch.py)
+    )
 
     def paths(self, workdir: Path) -> dict[str, Path]:
-        return {key: workdir / f"{self.name}.{key}" for key in ("spec", "result", "stdout", "stderr", "progress")}
+        return {
+            key: workdir / f"{self.name}.{key}"
+            for key in ("spec", "result", "stdout", "stderr", "progress")
+        }
 
     def for_child(self, workdir: Path) -> dict[str, Any]:
         paths = self.paths(workdir)
-        return {"name": self.name, "script": str(self.script), "args": self.args, "max_steps": self.max_steps,
-                "seconds": max(self.timeout - CHILD_MARGIN_SECONDS, 1.0), "every": self.every,
-                "intervention": self.intervention, "serve": self.serve, "adaptive": self.adaptive,
-                "workdir": str(workdir),
-                "result": str(paths["result"]), "stdout": str(paths["stdout"]), "stderr": str(paths["stderr"]),
-                "progress": str(paths["progress"]), "owner": os.getpid()}
+        return {
+            "name": self.name,
+            "script": str(self.script),
+            "args": self.args,
+            "max_steps": self.max_steps,
+            "seconds": max(self.timeout - CHILD_MARGIN_SECONDS, 1.0),
+            "every": self.every,
+            "intervention": self.intervention,
+            "serve": self.serve,
+            "adaptive": self.adaptive,
+            "workdir": str(workdir),
+            "result": str(paths["result"]),
+            "stdout": str(paths["stdout"]),
+            "stderr": str(paths["stderr"]),
+            "progress": str(paths["progress"]),
+            "owner": os.getpid(),
+        }
 
 
 @dataclass
@@ -76,8 +92,13 @@ def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
     started = time.monotonic()
     with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "diagnose.child", str(paths["spec"])], stdin=subprocess.DEVNULL,
-            stdout=out, stderr=err, start_new_session=True, env=child_env())
+            [sys.executable, "-m", "diagnose.child", str(paths["spec"])],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            env=child_env(),
+        )
         timed_out = _wait(process, spec.timeout)
     return collect(spec, workdir, process.returncode, timed_out, time.monotonic() - started)
 
@@ -91,17 +112,25 @@ def run_forked(client: ForkClient, spec: ScenarioSpec, workdir: Path) -> ChildRe
     return collect(spec, workdir, None, not finished, time.monotonic() - started)
 
 
-def collect(spec: ScenarioSpec, workdir: Path, returncode: int | None, timed_out: bool,
-            wall: float) -> ChildResult:
+def collect(
+    spec: ScenarioSpec, workdir: Path, returncode: int | None, timed_out: bool, wall: float
+) -> ChildResult:
     paths = spec.paths(workdir)
     payload = _read_result(paths["result"], returncode, timed_out, spec.timeout)
-    return ChildResult(name=spec.name, run=payload["run"], sections=payload["sections"],
-                       stdout_tail=tail(paths["stdout"]), stderr_tail=tail(paths["stderr"]),
-                       wall_seconds=round(wall, 3))
+    return ChildResult(
+        name=spec.name,
+        run=payload["run"],
+        sections=payload["sections"],
+        stdout_tail=tail(paths["stdout"]),
+        stderr_tail=tail(paths["stderr"]),
+        wall_seconds=round(wall, 3),
+    )
 
 
 def child_env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in user folders
+    env = dict(
+        os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1"
+    )  # no __pycache__ in user folders
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 
@@ -134,7 +163,9 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
         pass
 
 
-def _read_result(path: Path, returncode: int | None, timed_out: bool, timeout: float) -> dict[str, Any]:
+def _read_result(
+    path: Path, returncode: int | None, timed_out: bool, timeout: float
+) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -145,14 +176,24 @@ def _read_result(path: Path, returncode: int | None, timed_out: bool, timeout: f
     else:
         reason = f"the interpreter died (exit code {returncode}) before writing its evidence"
         status = "killed"
-    return {"run": {"status": status, "reason": reason, "exit_code": returncode, "seconds": timeout,
-                    "steps": 0, "backward_calls": 0, "probe_errors": []}, "sections": {}}
+    return {
+        "run": {
+            "status": status,
+            "reason": reason,
+            "exit_code": returncode,
+            "seconds": timeout,
+            "steps": 0,
+            "backward_calls": 0,
+            "probe_errors": [],
+        },
+        "sections": {},
+    }
 
 
 def tail(path: Path) -> str:
     """The last lines of a captured output stream, decoded leniently."""
     try:
-        data = path.read_bytes()[-TAIL_CHARS * 4:]
+        data = path.read_bytes()[-TAIL_CHARS * 4 :]
     except OSError:
         return ""
     lines = data.decode("utf-8", errors="replace").splitlines()[-TAIL_LINES:]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from diagnose.errors import UsageError
 
@@ -51,7 +52,9 @@ def _from_folder(folder: Path, args: list[str] | None) -> Target:
         return _locate(script, args if args else configured)
     found = [folder / name for name in DEFAULT_SCRIPTS if (folder / name).is_file()]
     if not found:
-        raise UsageError(f"{folder}: no training script found (add train.py, or diagnose.toml with script = \"...\")")
+        raise UsageError(
+            f'{folder}: no training script found (add train.py, or diagnose.toml with script = "...")'
+        )
     return _locate(found[0], args)
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from diagnose.batch.runlist import unique_names
 from diagnose.batch.summary import BatchRow, write_summaries
 from diagnose.diagnosis import Diagnosis
 from diagnose.evidence import Evidence, ObservedRun, RunInfo
@@ -20,7 +21,6 @@ from diagnose.probes.sections import EvalPass, LossSection, OptimizerSection
 from diagnose.reports.writer import check_formats, check_output, write_reports
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook
-from diagnose.batch.runlist import unique_names
 
 SCENARIO = "logs"
 
@@ -30,23 +30,55 @@ def logs_evidence(metrics: LoggedMetrics) -> Evidence:
     loss = metrics.loss
     first_bad = next((s for s, v in zip(loss.steps, loss.values) if not math.isfinite(v)), None)
     accuracy = dict(zip(metrics.val_accuracy.steps, metrics.val_accuracy.values))
-    passes = [EvalPass(after_step=step, samples=0, loss=value, accuracy=accuracy.get(step), forwards=0,
-                       forwards_in_train_mode=0) for step, value in zip(metrics.val_loss.steps, metrics.val_loss.values)]
+    passes = [
+        EvalPass(
+            after_step=step,
+            samples=0,
+            loss=value,
+            accuracy=accuracy.get(step),
+            forwards=0,
+            forwards_in_train_mode=0,
+        )
+        for step, value in zip(metrics.val_loss.steps, metrics.val_loss.values)
+    ]
     columns = ", ".join(f"{role}={name}" for role, name in metrics.columns.items())
-    run = RunInfo(scenario=SCENARIO, status="completed", steps=len(loss.values), backward_calls=len(loss.values),
-                  notes=[f"Diagnosed from logged metrics ({columns}); only the rules a log can inform were "
-                         f"evaluated."])
+    run = RunInfo(
+        scenario=SCENARIO,
+        status="completed",
+        steps=len(loss.values),
+        backward_calls=len(loss.values),
+        notes=[
+            f"Diagnosed from logged metrics ({columns}); only the rules a log can inform were "
+            f"evaluated."
+        ],
+    )
     observed = ObservedRun(
         run=run,
-        loss=LossSection(steps=list(loss.steps), values=list(loss.values), first_nonfinite_step=first_bad,
-                         eval_passes=passes) if loss.values or passes else None,
-        optimizer=OptimizerSection(lr_steps=list(metrics.lr.steps), lr_values=list(metrics.lr.values))
-        if metrics.lr.values else None)
+        loss=LossSection(
+            steps=list(loss.steps),
+            values=list(loss.values),
+            first_nonfinite_step=first_bad,
+            eval_passes=passes,
+        )
+        if loss.values or passes
+        else None,
+        optimizer=OptimizerSection(
+            lr_steps=list(metrics.lr.steps), lr_values=list(metrics.lr.values)
+        )
+        if metrics.lr.values
+        else None,
+    )
     return Evidence(script=str(metrics.source), observe=observed)
 
 
-def diagnose_logs(paths: Sequence[Path], book: RuleBook, *, out: Path, formats: Sequence[str],
-                  templates: Path | None = None) -> list[tuple[BatchRow, Diagnosis]]:
+def diagnose_logs(
+    paths: Sequence[Path],
+    book: RuleBook,
+    *,
+    out: Path,
+    formats: Sequence[str],
+    templates: Path | None = None,
+) -> list[tuple[BatchRow, Diagnosis]]:
     """One log: its reports go straight into ``out``. Several: ``out/<log>/`` each, plus the batch
     summaries (index.html, summary.json/csv) grouping them by top cause."""
     check_formats(formats)
@@ -63,9 +95,16 @@ def diagnose_logs(paths: Sequence[Path], book: RuleBook, *, out: Path, formats: 
         evidence = logs_evidence(logged)
         diagnosis = judge(evidence, book)
         write_reports(diagnosis, evidence, folder, formats, templates)
-        row = BatchRow.from_diagnosis(name, str(logged.source), diagnosis.model_dump(mode="json"),
-                                      time.monotonic() - started)
-        row.report = f"{name}/report.html" if "html" in formats else f"{name}/report.md" if "md" in formats else ""
+        row = BatchRow.from_diagnosis(
+            name, str(logged.source), diagnosis.model_dump(mode="json"), time.monotonic() - started
+        )
+        row.report = (
+            f"{name}/report.html"
+            if "html" in formats
+            else f"{name}/report.md"
+            if "md" in formats
+            else ""
+        )
         results.append((row, diagnosis))
     if not single:
         write_summaries(out, [row for row, _ in results])

@@ -57,10 +57,14 @@ def read_metrics(path: Path) -> LoggedMetrics:
     elif path.suffix.lower() in TABLE_SUFFIXES:
         named = _read_table(path)
     else:
-        raise UsageError(f"{path}: not a metrics log (expected .csv, .jsonl or a TensorBoard event file/folder)")
+        raise UsageError(
+            f"{path}: not a metrics log (expected .csv, .jsonl or a TensorBoard event file/folder)"
+        )
     metrics = _assign(path, named)
     if not metrics.loss.values and not metrics.val_loss.values:
-        raise UsageError(f"{path}: no loss column found among {', '.join(sorted(named)) or 'no columns'}")
+        raise UsageError(
+            f"{path}: no loss column found among {', '.join(sorted(named)) or 'no columns'}"
+        )
     return metrics
 
 
@@ -91,8 +95,13 @@ def _assign(path: Path, named: dict[str, Series]) -> LoggedMetrics:
         if (found := role(name)) is not None:
             candidates.setdefault(found, []).append(name)
     for found, names in candidates.items():
-        best = min(names, key=lambda n: (not set(_words(n)) <= TRAIN_LOSS_WORDS | VALIDATION_WORDS | LR_WORDS,
-                                         len(n)))
+        best = min(
+            names,
+            key=lambda n: (
+                not set(_words(n)) <= TRAIN_LOSS_WORDS | VALIDATION_WORDS | LR_WORDS,
+                len(n),
+            ),
+        )
         setattr(metrics, found, _in_order(named[best]))
         metrics.columns[found] = best
     return metrics
@@ -142,8 +151,10 @@ def _table_rows(path: Path) -> list[dict[str, object]]:
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
         return [row for row in rows if isinstance(row, dict)]
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    return [{k.strip(): v for k, v in row.items() if k and v not in (None, "")}
-            for row in csv.DictReader(text.splitlines(), dialect=dialect)]
+    return [
+        {k.strip(): v for k, v in row.items() if k and v not in (None, "")}
+        for row in csv.DictReader(text.splitlines(), dialect=dialect)
+    ]
 
 
 def _step_column(rows: list[dict[str, object]]) -> str | None:
@@ -155,15 +166,19 @@ def _read_events(path: Path) -> dict[str, Series]:
     try:
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     except ImportError:
-        raise UsageError("reading TensorBoard logs needs the tensorboard package: "
-                         "pip install \"nn-diagnose[tensorboard]\"") from None
+        raise UsageError(
+            "reading TensorBoard logs needs the tensorboard package: "
+            'pip install "nn-diagnose[tensorboard]"'
+        ) from None
     if path.is_dir() and not any(path.rglob(f"{EVENT_FILE}*")):
         raise UsageError(f"{path}: no TensorBoard event file in this folder")
     accumulator = EventAccumulator(str(path), size_guidance={"scalars": 0})
     try:
         accumulator.Reload()
     except Exception as error:  # the reader raises many types for a damaged file
-        raise UsageError(f"{path}: cannot read the event file ({type(error).__name__}: {error})") from None
+        raise UsageError(
+            f"{path}: cannot read the event file ({type(error).__name__}: {error})"
+        ) from None
     named: dict[str, Series] = {}
     for tag in accumulator.Tags().get("scalars", []):
         series = named.setdefault(tag, Series())
@@ -179,8 +194,12 @@ def find_logs(path: Path) -> list[Path]:
     if not path.is_dir():
         raise UsageError(f"{path}: no such log")
     event_dirs = sorted({p.parent for p in path.rglob(f"{EVENT_FILE}*")})
-    tables = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+    tables = sorted(
+        p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES
+    )
     found = event_dirs + tables
     if not found:
-        raise UsageError(f"{path}: no metrics log (.csv, .jsonl or TensorBoard event files) in this folder")
+        raise UsageError(
+            f"{path}: no metrics log (.csv, .jsonl or TensorBoard event files) in this folder"
+        )
     return found

@@ -16,10 +16,18 @@ from diagnose.patch.project import Project
 from diagnose.patch.source import Edit, NoEdit, SourceFile
 from diagnose.probes.sections import SourceLine
 
-WHAT = {"optimizer": "the optimizer's construction", "backward": "backward()", "step": "optimizer.step()",
-        "zero_grad": "zero_grad()", "loss": "the loss call", "forward": "the training forward",
-        "eval_forward": "the validation forward", "loader": "the training loader's loop", "eval": "eval()",
-        "train": "train()"}
+WHAT = {
+    "optimizer": "the optimizer's construction",
+    "backward": "backward()",
+    "step": "optimizer.step()",
+    "zero_grad": "zero_grad()",
+    "loss": "the loss call",
+    "forward": "the training forward",
+    "eval_forward": "the validation forward",
+    "loader": "the training loader's loop",
+    "eval": "eval()",
+    "train": "train()",
+}
 
 
 @dataclass(frozen=True)
@@ -52,16 +60,33 @@ class Context:
         source = self.project.file(ref.file)
         if ref.col is not None:
             span = (ref.line, ref.col, ref.end_line, ref.end_col)
-            exact = [n for n in ast.walk(source.tree) if (getattr(n, "lineno", None), getattr(n, "col_offset", None),
-                                                          getattr(n, "end_lineno", None),
-                                                          getattr(n, "end_col_offset", None)) == span]
-            if exact:  # a call and the statement that is only that call share the span: the call it is
+            exact = [
+                n
+                for n in ast.walk(source.tree)
+                if (
+                    getattr(n, "lineno", None),
+                    getattr(n, "col_offset", None),
+                    getattr(n, "end_lineno", None),
+                    getattr(n, "end_col_offset", None),
+                )
+                == span
+            ]
+            if (
+                exact
+            ):  # a call and the statement that is only that call share the span: the call it is
                 return source, next((n for n in exact if isinstance(n, ast.Call)), exact[-1])
-        outer = [c for c in source.calls_on_line(ref.line) if not any(
-            isinstance(a, ast.Call) and a.lineno == ref.line for a in source.ancestors(c))]
+        outer = [
+            c
+            for c in source.calls_on_line(ref.line)
+            if not any(
+                isinstance(a, ast.Call) and a.lineno == ref.line for a in source.ancestors(c)
+            )
+        ]
         if len(outer) == 1:
             return source, outer[0]
-        raise NoEdit(f"cannot tell which call on {source.path.name}:{ref.line} is {WHAT.get(key, key)}")
+        raise NoEdit(
+            f"cannot tell which call on {source.path.name}:{ref.line} is {WHAT.get(key, key)}"
+        )
 
     def call(self, key: str) -> tuple[SourceFile, ast.Call]:
         source, node = self.node(key)

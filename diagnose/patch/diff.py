@@ -13,7 +13,8 @@ def unified_diff(changed: dict[str, tuple[str, str]]) -> str:
     parts: list[str] = []
     for path in sorted(changed):
         old, new = changed[path]
-        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                     f"a/{path}", f"b/{path}")
+        lines = difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+        )
         parts += [line if line.endswith("\n") else line + "\n" + NO_NEWLINE for line in lines]
     return "".join(parts)

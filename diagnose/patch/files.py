@@ -25,9 +25,13 @@ def check_patch_output(out: Path) -> None:
     """Refuse, before anything runs, to replace a ``fix.patch`` or ``patched/`` we did not write."""
     patch, folder = out / PATCH_FILE, out / PATCHED_DIR
     if patch.exists() and not written_by_us(patch):
-        raise UsageError(f"{patch}: exists and was not written by diagnose; choose another output folder (-o)")
+        raise UsageError(
+            f"{patch}: exists and was not written by diagnose; choose another output folder (-o)"
+        )
     if folder.exists() and not patch.exists():
-        raise UsageError(f"{folder}: exists and was not written by diagnose; choose another output folder (-o)")
+        raise UsageError(
+            f"{folder}: exists and was not written by diagnose; choose another output folder (-o)"
+        )
 
 
 def write_patch(out: Path, report: PatchReport | None, attempt: PatchAttempt | None) -> list[Path]:
@@ -49,7 +53,10 @@ def write_patch(out: Path, report: PatchReport | None, attempt: PatchAttempt | N
 
 def header(report: PatchReport) -> str:
     """Lines before the diff: what it fixes, how it was verified, how to apply it."""
-    lines = [f"{MARKER}: a verified fix for: {report.title} ({report.cause})",
-             f"Verified by running the patched script under the same observation: {report.summary}.",
-             f"Apply it in {report.root}:  patch -p1 < {PATCH_FILE}   (or: git apply {PATCH_FILE})", ""]
+    lines = [
+        f"{MARKER}: a verified fix for: {report.title} ({report.cause})",
+        f"Verified by running the patched script under the same observation: {report.summary}.",
+        f"Apply it in {report.root}:  patch -p1 < {PATCH_FILE}   (or: git apply {PATCH_FILE})",
+        "",
+    ]
     return "\n".join(lines) + "\n"

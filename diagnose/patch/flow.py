@@ -45,14 +45,24 @@ def call_name(node: ast.AST) -> str:
     if not isinstance(node, ast.Call):
         return ""
     func = node.func
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    return (
+        func.id
+        if isinstance(func, ast.Name)
+        else func.attr
+        if isinstance(func, ast.Attribute)
+        else ""
+    )
 
 
 def number(node: ast.AST) -> float | None:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         inner = number(node.operand)
         return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
+        and not isinstance(node.value, bool)
+    ):
         return float(node.value)
     return None
 
@@ -66,8 +76,11 @@ def argument(call: ast.Call, position: int | None, keyword: str) -> ast.expr | N
     for kw in call.keywords:
         if kw.arg == keyword:
             return kw.value
-    if position is not None and position < len(call.args) and not any(
-            isinstance(a, ast.Starred) for a in call.args[:position + 1]):
+    if (
+        position is not None
+        and position < len(call.args)
+        and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1])
+    ):
         return call.args[position]
     return None
 
@@ -80,10 +93,15 @@ def unpacked(source: SourceFile, call: ast.Call, keyword: str) -> list[Origin]:
         for origin in origins(source, kw.value):
             mapping = origin.node
             if isinstance(mapping, ast.Dict):
-                found += [Origin(origin.source, v) for k, v in zip(mapping.keys, mapping.values)
-                          if k is not None and _string(k) == keyword]
+                found += [
+                    Origin(origin.source, v)
+                    for k, v in zip(mapping.keys, mapping.values)
+                    if k is not None and _string(k) == keyword
+                ]
             elif call_name(mapping) == "dict":
-                found += [Origin(origin.source, k.value) for k in mapping.keywords if k.arg == keyword]  # type: ignore[attr-defined]
+                found += [
+                    Origin(origin.source, k.value) for k in mapping.keywords if k.arg == keyword
+                ]  # type: ignore[attr-defined]
     return [o for found_origin in found for o in origins(found_origin.source, found_origin.node)]
 
 
@@ -93,7 +111,11 @@ def _trace(source: SourceFile, values: list[ast.expr], depth: int) -> list[Origi
 
 def _assigned(node: ast.stmt, name: str) -> ast.expr | None:
     """The value ``node`` gives ``name`` (one element of a tuple assignment), if it assigns it."""
-    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
+    if (
+        isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
+        and node.target.id == name
+    ):
         return node.value
     if not isinstance(node, ast.Assign):
         return None
@@ -104,7 +126,11 @@ def _assigned(node: ast.stmt, name: str) -> ast.expr | None:
             names = [e.id if isinstance(e, ast.Name) else None for e in target.elts]
             if name in names:
                 values = node.value.elts if isinstance(node.value, ast.Tuple) else None
-                return values[names.index(name)] if values and len(values) == len(names) else node.value
+                return (
+                    values[names.index(name)]
+                    if values and len(values) == len(names)
+                    else node.value
+                )
     return None
 
 
@@ -115,19 +141,27 @@ def body_statements(scope: ast.AST) -> list[ast.stmt]:
         node = stack.pop()
         found.append(node)
         if not isinstance(node, (*FUNCTIONS, ast.ClassDef)):
-            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+            stack.extend(
+                child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)
+            )
     return sorted(found, key=lambda n: (n.lineno, n.col_offset))
 
 
 def assignments(scope: ast.AST, name: str) -> list[tuple[ast.stmt, ast.expr]]:
-    return [(stmt, value) for stmt in body_statements(scope)
-            if (value := _assigned(stmt, name)) is not None]
+    return [
+        (stmt, value)
+        for stmt in body_statements(scope)
+        if (value := _assigned(stmt, name)) is not None
+    ]
 
 
 def _name(source: SourceFile, node: ast.Name, depth: int) -> list[Origin]:
     scope = source.scope(node)
-    before = [(s, v) for s, v in assignments(scope, node.id) if s.lineno < node.lineno or s.lineno == node.lineno
-              and not source.contains(s, node)]
+    before = [
+        (s, v)
+        for s, v in assignments(scope, node.id)
+        if s.lineno < node.lineno or (s.lineno == node.lineno and not source.contains(s, node))
+    ]
     if before:
         return _trace(source, [before[-1][1]], depth)
     if _bound_otherwise(scope, node.id):
@@ -143,13 +177,18 @@ def _name(source: SourceFile, node: ast.Name, depth: int) -> list[Origin]:
 def _bound_otherwise(scope: ast.AST, name: str) -> bool:
     """A loop variable, a ``with ... as`` name or an import: not a value this module writes down."""
     for stmt in body_statements(scope):
-        targets = [stmt.target] if isinstance(stmt, (ast.For, ast.AsyncFor)) else [
-            item.optional_vars for item in stmt.items if item.optional_vars is not None] if isinstance(
-            stmt, (ast.With, ast.AsyncWith)) else []
+        targets = (
+            [stmt.target]
+            if isinstance(stmt, (ast.For, ast.AsyncFor))
+            else [item.optional_vars for item in stmt.items if item.optional_vars is not None]
+            if isinstance(stmt, (ast.With, ast.AsyncWith))
+            else []
+        )
         if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
             return True
         if isinstance(stmt, (ast.Import, ast.ImportFrom)) and any(
-                (a.asname or a.name.split(".")[0]) == name for a in stmt.names):
+            (a.asname or a.name.split(".")[0]) == name for a in stmt.names
+        ):
             return True
     return False
 
@@ -158,8 +197,9 @@ def _parameters(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     return [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
 
 
-def _parameter(source: SourceFile, func: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
-               depth: int) -> list[Origin]:
+def _parameter(
+    source: SourceFile, func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, depth: int
+) -> list[Origin]:
     """What the callers of ``func`` pass for ``name`` (found by the function's or class's name), or
     its default when no caller passes it."""
     positional = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
@@ -185,7 +225,11 @@ def _calls(call: ast.Call, callee: str) -> int | None:
     through ``functools.partial(callee, ...)``); None when it does not."""
     if call_name(call) == callee:
         return 0
-    if call_name(call) == "partial" and call.args and isinstance(call.args[0], (ast.Name, ast.Attribute)):
+    if (
+        call_name(call) == "partial"
+        and call.args
+        and isinstance(call.args[0], (ast.Name, ast.Attribute))
+    ):
         first = call.args[0]
         named = first.id if isinstance(first, ast.Name) else first.attr
         return -1 if named == callee else None
@@ -195,7 +239,9 @@ def _calls(call: ast.Call, callee: str) -> int | None:
 def _default(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.expr | None:
     args = func.args
     positional = [*args.posonlyargs, *args.args]
-    defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+    defaults = dict(
+        zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults)
+    )
     defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
     return defaults.get(name)
 
@@ -209,7 +255,9 @@ def _attribute(source: SourceFile, node: ast.Attribute, depth: int) -> list[Orig
     for stmt in ast.walk(owner if own else source.tree):
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            if stmt.value is not None and any(isinstance(t, ast.Attribute) and t.attr == name for t in targets):
+            if stmt.value is not None and any(
+                isinstance(t, ast.Attribute) and t.attr == name for t in targets
+            ):
                 values.append((stmt, stmt.value))
     if not own:
         values += _fields(source, name) + _options(source, name) + _keywords(source, name)
@@ -218,8 +266,13 @@ def _attribute(source: SourceFile, node: ast.Attribute, depth: int) -> list[Orig
 
 def _fields(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
     """Class-level fields (a dataclass or config class): ``lr: float = 1e-3``."""
-    return [(stmt, value) for cls in ast.walk(source.tree) if isinstance(cls, ast.ClassDef)
-            for stmt in cls.body if (value := _assigned(stmt, name)) is not None]
+    return [
+        (stmt, value)
+        for cls in ast.walk(source.tree)
+        if isinstance(cls, ast.ClassDef)
+        for stmt in cls.body
+        if (value := _assigned(stmt, name)) is not None
+    ]
 
 
 def _options(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
@@ -238,14 +291,31 @@ def _options(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
 
 def _keywords(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
     """``name=...`` in the call that built the object (``Config(lr=0.1)``, ``SimpleNamespace(lr=0.1)``)."""
-    builders = {"SimpleNamespace", "Namespace"} | {c.name for c in ast.walk(source.tree) if isinstance(c, ast.ClassDef)}
-    return [(call, kw.value) for call in ast.walk(source.tree) if call_name(call) in builders
-            for kw in call.keywords if kw.arg == name]  # type: ignore[attr-defined]
+    builders = {"SimpleNamespace", "Namespace"} | {
+        c.name for c in ast.walk(source.tree) if isinstance(c, ast.ClassDef)
+    }
+    return [
+        (call, kw.value)
+        for call in ast.walk(source.tree)
+        if call_name(call) in builders
+        for kw in call.keywords
+        if kw.arg == name
+    ]  # type: ignore[attr-defined]
 
 
 def _key(source: SourceFile, key: str, depth: int) -> list[Origin]:
-    values = [v for d in ast.walk(source.tree) if isinstance(d, ast.Dict)
-              for k, v in zip(d.keys, d.values) if k is not None and _string(k) == key]
-    values += [kw.value for call in ast.walk(source.tree) if call_name(call) == "dict"
-               for kw in call.keywords if kw.arg == key]  # type: ignore[attr-defined]
+    values = [
+        v
+        for d in ast.walk(source.tree)
+        if isinstance(d, ast.Dict)
+        for k, v in zip(d.keys, d.values)
+        if k is not None and _string(k) == key
+    ]
+    values += [
+        kw.value
+        for call in ast.walk(source.tree)
+        if call_name(call) == "dict"
+        for kw in call.keywords
+        if kw.arg == key
+    ]  # type: ignore[attr-defined]
     return _trace(source, values, depth)

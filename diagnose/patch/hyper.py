@@ -24,7 +24,11 @@ REFERENCES = (ast.Name, ast.Attribute, ast.Subscript)
 def set_lr(ctx: Context, scenario: str) -> list[Change]:
     """The optimizer's learning rate set to the one the ``scenario`` replay trained with."""
     source, call = ctx.call("optimizer")
-    user_lr = ctx.run.optimizer.optimizers[0].lr if ctx.run.optimizer and ctx.run.optimizer.optimizers else None
+    user_lr = (
+        ctx.run.optimizer.optimizers[0].lr
+        if ctx.run.optimizer and ctx.run.optimizer.optimizers
+        else None
+    )
     if not user_lr:
         raise NoEdit("the run recorded no learning rate")
     new = replay_lr(ctx, scenario, user_lr)
@@ -39,10 +43,17 @@ def set_lr(ctx: Context, scenario: str) -> list[Change]:
     if matching:
         return [_set(o, new, "learning rate") for o in matching]
     if found or given is None or isinstance(given, REFERENCES):
-        raise NoEdit(f"the learning rate {user_lr:g} is not written in the script (it comes from the command line "
-                     f"or a file); use {literal(new, '')}")
-    return [Change(source, source.replace(given, literal(new, "")),
-                   f"learning rate `{source.segment(given)}` → {literal(new, '')} at line {given.lineno}")]
+        raise NoEdit(
+            f"the learning rate {user_lr:g} is not written in the script (it comes from the command line "
+            f"or a file); use {literal(new, '')}"
+        )
+    return [
+        Change(
+            source,
+            source.replace(given, literal(new, "")),
+            f"learning rate `{source.segment(given)}` → {literal(new, '')} at line {given.lineno}",
+        )
+    ]
 
 
 def replay_lr(ctx: Context, scenario: str, user_lr: float) -> float:
@@ -69,23 +80,35 @@ def lower_dropout(ctx: Context) -> list[Change]:
     changes, seen = [], set()
     for source in ctx.project.modules():
         for call in (n for n in ast.walk(source.tree) if isinstance(n, ast.Call)):
-            value = argument(call, 0, "p") if call_name(call) in DROPOUT else (
-                argument(call, 1, "p") if call_name(call) == "dropout" else None)
+            value = (
+                argument(call, 0, "p")
+                if call_name(call) in DROPOUT
+                else (argument(call, 1, "p") if call_name(call) == "dropout" else None)
+            )
             for origin in origins(source, value) if value is not None else []:
                 p = number(origin.node)
-                if p is not None and id(origin.node) not in seen and any(math.isclose(p, o) for o in observed):
+                if (
+                    p is not None
+                    and id(origin.node) not in seen
+                    and any(math.isclose(p, o) for o in observed)
+                ):
                     seen.add(id(origin.node))
                     changes.append(_set(origin, limit, "dropout probability"))
     if not changes:
-        raise NoEdit("no dropout probability written in the script matches the dropout the run observed")
+        raise NoEdit(
+            "no dropout probability written in the script matches the dropout the run observed"
+        )
     return changes
 
 
 def _set(origin: Origin, value: float, what: str) -> Change:
     old = origin.source.segment(origin.node)
     new = literal(value, old)
-    return Change(origin.source, origin.source.replace(origin.node, new),
-                  f"{what} {old} → {new} at line {origin.node.lineno}")
+    return Change(
+        origin.source,
+        origin.source.replace(origin.node, new),
+        f"{what} {old} → {new} at line {origin.node.lineno}",
+    )
 
 
 def literal(value: float, like: str) -> str:
@@ -99,8 +122,10 @@ def literal(value: float, like: str) -> str:
 
 def add_keyword(source: SourceFile, call: ast.Call, name: str, text: str) -> Change:
     """``name=text`` appended to a call's arguments."""
-    last = (call.args + [k.value for k in call.keywords])
+    last = call.args + [k.value for k in call.keywords]
     if not last:
         raise NoEdit(f"the call at line {call.lineno} has no argument to add {name}= after")
     end = max(source.span(node)[1] for node in last)
-    return Change(source, Edit(end, end, f", {name}={text}"), f"`{name}={text}` added at line {call.lineno}")
+    return Change(
+        source, Edit(end, end, f", {name}={text}"), f"`{name}={text}` added at line {call.lineno}"
+    )

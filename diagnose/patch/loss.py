@@ -17,7 +17,10 @@ from diagnose.patch.source import NoEdit, SourceFile
 # A sigmoid output into BCE-with-logits: the loss that takes probabilities computes the same thing
 # (BCEWithLogits(logit(p)) == BCE(p)) and leaves the model's outputs, which the script may
 # threshold at 0.5, as they are.
-PROBABILITY_LOSS = {"BCEWithLogitsLoss": "BCELoss", "binary_cross_entropy_with_logits": "binary_cross_entropy"}
+PROBABILITY_LOSS = {
+    "BCEWithLogitsLoss": "BCELoss",
+    "binary_cross_entropy_with_logits": "binary_cross_entropy",
+}
 SOFTMAX = {"softmax", "Softmax"}
 FUNCTIONAL = {"torch", "F", "functional", "nn"}
 
@@ -36,7 +39,9 @@ def logits_into_loss(ctx: Context) -> list[Change]:
 def mean_reduction(ctx: Context) -> list[Change]:
     """``reduction="sum"`` → ``"mean"`` where it is written (the call, or the criterion's constructor)."""
     source, call = ctx.call("loss")
-    given = [(source, call)] + [(o.source, o.node) for o in origins(source, call.func) if isinstance(o.node, ast.Call)]
+    given = [(source, call)] + [
+        (o.source, o.node) for o in origins(source, call.func) if isinstance(o.node, ast.Call)
+    ]
     for where, node in given:
         value = argument(node, None, "reduction")  # type: ignore[arg-type]
         for origin in origins(where, value) if value is not None else []:
@@ -44,25 +49,44 @@ def mean_reduction(ctx: Context) -> list[Change]:
             if isinstance(literal, ast.Constant) and literal.value == "sum":
                 text = origin.source.segment(literal)
                 quote = text[-1]
-                return [Change(origin.source, origin.source.replace(literal, f"{quote}mean{quote}"),
-                               f"reduction {text} → {quote}mean{quote} at line {literal.lineno}")]
-    raise NoEdit("the summed reduction is not written as reduction=\"sum\" where the loss is built")
+                return [
+                    Change(
+                        origin.source,
+                        origin.source.replace(literal, f"{quote}mean{quote}"),
+                        f"reduction {text} → {quote}mean{quote} at line {literal.lineno}",
+                    )
+                ]
+    raise NoEdit('the summed reduction is not written as reduction="sum" where the loss is built')
 
 
 def _probability_loss(source: SourceFile, call: ast.Call) -> list[Change]:
-    builders = [(source, call)] if call_name(call) in PROBABILITY_LOSS else [
-        (o.source, o.node) for o in origins(source, call.func) if call_name(o.node) in PROBABILITY_LOSS]
+    builders = (
+        [(source, call)]
+        if call_name(call) in PROBABILITY_LOSS
+        else [
+            (o.source, o.node)
+            for o in origins(source, call.func)
+            if call_name(o.node) in PROBABILITY_LOSS
+        ]
+    )
     if len(builders) != 1:
         raise NoEdit("the logit loss is not built in one place of the script")
     where, builder = builders[0]
     if argument(builder, None, "pos_weight") is not None:  # type: ignore[arg-type]
-        raise NoEdit("the loss weighs the positives (pos_weight), which the probability loss cannot")
+        raise NoEdit(
+            "the loss weighs the positives (pos_weight), which the probability loss cannot"
+        )
     func = builder.func  # type: ignore[attr-defined]
     old = call_name(builder)
     text = where.segment(func)
-    new = text[:len(text) - len(old)] + PROBABILITY_LOSS[old]
-    return [Change(where, where.replace(func, new), f"{text} → {new} at line {func.lineno}: the model's sigmoid "
-                                                     "outputs are probabilities")]
+    new = text[: len(text) - len(old)] + PROBABILITY_LOSS[old]
+    return [
+        Change(
+            where,
+            where.replace(func, new),
+            f"{text} → {new} at line {func.lineno}: the model's sigmoid outputs are probabilities",
+        )
+    ]
 
 
 def _softmax_input(source: SourceFile, node: ast.AST) -> ast.expr | None:
@@ -79,16 +103,32 @@ def _softmax_input(source: SourceFile, node: ast.AST) -> ast.expr | None:
     if call_name(node) == "softmax":
         return node.args[0] if node.args else None
     layers = [func] if isinstance(func, ast.Call) else [o.node for o in origins(source, func)]
-    return node.args[0] if node.args and any(call_name(layer) == "Softmax" for layer in layers) else None
+    return (
+        node.args[0]
+        if node.args and any(call_name(layer) == "Softmax" for layer in layers)
+        else None
+    )
 
 
 def _unwrap(source: SourceFile, call: ast.Call, inner: ast.expr) -> Change:
     """The softmax replaced by its input; ``x = F.softmax(x, 1)`` goes away as a whole."""
     text = source.segment(inner)
     stmt = source.statement(call)
-    if isinstance(stmt, ast.Assign) and stmt.value is call and [source.segment(t) for t in stmt.targets] == [text]:
-        return Change(source, source.delete(stmt), f"`{source.statement_text(stmt)}` removed from line {stmt.lineno}")
-    return Change(source, source.replace(call, text), f"softmax removed at line {call.lineno}: the loss gets `{text}`")
+    if (
+        isinstance(stmt, ast.Assign)
+        and stmt.value is call
+        and [source.segment(t) for t in stmt.targets] == [text]
+    ):
+        return Change(
+            source,
+            source.delete(stmt),
+            f"`{source.statement_text(stmt)}` removed from line {stmt.lineno}",
+        )
+    return Change(
+        source,
+        source.replace(call, text),
+        f"softmax removed at line {call.lineno}: the loss gets `{text}`",
+    )
 
 
 def _softmax_in_model(ctx: Context) -> list[Change]:
@@ -97,17 +137,41 @@ def _softmax_in_model(ctx: Context) -> list[Change]:
     cls = ctx.run.model.cls if ctx.run.model else ""
     if cls == "Sequential":
         source, call = ctx.call("forward")
-        built = [(o.source, o.node) for o in origins(source, call.func) if call_name(o.node) == "Sequential"]
+        built = [
+            (o.source, o.node)
+            for o in origins(source, call.func)
+            if call_name(o.node) == "Sequential"
+        ]
     else:
-        built = [(s, n) for s, c in ctx.project.classes(cls) for n in ast.walk(c) if call_name(n) == "Sequential"]
+        built = [
+            (s, n)
+            for s, c in ctx.project.classes(cls)
+            for n in ast.walk(c)
+            if call_name(n) == "Sequential"
+        ]
     for source, sequential in built:
         last = sequential.args[-1] if sequential.args else None  # type: ignore[attr-defined]
         if last is not None and call_name(last) == "Softmax":
-            return [Change(source, source.remove_item(sequential.args, last),  # type: ignore[attr-defined]
-                           f"`{source.segment(last)}` removed from line {last.lineno}")]
+            return [
+                Change(
+                    source,
+                    source.remove_item(sequential.args, last),  # type: ignore[attr-defined]
+                    f"`{source.segment(last)}` removed from line {last.lineno}",
+                )
+            ]
     for source, node in ctx.project.classes(cls):
-        forward = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "forward"), None)
-        returned = [r.value for r in ast.walk(forward) if isinstance(r, ast.Return) and r.value is not None] if forward else []
+        forward = next(
+            (f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "forward"), None
+        )
+        returned = (
+            [
+                r.value
+                for r in ast.walk(forward)
+                if isinstance(r, ast.Return) and r.value is not None
+            ]
+            if forward
+            else []
+        )
         for value in returned:
             for origin in origins(source, value):
                 inner = _softmax_input(origin.source, origin.node)

@@ -22,8 +22,14 @@ from diagnose.rules.loader import RuleBook
 NO_EDIT = "nn-diagnose has no source edit for this cause yet; apply the fix above by hand"
 
 
-def attempt_patch(diagnosis: Diagnosis, evidence: Evidence, book: RuleBook, target: Target,
-                  settings: RunSettings, progress: Progress | None = None) -> PatchAttempt | None:
+def attempt_patch(
+    diagnosis: Diagnosis,
+    evidence: Evidence,
+    book: RuleBook,
+    target: Target,
+    settings: RunSettings,
+    progress: Progress | None = None,
+) -> PatchAttempt | None:
     """Patch the top cause and run the patched copy; None when there is no likely cause to fix."""
     top = diagnosis.top
     if top is None or diagnosis.healthy or top.confidence < LIKELY:
@@ -33,11 +39,16 @@ def attempt_patch(diagnosis: Diagnosis, evidence: Evidence, book: RuleBook, targ
         if attempt.files:
             attempt.run = run_patched(target, attempt, settings, progress)
     except Exception as error:  # a patch that cannot be made must never cost the user the diagnosis
-        return PatchAttempt(cause=top.id, not_offered=f"the patch could not be made ({type(error).__name__}: {error})")
+        return PatchAttempt(
+            cause=top.id,
+            not_offered=f"the patch could not be made ({type(error).__name__}: {error})",
+        )
     return attempt
 
 
-def propose(cause: CauseReport, evidence: Evidence, book: RuleBook, project: Project) -> PatchAttempt:
+def propose(
+    cause: CauseReport, evidence: Evidence, book: RuleBook, project: Project
+) -> PatchAttempt:
     """The edits of the cause's fix on the user's files, or why there are none."""
     rule = book.causes.get(cause.id)
     attempt = PatchAttempt(cause=cause.id, edit=rule.patch if rule else "", root=str(project.root))
@@ -45,10 +56,16 @@ def propose(cause: CauseReport, evidence: Evidence, book: RuleBook, project: Pro
         reason = f"not a local edit: {rule.not_local}" if rule and rule.not_local else NO_EDIT
         return attempt.model_copy(update={"not_offered": reason})
     if cause.confirmation is not None and not cause.confirmation.confirmed:
-        return attempt.model_copy(update={"not_offered": "the replay with its fix did not remove the failure "
-                                                         f"({cause.confirmation.summary}), so a patch would not either"})
+        return attempt.model_copy(
+            update={
+                "not_offered": "the replay with its fix did not remove the failure "
+                f"({cause.confirmation.summary}), so a patch would not either"
+            }
+        )
     if rule.patch not in EDITS:
-        return attempt.model_copy(update={"not_offered": f"the rule names an unknown source edit '{rule.patch}'"})
+        return attempt.model_copy(
+            update={"not_offered": f"the rule names an unknown source edit '{rule.patch}'"}
+        )
     try:
         changes = EDITS[rule.patch](Context(project, evidence))
         files, diff = patched(project, changes)

@@ -58,13 +58,21 @@ class Project:
         for name in names:
             stem = Path(*name.split("."))
             for folder in dict.fromkeys((self.root, base)):
-                paths += [p for p in (folder / stem.with_suffix(".py"), folder / stem / "__init__.py") if p.is_file()]
+                paths += [
+                    p
+                    for p in (folder / stem.with_suffix(".py"), folder / stem / "__init__.py")
+                    if p.is_file()
+                ]
         return list(dict.fromkeys(paths))
 
     def classes(self, name: str) -> list[tuple[SourceFile, ast.ClassDef]]:
         """Every class of that name defined in the script or the modules it imports."""
-        return [(source, node) for source in self.modules() for node in ast.walk(source.tree)
-                if isinstance(node, ast.ClassDef) and node.name == name]
+        return [
+            (source, node)
+            for source in self.modules()
+            for node in ast.walk(source.tree)
+            if isinstance(node, ast.ClassDef) and node.name == name
+        ]
 
 
 def torch_nn(source: SourceFile) -> str:
@@ -78,7 +86,9 @@ def torch_nn(source: SourceFile) -> str:
             for alias in node.names:
                 if alias.name == "nn":
                     return alias.asname or "nn"
-    if any(isinstance(n, ast.Import) and any(a.name == "torch" and not a.asname for a in n.names)
-           for n in ast.walk(source.tree)):
+    if any(
+        isinstance(n, ast.Import) and any(a.name == "torch" and not a.asname for a in n.names)
+        for n in ast.walk(source.tree)
+    ):
         return "torch.nn"
     raise NoEdit(f"{source.path.name} does not import torch.nn under a name the edit could use")

@@ -33,7 +33,8 @@ class SourceFile:
         for line in self.lines:
             self._starts.append(self._starts[-1] + len(line))
         self.parents: dict[ast.AST, ast.AST] = {
-            child: node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)}
+            child: node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)
+        }
 
     @classmethod
     def read(cls, path: Path) -> SourceFile:
@@ -44,11 +45,15 @@ class SourceFile:
     def offset(self, line: int, col: int) -> int:
         """The character offset of a (1-based line, UTF-8 byte column) position, as ast gives them."""
         text = self.lines[line - 1] if line <= len(self.lines) else ""
-        return self._starts[line - 1] + len(text.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+        return self._starts[line - 1] + len(
+            text.encode("utf-8")[:col].decode("utf-8", errors="ignore")
+        )
 
     def span(self, node: ast.AST) -> tuple[int, int]:
-        return (self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
-                self.offset(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
+        return (
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno, node.end_col_offset),
+        )  # type: ignore[attr-defined]
 
     def segment(self, node: ast.AST) -> str:
         start, end = self.span(node)
@@ -72,8 +77,14 @@ class SourceFile:
 
     def scope(self, node: ast.AST) -> ast.AST:
         """The function (or the module) whose body holds ``node``."""
-        return next((a for a in self.ancestors(node) if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef))),
-                    self.tree)
+        return next(
+            (
+                a
+                for a in self.ancestors(node)
+                if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef))
+            ),
+            self.tree,
+        )
 
     def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
         return next((a for a in self.ancestors(node) if isinstance(a, ast.ClassDef)), None)
@@ -83,12 +94,12 @@ class SourceFile:
 
     def indentation(self, stmt: ast.stmt) -> str:
         text = self.lines[stmt.lineno - 1]
-        return text[:len(text) - len(text.lstrip())]
+        return text[: len(text) - len(text.lstrip())]
 
     def owns_its_lines(self, stmt: ast.stmt) -> bool:
         """Nothing else starts on its first line before it (not ``for x in y: stmt``, not ``a; stmt``)."""
         start = self.offset(stmt.lineno, stmt.col_offset)
-        return not self.text[self.line_start(stmt.lineno):start].strip()
+        return not self.text[self.line_start(stmt.lineno) : start].strip()
 
     def contains(self, outer: ast.AST, inner: ast.AST) -> bool:
         return outer is inner or outer in self.ancestors(inner)
@@ -96,7 +107,9 @@ class SourceFile:
     # -- edits -------------------------------------------------------------------------------
     def _own(self, stmt: ast.stmt) -> None:
         if not self.owns_its_lines(stmt):
-            raise NoEdit(f"line {stmt.lineno} holds more than one statement; no safe place to add a line")
+            raise NoEdit(
+                f"line {stmt.lineno} holds more than one statement; no safe place to add a line"
+            )
 
     def insert_before(self, stmt: ast.stmt, code: str) -> Edit:
         """``code`` on a new line above ``stmt``, indented like it."""
@@ -107,7 +120,11 @@ class SourceFile:
     def insert_after(self, stmt: ast.stmt, code: str) -> Edit:
         """``code`` on a new line below ``stmt``, indented like it."""
         self._own(stmt)
-        end = self.line_start(stmt.end_lineno + 1) if stmt.end_lineno < len(self.lines) else len(self.text)  # type: ignore[operator]
+        end = (
+            self.line_start(stmt.end_lineno + 1)
+            if stmt.end_lineno < len(self.lines)
+            else len(self.text)
+        )  # type: ignore[operator]
         lead = "" if self.text[:end].endswith(("\n", "\r")) else self.newline
         return Edit(end, end, lead + self.indentation(stmt) + code + self.newline)
 
@@ -117,9 +134,16 @@ class SourceFile:
         end_text = self.lines[stmt.end_lineno - 1]  # type: ignore[operator]
         after = self.offset(stmt.end_lineno, stmt.end_col_offset) - self.line_start(stmt.end_lineno)  # type: ignore[arg-type]
         if end_text[after:].strip() and not end_text[after:].lstrip().startswith("#"):
-            raise NoEdit(f"line {stmt.end_lineno} holds more than one statement; it cannot be removed alone")
-        return Edit(self.line_start(stmt.lineno), self.line_start(stmt.end_lineno + 1)  # type: ignore[operator]
-                    if stmt.end_lineno < len(self.lines) else len(self.text), "")  # type: ignore[operator]
+            raise NoEdit(
+                f"line {stmt.end_lineno} holds more than one statement; it cannot be removed alone"
+            )
+        return Edit(
+            self.line_start(stmt.lineno),
+            self.line_start(stmt.end_lineno + 1)  # type: ignore[operator]
+            if stmt.end_lineno < len(self.lines)
+            else len(self.text),
+            "",
+        )  # type: ignore[operator]
 
     def remove_item(self, items: list[ast.expr], item: ast.expr) -> Edit:
         """Drop one element of an argument list or list display with its comma: its whole line when
@@ -127,7 +151,11 @@ class SourceFile:
         index = items.index(item)
         start, end = self.span(item)
         line_start = self.line_start(item.lineno)
-        next_line = self.line_start(item.end_lineno + 1) if item.end_lineno < len(self.lines) else len(self.text)  # type: ignore[operator]
+        next_line = (
+            self.line_start(item.end_lineno + 1)
+            if item.end_lineno < len(self.lines)
+            else len(self.text)
+        )  # type: ignore[operator]
         rest = self.text[end:next_line].strip().removeprefix(",").strip()
         if not self.text[line_start:start].strip() and (not rest or rest.startswith("#")):
             start, end = line_start, next_line
@@ -143,7 +171,7 @@ class SourceFile:
 
     def statement_text(self, stmt: ast.stmt) -> str:
         """The statement's own lines, without the indentation of its first line."""
-        return "".join(self.lines[stmt.lineno - 1:stmt.end_lineno]).strip()
+        return "".join(self.lines[stmt.lineno - 1 : stmt.end_lineno]).strip()
 
 
 def apply(text: str, edits: list[Edit]) -> str:
@@ -153,6 +181,6 @@ def apply(text: str, edits: list[Edit]) -> str:
     for _, edit in ordered:
         if edit.start < cursor:
             raise NoEdit("two edits of the patch overlap")
-        pieces += [text[cursor:edit.start], edit.text]
+        pieces += [text[cursor : edit.start], edit.text]
         cursor = edit.end
     return "".join(pieces) + text[cursor:]

@@ -34,20 +34,35 @@ class RunSettings:
     adaptive: bool = True
 
 
-def run_patched(target: Target, attempt: PatchAttempt, settings: RunSettings,
-                progress: Progress | None = None) -> ScenarioRun:
+def run_patched(
+    target: Target, attempt: PatchAttempt, settings: RunSettings, progress: Progress | None = None
+) -> ScenarioRun:
     root = Path(attempt.root)
     progress = progress or Progress()
     with tempfile.TemporaryDirectory(prefix="diagnose-patched-") as tmp:
         mirror, work = Path(tmp) / "code" / root.name, Path(tmp) / "work"
         build_mirror(root, mirror, {f.path: f.text for f in attempt.files})
         script = mirror / target.script.relative_to(root)
-        spec = ScenarioSpec("patched", script, target.args, max_steps=settings.steps, timeout=settings.timeout,
-                            every=settings.every, adaptive=settings.adaptive, nproc=target.nproc)
-        progress.scenario(spec.name, f"{target.script.name} with the patch applied, observed", settings.steps,
-                          spec.paths(work)["progress"])
+        spec = ScenarioSpec(
+            "patched",
+            script,
+            target.args,
+            max_steps=settings.steps,
+            timeout=settings.timeout,
+            every=settings.every,
+            adaptive=settings.adaptive,
+            nproc=target.nproc,
+        )
+        progress.scenario(
+            spec.name,
+            f"{target.script.name} with the patch applied, observed",
+            settings.steps,
+            spec.paths(work)["progress"],
+        )
         try:
-            return ScenarioRun.from_child(run_scenario(spec, work), reason="the script with the patch applied")
+            return ScenarioRun.from_child(
+                run_scenario(spec, work), reason="the script with the patch applied"
+            )
         finally:
             progress.finished()
 

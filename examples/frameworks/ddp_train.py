@@ -11,7 +11,6 @@ weights and averages gradients by hand, so the ranks train different models), `-
 """
 
 import argparse
-import os
 
 import torch
 import torch.distributed as dist
@@ -22,7 +21,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--bug", choices=["none", "set_epoch", "unsynced", "unreduced", "lr"], default="none")
+parser.add_argument(
+    "--bug", choices=["none", "set_epoch", "unsynced", "unreduced", "lr"], default="none"
+)
 parser.add_argument("--epochs", type=int, default=20)
 options = parser.parse_args()
 
@@ -41,7 +42,9 @@ torch.manual_seed(rank if options.bug == "unsynced" else 0)
 model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4))
 if options.bug != "unsynced":
     model = DistributedDataParallel(model)
-optimizer = torch.optim.SGD(model.parameters(), lr=5.0 if options.bug == "lr" else 0.05, momentum=0.9)
+optimizer = torch.optim.SGD(
+    model.parameters(), lr=5.0 if options.bug == "lr" else 0.05, momentum=0.9
+)
 
 for epoch in range(options.epochs):
     if options.bug != "set_epoch":
@@ -51,7 +54,9 @@ for epoch in range(options.epochs):
         optimizer.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
-        if options.bug == "unsynced":  # DDP's job, done by hand: average the gradients over the ranks
+        if (
+            options.bug == "unsynced"
+        ):  # DDP's job, done by hand: average the gradients over the ranks
             for p in model.parameters():
                 dist.all_reduce(p.grad)
                 p.grad /= world
@@ -65,5 +70,8 @@ for epoch in range(options.epochs):
     if options.bug != "unreduced":
         dist.all_reduce(total)  # sums over the ranks: the numbers cover all the data
     if rank == 0:
-        print(f"epoch {epoch}: loss {total[0] / total[1]:.4f} val accuracy {total[2] / total[3]:.3f}", flush=True)
+        print(
+            f"epoch {epoch}: loss {total[0] / total[1]:.4f} val accuracy {total[2] / total[3]:.3f}",
+            flush=True,
+        )
 dist.destroy_process_group()

@@ -53,9 +53,21 @@ if bug == "detach":
     model.lm_head.register_forward_pre_hook(lambda module, args: (args[0].detach(),))
     model.transformer.wte.weight = torch.nn.Parameter(model.transformer.wte.weight.detach().clone())
 args = TrainingArguments(
-    output_dir="hf-out", per_device_train_batch_size=16, learning_rate=0.1 if bug == "lr" else 1e-3,
-    max_steps=300, logging_steps=20, eval_strategy="steps", eval_steps=100, save_steps=100, report_to=[],
-    use_cpu=True, dataloader_num_workers=0, seed=0)
+    output_dir="hf-out",
+    per_device_train_batch_size=16,
+    learning_rate=0.1 if bug == "lr" else 1e-3,
+    max_steps=300,
+    logging_steps=20,
+    eval_strategy="steps",
+    eval_steps=100,
+    save_steps=100,
+    report_to=[],
+    use_cpu=True,
+    dataloader_num_workers=0,
+    seed=0,
+)
 trainer_class = RegressionTrainer if bug == "loss" else Trainer
-trainer = trainer_class(model=model, args=args, train_dataset=Sequences(2048, 0), eval_dataset=Sequences(128, 1))
+trainer = trainer_class(
+    model=model, args=args, train_dataset=Sequences(2048, 0), eval_dataset=Sequences(128, 1)
+)
 trainer.train()

@@ -42,7 +42,9 @@ class Classifier(L.LightningModule):
 
     def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if bug == "loss":
-            return F.nll_loss(logits, y)  # nll_loss expects log-probabilities: log_softmax is missing
+            return F.nll_loss(
+                logits, y
+            )  # nll_loss expects log-probabilities: log_softmax is missing
         return F.cross_entropy(logits, y)
 
     def training_step(self, batch, batch_idx):
@@ -68,5 +70,7 @@ x, y = spirals(4000)
 train = DataLoader(TensorDataset(x[:3200], y[:3200]), batch_size=64, shuffle=True)
 val = DataLoader(TensorDataset(x[3200:], y[3200:]), batch_size=256)
 model = Classifier(lr=1.0 if bug == "lr" else 1e-2)
-trainer = L.Trainer(max_epochs=10, accelerator="cpu", enable_progress_bar=False, log_every_n_steps=10)
+trainer = L.Trainer(
+    max_epochs=10, accelerator="cpu", enable_progress_bar=False, log_every_n_steps=10
+)
 trainer.fit(model, train, val)
