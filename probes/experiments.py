@@ -127,7 +127,7 @@ class LRRange(Intervention):
 
 
 class ZeroInput(Intervention):
-    """Training inputs replaced by zeros: if the loss curve does not change, the input is ignored."""
+    """Training inputs replaced by zeros: if the loss curve stays the same, the input is ignored."""
 
     name = "zero_input"
 
@@ -154,9 +154,8 @@ class IsolatedOverfit(Intervention):
             self._train(int(self.params.get("steps", 150)))
         except Exception as error:  # the copy cannot be driven outside the script's loop
             self.record = OverfitSection(
-                note=f"skipped: the model copy could not be trained alone ({type(error).__name__}: {error})"[
-                    :300
-                ]
+                note="skipped: the model copy could not be trained alone "
+                f"({type(error).__name__}: {error})"[:300]
             )
         finally:
             self.state.muted = False

@@ -45,7 +45,8 @@ def drop_gradients(state: TrainingState) -> None:
 class _LossFix(Intervention):
     """A fix to how the loss is computed. It starts at the fork point, whose gradients already come
     from the unrepaired forward (one step on a NaN, or on inputs in the thousands, wrecks the
-    weights), so that step applies none: the replay goes on from the same weights, one step later."""
+    weights), so that step applies none: the replay goes on from the same weights, one step
+    later."""
 
     def start(self) -> None:
         super().start()
@@ -113,7 +114,7 @@ class InsertZeroGrad(Intervention):
 
 
 class MoveZeroGrad(InsertZeroGrad):
-    """zero_grad between backward and step is skipped; gradients are cleared before backward instead."""
+    """zero_grad between backward and step is skipped; gradients are cleared before backward."""
 
     name = "move_zero_grad"
 
@@ -202,7 +203,7 @@ class NanToNum(_LossFix):
 
 
 class LogitsFromProbabilities(_LossFix):
-    """Undo a softmax/sigmoid before a logit loss: log(softmax(z)) is log_softmax(z) up to a constant."""
+    """Undo softmax/sigmoid into a logit loss: log(softmax(z)) is log_softmax(z) plus a constant."""
 
     name = "logits_from_probabilities"
 
@@ -273,8 +274,8 @@ class ReshapeTarget(_LossFix):
 
 class RebindOptimizer(Intervention):
     """The optimizer's first group gets all of the trained model's parameters (made trainable), the
-    other groups none: the groups themselves stay, since an LR scheduler (Hugging Face's, Lightning's)
-    zips its per-group LRs with them."""
+    other groups none: the groups themselves stay, since an LR scheduler (Hugging Face's,
+    Lightning's) zips its per-group LRs with them."""
 
     name = "rebind_optimizer"
 
@@ -354,7 +355,10 @@ class LargerBatch(Shuffle):
         return max(batch_size, int(self.params.get("batch_size", batch_size)))
 
     def describe(self, batch_size: int) -> str:
-        return f"the training loader serves random batches of {self.size} samples instead of {batch_size}"
+        return (
+            f"the training loader serves random batches of {self.size} samples instead "
+            f"of {batch_size}"
+        )
 
 
 class InsertActivation(_LossFix):

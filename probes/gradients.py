@@ -27,7 +27,7 @@ class GradientProbe(Probe):
         self.pending: GradSample | None = None
 
     def on_module_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        """Learn the forward execution order of parameter layers during the first sampled forward."""
+        """Learn the execution order of parameter layers during the first sampled forward."""
         if self.section.samples or not any(True for _ in module.parameters(recurse=False)):
             return
         name = self.state.name_of(module)

@@ -109,11 +109,11 @@ class LossProbe(Probe):
         self._check_inputs(call, x, y)
         predicted, accuracy = predictions(call.name, x, y)
         if predicted is not None:
-            self.recent_predictions = (self.recent_predictions + [predicted])[-PREDICTION_WINDOW:]
+            self.recent_predictions = [*self.recent_predictions, predicted][-PREDICTION_WINDOW:]
         if accuracy is not None:
             counts = confusion_counts(predicted, y, section.n_classes)
             if counts is not None:
-                self.recent_confusions = (self.recent_confusions + [counts])[-PREDICTION_WINDOW:]
+                self.recent_confusions = [*self.recent_confusions, counts][-PREDICTION_WINDOW:]
             section.train_accuracy.append(round(accuracy, 4))
             section.train_accuracy_steps.append(self.state.steps)
 
@@ -248,7 +248,7 @@ class _PassTotals:
 
 
 def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> int:
-    """What a summed loss adds up: the class targets that count (tokens not ignored), else the rows."""
+    """What a summed loss adds up: class targets that count (tokens not ignored), else the rows."""
     if (
         name in {"cross_entropy", "nll_loss"}
         and isinstance(y, torch.Tensor)
@@ -291,7 +291,7 @@ def constant_prediction_loss(
 
 def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:
     """The input of a logit loss holds probabilities: rows that sum to 1 for cross-entropy; for
-    the binary loss, values in [0, 1] that a sigmoid or softmax produced (logits can be in [0, 1])."""
+    the binary loss, values in [0, 1] that a sigmoid or softmax produced (logits may be too)."""
     if x.min() < 0 or x.max() > 1:
         return False
     if name == "cross_entropy" and x.dim() >= 2:
@@ -323,7 +323,7 @@ def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None
 def confusion_counts(
     predicted: torch.Tensor, target: Any, n_classes: int | None
 ) -> torch.Tensor | None:
-    """Counts of (true class, predicted class) for classification with at most MAX_CONFUSION classes."""
+    """Counts of (true class, predicted class) when classifying at most MAX_CONFUSION classes."""
     if not n_classes or n_classes > MAX_CONFUSION or not isinstance(target, torch.Tensor):
         return None
     truth, guess = target.flatten().long().cpu(), predicted.flatten().long().cpu()

@@ -1,4 +1,4 @@
-"""Small tensor helpers shared by probes: finding tensors in batches and summarising them cheaply."""
+"""Tensor helpers shared by probes: finding tensors in batches and summarising them cheaply."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ matplotlib is imported on first use (the CLI starts without it), on the Agg back
 are ``Figure`` objects drawn directly: no pyplot, no global figure state. Text stays SVG
 ``<text>`` (``svg.fonttype='none'``), which matplotlib escapes, and mathtext is off, so a layer
 called ``$x$`` or ``<b>`` shows as written. Ids are salted per plot and the date is left out, so
-the same evidence always gives the same bytes (``diagnose report evidence.json`` reproduces the page).
+the same evidence always gives the same bytes (``diagnose report evidence.json`` reproduces the
+page).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ WIDE = (5.0, 2.8)
 
 @dataclass
 class Plot:
-    """One figure of the report: its element id (``plot-loss``), a title, a caption, the SVG markup."""
+    """One report figure: its element id (``plot-loss``), a title, a caption, the SVG markup."""
 
     id: str
     title: str
@@ -127,7 +128,7 @@ def spans_decades(values: Sequence[float]) -> bool:
 
 
 def log_scale(ax: Axes, axis: str = "y") -> None:
-    """A log axis labelled in plain numbers (0.001, 1e-05): the default labels are mathtext, which is off."""
+    """A log axis in plain numbers (0.001, 1e-05): the default labels are mathtext, which is off."""
     from matplotlib.ticker import Formatter
 
     class PlainLog(Formatter):

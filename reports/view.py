@@ -140,7 +140,7 @@ class ReportView:
 
 
 def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) -> ReportView:
-    """The view of a report; ``plots`` draws the evidence figures (for HTML: slow-ish, needs matplotlib)."""
+    """A report's view; ``plots`` draws evidence figures (for HTML: slow-ish, needs matplotlib)."""
     run = evidence.observe
     exception = diagnosis.exception
     view = ReportView(
@@ -219,8 +219,8 @@ def _status_note(cause: CauseReport) -> str:
     """Why a likely cause is not confirmed (or what makes a consequence one)."""
     if cause.status == "consequence":
         return (
-            f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its symptoms: "
-            f"{cause.consequence_of} is the root."
+            f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its "
+            f"symptoms: {cause.consequence_of} is the root."
         )
     if cause.confirmed or cause.status != "supported":
         return ""

@@ -1,5 +1,5 @@
-"""Does a replay confirm a cause? Compare the run with the cause's own fix applied against the observed
-run, and hold that against learning. Only fixes confirm: the rule schema refuses a control
+"""Does a replay confirm a cause? Compare the run with the cause's own fix applied against the
+observed run, and hold that against learning. Only fixes confirm: the rule schema refuses a control
 experiment as a cause's ``confirm``."""
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ STILL_CLIMBS = (
 def confirm_all(
     evidence: Evidence, book: RuleBook, searched: frozenset[str], failing: bool
 ) -> dict[str, Confirmation]:
-    """The confirmation of every cause whose fix replay ran. On a failing run, a fix whose replay then
-    learns by the standard a healthy run must meet removed the failure, whatever scale its loss is
-    on (a mean instead of a sum). A fix the repair search tried blindly (``searched``) names its
+    """The confirmation of every cause whose fix replay ran. On a failing run, a fix whose replay
+    then learns by the standard a healthy run must meet removed the failure, whatever scale its loss
+    is on (a mean instead of a sum). A fix the repair search tried blindly (``searched``) names its
     cause only when its replay learns: an improvement alone may be noise or a side effect."""
     learning: dict[str, Learning] = {}
 
@@ -112,7 +112,8 @@ def training_improves(
         if late is not None and start and start > 0 and late > STILL_CLIMBS * start:
             return (
                 False,
-                f"no NaN/Inf in {steps} steps, but the loss still climbs from {start:.4g} to {late:.4g}",
+                f"no NaN/Inf in {steps} steps, but the loss still climbs from "
+                f"{start:.4g} to {late:.4g}",
                 None,
                 late,
             )
@@ -183,7 +184,7 @@ def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
 
 
 def accuracy_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
-    """For fixes that change how the loss is computed, so loss values before and after differ in scale."""
+    """For fixes changing how the loss is computed, so losses before and after differ in scale."""
     return training_improves(before, after, compare_loss=False)
 
 

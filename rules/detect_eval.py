@@ -73,8 +73,9 @@ def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
 
 
 def _train_loss_near(ev: Evidence, step: int, points: int = 10) -> float | None:
-    """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs included),
-    each step counted once at its best evaluation: an LBFGS line search tries worse points first."""
+    """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs
+    included), each step counted once at its best evaluation: an LBFGS line search tries worse
+    points first."""
     loss = observed(ev, "loss")
     best: dict[int, float] = {}
     for at, value in zip(loss.steps, loss.values):
@@ -203,7 +204,8 @@ def train_fits_worse_than_val(
     at its best validation pass. A model fits what it trains on at least as well as what it never
     saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
     regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
-    pass keeps the signal when the model starts memorizing the wrong labels and validation worsens."""
+    pass keeps the signal when the model starts memorizing the wrong labels and validation
+    worsens."""
     steps, losses = _val_curve(ev, min_passes)
     logged = len(set(observed(ev, "loss").steps))
     train, best = (
@@ -221,20 +223,22 @@ def train_fits_worse_than_val(
         if accuracy_gap
         else ""
     )
-    # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is already telling.
+    # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is
+    # already telling.
     return Finding.yes(
         max(
             scaled(ratio, 1.0, 1.5 * min_ratio),
             scaled(accuracy_gap or 0, 0.0, 3 * min_accuracy_gap),
         ),
-        f"late in training the training loss is {train:.3g} against {best:.3g} on validation data at "
-        f"its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
+        f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
+        f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
     )
 
 
 def _accuracy_gap(ev: Evidence, late: float = 0.6, points: int = 2) -> float | None:
     """The best validation accuracy minus the training accuracy over the last stretch of the run
-    (training accuracy is sampled sparsely once the first steps are past), when both were measured."""
+    (training accuracy is sampled sparsely once the first steps are past), when both were
+    measured."""
     loss = observed(ev, "loss")
     passes = [p.accuracy for p in loss.eval_passes if p.accuracy is not None]
     if not passes or not loss.train_accuracy_steps:

@@ -272,7 +272,7 @@ def single_unit_classifier(ev: Evidence) -> Finding:
 
 @detector
 def output_range_mismatch(ev: Evidence) -> Finding:
-    """Regression outputs that stay on one side of a bound the targets cross (ReLU/sigmoid heads)."""
+    """Regression outputs staying on one side of a bound the targets cross (ReLU/sigmoid heads)."""
     loss, data = observed(ev, "loss"), observed(ev, "data")
     targets = require(data.targets, "training target")
     if loss.kind not in REGRESSION_LOSSES or loss.output_min is None or targets.min is None:
@@ -332,10 +332,10 @@ def unregistered_layers(ev: Evidence) -> Finding:
 def sum_reduction(
     ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5
 ) -> Finding:
-    """A loss summed over the batch, so its gradients grow with the batch size. A sum that the script
-    divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face computes
-    its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding and
-    gradient accumulation make the divisor differ from this batch's count)."""
+    """A loss summed over the batch, so its gradients grow with the batch size. A sum that the
+    script divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face
+    computes its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding
+    and gradient accumulation make the divisor differ from this batch's count)."""
     loss = observed(ev, "loss")
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
@@ -530,9 +530,9 @@ def narrow_hidden_layer(ev: Evidence, min_width: int = 2) -> Finding:
 
 
 def _hidden_widths(ev: Evidence) -> list[tuple[int, str]]:
-    """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a convolution's
-    channels share their work with the positions) and of each recurrent
-    state (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""
+    """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a
+    convolution's channels share their work with the positions) and of each recurrent state
+    (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""
     loss = ev.observe.loss
     outputs = loss.output_shape[-1] if loss and loss.output_shape else None
     activations = ev.observe.activations

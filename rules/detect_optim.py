@@ -350,8 +350,9 @@ def lr_atypical(
         if off:
             return Finding.yes(
                 scaled(decades(info.lr / limit), 0, 1.5),
-                f"{info.cls} with lr={info.lr:g} is far {'above' if direction == 'high' else 'below'} "
-                f"the usual range for {info.cls} (limit {limit:g})",
+                f"{info.cls} with lr={info.lr:g} is far "
+                f"{'above' if direction == 'high' else 'below'} the usual range for {info.cls} "
+                f"(limit {limit:g})",
                 where="optimizer",
             )
     return Finding.no()

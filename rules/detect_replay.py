@@ -135,8 +135,8 @@ def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.85) -> Finding:
     if true is None or permuted is None or permuted <= 0:
         raise NotEvaluated("too few finite losses in the label control")
     detail = (
-        f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} with the "
-        f"true labels and {permuted:.4g} with shuffled labels"
+        f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} "
+        f"with the true labels and {permuted:.4g} with shuffled labels"
     )
     return Finding.yes(1.0, detail) if true / permuted >= max_ratio else Finding.no(detail)
 

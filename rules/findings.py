@@ -24,7 +24,7 @@ class NotEvaluated(Exception):
 
 @dataclass(frozen=True)
 class Finding:
-    """A detector's verdict: did the symptom show, how strongly (0..1), and the numbers behind it."""
+    """A detector's verdict: did the symptom show, how strongly (0..1), the numbers behind it."""
 
     fired: bool
     strength: float = 0.0

@@ -3,8 +3,9 @@
 A run is healthy only when it demonstrably learns: its training loss falls materially from where
 it started and ends clearly below chance (the loss of predicting the class frequencies for a
 classifier, of predicting the target mean for a regression); and no failure symptom of the rule
-files fired (a climbing or NaN loss, a loss at chance, collapsed predictions, validation at chance). A run that shows none of this is "not learning"
-even when no cause explains it: a wrong *healthy* lets a broken run through a CI gate.
+files fired (a climbing or NaN loss, a loss at chance, collapsed predictions, validation at chance).
+A run that shows none of this is "not learning" even when no cause explains it: a wrong *healthy*
+lets a broken run through a CI gate.
 """
 
 from __future__ import annotations

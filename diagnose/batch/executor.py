@@ -9,6 +9,7 @@ its reason, never a failed batch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -51,7 +52,7 @@ _lock = threading.Lock()
 
 
 def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
-    """Diagnose one run in a fresh process, into a temporary folder; its row and the files written."""
+    """Diagnose one run in a fresh process, into a temp folder; its row and the files written."""
     with tempfile.TemporaryDirectory(prefix="diagnose-batch-") as tmp:
         command = [
             sys.executable,
@@ -117,10 +118,8 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     """Ask the run to stop (it then stops its own children, which live in sessions of their own),
     and kill it if it has not within a few seconds."""
     for sig, grace in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, None)):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
         try:
             process.wait(timeout=grace)
             return

@@ -9,6 +9,7 @@ processes run torch single-threaded (two replays can then share the two cores).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -24,8 +25,8 @@ PID_FILE = "forkserver.pid"
 UNAVAILABLE = "forkserver.unavailable"
 IDLE_SECONDS = 300.0
 TERM_GRACE_SECONDS = 10.0
-# Threads a replay never needs: tqdm's monitor only nudges slow progress bars (Hugging Face's Trainer
-# starts it). Any other thread may hold a lock or drain a queue the replay would block on (a
+# Threads a replay never needs: tqdm's monitor only nudges slow progress bars (Hugging Face's
+# Trainer starts it). Any other thread may hold a lock or drain a queue the replay would block on (a
 # TensorBoard event writer), so its presence makes the replays cold.
 FORK_SAFE_THREADS = ("tqdm._monitor",)
 
@@ -152,10 +153,8 @@ def _reap(running: dict[int, socket.socket]) -> None:
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.sendall((json.dumps(message) + "\n").encode())
-    except OSError:
-        pass
 
 
 class ForkClient:
@@ -215,14 +214,10 @@ def _stop_group(pid: int, conn: socket.socket, reader: Any) -> None:
     except TimeoutError:
         _kill_group(pid, signal.SIGKILL)
         conn.settimeout(5.0)
-        try:
+        with contextlib.suppress(TimeoutError):
             reader.readline()
-        except TimeoutError:
-            pass
 
 
 def _kill_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

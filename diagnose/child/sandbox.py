@@ -3,9 +3,10 @@
 A truncated diagnostic run must not overwrite last night's ``best.pt``. Inside the child, writes
 through ``open`` (which ``torch.save``, ``np.save``, loggers and most libraries use), directory
 creation, renames, deletions and metadata changes (``chmod``, ``utime``: fsspec's atomic writes,
-which Lightning's checkpoints use, set the mode of the file they just moved) are mapped to ``scratch/<absolute path>``; reads of a file the run
-wrote earlier come back from there (``open``, ``os.stat``, folder listings merged with the user's),
-so a script that saves and reloads a checkpoint still works.
+which Lightning's checkpoints use, set the mode of the file they just moved) are mapped to
+``scratch/<absolute path>``; reads of a file the run wrote earlier come back from there (``open``,
+``os.stat``, folder listings merged with the user's), so a script that saves and reloads a
+checkpoint still works.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 from diagnose.child.patching import Patches
 
 WRITE_MODES = set("wax+")
-# Not the user's files: compiler caches, and what tempfile / multiprocessing (DataLoader workers) create.
+# Not the user's files: compiler caches, and what tempfile / multiprocessing (DataLoader workers)
+# create.
 TEMP_PREFIXES = ("torchinductor_", "triton", "pymp-", "tmp")
 SYSTEM_ROOTS = ("/dev/", "/proc/", "/sys/")
 

@@ -255,7 +255,8 @@ class Tap:
         try:
             self.state.note_backward()
             if self.state.chosen_model is not None:
-                self.forward.narrow()  # the trained model is known: module calls need not be watched
+                # the trained model is known: module calls need not be watched
+                self.forward.narrow()
             if self.intervention.active:
                 self.intervention.before_backward(root)
             self.emit("on_backward", root)
@@ -430,7 +431,7 @@ class Tap:
 
     # -- messages ----------------------------------------------------------------------------
     def _patch_compile(self) -> None:
-        """torch.compile'd code hides the ops the probes watch: observe the same model in eager mode."""
+        """Compiled code hides the ops the probes watch: observe the same model in eager mode."""
 
         def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(original)

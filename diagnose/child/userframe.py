@@ -28,7 +28,7 @@ _OUR_DIRS = tuple(
 
 
 class UserCode:
-    """Decides which source files are the user's: under the script's folder, not a library of ours."""
+    """Decides which source files are the user's: under the script's folder, not ours."""
 
     def __init__(self, script: Path) -> None:
         self.folder = str(script.resolve().parent) + os.sep

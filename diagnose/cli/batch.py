@@ -73,13 +73,15 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
     except KeyboardInterrupt:
         clean_staging(options.out)
         print(
-            f"diagnose: interrupted; finished runs are kept in {options.out}, rerun to complete the rest",
+            f"diagnose: interrupted; finished runs are kept in {options.out}, rerun to "
+            "complete the rest",
             file=sys.stderr,
         )
         return EXIT_USAGE
     if not options.quiet:
         print(
-            f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: {options.out / 'index.html'}"
+            f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: "
+            f"{options.out / 'index.html'}"
         )
     return EXIT_HEALTHY if all(r.healthy for r in rows) else EXIT_PROBLEMS
 
@@ -116,7 +118,8 @@ def _printer(total: int):
             else ""
         )
         print(
-            f"[{done}/{total}] {row.name}: {row.verdict or row.status} {found} ({row.seconds:.1f} s)",
+            f"[{done}/{total}] {row.name}: {row.verdict or row.status} {found} "
+            f"({row.seconds:.1f} s)",
             flush=True,
         )
 

@@ -1,4 +1,4 @@
-"""The runner: one fresh child interpreter per scenario, with budgets, a hard time limit and no orphans.
+"""The runner: a fresh child interpreter per scenario, with budgets, a hard time limit, no orphans.
 
 The child writes its result file itself; when it cannot (killed after ignoring SIGTERM, or a
 crash of the interpreter) the runner still returns a result that says what happened.
@@ -6,6 +6,7 @@ crash of the interpreter) the runner still returns a result that says what happe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -157,10 +158,8 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> bool:
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _read_result(

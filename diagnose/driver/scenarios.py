@@ -69,7 +69,7 @@ def _has_dropout(ev: Evidence) -> bool:
 
 
 def _sums_loss(ev: Evidence) -> bool:
-    """The loss is a sum that backward() receives undivided (a sum divided by its item count is a mean)."""
+    """The loss is a sum backward() receives undivided (a sum divided by its count is a mean)."""
     try:
         return sum_reduction(ev).fired
     except NotEvaluated:
@@ -199,7 +199,7 @@ def _class_weights(ev: Evidence) -> Plan | None:
 
 
 def _batches_smaller_than_real(ev: Evidence) -> bool:
-    """A training DataLoader (which the replay can resample) serving batches smaller than REAL_BATCH."""
+    """A training DataLoader (the replay can resample it) with batches smaller than REAL_BATCH."""
     loaders = ev.observe.data.loaders if ev.observe.data else []
     return any(
         loader.role == "train"
