@@ -85,7 +85,7 @@ class LRRange(Intervention):
     name = "lr_range"
 
     def activate(self) -> None:
-        self.start, self.end = (
+        self.lr_start, self.lr_end = (
             float(self.params.get("start", 1e-7)),
             float(self.params.get("end", 10.0)),
         )
@@ -96,14 +96,14 @@ class LRRange(Intervention):
         self.best = math.inf
         self.smoothed = 0.0
         self.finite_seen = False  # a custom loss's first value is unknown here, not a divergence
-        self.note = f"LR raised from {self.start:g} to {self.end:g} over {self.steps} steps"
+        self.note = f"LR raised from {self.lr_start:g} to {self.lr_end:g} over {self.steps} steps"
 
     def after_backward(self, root: torch.Tensor) -> None:
         self.loss = as_float(root)
 
     def before_step(self, optimizer: torch.optim.Optimizer) -> None:
         k = len(self.record.lrs)
-        lr = self.start * (self.end / self.start) ** (k / max(self.steps - 1, 1))
+        lr = self.lr_start * (self.lr_end / self.lr_start) ** (k / max(self.steps - 1, 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
         self.record.lrs.append(lr)
@@ -211,9 +211,9 @@ def _bare_copy(model: nn.Module) -> nn.Module:
 
 
 def _fresh_optimizer(cls: type | None, model: nn.Module) -> torch.optim.Optimizer:
-    name = cls.__name__ if cls else ""
-    if name not in SANE_LR:
+    if cls is None or cls.__name__ not in SANE_LR:
         return torch.optim.Adam(model.parameters(), lr=1e-3)
+    name = cls.__name__
     extra = {"momentum": 0.9} if name == "SGD" else {}
     return cls(model.parameters(), lr=SANE_LR[name], **extra)
 
@@ -244,7 +244,8 @@ class GradCheck(Intervention):
         raise BudgetExhausted("gradient check finished")
 
     def _capture(self) -> dict[type, tuple[Any, ...]]:
-        state, calls = self.state, {}
+        state = self.state
+        calls: dict[type, tuple[Any, ...]] = {}
         if state.model is None or state.last_training_args is None:
             return calls
         original = torch.autograd.Function.__dict__["apply"]
@@ -268,7 +269,10 @@ class GradCheck(Intervention):
 
 
 def _check(
-    function: type, args: tuple[Any, ...], directions: int = 3, eps: float = 1e-6
+    function: type[torch.autograd.Function],
+    args: tuple[Any, ...],
+    directions: int = 3,
+    eps: float = 1e-6,
 ) -> GradCheckResult:
     name = f"{function.__module__}.{function.__qualname__}"
     inputs = [a.detach().double().requires_grad_() if _differentiable(a) else a for a in args]
@@ -304,7 +308,7 @@ def _differentiable(value: Any) -> bool:
 
 
 def _shifted(
-    function: type,
+    function: type[torch.autograd.Function],
     inputs: list[Any],
     tensors: list[torch.Tensor],
     steps: list[torch.Tensor],

@@ -242,8 +242,9 @@ class StableLog(_LossFix):
                 x = x.clamp_min(1e-12)
             return original(x, *args, **kwargs)
 
-        torch.log = log
-        torch.Tensor.log = lambda tensor, *a, **k: log(tensor, *a, **k)
+        # The replay's fix is this very replacement (undone with the process that forked for it).
+        torch.log = log  # type: ignore[assignment]
+        torch.Tensor.log = lambda tensor, *a, **k: log(tensor, *a, **k)  # type: ignore[method-assign]
         self.note = "torch.log clamps its input to >= 1e-12"
 
 
@@ -337,7 +338,7 @@ class Shuffle(Intervention):
         return "the training loader serves randomly shuffled samples"
 
     def replace_batch(self, loader: Any, batch: Any) -> Any:
-        if loader is not self.loader or not self.note:
+        if self.loader is None or loader is not self.loader or not self.note:
             return batch
         while len(self.order) < self.size:
             self.order += torch.randperm(len(loader.dataset), generator=self.generator).tolist()

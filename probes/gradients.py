@@ -71,7 +71,7 @@ class GradientProbe(Probe):
     def on_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self.pending is None:
             return
-        ratios = []
+        ratios: list[float | None] = []
         for p, before in zip(self._params, self.before):
             if p is None or before is None:
                 ratios.append(None)

@@ -110,7 +110,7 @@ class LossProbe(Probe):
         predicted, accuracy = predictions(call.name, x, y)
         if predicted is not None:
             self.recent_predictions = [*self.recent_predictions, predicted][-PREDICTION_WINDOW:]
-        if accuracy is not None:
+        if predicted is not None and accuracy is not None:
             counts = confusion_counts(predicted, y, section.n_classes)
             if counts is not None:
                 self.recent_confusions = [*self.recent_confusions, counts][-PREDICTION_WINDOW:]
@@ -156,7 +156,7 @@ class LossProbe(Probe):
         totals.loss_sum += value * batch
         totals.loss_samples += batch
         predicted, accuracy = predictions(call.name, x, y)
-        if accuracy is not None:
+        if predicted is not None and accuracy is not None:
             totals.correct += accuracy * batch
             totals.labelled += batch
             totals.add_confusion(predicted, y, self.section.n_classes)
@@ -208,10 +208,12 @@ class LossProbe(Probe):
         section.predicted_share = _majority_share(self.recent_predictions)
         section.eval_passes = [totals.as_pass(step) for step, totals in sorted(self.passes.items())]
         labelled = [
-            totals for _, totals in sorted(self.passes.items()) if totals.confusion is not None
+            totals.confusion
+            for _, totals in sorted(self.passes.items())
+            if totals.confusion is not None
         ]
         if labelled:
-            section.confusion = labelled[-1].confusion.tolist()
+            section.confusion = labelled[-1].tolist()
         if self.recent_confusions:
             section.train_confusion = torch.stack(self.recent_confusions).sum(0).tolist()
         return section

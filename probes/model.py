@@ -158,7 +158,13 @@ def _low_rank(first: nn.Module, second: nn.Module) -> bool:
     """A deliberate low-rank factorization (a LoRA adapter, a bottleneck projection): the map
     between the two layers is narrower than both what comes in and what goes out."""
     middle, given, produced = _width(first, "out"), _width(first, "in"), _width(second, "out")
-    return None not in (middle, given, produced) and middle < given and middle < produced
+    return (
+        middle is not None
+        and given is not None
+        and produced is not None
+        and middle < given
+        and middle < produced
+    )
 
 
 def _width(layer: nn.Module, side: str) -> int | None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 MAX_POINTS = 400
 MAX_LABEL = 24
@@ -32,7 +33,7 @@ COLORS = {
     "muted": "#6e7781",
     "other": "#8250df",
 }
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "text.parse_math": False,
     "font.family": "sans-serif",
@@ -141,6 +142,7 @@ def log_scale(ax: Axes, axis: str = "y") -> None:
             if x <= 0:
                 return ""
             if self.minor:
+                assert self.axis is not None, "matplotlib sets the axis before formatting"
                 low, high = sorted(self.axis.get_view_interval())
                 mantissa = round(x / 10 ** math.floor(math.log10(x) + 1e-9))
                 if low <= 0 or math.log10(high / low) >= 2 or mantissa not in (2, 5):

@@ -15,6 +15,7 @@ from diagnose.diagnosis import (
     SourceRef,
 )
 from diagnose.evidence import Evidence
+from diagnose.probes.sections import Frame
 from diagnose.reports.figure import Plot
 from diagnose.reports.signals import (
     ActivationRow,
@@ -294,5 +295,5 @@ def _diff_kind(line: str) -> str:
     return {"@": "hunk", "+": "add", "-": "del"}.get(line[:1], "context")
 
 
-def _where(ref: SourceRef | object) -> str:
+def _where(ref: SourceRef | Frame) -> str:
     return f"{Path(ref.file).name}:{ref.line}"

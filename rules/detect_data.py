@@ -170,7 +170,7 @@ def class_shares_shift(ev: Evidence, min_factor: float = 4.0, min_share: float =
     held_out = min(
         (
             loader.dataset_size
-            for loader in ev.observe.data.loaders
+            for loader in observed(ev, "data").loaders
             if loader.role == "eval" and loader.dataset_size
         ),
         default=0,

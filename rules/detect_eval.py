@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import REGRESSION_LOSSES
@@ -91,7 +92,7 @@ def val_loss_rising(
     """Validation loss rising after its best pass while the training loss keeps falling."""
     steps, losses = _val_curve(ev, min_passes)
     best = min(range(len(losses)), key=losses.__getitem__)
-    recent = median(losses[-after_best:])
+    recent = statistics.median(losses[-after_best:])
     rise = recent / losses[best] - 1 if losses[best] > 0 else 0.0
     if len(losses) - 1 - best < after_best or rise < min_rise:
         return Finding.no(f"validation loss {losses[best]:.4g} at best, {losses[-1]:.4g} last")
@@ -114,7 +115,7 @@ def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2
     train = finite_values(observed(ev, "loss").values)
     if len(train) < 10:
         raise NotEvaluated("fewer than 10 finite training loss values")
-    train_late, val_late = median(window(train, 0.8, 1.0)), losses[-1]
+    train_late, val_late = statistics.median(window(train, 0.8, 1.0)), losses[-1]
     if train_late <= 0 or val_late / train_late < min_ratio:
         return Finding.no(
             f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}"
@@ -142,7 +143,7 @@ def val_at_chance(
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
     if len(scored) < min_passes:
         return _val_loss_at_chance(ev, margin, min_passes)
-    accuracy = median([p.accuracy for p in scored[-3:]])
+    accuracy = statistics.median([p.accuracy for p in scored[-3:]])
     chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
     if chance is None:
         return Finding.no(f"validation accuracy {accuracy:.1%}")
@@ -167,7 +168,7 @@ def _val_loss_at_chance(ev: Evidence, margin: float, min_passes: int) -> Finding
     values = finite_values([p.loss for p in loss.eval_passes if p.kind == loss.kind])
     if len(values) < min_passes:
         raise NotEvaluated(f"fewer than {min_passes} validation passes with a {loss.kind}")
-    chance, late = chance_loss(ev), median(values[-3:])
+    chance, late = chance_loss(ev), statistics.median(values[-3:])
     if late < (1 - margin) * chance:
         return Finding.no(f"validation {loss.kind} {late:.4g}, constant prediction {chance:.4g}")
     return Finding.yes(

@@ -4,6 +4,7 @@ the loss fit the task and the model's output, and is the loss curve moving at al
 from __future__ import annotations
 
 import math
+import statistics
 
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
@@ -372,7 +373,8 @@ def dropout_too_high(ev: Evidence, max_p: float = 0.75) -> Finding:
 @detector
 def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
     values = _curve(ev)
-    early, late = median(window(values, 0, 0.1)), median(window(values, 0.8, 1.0))
+    early = statistics.median(window(values, 0, 0.1))
+    late = statistics.median(window(values, 0.8, 1.0))
     improvement = (early - late) / abs(early) if early else 0.0
     if improvement >= min_improvement:
         return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
@@ -387,7 +389,7 @@ def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
 def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
     loss, values = observed(ev, "loss"), _curve(ev)
     chance = chance_loss(ev)
-    late = median(window(values, 0.8, 1.0))
+    late = statistics.median(window(values, 0.8, 1.0))
     if abs(late - chance) > tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
     baseline = (
@@ -442,7 +444,7 @@ def chance_loss(ev: Evidence) -> float:
         constants = finite_values(loss.constant_values)
         if len(constants) < MIN_CURVE:
             raise NotEvaluated("too few batches measured for the loss of a constant prediction")
-        return median(constants)
+        return statistics.median(constants)
     if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("not a classification loss")
     if loss.weighted_calls:

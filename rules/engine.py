@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from diagnose.diagnosis import Confirmation
+from diagnose.diagnosis import Confirmation, Status, SymptomStatus
 from diagnose.evidence import Evidence
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.findings import Finding, NotEvaluated
@@ -40,7 +40,7 @@ TIE_BREAK = 0.1
 @dataclass
 class SymptomResult:
     symptom: Symptom
-    status: str
+    status: SymptomStatus
     strength: float = 0.0
     detail: str = ""
     where: str | None = None
@@ -68,7 +68,7 @@ class CauseScore:
         return self.fix_helped and self.consequence_of is None
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         if self.consequence_of is not None:
             return "consequence"
         if self.confirmed:

@@ -13,6 +13,7 @@ from diagnose.diagnosis import (
     ScenarioReport,
     SourceRef,
     SymptomReport,
+    Verdict,
 )
 from diagnose.evidence import Evidence, ObservedRun
 from diagnose.rules.confirm import confirm_all
@@ -207,7 +208,7 @@ def _ruled_out(scores: list[CauseScore]) -> list[RuledOut]:
     return found
 
 
-def _verdict(run: ObservedRun, causes: list[CauseReport], learning: Learning) -> str:
+def _verdict(run: ObservedRun, causes: list[CauseReport], learning: Learning) -> Verdict:
     """Healthy only when the run demonstrably learns and no cause is likely; a run that fails with
     no established cause is "not learning", never healthy."""
     status = run.run.status

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from diagnose.batch.runlist import Run
 from diagnose.batch.summary import BatchRow, write_summaries
@@ -135,6 +136,14 @@ def stop_all() -> None:
         _kill(process)
 
 
+class Executor(Protocol):
+    """Where runs are diagnosed: threads on this machine, or a Ray cluster (ray_executor)."""
+
+    def results(
+        self, runs: list[Run], options: BatchOptions
+    ) -> Iterator[tuple[Run, BatchRow, Files]]: ...
+
+
 class LocalExecutor:
     """Runs in a pool of ``jobs`` threads, each waiting on one diagnose process."""
 
@@ -159,7 +168,7 @@ class LocalExecutor:
 def run_batch(
     runs: list[Run],
     options: BatchOptions,
-    executor: LocalExecutor | object,
+    executor: Executor,
     progress: Progress | None = None,
 ) -> list[BatchRow]:
     """Diagnose the runs not finished yet; write every row's files, then the summaries."""

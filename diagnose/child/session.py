@@ -209,7 +209,9 @@ def _redirect_output(spec: dict[str, Any]) -> None:
 def plain_sections(sections: dict[str, Any]) -> dict[str, Any]:
     """The probes' dataclasses as plain dicts, as the parent's Evidence model reads them."""
     return {
-        name: dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s
+        name: dataclasses.asdict(s)
+        if dataclasses.is_dataclass(s) and not isinstance(s, type)
+        else s
         for name, s in sections.items()
     }
 

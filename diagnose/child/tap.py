@@ -13,8 +13,8 @@ import functools
 import sys
 import warnings
 from collections.abc import Callable
-from types import ModuleType
-from typing import Any
+from types import MethodType, ModuleType
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -72,7 +72,8 @@ class Tap:
         self._closure_pending = False
         self.patches = Patches()
         self.handles: list[Any] = []
-        self.subscribers: dict[str, tuple[Callable[..., Any], ...]] = {
+        # the probes' bound methods: a failing one is switched off with its probe
+        self.subscribers: dict[str, tuple[MethodType, ...]] = {
             event: tuple(getattr(p, event) for p in probes if p.handles(event)) for event in EVENTS
         }
         self._in_loss = False
@@ -96,7 +97,7 @@ class Tap:
                         h for h in self.subscribers[event] if h != handler
                     )
             except Exception as error:  # a broken probe must never break the user's run
-                self._disable(handler.__self__, event, error)
+                self._disable(cast(Probe, handler.__self__), event, error)
 
     def _disable(self, probe: Probe, event: str, error: Exception) -> None:
         self.state.probe_errors.append(f"{probe.name}.{event}: {type(error).__name__}: {error}")
@@ -243,7 +244,7 @@ class Tap:
 
     def _backward(
         self,
-        original: Callable[..., None],
+        original: Callable[..., Any],
         root: Any,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],

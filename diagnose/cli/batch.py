@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from diagnose import defaults
 from diagnose.batch.executor import (
     EXTRA_SECONDS,
     BatchOptions,
+    Executor,
     LocalExecutor,
     clean_staging,
     run_batch,
@@ -102,7 +104,7 @@ def _pass_through(options: argparse.Namespace) -> list[str]:
     return args
 
 
-def _executor(options: argparse.Namespace) -> object:
+def _executor(options: argparse.Namespace) -> Executor:
     if options.executor == "ray":
         from diagnose.batch.ray_executor import RayExecutor
 
@@ -110,7 +112,7 @@ def _executor(options: argparse.Namespace) -> object:
     return LocalExecutor(options.jobs)
 
 
-def _printer(total: int):
+def _printer(total: int) -> Callable[[BatchRow, int, int], None]:
     def show(row: BatchRow, done: int, _total: int) -> None:
         found = (
             f"{row.top_cause} {row.confidence:.0%}"

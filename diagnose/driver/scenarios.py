@@ -133,7 +133,8 @@ def _experiment(
 
 
 def _scaled_lr(direction: str) -> Callable[[Evidence], Plan]:
-    def build(ev: Evidence) -> Plan | None:
+    def build(ev: Evidence) -> Plan:
+        factor: float | None
         try:
             lr = lr_analysis(ev)
             factor = lr.suggested_lr / lr.user_lr
