@@ -16,7 +16,8 @@ plain SGD), so that replays can change it: a different LR rescales the user's ow
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, overload
 
 import torch
 
@@ -37,8 +38,19 @@ class HandUpdate(torch.optim.Optimizer):
     def __init__(self, params: list[torch.Tensor]) -> None:
         super().__init__(params, {"lr": None})
 
-    def step(self, closure: Any = None) -> None:  # the user's own code updates the parameters
-        return None
+    @overload
+    def step(self, closure: None = None) -> None: ...
+
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
+
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        """Nothing to update: the user's own code updates the parameters. A closure (the tool
+        never passes one) is evaluated as torch's optimizers do, for the loss it returns."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
 
 
 class HandUpdates:
@@ -58,14 +70,15 @@ class HandUpdates:
 
     def after_backward(self, root: torch.Tensor) -> None:
         """A backward pass in a loop without torch optimizer: a step begins."""
-        if self.optimizer is None and not self._adopt(root):
+        optimizer = self.optimizer if self.optimizer is not None else self._adopt(root)
+        if optimizer is None:
             return
         self.settle()
         self.pending = True
-        group = self.optimizer.param_groups[0]
-        known = self.optimizer.defaults["lr"]  # the user's own LR, once estimated
+        group = optimizer.param_groups[0]
+        known = optimizer.defaults["lr"]  # the user's own LR, once estimated
         nominal = group["lr"] = known if known is not None else UNIT_LR
-        self.tap.step_pre(self.optimizer)  # an intervention may ask for another LR here
+        self.tap.step_pre(optimizer)  # an intervention may ask for another LR here
         asked = group["lr"]
         self.factor = asked / nominal if isinstance(asked, (int, float)) and asked > 0 else 1.0
         self.mark = _fingerprint(group["params"])
@@ -77,14 +90,15 @@ class HandUpdates:
                 for p in params
             ]
 
-    def _adopt(self, root: torch.Tensor) -> bool:
+    def _adopt(self, root: torch.Tensor) -> HandUpdate | None:
         """Take hand updates as the loop's steps: at once (``eager``), or once the trained
-        parameters changed between two backward passes with no torch optimizer in sight."""
+        parameters changed between two backward passes with no torch optimizer in sight. The
+        stand-in optimizer, once adopted."""
         if self.tap.state.optimizers:
-            return False
+            return None
         params = _trained_params(self.tap.state, root)
         if not params:
-            return False
+            return None
         now = _fingerprint(params)
         changed = (
             self.fingerprint is not None
@@ -94,13 +108,17 @@ class HandUpdates:
         self.fingerprint = now
         if self.eager or changed:
             self.optimizer = HandUpdate(params)  # adopted by the tap's patched Optimizer.__init__
-        return self.optimizer is not None
+        return self.optimizer
 
     def settle_if_updated(self) -> None:
         """A ``no_grad`` block closed: the step ends there if it updated every watched weight."""
-        if self.pending and all(
-            not torch.equal(a, b)
-            for a, b in zip(_fingerprint(self.optimizer.param_groups[0]["params"]), self.mark)
+        if (
+            self.pending
+            and self.optimizer is not None
+            and all(
+                not torch.equal(a, b)
+                for a, b in zip(_fingerprint(self.optimizer.param_groups[0]["params"]), self.mark)
+            )
         ):
             self.settle()
 
@@ -110,7 +128,7 @@ class HandUpdates:
         if not self.pending or self.optimizer is None:
             return
         self.pending = False
-        estimate = self._measure() if self.before else None
+        estimate = self._measure(self.optimizer.param_groups[0]["params"]) if self.before else None
         self.before, self.grads = [], []
         self.tap.step_post(self.optimizer, final)  # interventions restore the LR they changed here
         if estimate is not None:
@@ -118,9 +136,9 @@ class HandUpdates:
             lr = sorted(self.estimates)[len(self.estimates) // 2]
             self.optimizer.param_groups[0]["lr"] = self.optimizer.defaults["lr"] = lr
 
-    def _measure(self) -> float | None:
-        """Estimate the user's LR from their update, then scale that update as a replay asked."""
-        params = self.optimizer.param_groups[0]["params"]
+    def _measure(self, params: list[torch.Tensor]) -> float | None:
+        """Estimate the user's LR from their update of ``params``, then scale that update as a
+        replay asked."""
         estimate = None
         with torch.no_grad():
             if len(self.estimates) < ESTIMATED_FROM:

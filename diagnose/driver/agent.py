@@ -24,7 +24,7 @@ from diagnose.driver.targets import Target
 from diagnose.evidence import AgentStep, Evidence, ScenarioRun
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook
-from diagnose.rules.schema import SCENARIOS, Cause
+from diagnose.rules.schema import SCENARIOS, Cause, Confirm
 
 RANK_WEIGHTS = (1.0, 0.6, 0.4, 0.3)
 MIN_VALUE = 0.05
@@ -143,19 +143,23 @@ class Agent:
                 return item, candidate.reason, ""
         return None
 
-    def battery(self) -> list[Cause]:
-        """The causes the repair search tries, in its order."""
+    def battery(self) -> list[tuple[Cause, Confirm]]:
+        """The causes the repair search tries, with the replay of each one's fix, in its order."""
         return sorted(
-            (c for c in self.book.causes.values() if c.confirm and c.confirm.search),
-            key=lambda c: c.confirm.search,
+            (
+                (cause, fix)
+                for cause in self.book.causes.values()
+                if (fix := cause.confirm) is not None and fix.search
+            ),
+            key=lambda tried: tried[1].search,
         )
 
     def adopt_repairs(self, evidence: Evidence) -> bool:
         """Count the fixes that already ran (to test a suspicion) as tried by the repair search:
         on a run that nothing explains, their result names a cause too. True when one was new."""
         adopted = False
-        for cause in self.battery():
-            replay = evidence.scenarios.get(cause.confirm.scenario)
+        for cause, fix in self.battery():
+            replay = evidence.scenarios.get(fix.scenario)
             if replay is not None and not replay.repair_for:
                 replay.repair_for, adopted = cause.id, True
         return adopted
@@ -163,8 +167,8 @@ class Agent:
     def repair(self, diagnosis: Diagnosis, evidence: Evidence, remaining: float) -> Choice | None:
         """When the run fails and no rule explains it, try the fixes of the repair search in order
         (lower pyramid levels first): whatever removes the failure names the cause."""
-        for cause in self.battery():
-            scenario, cause_id = cause.confirm.scenario, cause.id
+        for cause, fix in self.battery():
+            scenario, cause_id = fix.scenario, cause.id
             needed = PREREQUISITES.get(scenario)
             if scenario in evidence.scenarios:
                 continue
@@ -174,8 +178,7 @@ class Agent:
             if item is not None and not cause_id:
                 return (
                     item,
-                    f"repair search: the {cause.confirm.scenario} replay needs the "
-                    f"{needed} replay first",
+                    f"repair search: the {fix.scenario} replay needs the {needed} replay first",
                     "",
                 )
             if item is not None:
@@ -200,20 +203,22 @@ class Agent:
             return None
         return item
 
-    def untested_roots(self, diagnosis: Diagnosis, top: CauseReport) -> list[CauseReport]:
-        """Candidates that may be the root of ``top`` and whose own fix has not been replayed: a
-        confirmed symptom-level cause waits for them (clipping hides what a mean loss would
-        cure)."""
+    def untested_roots(
+        self, diagnosis: Diagnosis, top: CauseReport
+    ) -> list[tuple[CauseReport, Confirm]]:
+        """Candidates that may be the root of ``top`` and whose own fix has not been replayed, with
+        the replay of that fix: a confirmed symptom-level cause waits for them (clipping hides what
+        a mean loss would cure)."""
         explained_by, consequence = (
             self.book.causes[top.id].explained_by,
             self.book.causes[top.id].consequence,
         )
         return [
-            c
+            (c, fix)
             for c in diagnosis.causes
             if c is not top
             and c.confirmation is None
-            and self.book.causes[c.id].confirm is not None
+            and (fix := self.book.causes[c.id].confirm) is not None
             and not self.book.causes[c.id].consequence
             and (consequence or c.id in explained_by)
         ]
@@ -233,9 +238,9 @@ class Agent:
 
         top = diagnosis.top
         if top is not None and top.confirmed:
-            for root in self.untested_roots(diagnosis, top):
+            for root, fix in self.untested_roots(diagnosis, top):
                 add(
-                    self.book.causes[root.id].confirm.scenario,
+                    fix.scenario,
                     ROOT_VALUE + root.confidence,
                     f"is {root.id} the root of {top.id}? does its fix alone remove the failure?",
                 )
@@ -250,7 +255,8 @@ class Agent:
                     "symptom go away?",
                 )
             for edge in self.book.edges_into(cause.id):
-                for symptom in map(self.book.symptoms.get, edge.symptoms):
+                # the loader rejects an edge that names an unknown symptom
+                for symptom in (self.book.symptoms[name] for name in edge.symptoms):
                     for need in (
                         n for n in symptom.needs if n in SCENARIOS and n not in evidence.scenarios
                     ):

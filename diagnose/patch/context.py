@@ -52,8 +52,9 @@ class Context:
                 return created
         return self.run.sources.lines.get(key) if self.run.sources else None
 
-    def node(self, key: str) -> tuple[SourceFile, ast.AST]:
-        """The node the run recorded for ``key``: its exact span, else the one call on its line."""
+    def node(self, key: str) -> tuple[SourceFile, ast.expr | ast.stmt]:
+        """The node the run recorded for ``key``: its exact span, else the one call on its line.
+        A recorded span is a call's, so only an expression or a statement can have it."""
         ref = self.line(key)
         if ref is None:
             raise NoEdit(f"the run did not record {WHAT.get(key, key)}")
@@ -63,13 +64,8 @@ class Context:
             exact = [
                 n
                 for n in ast.walk(source.tree)
-                if (
-                    getattr(n, "lineno", None),
-                    getattr(n, "col_offset", None),
-                    getattr(n, "end_lineno", None),
-                    getattr(n, "end_col_offset", None),
-                )
-                == span
+                if isinstance(n, (ast.expr, ast.stmt))
+                and (n.lineno, n.col_offset, n.end_lineno, n.end_col_offset) == span
             ]
             if (
                 exact
@@ -91,7 +87,7 @@ class Context:
     def call(self, key: str) -> tuple[SourceFile, ast.Call]:
         source, node = self.node(key)
         if not isinstance(node, ast.Call):
-            raise NoEdit(f"{WHAT.get(key, key)} at {source.path.name}:{node.lineno} is not a call")  # type: ignore[attr-defined]
+            raise NoEdit(f"{WHAT.get(key, key)} at {source.path.name}:{node.lineno} is not a call")
         return source, node
 
     def statement(self, key: str) -> tuple[SourceFile, ast.stmt]:

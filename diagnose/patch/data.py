@@ -13,7 +13,7 @@ import ast
 from diagnose.patch.context import Change, Context
 from diagnose.patch.flow import argument, assignments, call_name, origins
 from diagnose.patch.hyper import add_keyword
-from diagnose.patch.source import NoEdit, SourceFile
+from diagnose.patch.source import NoEdit, SourceFile, end_of
 
 WRAPPERS = {"enumerate", "iter", "tqdm", "islice"}
 SPLITS = {"random_split", "Subset"}
@@ -64,14 +64,17 @@ def training_loader(ctx: Context) -> tuple[SourceFile, ast.Call]:
     """The ``DataLoader(...)`` call behind the loop over the training batches."""
     source, node = ctx.node("loader")
     iterable = node.iter if isinstance(node, (ast.For, ast.AsyncFor)) else node
-    while call_name(iterable) in WRAPPERS and iterable.args:  # type: ignore[attr-defined]
-        iterable = iterable.args[0]  # type: ignore[attr-defined]
+    while isinstance(iterable, ast.Call) and call_name(iterable) in WRAPPERS and iterable.args:
+        iterable = iterable.args[0]
+    candidates = origins(source, iterable) if isinstance(iterable, ast.expr) else []
     found = [
-        (o.source, o.node) for o in origins(source, iterable) if call_name(o.node) == "DataLoader"
+        (o.source, o.node)
+        for o in candidates
+        if isinstance(o.node, ast.Call) and call_name(o.node) == "DataLoader"
     ]
     if len(found) != 1:
         raise NoEdit("the training loader is not built by one DataLoader(...) call in the script")
-    return found[0]  # type: ignore[return-value]
+    return found[0]
 
 
 def drop_normalize(ctx: Context) -> list[Change]:
@@ -84,12 +87,16 @@ def drop_normalize(ctx: Context) -> list[Change]:
         )
     changes = []
     for source in ctx.project.modules():
-        for compose in (n for n in ast.walk(source.tree) if call_name(n) == "Compose"):
+        for compose in (
+            n
+            for n in ast.walk(source.tree)
+            if isinstance(n, ast.Call) and call_name(n) == "Compose"
+        ):
             steps = (
                 compose.args[0].elts
                 if compose.args and isinstance(compose.args[0], (ast.List, ast.Tuple))
                 else []
-            )  # type: ignore[attr-defined]
+            )
             normalizing = [step for step in steps if call_name(step) == "Normalize"]
             if normalizing:
                 changes.append(
@@ -147,12 +154,12 @@ def _training_inputs(ctx: Context) -> tuple[SourceFile, str, ast.stmt]:
         if len(found) != 1:
             break
         source, built = found[0]
-        if call_name(built) == "TensorDataset" and built.args:  # type: ignore[attr-defined]
-            name = root_name(built.args[0])  # type: ignore[attr-defined]
+        if call_name(built) == "TensorDataset" and built.args:
+            name = root_name(built.args[0])
             if name is not None:
                 return source, name, source.statement(built)
             break
-        dataset = built.args[0] if call_name(built) in SPLITS and built.args else None  # type: ignore[attr-defined]
+        dataset = built.args[0] if call_name(built) in SPLITS and built.args else None
     raise NoEdit(
         "the training loader's dataset is not a TensorDataset of tensors named in the script"
     )
@@ -175,7 +182,7 @@ def _sliced_inputs(ctx: Context) -> tuple[SourceFile, str, ast.stmt]:
         inside = [
             (s, v)
             for s, v in assignments(scope, name)
-            if loops[-1].lineno <= s.lineno <= loops[-1].end_lineno
+            if loops[-1].lineno <= s.lineno <= end_of(loops[-1]).line
         ]
         if not inside:
             break
@@ -200,11 +207,12 @@ def _validation_inputs(ctx: Context, source: SourceFile, before: ast.stmt, root:
     scope = source.scope(before)
     if (
         eval_source is not source
-        or name in {None, root}
+        or name is None
+        or name == root
         or not any(s.lineno < before.lineno for s, _ in assignments(scope, name))
-    ):  # type: ignore[arg-type]
+    ):
         return []
-    return [name]  # type: ignore[list-item]
+    return [name]
 
 
 def root_name(node: ast.AST) -> str | None:

@@ -98,10 +98,10 @@ def unpacked(source: SourceFile, call: ast.Call, keyword: str) -> list[Origin]:
                     for k, v in zip(mapping.keys, mapping.values)
                     if k is not None and _string(k) == keyword
                 ]
-            elif call_name(mapping) == "dict":
+            elif isinstance(mapping, ast.Call) and call_name(mapping) == "dict":
                 found += [
                     Origin(origin.source, k.value) for k in mapping.keywords if k.arg == keyword
-                ]  # type: ignore[attr-defined]
+                ]
     return [o for found_origin in found for o in origins(found_origin.source, found_origin.node)]
 
 
@@ -250,16 +250,16 @@ def _attribute(source: SourceFile, node: ast.Attribute, depth: int) -> list[Orig
     """``obj.name``: where any object of this file gets an attribute ``name`` (restricted to the
     class when ``obj`` is ``self``)."""
     name, owner = node.attr, source.enclosing_class(node)
-    own = isinstance(node.value, ast.Name) and node.value.id == "self" and owner is not None
-    values = []
-    for stmt in ast.walk(owner if own else source.tree):
+    own = owner if isinstance(node.value, ast.Name) and node.value.id == "self" else None
+    values: list[tuple[ast.AST, ast.expr]] = []
+    for stmt in ast.walk(own or source.tree):
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if stmt.value is not None and any(
                 isinstance(t, ast.Attribute) and t.attr == name for t in targets
             ):
                 values.append((stmt, stmt.value))
-    if not own:
+    if own is None:
         values += _fields(source, name) + _options(source, name) + _keywords(source, name)
     return [o for stmt, value in values for o in origins(source, value, depth + 1)]
 
@@ -277,8 +277,12 @@ def _fields(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
 
 def _options(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
     """The default of the argparse option whose destination is ``name``."""
-    found = []
-    for call in (n for n in ast.walk(source.tree) if call_name(n) == "add_argument"):
+    found: list[tuple[ast.AST, ast.expr]] = []
+    for call in (
+        n
+        for n in ast.walk(source.tree)
+        if isinstance(n, ast.Call) and call_name(n) == "add_argument"
+    ):
         flags = [s for a in call.args if (s := _string(a)) is not None]
         dest = _string(argument(call, None, "dest") or ast.Constant(None))
         longest = max(flags, key=lambda f: (f.startswith("--"), len(f)), default="")
@@ -297,10 +301,10 @@ def _keywords(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
     return [
         (call, kw.value)
         for call in ast.walk(source.tree)
-        if call_name(call) in builders
+        if isinstance(call, ast.Call) and call_name(call) in builders
         for kw in call.keywords
         if kw.arg == name
-    ]  # type: ignore[attr-defined]
+    ]
 
 
 def _key(source: SourceFile, key: str, depth: int) -> list[Origin]:
@@ -314,8 +318,8 @@ def _key(source: SourceFile, key: str, depth: int) -> list[Origin]:
     values += [
         kw.value
         for call in ast.walk(source.tree)
-        if call_name(call) == "dict"
+        if isinstance(call, ast.Call) and call_name(call) == "dict"
         for kw in call.keywords
         if kw.arg == key
-    ]  # type: ignore[attr-defined]
+    ]
     return _trace(source, values, depth)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from diagnose.patch.context import Change, Context, model_name
-from diagnose.patch.source import NoEdit, SourceFile
+from diagnose.patch.source import NoEdit, SourceFile, end_of
 
 LOOPS = (ast.For, ast.AsyncFor, ast.While)
 BLOCKS = ("body", "orelse", "finalbody", "handlers")
@@ -130,8 +130,8 @@ def train_mode_change(ctx: Context) -> Change:
     if (
         evaluation is not None
         and ctx.project.file(evaluation.file) is source
-        and loop.lineno <= evaluation.line <= loop.end_lineno
-    ):  # type: ignore[operator]
+        and loop.lineno <= evaluation.line <= end_of(loop).line
+    ):
         first = loop.body[0]
         return Change(
             source, source.insert_before(first, code), f"`{code}` added before line {first.lineno}"
@@ -141,13 +141,13 @@ def train_mode_change(ctx: Context) -> Change:
     )
 
 
-def innermost_loop(source: SourceFile, node: ast.AST) -> ast.stmt | None:
+def innermost_loop(source: SourceFile, node: ast.AST) -> ast.For | ast.AsyncFor | ast.While | None:
     scope = source.scope(node)
     for ancestor in source.ancestors(node):
         if ancestor is scope:
             return None
         if isinstance(ancestor, LOOPS):
-            return ancestor  # type: ignore[return-value]
+            return ancestor
     return None
 
 

@@ -31,8 +31,8 @@ def logits_into_loss(ctx: Context) -> list[Change]:
         return _probability_loss(source, call)
     for origin in origins(source, argument(call, 0, "input") or call):
         inner = _softmax_input(origin.source, origin.node)
-        if inner is not None:
-            return [_unwrap(origin.source, origin.node, inner)]  # type: ignore[arg-type]
+        if inner is not None and isinstance(origin.node, ast.Call):
+            return [_unwrap(origin.source, origin.node, inner)]
     return _softmax_in_model(ctx)
 
 
@@ -43,7 +43,7 @@ def mean_reduction(ctx: Context) -> list[Change]:
         (o.source, o.node) for o in origins(source, call.func) if isinstance(o.node, ast.Call)
     ]
     for where, node in given:
-        value = argument(node, None, "reduction")  # type: ignore[arg-type]
+        value = argument(node, None, "reduction")
         for origin in origins(where, value) if value is not None else []:
             literal = origin.node
             if isinstance(literal, ast.Constant) and literal.value == "sum":
@@ -66,17 +66,17 @@ def _probability_loss(source: SourceFile, call: ast.Call) -> list[Change]:
         else [
             (o.source, o.node)
             for o in origins(source, call.func)
-            if call_name(o.node) in PROBABILITY_LOSS
+            if isinstance(o.node, ast.Call) and call_name(o.node) in PROBABILITY_LOSS
         ]
     )
     if len(builders) != 1:
         raise NoEdit("the logit loss is not built in one place of the script")
     where, builder = builders[0]
-    if argument(builder, None, "pos_weight") is not None:  # type: ignore[arg-type]
+    if argument(builder, None, "pos_weight") is not None:
         raise NoEdit(
             "the loss weighs the positives (pos_weight), which the probability loss cannot"
         )
-    func = builder.func  # type: ignore[attr-defined]
+    func = builder.func
     old = call_name(builder)
     text = where.segment(func)
     new = text[: len(text) - len(old)] + PROBABILITY_LOSS[old]
@@ -140,22 +140,22 @@ def _softmax_in_model(ctx: Context) -> list[Change]:
         built = [
             (o.source, o.node)
             for o in origins(source, call.func)
-            if call_name(o.node) == "Sequential"
+            if isinstance(o.node, ast.Call) and call_name(o.node) == "Sequential"
         ]
     else:
         built = [
             (s, n)
             for s, c in ctx.project.classes(cls)
             for n in ast.walk(c)
-            if call_name(n) == "Sequential"
+            if isinstance(n, ast.Call) and call_name(n) == "Sequential"
         ]
     for source, sequential in built:
-        last = sequential.args[-1] if sequential.args else None  # type: ignore[attr-defined]
+        last = sequential.args[-1] if sequential.args else None
         if last is not None and call_name(last) == "Softmax":
             return [
                 Change(
                     source,
-                    source.remove_item(sequential.args, last),  # type: ignore[attr-defined]
+                    source.remove_item(sequential.args, last),
                     f"`{source.segment(last)}` removed from line {last.lineno}",
                 )
             ]
@@ -175,6 +175,6 @@ def _softmax_in_model(ctx: Context) -> list[Change]:
         for value in returned:
             for origin in origins(source, value):
                 inner = _softmax_input(origin.source, origin.node)
-                if inner is not None:
-                    return [_unwrap(origin.source, origin.node, inner)]  # type: ignore[arg-type]
+                if inner is not None and isinstance(origin.node, ast.Call):
+                    return [_unwrap(origin.source, origin.node, inner)]
     raise NoEdit("no softmax found at the loss call or at the end of the model")

@@ -15,7 +15,7 @@ import ast
 from diagnose.patch.context import Change, Context
 from diagnose.patch.flow import argument, assignments, call_name
 from diagnose.patch.project import torch_nn
-from diagnose.patch.source import Edit, NoEdit, SourceFile
+from diagnose.patch.source import Edit, NoEdit, SourceFile, end_of
 
 LEAVES_AUTOGRAD = {"numpy", "tolist", "item"}
 CHAIN = {"detach", "cpu", "clone", "numpy", "tolist"}
@@ -58,9 +58,9 @@ def _graph_regions(ctx: Context) -> list[tuple[SourceFile, list[ast.AST], bool]]
             for s in ast.walk(scope)
             if isinstance(s, ast.stmt)
             and not hasattr(s, "body")
-            and forward.lineno <= s.lineno <= loss.end_lineno
+            and forward.lineno <= s.lineno <= end_of(loss).line
             and source.scope(s) is scope
-        ]  # type: ignore[operator]
+        ]
         regions.append((source, [n for s in simple for n in ast.walk(s)], False))
     return regions
 
@@ -167,17 +167,12 @@ def _unwrap_block(source: SourceFile, block: ast.With) -> Change:
     header_end = block.items[-1].context_expr.end_lineno or block.lineno
     if first.lineno == header_end:
         raise NoEdit(f"the no_grad block at line {block.lineno} is on one line")
-    depth = len(source.indentation(first)) - len(source.indentation(block))  # type: ignore[arg-type]
-    lines = source.lines[header_end : last.end_lineno]
+    depth = len(source.indentation(first)) - len(source.indentation(block))
+    lines = source.lines[header_end : end_of(last).line]
     body = "".join(line[depth:] if line[:depth].isspace() else line for line in lines)
-    end = (
-        source.line_start(last.end_lineno + 1)
-        if last.end_lineno < len(source.lines)
-        else len(source.text)
-    )  # type: ignore[operator]
     return Change(
         source,
-        Edit(source.line_start(block.lineno), end, body),
+        Edit(source.line_start(block.lineno), source.after_lines(last), body),
         f"`{source.lines[block.lineno - 1].strip()}` removed at line {block.lineno}, "
         "its body dedented",
     )
@@ -221,7 +216,7 @@ def _freezes(stmt: ast.stmt) -> bool:
             )
         )
     call = stmt.value if isinstance(stmt, ast.Expr) else None
-    if call_name(call) != "requires_grad_" or not isinstance(call, ast.Call):
+    if not isinstance(call, ast.Call) or call_name(call) != "requires_grad_":
         return False
     flag = argument(call, 0, "requires_grad")
     return isinstance(flag, ast.Constant) and flag.value is False
@@ -248,11 +243,16 @@ def _rebind(ctx: Context) -> list[Change]:
     source, call = ctx.call("optimizer")
     forward_source, model = ctx.model_text("forward")
     params = argument(call, 0, "params")
-    if forward_source is not source or call_name(params) != "parameters" or params is None:
+    if (
+        forward_source is not source
+        or not isinstance(params, ast.Call)
+        or not isinstance(params.func, ast.Attribute)
+        or params.func.attr != "parameters"
+    ):
         raise NoEdit(
             "the optimizer is not built from a `.parameters()` of the model the loop trains"
         )
-    owner = source.segment(params.func.value)  # type: ignore[attr-defined]
+    owner = source.segment(params.func.value)
     if owner.startswith(model + "."):
         return [
             Change(
@@ -270,7 +270,7 @@ def _rebind(ctx: Context) -> list[Change]:
 
 def _move_after_rebinding(source: SourceFile, stmt: ast.stmt, model: str) -> list[Change]:
     scope = source.scope(stmt)
-    later = [s for s, _ in assignments(scope, model) if s.lineno > stmt.end_lineno]  # type: ignore[operator]
+    later = [s for s, _ in assignments(scope, model) if s.lineno > end_of(stmt).line]
     if not later:
         raise NoEdit(f"{model} is not re-assigned after the optimizer is built")
     target = later[0]
@@ -278,7 +278,7 @@ def _move_after_rebinding(source: SourceFile, stmt: ast.stmt, model: str) -> lis
     used = any(
         isinstance(n, (ast.Name, ast.Attribute)) and source.segment(n) in names
         for s in ast.walk(scope)
-        if isinstance(s, ast.stmt) and stmt.end_lineno < s.lineno <= target.end_lineno  # type: ignore[operator]
+        if isinstance(s, ast.stmt) and end_of(stmt).line < s.lineno <= end_of(target).line
         for n in ast.walk(s)
     )
     if (
@@ -367,9 +367,11 @@ def _container(cls: ast.ClassDef, stmt: ast.Assign, types: set[str]) -> str:
         elements = [
             c.args[0]
             for c in ast.walk(cls)
-            if call_name(c) == "append"
-            and c.args  # type: ignore[attr-defined]
+            if isinstance(c, ast.Call)
+            and isinstance(c.func, ast.Attribute)
+            and c.func.attr == "append"
+            and c.args
             and isinstance(c.func.value, ast.Attribute)
             and c.func.value.attr == target.attr
-        ]  # type: ignore[attr-defined]
+        ]
     return wrapper if any(call_name(e) in types for e in elements) else ""

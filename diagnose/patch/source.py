@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 class NoEdit(Exception):
@@ -20,6 +21,22 @@ class Edit:
     start: int
     end: int
     text: str
+
+
+class Position(NamedTuple):
+    """A 1-based line and a UTF-8 byte column, as ast gives them."""
+
+    line: int
+    col: int
+
+
+def end_of(node: ast.expr | ast.stmt) -> Position:
+    """Where a statement or expression ends. ``ast.parse`` sets the end of every statement and
+    expression it builds (Python 3.8+); the stubs make it optional only for nodes built by hand,
+    and every node edited here was parsed from a file."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        raise ValueError(f"{type(node).__name__} at line {node.lineno} has no end position")
+    return Position(node.end_lineno, node.end_col_offset)
 
 
 class SourceFile:
@@ -49,18 +66,20 @@ class SourceFile:
             text.encode("utf-8")[:col].decode("utf-8", errors="ignore")
         )
 
-    def span(self, node: ast.AST) -> tuple[int, int]:
-        return (
-            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
-            self.offset(node.end_lineno, node.end_col_offset),
-        )  # type: ignore[attr-defined]
+    def span(self, node: ast.expr | ast.stmt) -> tuple[int, int]:
+        return self.offset(node.lineno, node.col_offset), self.offset(*end_of(node))
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: ast.expr | ast.stmt) -> str:
         start, end = self.span(node)
         return self.text[start:end]
 
     def line_start(self, line: int) -> int:
         return self._starts[line - 1]
+
+    def after_lines(self, node: ast.expr | ast.stmt) -> int:
+        """Offset of the line after the one ``node`` ends on (the end of the text on the last)."""
+        last = end_of(node).line
+        return self.line_start(last + 1) if last < len(self.lines) else len(self.text)
 
     # -- structure ---------------------------------------------------------------------------
     def statement(self, node: ast.AST) -> ast.stmt:
@@ -120,30 +139,21 @@ class SourceFile:
     def insert_after(self, stmt: ast.stmt, code: str) -> Edit:
         """``code`` on a new line below ``stmt``, indented like it."""
         self._own(stmt)
-        end = (
-            self.line_start(stmt.end_lineno + 1)
-            if stmt.end_lineno < len(self.lines)
-            else len(self.text)
-        )  # type: ignore[operator]
+        end = self.after_lines(stmt)
         lead = "" if self.text[:end].endswith(("\n", "\r")) else self.newline
         return Edit(end, end, lead + self.indentation(stmt) + code + self.newline)
 
     def delete(self, stmt: ast.stmt) -> Edit:
         """Remove the whole lines of ``stmt``."""
         self._own(stmt)
-        end_text = self.lines[stmt.end_lineno - 1]  # type: ignore[operator]
-        after = self.offset(stmt.end_lineno, stmt.end_col_offset) - self.line_start(stmt.end_lineno)  # type: ignore[arg-type]
+        last = end_of(stmt)
+        end_text = self.lines[last.line - 1]
+        after = self.offset(*last) - self.line_start(last.line)
         if end_text[after:].strip() and not end_text[after:].lstrip().startswith("#"):
             raise NoEdit(
-                f"line {stmt.end_lineno} holds more than one statement; it cannot be removed alone"
+                f"line {last.line} holds more than one statement; it cannot be removed alone"
             )
-        return Edit(
-            self.line_start(stmt.lineno),
-            self.line_start(stmt.end_lineno + 1)  # type: ignore[operator]
-            if stmt.end_lineno < len(self.lines)
-            else len(self.text),
-            "",
-        )  # type: ignore[operator]
+        return Edit(self.line_start(stmt.lineno), self.after_lines(stmt), "")
 
     def remove_item(self, items: list[ast.expr], item: ast.expr) -> Edit:
         """Drop one element of an argument list or list display with its comma: its whole line when
@@ -151,11 +161,7 @@ class SourceFile:
         index = items.index(item)
         start, end = self.span(item)
         line_start = self.line_start(item.lineno)
-        next_line = (
-            self.line_start(item.end_lineno + 1)
-            if item.end_lineno < len(self.lines)
-            else len(self.text)
-        )  # type: ignore[operator]
+        next_line = self.after_lines(item)
         rest = self.text[end:next_line].strip().removeprefix(",").strip()
         if not self.text[line_start:start].strip() and (not rest or rest.startswith("#")):
             start, end = line_start, next_line
@@ -165,13 +171,13 @@ class SourceFile:
             end = self.span(items[1])[0]
         return Edit(start, end, "")
 
-    def replace(self, node: ast.AST, text: str) -> Edit:
+    def replace(self, node: ast.expr | ast.stmt, text: str) -> Edit:
         start, end = self.span(node)
         return Edit(start, end, text)
 
     def statement_text(self, stmt: ast.stmt) -> str:
         """The statement's own lines, without the indentation of its first line."""
-        return "".join(self.lines[stmt.lineno - 1 : stmt.end_lineno]).strip()
+        return "".join(self.lines[stmt.lineno - 1 : end_of(stmt).line]).strip()
 
 
 def apply(text: str, edits: list[Edit]) -> str:
