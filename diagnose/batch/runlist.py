@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from diagnose.compat import tomllib
 from diagnose.driver.targets import resolve
 from diagnose.errors import UsageError
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
-
+from diagnose.compat import tomllib
 from diagnose.errors import UsageError
 
 SCRIPT_SUFFIXES = (".py", ".pyw")
