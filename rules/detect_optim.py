@@ -280,19 +280,25 @@ def relu_dead(
     start, end = _dead_share(samples[0]), _dead_share(samples[-1])
     if start is None:
         raise NotEvaluated("no ReLU activation was observed")
-    # A last sample without ReLUs leaves `end` None and fails here (the engine then reports the
-    # detector's error): see issue 23.
-    for (overall, worst), weight, when in (  # type: ignore[misc]
+    most = 0.0
+    for share, weight, when in (
         (start, 1.0, "from the first step"),
         (end, later_weight, "by the end"),
     ):
+        if share is None:
+            raise NotEvaluated(
+                "the last activation sample holds no ReLU (the first does): whether units died "
+                "later cannot be told"
+            )
+        overall, worst = share
         if overall >= min_dead or worst.dead_fraction >= layer_dead:
             return Finding.yes(
                 weight * max(overall, worst.dead_fraction * 0.8),
                 f"{overall:.0%} of ReLU units output zero for the whole batch {when} "
                 f"({worst.name}: {worst.dead_fraction:.0%})",
             )
-    return Finding.no(f"{max(start[0], end[0] if end else 0):.0%} of ReLU units dead")
+        most = max(most, overall)
+    return Finding.no(f"{most:.0%} of ReLU units dead")
 
 
 def _dead_share(sample: ActivationSample) -> tuple[float, ActivationStat] | None:
