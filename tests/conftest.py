@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import shutil
+import tempfile
+import uuid
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -13,6 +15,8 @@ from typing import TypeVar
 import pytest
 
 from diagnose.diagnosis import Diagnosis
+from diagnose.driver import zygote
+from diagnose.driver.runner import child_env
 from diagnose.driver.targets import resolve
 from diagnose.evidence import Evidence
 from diagnose.facade import observe
@@ -23,6 +27,13 @@ TESTS = Path(__file__).parent
 SCRIPTS = TESTS / "scripts"
 ZOO = TESTS.parent.parent / "shared" / "zoo"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Parallel test workers share the cores: each child torch gets one OpenMP thread, as two at a
+# time do (two torch processes spinning threads on two cores slow each other down many times over).
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+# Every process this test session starts inherits this variable: live_runs() finds its own by it.
+SESSION_TOKEN = f"DIAGNOSE_TEST_SESSION={uuid.uuid4().hex}"
+os.environ.update([SESSION_TOKEN.split("=", 1)])
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -50,13 +61,67 @@ def two_at_a_time(work: Callable[[K], V], items: Sequence[K]) -> dict[K, V]:
 
 
 def live_runs() -> list[str]:
-    """Processes still running a scenario of a diagnosis that has ended: child interpreters (and
-    the DataLoader workers and forked replays that inherit their command line) whose work folder
-    is one the tool made for itself (tests that keep a fork server use folders of their own)."""
-    found = subprocess.run(
-        ["pgrep", "-af", "diagnose[._]+child"], capture_output=True, text=True
-    ).stdout
-    return [line for line in found.splitlines() if "pgrep" not in line and "/diagnose-" in line]
+    """Processes of this test session still running a scenario in a work folder the tool made for
+    itself (``…/diagnose-…``; tests that keep a fork server use folders of their own): a cold
+    child, the fork server and the replays forked from it, a run forked from the zygote, the
+    DataLoader workers they forked. A forked process keeps its parent's command line, so the
+    folder is read from its command line or from where its output goes. This session's processes
+    carry its token in their environment (an orphan too), so other sessions' are never counted."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in (os.getpid(), ZYGOTE.pid):
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            output = os.readlink(entry / "fd" / "1")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        ours = SESSION_TOKEN.encode() in environ and "diagnose.child" in command
+        in_work_folder = "/diagnose-" in command or "/diagnose-" in output
+        if ours and in_work_folder and state != "Z":  # a zombie has ended: only its status is left
+            found.append(f"{entry.name} {command}")
+    return found
+
+
+def cold_env(**extra: str) -> dict[str, str]:
+    """This environment for a ``diagnose`` subprocess whose runs start cold interpreters, as a
+    single ``diagnose`` command's do (the session's own runs fork from its zygote)."""
+    env = {key: value for key, value in os.environ.items() if key != zygote.ENV}
+    return {**env, **extra}
+
+
+class _Zygote:
+    """The zygote serving this session's child runs (pid 0 when none), and its folder."""
+
+    pid = 0
+    folder = Path()
+
+
+ZYGOTE = _Zygote()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_zygote() -> Iterator[None]:
+    """Child runs fork from one pre-imported interpreter (``diagnose.child.zygote``) instead of
+    importing torch cold, test after test. ``DIAGNOSE_TEST_COLD=1`` runs every child cold."""
+    if os.environ.get("DIAGNOSE_TEST_COLD") == "1":
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="nn-test-zygote-"))  # not a run's work folder
+    with zygote.serving(folder, child_env()) as client:
+        if client is not None:
+            ZYGOTE.pid, ZYGOTE.folder = int(client.pid_file.read_text()), folder
+        yield
+    ZYGOTE.pid = 0
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked heavy first: with files spread over workers, a long module that started last
+    would leave one worker running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from conftest import SCRIPTS
 from diagnose.batch.executor import ROW_FILE, BatchOptions, LocalExecutor, run_batch
 from diagnose.batch.runlist import collect
 from diagnose.errors import UsageError
+
+pytestmark = pytest.mark.heavy
 
 LOOPS = SCRIPTS / "loops"
 
@@ -135,6 +138,7 @@ def test_ray_executor_gives_the_local_summary(batch, tmp_path):
     from diagnose.batch.ray_executor import RayExecutor
 
     rows, options, _ = batch
+    environment = dict(os.environ)  # ray.init sets variables of its own in this process
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         ray_options = BatchOptions(
@@ -146,6 +150,8 @@ def test_ray_executor_gives_the_local_summary(batch, tmp_path):
         ray_rows = run_batch(collect([runs_file(options.out.parent)]), ray_options, RayExecutor())
     finally:
         ray.shutdown()
+        os.environ.clear()
+        os.environ.update(environment)
     keys = ("name", "status", "verdict", "top_cause", "confirmed")
     assert [[getattr(r, k) for k in keys] for r in ray_rows] == [
         [getattr(r, k) for k in keys] for r in rows

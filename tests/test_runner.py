@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import SCRIPTS, live_runs
+from conftest import SCRIPTS, cold_env, live_runs
+
+pytestmark = pytest.mark.heavy
 
 
 def test_argv_path_and_cwd_are_the_scripts(observed, tmp_path, monkeypatch):
@@ -114,6 +115,7 @@ def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
         ],
         stderr=subprocess.PIPE,
         text=True,
+        env=cold_env(),
     )
     deadline = time.monotonic() + 60
     while not live_runs() and time.monotonic() < deadline:
@@ -143,7 +145,7 @@ def test_a_killed_diagnose_leaves_no_run_behind(tmp_path, command):
             "-q",
         ],
         stderr=subprocess.DEVNULL,
-        env=dict(os.environ, TMPDIR=str(tmp_path)),
+        env=cold_env(TMPDIR=str(tmp_path)),
     )  # what a killed diagnose cannot remove
     deadline = time.monotonic() + 60
     while not live_runs() and time.monotonic() < deadline:

@@ -28,6 +28,8 @@ from diagnose.batch.runlist import Run
 from diagnose.batch.summary import BatchRow, write_summaries
 from diagnose.child import atomic
 from diagnose.child.lifeline import TIED_ENV
+from diagnose.driver import zygote
+from diagnose.driver.runner import child_env
 
 STAGING = ".staging"
 ROW_FILE = "batch-row.json"
@@ -46,6 +48,7 @@ class BatchOptions:
     diagnose_args: list[str] = field(default_factory=list)
     run_seconds: float = 60.0 + 60.0 + EXTRA_SECONDS
     threads: int = 1
+    cold: bool = False  # every run's interpreters start from scratch: no zygote
 
 
 _running: set[subprocess.Popen[bytes]] = set()
@@ -77,6 +80,8 @@ def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
             MKL_NUM_THREADS=str(options.threads),
             **{TIED_ENV: str(os.getpid())},
         )
+        if options.cold:
+            env.pop(zygote.ENV, None)
         started = time.monotonic()
         returncode, stderr = _call(command, run.cwd, env, options.run_seconds)
         row = BatchRow.from_report(
@@ -145,12 +150,23 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Runs in a pool of ``jobs`` threads, each waiting on one diagnose process."""
+    """Runs in a pool of ``jobs`` threads, each waiting on one diagnose process. Unless the
+    options say ``cold``, the runs' child interpreters fork from one zygote that imported torch
+    once (the batch's own, or one already serving this process)."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
 
     def results(
+        self, runs: list[Run], options: BatchOptions
+    ) -> Iterator[tuple[Run, BatchRow, Files]]:
+        with contextlib.ExitStack() as stack:
+            if runs and not options.cold and zygote.client_for(child_env()) is None:
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="diagnose-zygote-"))
+                stack.enter_context(zygote.serving(Path(folder), child_env()))
+            yield from self._pooled(runs, options)
+
+    def _pooled(
         self, runs: list[Run], options: BatchOptions
     ) -> Iterator[tuple[Run, BatchRow, Files]]:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:

@@ -17,11 +17,10 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SOCKET = "forkserver.sock"
-PID_FILE = "forkserver.pid"
 UNAVAILABLE = "forkserver.unavailable"
 IDLE_SECONDS = 300.0
 TERM_GRACE_SECONDS = 10.0
@@ -51,6 +50,11 @@ def unsafe_reason(state: Any) -> str | None:
     return None
 
 
+def paths(workdir: Path, name: str = "forkserver") -> tuple[Path, Path]:
+    """The socket a fork server named ``name`` listens on in ``workdir``, and its pid file."""
+    return workdir / f"{name}.sock", workdir / f"{name}.pid"
+
+
 def start(workdir: Path, state: Any, owner: int | None = None) -> dict[str, Any] | None:
     """Fork the server. None in the observed run (which goes on); a replay's spec in a replay.
     The server leaves when ``owner`` (the diagnose process) is gone, even if it was killed."""
@@ -65,7 +69,7 @@ def start(workdir: Path, state: Any, owner: int | None = None) -> dict[str, Any]
     os.setsid()
     torch.set_num_threads(1)
     _silence()
-    return _serve(workdir, owner)
+    return serve(*paths(workdir), owner, IDLE_SECONDS)
 
 
 def _silence() -> None:
@@ -75,14 +79,19 @@ def _silence() -> None:
     os.close(devnull)
 
 
-def _serve(workdir: Path, owner: int | None) -> dict[str, Any]:
-    """Answer requests until told to quit; returns only in a forked replay, with its spec."""
+def serve(
+    address: Path, pid_file: Path, owner: int | None, idle_seconds: float | None
+) -> dict[str, Any]:
+    """Answer requests on ``address`` until told to quit, until ``owner`` is gone or after
+    ``idle_seconds`` without work; returns only in a forked process, with its request. A request
+    naming an ``owner`` of its own is stopped (SIGTERM to its process group) when that owner
+    dies."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(workdir / SOCKET))
+    listener.bind(str(address))
     listener.listen(8)
-    (workdir / PID_FILE).write_text(str(os.getpid()))
+    pid_file.write_text(str(os.getpid()))
     buffers: dict[socket.socket, bytes] = {}
-    running: dict[int, socket.socket] = {}
+    running: dict[int, _Running] = {}
     idle_since = time.monotonic()
     while True:
         readable, _, _ = select.select([listener, *buffers], [], [], 0.05)
@@ -90,10 +99,10 @@ def _serve(workdir: Path, owner: int | None) -> dict[str, Any]:
             if sock is listener:
                 buffers[listener.accept()[0]] = b""
                 continue
-            spec = _read_request(sock, buffers)
-            if spec is None:
+            request = _read_request(sock, buffers)
+            if request is None:
                 continue
-            if spec.get("quit"):
+            if request.get("quit"):
                 os._exit(0)
             pid = os.fork()
             if pid == 0:
@@ -101,15 +110,40 @@ def _serve(workdir: Path, owner: int | None) -> dict[str, Any]:
                 for other in buffers:
                     other.close()
                 os.setsid()
-                return spec
-            running[pid] = sock
+                return request
+            running[pid] = _Running(sock, request.get("owner"))
             del buffers[sock]
             _send(sock, {"pid": pid})
         _reap(running)
+        _stop_orphaned(running)
         if buffers or running:
             idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > IDLE_SECONDS or not _alive(owner):
+        elif not _alive(owner) or (
+            idle_seconds is not None and time.monotonic() - idle_since > idle_seconds
+        ):
             os._exit(0)
+
+
+@dataclass
+class _Running:
+    """A forked process still running: where its result goes, and whose it is."""
+
+    sock: socket.socket
+    owner: int | None
+    stopped_at: float | None = None
+
+
+def _stop_orphaned(running: dict[int, _Running]) -> None:
+    """Stop what runs for an owner that died (killed without a chance to stop it): SIGTERM to the
+    process group, SIGKILL after a grace period."""
+    for pid, job in running.items():
+        if _alive(job.owner):
+            continue
+        if job.stopped_at is None:
+            job.stopped_at = time.monotonic()
+            _kill_group(pid, signal.SIGTERM)
+        elif time.monotonic() - job.stopped_at > TERM_GRACE_SECONDS:
+            _kill_group(pid, signal.SIGKILL)
 
 
 def _alive(pid: int | None) -> bool:
@@ -138,7 +172,7 @@ def _read_request(
     return json.loads(buffers[sock].split(b"\n", 1)[0])
 
 
-def _reap(running: dict[int, socket.socket]) -> None:
+def _reap(running: dict[int, _Running]) -> None:
     while running:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -146,10 +180,10 @@ def _reap(running: dict[int, socket.socket]) -> None:
             return
         if pid == 0:
             return
-        sock = running.pop(pid, None)
-        if sock is not None:
-            _send(sock, {"done": pid, "status": os.waitstatus_to_exitcode(status)})
-            sock.close()
+        job = running.pop(pid, None)
+        if job is not None:
+            _send(job.sock, {"done": pid, "status": os.waitstatus_to_exitcode(status)})
+            job.sock.close()
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
@@ -158,38 +192,39 @@ def _send(sock: socket.socket, message: dict[str, Any]) -> None:
 
 
 class ForkClient:
-    """The parent's side: ask the server for replays, stop runaway ones, shut the server down."""
+    """The parent's side: ask the server to fork, stop runaway runs, shut the server down."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, name: str = "forkserver") -> None:
         self.workdir = workdir
+        self.address, self.pid_file = paths(workdir, name)
 
     @property
     def available(self) -> bool:
-        return (self.workdir / SOCKET).exists()
+        return self.address.exists()
 
     @property
     def unavailable_reason(self) -> str:
         path = self.workdir / UNAVAILABLE
         return path.read_text() if path.exists() else "the run never reached an optimizer step"
 
-    def run(self, spec: dict[str, Any], timeout: float) -> bool:
-        """Run one replay to its end; False when it had to be killed at the time limit."""
+    def run(self, request: dict[str, Any], timeout: float) -> int | None:
+        """Run one forked process to its end: its exit status, or None when it had to be stopped
+        at the time limit."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(str(self.workdir / SOCKET))
-            conn.sendall((json.dumps(spec) + "\n").encode())
-            reader = conn.makefile("r")
-            conn.settimeout(10.0)
-            pid = json.loads(reader.readline())["pid"]
-            conn.settimeout(timeout)
+            conn.connect(str(self.address))
+            conn.sendall((json.dumps(request) + "\n").encode())
+            replies = _Replies(conn)
+            pid = int(replies.next(10.0)["pid"])
             try:
-                reader.readline()
-                return True
+                return int(replies.next(timeout)["status"])
             except TimeoutError:
-                _stop_group(pid, conn, reader)
-                return False
-            except BaseException:  # diagnose interrupted: the replay (its own session) must go too
+                _stop_group(pid, replies)
+                return None
+            except BaseException:  # diagnose interrupted: the run (its own session) must go too
                 _kill_group(pid, signal.SIGKILL)
                 raise
+            finally:
+                _kill_group(pid, signal.SIGKILL)  # workers or threads the script left behind
 
     def close(self) -> None:
         """Stop the server (and anything it still runs)."""
@@ -197,25 +232,46 @@ class ForkClient:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                     conn.settimeout(2.0)
-                    conn.connect(str(self.workdir / SOCKET))
+                    conn.connect(str(self.address))
                     conn.sendall(b'{"quit": true}\n')
             except OSError:
                 pass
-        pid_file = self.workdir / PID_FILE
-        if pid_file.exists():
-            _kill_group(int(pid_file.read_text()), signal.SIGKILL)
+        if self.pid_file.exists():
+            _kill_group(int(self.pid_file.read_text()), signal.SIGKILL)
 
 
-def _stop_group(pid: int, conn: socket.socket, reader: Any) -> None:
+class _Replies:
+    """The server's one-line JSON replies on a connection, each awaited with its own time limit
+    (a file object made by ``makefile`` cannot be read again once a read timed out)."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.buffer = b""
+
+    def next(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no reply from the fork server in time")
+            self.conn.settimeout(remaining)
+            data = self.conn.recv(1 << 16)
+            if not data:
+                raise ConnectionError("the fork server went away")
+            self.buffer += data
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return dict(json.loads(line))
+
+
+def _stop_group(pid: int, replies: _Replies) -> None:
+    """Ask the run's process group to stop (SIGTERM), and kill it if it has not ended in time."""
     _kill_group(pid, signal.SIGTERM)
-    conn.settimeout(TERM_GRACE_SECONDS)
     try:
-        reader.readline()
+        replies.next(TERM_GRACE_SECONDS)
     except TimeoutError:
         _kill_group(pid, signal.SIGKILL)
-        conn.settimeout(5.0)
-        with contextlib.suppress(TimeoutError):
-            reader.readline()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            replies.next(5.0)
 
 
 def _kill_group(pid: int, sig: int) -> None:

@@ -216,10 +216,13 @@ def plain_sections(sections: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], watched: bool = False) -> int:
+    """Run the scenario of the spec file ``argv[1]``. The run stops when its owner (the diagnose
+    process) dies: tied to it here, unless the zygote that forked this process ``watched`` for
+    that."""
     spec = json.loads(Path(argv[1]).read_text())
     signal.signal(signal.SIGTERM, _on_sigterm)
-    if spec.get("owner"):
+    if spec.get("owner") and not watched:
         stop_with_parent(spec["owner"])
     session = Session(spec)
     result = session.execute()

@@ -36,6 +36,12 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="redo runs that already finished")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="start every run's interpreters from scratch (default: fork them from one "
+        "interpreter that imported torch once for the batch)",
+    )
     p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     p.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs requested per run (Ray)")
     p.add_argument("--format", default="md,html,json")
@@ -68,6 +74,7 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
         diagnose_args=_pass_through(options),
         run_seconds=options.timeout * 2 + options.budget + EXTRA_SECONDS,
         threads=max(1, (os.cpu_count() or 1) // options.jobs),
+        cold=options.cold,
     )
     executor = _executor(options)
     try:

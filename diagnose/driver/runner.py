@@ -19,6 +19,7 @@ from typing import Any
 
 from diagnose import defaults
 from diagnose.child.forkserver import ForkClient
+from diagnose.driver import zygote
 
 TAIL_LINES = 40
 TAIL_CHARS = 4000
@@ -81,7 +82,8 @@ class ChildResult:
 
 
 def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
-    """Run one scenario in a fresh child interpreter (cwd unchanged) and collect its result."""
+    """Run one scenario in a fresh child (cwd unchanged) and collect its result: forked from a
+    zygote when one serves this environment, else a cold interpreter."""
     if spec.nproc > 1:
         from diagnose.driver.launch import run_ranks  # launch builds on this module's helpers
 
@@ -90,7 +92,12 @@ def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
     paths = spec.paths(workdir)
     paths["result"].unlink(missing_ok=True)
     paths["spec"].write_text(json.dumps(spec.for_child(workdir)))
+    env = child_env()
     started = time.monotonic()
+    forked = _run_in_zygote(spec, paths, env)
+    if forked is not None:
+        status, timed_out = forked
+        return collect(spec, workdir, status, timed_out, time.monotonic() - started)
     with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "diagnose.child", str(paths["spec"])],
@@ -98,10 +105,33 @@ def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
             stdout=out,
             stderr=err,
             start_new_session=True,
-            env=child_env(),
+            env=env,
         )
         timed_out = _wait(process, spec.timeout)
     return collect(spec, workdir, process.returncode, timed_out, time.monotonic() - started)
+
+
+def _run_in_zygote(
+    spec: ScenarioSpec, paths: dict[str, Path], env: dict[str, str]
+) -> tuple[int | None, bool] | None:
+    """The child forked from the zygote serving ``env``: its exit status and whether it timed out;
+    None when no zygote serves this environment (or it went away), so the run starts cold."""
+    client = zygote.client_for(env)
+    if client is None:
+        return None
+    request = {
+        "spec": str(paths["spec"]),
+        "cwd": os.getcwd(),
+        "env": env,
+        "stdout": str(paths["stdout"]),
+        "stderr": str(paths["stderr"]),
+        "owner": os.getpid(),
+    }
+    try:
+        status = client.run(request, spec.timeout)
+    except (ConnectionError, FileNotFoundError):
+        return None
+    return status, status is None
 
 
 def run_forked(client: ForkClient, spec: ScenarioSpec, workdir: Path) -> ChildResult:
@@ -109,8 +139,8 @@ def run_forked(client: ForkClient, spec: ScenarioSpec, workdir: Path) -> ChildRe
     paths = spec.paths(workdir)
     paths["result"].unlink(missing_ok=True)
     started = time.monotonic()
-    finished = client.run(spec.for_child(workdir), spec.timeout)
-    return collect(spec, workdir, None, not finished, time.monotonic() - started)
+    status = client.run(spec.for_child(workdir), spec.timeout)
+    return collect(spec, workdir, status, status is None, time.monotonic() - started)
 
 
 def collect(
