@@ -25,9 +25,12 @@ CASES_DIR = TESTS / "cases"
 LABELS: dict[str, dict] = yaml.safe_load((CASES_DIR / "cases.yaml").read_text())
 LIKELY = 0.5
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("sklearn") is None, reason="the corpus needs scikit-learn"
-)
+pytestmark = [
+    pytest.mark.heavy,
+    pytest.mark.skipif(
+        importlib.util.find_spec("sklearn") is None, reason="the corpus needs scikit-learn"
+    ),
+]
 
 
 def _param(name: str, label: dict) -> pytest.param:

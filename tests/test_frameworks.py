@@ -24,6 +24,8 @@ from conftest import live_runs, two_at_a_time
 
 from diagnose.facade import run
 
+pytestmark = pytest.mark.heavy
+
 FRAMEWORKS = Path(__file__).resolve().parent.parent / "examples" / "frameworks"
 NANOGPT = FRAMEWORKS / "nanogpt"
 STEPS = 150  # a healthy run needs them to show it learns

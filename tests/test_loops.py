@@ -12,6 +12,8 @@ from diagnose.driver.targets import resolve
 from diagnose.facade import investigate
 from diagnose.rules.judge import judge
 
+pytestmark = pytest.mark.heavy
+
 LOOPS = SCRIPTS / "loops"
 HEALTHY = [
     "grad_accumulation",

@@ -43,6 +43,7 @@ NOT_LOCAL = ZOO / "detached_graph.py"
 PLAIN_SECONDS = 180
 
 pytestmark = [
+    pytest.mark.heavy,
     pytest.mark.skipif(
         importlib.util.find_spec("sklearn") is None or shutil.which("patch") is None,
         reason="needs scikit-learn and the patch program",

@@ -21,6 +21,8 @@ from diagnose.reports.render import render_markdown
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.judge import judge
 
+pytestmark = pytest.mark.heavy
+
 TARGET = SCRIPTS / "replay_target.py"
 
 

@@ -30,6 +30,7 @@ NOT_REPLAYABLE = {
 CASES = yaml.safe_load(MANIFEST.read_text()) if MANIFEST.exists() else []
 BY_ID = {case["id"]: case for case in CASES}
 pytestmark = [
+    pytest.mark.heavy,
     pytest.mark.skipif(not CASES, reason="shared/zoo is not beside the repository"),
     pytest.mark.skipif(
         importlib.util.find_spec("sklearn") is None, reason="the zoo needs scikit-learn"
