@@ -32,8 +32,11 @@ class Model(BaseModel):
 
 class SourceRef(Model):
     file: str
-    line: int
+    line: int = Field(description="The line in the file; in a notebook, the line in its cell.")
     code: str = ""
+    cell: int | None = Field(
+        default=None, description="In a notebook: the cell's place among all its cells (1-based)."
+    )
 
 
 class EvidenceItem(Model):

@@ -153,6 +153,7 @@ def observe(
         serve=serve,
         adaptive=adaptive,
         nproc=target.nproc,
+        notebook=target.notebook_spec(),
     )
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         folder = workdir or Path(tmp)
@@ -171,6 +172,7 @@ def evidence_from(target: Target, result: ChildResult) -> Evidence:
         args=target.args,
         torch=str(result.run.get("torch_version", "")),
         observe=ObservedRun.from_child(result),
+        notebook=target.notebook.map if target.notebook is not None else None,
     )
 
 
