@@ -1,0 +1,183 @@
+"""MLflow tracking stores, read and written through MLflow's own client (``MlflowClient``).
+
+A store is named by a URI: ``sqlite:///path.db`` (MLflow's default backend), ``http(s)://host``
+(a tracking server), or a legacy ``mlruns/`` folder (``file://`` or a plain path). MLflow 3 keeps
+its file store in maintenance mode and refuses to open one unless ``MLFLOW_ALLOW_FILE_STORE`` is
+true, its documented opt-out: for a folder the user names, we set it in our own process only
+(migrating the user's data with ``mlflow migrate-filestore`` is theirs to decide). Nothing is ever
+created: a database or folder that does not exist is an error, not a new empty store. MLflow is
+the optional extra ``nn-diagnose[mlflow]``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diagnose.errors import UsageError
+from diagnose.logs.metrics import LoggedMetrics, Series, assign_roles
+
+EXTRA = 'pip install "nn-diagnose[mlflow]"'
+STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+PAGE = 1000
+ARTIFACT_PATH = "diagnose"
+# A tracking server that does not answer should cost seconds, not MLflow's minutes of retries.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+@dataclass
+class TrackedRun:
+    """One MLflow run: who it is, how it ended, what it was given, and the curves it logged."""
+
+    run_id: str
+    name: str
+    experiment: str
+    status: str
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: LoggedMetrics | None = None
+    problem: str = ""  # why the run cannot be diagnosed (no loss logged)
+
+
+def client(uri: str) -> Any:
+    """An ``MlflowClient`` on the store ``uri`` names, checked to exist before MLflow opens it."""
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise UsageError(f"reading MLflow runs needs the mlflow package: {EXTRA}") from None
+    return MlflowClient(tracking_uri=store_uri(uri))
+
+
+def store_uri(uri: str) -> str:
+    """The URI MLflow's client gets: a plain path becomes ``sqlite:///`` (a file) or ``file://``
+    (a folder); a store that does not exist is refused."""
+    if uri.startswith(("http://", "https://")):
+        for key, value in HTTP_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+        return uri
+    if uri.startswith("sqlite:///"):
+        database = Path(uri.removeprefix("sqlite:///"))
+        if not database.is_file():
+            raise UsageError(f"{uri}: no such MLflow database ({database})")
+        return uri
+    folder = Path(uri.removeprefix("file://")) if uri.startswith("file://") else Path(uri)
+    if folder.is_file():
+        return f"sqlite:///{folder.resolve()}"
+    if not folder.is_dir():
+        raise UsageError(
+            f"{uri}: no such MLflow store (a sqlite:/// database, a server, or mlruns/)"
+        )
+    if not any(folder.glob("*/meta.yaml")):
+        raise UsageError(
+            f"{folder}: not an MLflow mlruns/ folder (no experiment's meta.yaml in it)"
+        )
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    return folder.resolve().as_uri()
+
+
+def read_runs(
+    uri: str, experiment: str | None = None, status: str | None = None
+) -> list[TrackedRun]:
+    """Every run of the store (of one experiment, of one status), oldest first, with the metric
+    history of each; a store MLflow cannot read is bad input."""
+    from mlflow.exceptions import MlflowException
+
+    tracking = client(uri)
+    try:
+        experiments = _experiments(tracking, uri, experiment)
+        runs = _search(tracking, list(experiments), status)
+        return [_tracked(tracking, run, experiments[run.info.experiment_id]) for run in runs]
+    except MlflowException as error:
+        raise UsageError(f"{uri}: MLflow cannot read it ({_first_line(error)})") from None
+
+
+def _experiments(tracking: Any, uri: str, name: str | None) -> dict[str, str]:
+    if name is None:
+        return {e.experiment_id: e.name for e in tracking.search_experiments()}
+    found = tracking.get_experiment_by_name(name)
+    if found is None:
+        names = ", ".join(sorted(e.name for e in tracking.search_experiments())) or "none"
+        raise UsageError(f"{uri}: no experiment named {name!r} (experiments: {names})")
+    return {found.experiment_id: found.name}
+
+
+def _search(tracking: Any, experiment_ids: list[str], status: str | None) -> list[Any]:
+    if status is not None and status.upper() not in STATUSES:
+        raise UsageError(f"--status must be one of {', '.join(STATUSES)}")
+    query = f"attributes.status = '{status.upper()}'" if status else ""
+    runs, token = [], None
+    while True:
+        page = tracking.search_runs(
+            experiment_ids,
+            filter_string=query,
+            max_results=PAGE,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+        runs += list(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _tracked(tracking: Any, run: Any, experiment: str) -> TrackedRun:
+    info, data = run.info, run.data
+    named: dict[str, Series] = {}
+    for key in data.metrics:
+        series = named.setdefault(key, Series())
+        for point in sorted(tracking.get_metric_history(info.run_id, key), key=_order):
+            series.add(int(point.step), float(point.value))
+    tracked = TrackedRun(
+        run_id=info.run_id,
+        name=info.run_name or info.run_id,
+        experiment=experiment,
+        status=info.status,
+        params=dict(data.params),
+        tags={k: v for k, v in data.tags.items() if not k.startswith("mlflow.")},
+    )
+    metrics = assign_roles(Path(f"runs:/{info.run_id}"), named)
+    if metrics.loss.values or metrics.val_loss.values:
+        tracked.metrics = metrics
+    else:
+        tracked.problem = f"no loss metric logged (metrics: {', '.join(sorted(named)) or 'none'})"
+    return tracked
+
+
+def _order(point: Any) -> tuple[int, int]:
+    return int(point.step), int(point.timestamp)
+
+
+def attach(uri: str, run_id: str, folder: Path, tags: dict[str, str]) -> list[str]:
+    """The reports in ``folder`` attached to the run as artifacts (under ``diagnose/``) and the
+    tags set, so the tracker's UI can filter runs by diagnosed cause; the names attached."""
+    from mlflow.exceptions import MlflowException
+
+    tracking = client(uri)
+    attached = []
+    try:
+        for name in ("report.html", "report.md", "report.json"):
+            if (folder / name).is_file():
+                tracking.log_artifact(run_id, str(folder / name), artifact_path=ARTIFACT_PATH)
+                attached.append(f"{ARTIFACT_PATH}/{name}")
+        for key, value in tags.items():
+            tracking.set_tag(run_id, key, value)
+    except MlflowException as error:
+        raise UsageError(f"MLflow run {run_id}: cannot attach ({_first_line(error)})") from None
+    return attached
+
+
+def diagnosis_tags(report: dict[str, Any]) -> dict[str, str]:
+    """The tags a diagnosis sets on its run (``report`` is report.json's content)."""
+    top = report["causes"][0] if report.get("causes") else None
+    return {
+        "diagnose.verdict": str(report["verdict"]),
+        "diagnose.cause": top["id"] if top else "none",
+        "diagnose.confidence": f"{top['confidence']:.2f}" if top else "0",
+    }
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "message", "") or error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
