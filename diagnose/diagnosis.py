@@ -194,6 +194,9 @@ class Diagnosis(Model):
         description="Files the script wrote, sent to a scratch folder instead of their path.",
     )
     probe_errors: list[str] = Field(default_factory=list)
+    mlflow_run: str = Field(
+        default="", description="The MLflow run this diagnosis was attached to (--mlflow-log)."
+    )
 
     @property
     def top(self) -> CauseReport | None:

@@ -60,6 +60,9 @@ class RunInfo(BaseModel):
     probe_errors: list[str] = Field(default_factory=list)
     redirected: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    mlflow_run: dict[str, str] | None = Field(
+        default=None, description="The MLflow run the script opened: run_id and tracking_uri."
+    )
     stdout_tail: str = ""
     stderr_tail: str = ""
 

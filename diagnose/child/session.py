@@ -31,6 +31,7 @@ from diagnose.child.budget import Budget, RunInterrupted, TimeBudgetSpent, TimeL
 from diagnose.child.distributed import RankWatch, world_size
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.lifeline import stop_with_parent
+from diagnose.child.mlflowrun import opened_run
 from diagnose.child.notebook import run_notebook
 from diagnose.child.sandbox import Sandbox
 from diagnose.child.state import Schedule, TrainingState
@@ -193,6 +194,7 @@ class Session:
             peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             torch_version=torch.__version__,
             python_version=platform.python_version(),
+            mlflow_run=opened_run(),
         )
         sections = {**self.tap.sections(), **self.intervention.sections()}
         if self.ranks is not None:

@@ -14,9 +14,9 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
 
     p = make(
         prog="diagnose logs",
-        description="Diagnose runs that cannot be rerun, from their logged metrics: CSV or JSONL with "
-        "step/loss/val_loss/lr columns, TensorBoard event files (a file or a log folder), or the "
-        "runs of an MLflow tracking store (--mlflow).",
+        description="Diagnose runs that cannot be rerun, from their logged metrics: CSV or JSONL "
+        "with step/loss/val_loss/lr columns, TensorBoard event files (a file or a log folder), or "
+        "the runs of an MLflow tracking store (--mlflow).",
     )
     p.add_argument("paths", nargs="*", type=Path, help="metrics logs, or folders holding them")
     p.add_argument(

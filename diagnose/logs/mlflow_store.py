@@ -11,18 +11,23 @@ the optional extra ``nn-diagnose[mlflow]``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from diagnose.errors import UsageError
+from diagnose.evidence import Evidence
 from diagnose.logs.metrics import LoggedMetrics, Series, assign_roles
 
 EXTRA = 'pip install "nn-diagnose[mlflow]"'
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 PAGE = 1000
 ARTIFACT_PATH = "diagnose"
+CLOCK_SLACK = (
+    2.0  # seconds: the run's start time and ours come from clocks that may differ a little
+)
 # A tracking server that does not answer should cost seconds, not MLflow's minutes of retries.
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
@@ -41,16 +46,21 @@ class TrackedRun:
     problem: str = ""  # why the run cannot be diagnosed (no loss logged)
 
 
-def client(uri: str) -> Any:
-    """An ``MlflowClient`` on the store ``uri`` names, checked to exist before MLflow opens it."""
-    try:
-        from mlflow.tracking import MlflowClient
-    except ImportError:
-        raise UsageError(f"reading MLflow runs needs the mlflow package: {EXTRA}") from None
-    return MlflowClient(tracking_uri=store_uri(uri))
+def require_mlflow() -> None:
+    if importlib.util.find_spec("mlflow") is None:
+        raise UsageError(f"MLflow runs need the mlflow package: {EXTRA}")
 
 
-def store_uri(uri: str) -> str:
+def client(uri: str, base: Path | None = None) -> Any:
+    """An ``MlflowClient`` on the store ``uri`` names (relative paths from ``base``), checked to
+    exist before MLflow opens it."""
+    require_mlflow()
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=store_uri(uri, base or Path.cwd()))
+
+
+def store_uri(uri: str, base: Path) -> str:
     """The URI MLflow's client gets: a plain path becomes ``sqlite:///`` (a file) or ``file://``
     (a folder); a store that does not exist is refused."""
     if uri.startswith(("http://", "https://")):
@@ -58,11 +68,11 @@ def store_uri(uri: str) -> str:
             os.environ.setdefault(key, value)
         return uri
     if uri.startswith("sqlite:///"):
-        database = Path(uri.removeprefix("sqlite:///"))
+        database = base / uri.removeprefix("sqlite:///")
         if not database.is_file():
             raise UsageError(f"{uri}: no such MLflow database ({database})")
-        return uri
-    folder = Path(uri.removeprefix("file://")) if uri.startswith("file://") else Path(uri)
+        return f"sqlite:///{database.resolve()}"
+    folder = base / (uri.removeprefix("file://") if uri.startswith("file://") else uri)
     if folder.is_file():
         return f"sqlite:///{folder.resolve()}"
     if not folder.is_dir():
@@ -166,6 +176,81 @@ def attach(uri: str, run_id: str, folder: Path, tags: dict[str, str]) -> list[st
     except MlflowException as error:
         raise UsageError(f"MLflow run {run_id}: cannot attach ({_first_line(error)})") from None
     return attached
+
+
+def opened_run(record: dict[str, str] | None, not_before: float) -> tuple[str, str]:
+    """The store and id of the MLflow run the diagnosed script opened (as its observed run recorded
+    it), checked in that store: it exists and started during this diagnosis (``not_before``, a
+    ``time.time()``), so a diagnosis is never attached to an older run."""
+    if not record:
+        raise UsageError(
+            "--mlflow-log: the script opened no MLflow run, so there is none to attach to"
+        )
+    from mlflow.exceptions import MlflowException
+
+    base = Path(record.get("cwd") or Path.cwd())
+    uri, run_id = store_uri(record["tracking_uri"], base), record["run_id"]
+    if uri.startswith("file:"):
+        raise UsageError(
+            "--mlflow-log: the script logs to a file store (mlruns/), whose writes diagnose keeps "
+            "out of your folder; log to sqlite:/// or a tracking server to attach the diagnosis"
+        )
+    try:
+        run = client(uri).get_run(run_id)
+    except MlflowException as error:
+        raise UsageError(f"--mlflow-log: run {run_id} ({_first_line(error)})") from None
+    if run.info.start_time < (not_before - CLOCK_SLACK) * 1000:
+        raise UsageError(f"--mlflow-log: run {run_id} started before this diagnosis; not attached")
+    return uri, run_id
+
+
+def discard_replay_runs(evidence: Evidence, not_before: float) -> str:
+    """Delete (MLflow's soft delete, which ``mlflow runs restore`` undoes) the runs that replays and
+    the patched run of a script that logs to MLflow opened in the user's store: they are ours,
+    not the user's. Only runs each replay recorded as its own, started during this diagnosis, and
+    never the observed run's. Returns a note for the report ("" when there were none)."""
+    records = _replay_records(evidence)
+    if not records or importlib.util.find_spec("mlflow") is None:
+        return ""
+    deleted, kept = [], []
+    for run_id, record in records.items():
+        try:
+            if _delete_ours(run_id, record, not_before):
+                deleted.append(run_id)
+        except Exception:  # a store that went away must not cost the diagnosis
+            kept.append(run_id)
+    notes = []
+    if deleted:
+        notes.append(
+            f"The replays opened {len(deleted)} MLflow run(s) of their own in the script's store; "
+            f"they were deleted (`mlflow runs restore` brings one back): {', '.join(deleted)}."
+        )
+    if kept:
+        notes.append(
+            f"MLflow runs the replays opened that could not be deleted: {', '.join(kept)}."
+        )
+    return " ".join(notes)
+
+
+def _replay_records(evidence: Evidence) -> dict[str, dict[str, str]]:
+    """The MLflow runs the replays and the patched run recorded, other than the observed run's."""
+    observed = (evidence.observe.run.mlflow_run or {}).get("run_id")
+    runs = list(evidence.scenarios.values())
+    if evidence.patch is not None and evidence.patch.run is not None:
+        runs.append(evidence.patch.run)
+    records = (run.run.mlflow_run for run in runs)
+    return {r["run_id"]: r for r in records if r and r["run_id"] != observed}
+
+
+def _delete_ours(run_id: str, record: dict[str, str], not_before: float) -> bool:
+    uri = store_uri(record["tracking_uri"], Path(record.get("cwd") or Path.cwd()))
+    if uri.startswith("file:"):  # a file store's writes went to the scratch folder
+        return False
+    tracking = client(uri)
+    if tracking.get_run(run_id).info.start_time < (not_before - CLOCK_SLACK) * 1000:
+        return False
+    tracking.delete_run(run_id)
+    return True
 
 
 def diagnosis_tags(report: dict[str, Any]) -> dict[str, str]:
