@@ -38,10 +38,12 @@ def diagnose_mlflow(
     check_formats(formats)
     runs = read_runs(uri, experiment, status)
     if not runs:
-        which = " ".join(
-            filter(None, [status, f"in experiment {experiment!r}" if experiment else ""])
-        )
-        raise UsageError(f"{uri}: no {which + ' ' if which else ''}runs to diagnose")
+        chosen = [
+            f"experiment {experiment!r}" if experiment else "",
+            f"status {status}" if status else "",
+        ]
+        which = ", ".join(filter(None, chosen))
+        raise UsageError(f"{uri}: no runs to diagnose{f' ({which})' if which else ''}")
     names = unique_names([run.name for run in runs])
     for name in names:
         check_output(out / name, formats)

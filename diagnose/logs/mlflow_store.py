@@ -3,10 +3,10 @@
 A store is named by a URI: ``sqlite:///path.db`` (MLflow's default backend), ``http(s)://host``
 (a tracking server), or a legacy ``mlruns/`` folder (``file://`` or a plain path). MLflow 3 keeps
 its file store in maintenance mode and refuses to open one unless ``MLFLOW_ALLOW_FILE_STORE`` is
-true, its documented opt-out: for a folder the user names, we set it in our own process only
-(migrating the user's data with ``mlflow migrate-filestore`` is theirs to decide). Nothing is ever
-created: a database or folder that does not exist is an error, not a new empty store. MLflow is
-the optional extra ``nn-diagnose[mlflow]``.
+true, its documented opt-out: for a folder the user names, we set it in our own process only,
+while the client opens the store (migrating the user's data with ``mlflow migrate-filestore`` is
+theirs to decide). Nothing is ever created: a database or folder that does not exist is an error,
+not a new empty store. MLflow is the optional extra ``nn-diagnose[mlflow]``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ EXTRA = 'pip install "nn-diagnose[mlflow]"'
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 PAGE = 1000
 ARTIFACT_PATH = "diagnose"
+ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"
 CLOCK_SLACK = (
     2.0  # seconds: the run's start time and ours come from clocks that may differ a little
 )
@@ -57,7 +58,20 @@ def client(uri: str, base: Path | None = None) -> Any:
     require_mlflow()
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=store_uri(uri, base or Path.cwd()))
+    resolved = store_uri(uri, base or Path.cwd())
+    if not resolved.startswith("file:"):
+        return MlflowClient(tracking_uri=resolved)
+    # MLflow builds a store once per URI (then cached): the opt-out is needed only while it does,
+    # and must not reach the runs diagnose starts later (their scripts see MLflow as it is).
+    saved = os.environ.get(ALLOW_FILE_STORE)
+    os.environ[ALLOW_FILE_STORE] = "true"
+    try:
+        return MlflowClient(tracking_uri=resolved)
+    finally:
+        if saved is None:
+            os.environ.pop(ALLOW_FILE_STORE, None)
+        else:
+            os.environ[ALLOW_FILE_STORE] = saved
 
 
 def store_uri(uri: str, base: Path) -> str:
@@ -83,7 +97,6 @@ def store_uri(uri: str, base: Path) -> str:
         raise UsageError(
             f"{folder}: not an MLflow mlruns/ folder (no experiment's meta.yaml in it)"
         )
-    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     return folder.resolve().as_uri()
 
 
