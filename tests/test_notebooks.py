@@ -113,7 +113,9 @@ def test_reports_show_the_cell_and_line(broken):
     assert "digits.ipynb, cell 5, line 7" in plain_summary(diagnosis, [])
     assert "**Where:** `digits.ipynb, cell 5, line 7`" in (out / "report.md").read_text()
     html = (out / "report.html").read_text()
-    assert 'class="cell-line marked"><span class="cell-number">7</span>        loss.backward()' in html
+    assert (
+        'class="cell-line marked"><span class="cell-number">7</span>        loss.backward()' in html
+    )
     assert '<span class="cell-number">1</span>%%time' in html  # the cell as written
     where = json.loads((out / "report.json").read_text())["causes"][0]["where"]
     assert (where["cell"], where["line"]) == BACKWARD
@@ -242,3 +244,45 @@ def test_an_edit_on_a_magic_line_is_refused():
         cell_source(3, source, old, [old[0], "z = 1\n", "y = 2\n"])
         == "%time x = f()\nz = 1\ny = 2\n"
     )
+
+
+def test_a_crash_in_a_cell_is_shown_at_that_cell(tmp_path):
+    cells = [
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell(DATA),
+        nbformat.v4.new_code_cell(
+            "for i in range(0, 640, 64):\n"
+            "    loss = loss_fn(model(X[i:i+64]), y[i:i+64])\n"
+            "    optimizer.zero_grad()\n"
+            "    loss.backward()\n"
+            "    optimizer.step()\n"
+            "raise ValueError('the data ran out')"
+        ),
+    ]
+    notebook = write_notebook(tmp_path / "crash.ipynb", cells)
+    with one_thread_per_child():
+        diagnosis = diagnose.run(notebook, out=tmp_path / "out", quick=True)
+    assert diagnosis.verdict == "crashed"
+    assert (
+        "Raised at <code>crash.ipynb, cell 3, line 6</code>"
+        in (tmp_path / "out" / "report.html").read_text()
+    )
+
+
+def test_the_step_budget_stops_a_loop_that_ipython_runs_itself(tmp_path):
+    """A training loop inside ``%%capture`` runs through IPython's ``run_cell``, which swallows
+    errors as a kernel does; the budget's stop must still end the program there."""
+    loop = TRAIN.replace("%%time", "%%capture captured").replace("range(8)", "range(50)")
+    cells = [
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell(DATA),
+        nbformat.v4.new_code_cell(loop),
+        nbformat.v4.new_code_cell("print('the next cell ran')"),
+    ]
+    notebook = write_notebook(tmp_path / "captured.ipynb", cells)
+    with one_thread_per_child():
+        diagnose.run(notebook, out=tmp_path / "out", quick=True, steps=30)
+    evidence = json.loads((tmp_path / "out" / "evidence.json").read_text())
+    assert evidence["observe"]["run"]["status"] == "budget"
+    assert evidence["observe"]["run"]["steps"] == 30
+    assert "the next cell ran" not in evidence["observe"]["run"]["stdout_tail"]
