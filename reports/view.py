@@ -105,6 +105,7 @@ class PatchView:
     replay: str
     replay_before: str
     replay_after: str
+    notebook: str = ""  # the patched notebook's name, when the script is a notebook
 
 
 @dataclass
@@ -288,6 +289,7 @@ def _patch(patch: PatchReport | None) -> PatchView | None:
         replay=patch.replay,
         replay_before=_number(patch.replay_before),
         replay_after=_number(patch.replay_after),
+        notebook=next((name for name in patch.files if name.endswith(".ipynb")), ""),
     )
 
 

@@ -146,6 +146,7 @@ def test_patch_edits_the_training_cell_only(broken):
     assert diagnosis.patch is not None and diagnosis.patch.offered
     diff = (out / "fix.patch").read_text()
     assert "+++ b/digits.py" in diff and "+        optimizer.zero_grad()" in diff
+    assert "The patched notebook is `patched/digits.ipynb`" in (out / "report.md").read_text()
     before = nbformat.read(notebook, as_version=4)
     after = nbformat.read(out / "patched" / "digits.ipynb", as_version=4)
     nbformat.validate(after)
