@@ -31,7 +31,8 @@ class NotebookShell(InteractiveShell):
 
     locate: Locate = staticmethod(lambda line: f"line {line}")
     program: str = ""
-    skipped: list[str]
+    notes: list[str]  # the run's notes, where skipped commands are reported
+    skipped: list[tuple[str, str]]  # (where, command) already noted
     _timers: list[tuple[float, float, float]]
 
     def enable_gui(self, gui: Any = None) -> None:
