@@ -33,8 +33,11 @@ class Model(BaseModel):
 
 class SourceRef(Model):
     file: str
-    line: int
+    line: int = Field(description="The line in the file; in a notebook, the line in its cell.")
     code: str = ""
+    cell: int | None = Field(
+        default=None, description="In a notebook: the cell's place among all its cells (1-based)."
+    )
 
 
 class EvidenceItem(Model):
@@ -192,6 +195,9 @@ class Diagnosis(Model):
         description="Files the script wrote, sent to a scratch folder instead of their path.",
     )
     probe_errors: list[str] = Field(default_factory=list)
+    mlflow_run: str = Field(
+        default="", description="The MLflow run this diagnosis was attached to (--mlflow-log)."
+    )
 
     @property
     def top(self) -> CauseReport | None:

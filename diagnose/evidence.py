@@ -63,6 +63,9 @@ class RunInfo(BaseModel):
     probe_errors: list[str] = Field(default_factory=list)
     redirected: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    mlflow_run: dict[str, str] | None = Field(
+        default=None, description="The MLflow run the script opened: run_id and tracking_uri."
+    )
     stdout_tail: str = ""
     stderr_tail: str = ""
 
@@ -154,6 +157,40 @@ class PatchAttempt(BaseModel):
     run: ScenarioRun | None = None
 
 
+class NotebookCell(BaseModel):
+    """A code cell of a notebook, as it ran: its place among all the notebook's cells (1-based,
+    markdown included, as a reader counts them), the lines of the program it became, its source."""
+
+    index: int
+    first_line: int = Field(description="Line of the program where the cell's first line is.")
+    lines: int = Field(description="How many program lines the cell became.")
+    source: str
+
+
+class NotebookMap(BaseModel):
+    """How the program a notebook ran as maps back to its cells, so findings say "cell 3, line 5"
+    (the program is the notebook's code cells in order, IPython syntax translated)."""
+
+    path: str
+    cells: list[NotebookCell] = Field(default_factory=list)
+
+    def locate(self, file: str, line: int) -> tuple[NotebookCell, int] | None:
+        """The cell and its line behind a line of the program, if ``file`` is this notebook."""
+        if Path(file).resolve() != Path(self.path).resolve():
+            return None
+        for cell in self.cells:
+            if cell.first_line <= line < cell.first_line + cell.lines:
+                return cell, min(line - cell.first_line + 1, cell.source.count("\n") + 1)
+        return None
+
+    def where(self, file: str, line: int) -> str:
+        """``train.ipynb, cell 3, line 5`` for a line of the notebook, else ``train.py:42``."""
+        found = self.locate(file, line)
+        if found is None:
+            return f"{Path(file).name}:{line}"
+        return f"{Path(file).name}, cell {found[0].index}, line {found[1]}"
+
+
 class Evidence(BaseModel):
     model_config = ConfigDict(ser_json_inf_nan="strings")
 
@@ -169,6 +206,9 @@ class Evidence(BaseModel):
     agent: list[AgentStep] = Field(default_factory=list)
     replays: str = ""
     patch: PatchAttempt | None = None
+    notebook: NotebookMap | None = Field(
+        default=None, description="Set when the script is a notebook: its cells in the program."
+    )
 
     def section(self, name: str) -> Any:
         """An observed section by name, or a replay by its scenario name (None when absent)."""

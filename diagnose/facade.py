@@ -6,6 +6,7 @@ The CLI and batch mode are thin layers over these two functions.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target, resolve
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence, EvidenceError, ObservedRun
+from diagnose.logs.mlflow_store import (
+    attach,
+    diagnosis_tags,
+    discard_replay_runs,
+    opened_run,
+    require_mlflow,
+)
 from diagnose.patch import attempt_patch
 from diagnose.patch.files import check_patch_output, write_patch
 from diagnose.patch.verify import RunSettings
@@ -45,12 +53,19 @@ def run(
     progress: Progress | None = None,
     nproc_per_node: int = 1,
     patch: bool = False,
+    mlflow_log: bool = False,
 ) -> Diagnosis:
     """Run ``script`` under instrumentation (as ``nproc_per_node`` ranks, launched as torchrun
     would), test the likely causes with replays (unless ``quick``), rank them, and write the reports
     to ``out``. With ``patch``, the top cause's fix is also made on a copy of the script, run the
-    same way, and offered as ``out/fix.patch`` when it holds."""
+    same way, and offered as ``out/fix.patch`` when it holds. With ``mlflow_log``, the reports are
+    attached to the MLflow run the script opened, with ``diagnose.*`` tags."""
     check_formats(formats)
+    if mlflow_log:
+        if out is None:
+            raise UsageError("mlflow_log needs an output folder for the reports it attaches")
+        require_mlflow()
+    launched = time.time()
     book = rule_book(rules)
     target = resolve(Path(script), list(args), nproc_per_node)
     if out is not None:
@@ -78,10 +93,19 @@ def run(
             progress,
         )
         diagnosis = judge(evidence, book)
+    discarded = discard_replay_runs(evidence, launched)
+    if discarded:
+        diagnosis.notes.append(discarded)
+    tracked = opened_run(evidence.observe.run.mlflow_run, launched) if mlflow_log else None
+    if tracked is not None:
+        diagnosis.mlflow_run = tracked[1]
+        diagnosis.notes.append(f"Attached to MLflow run {tracked[1]} ({tracked[0]}).")
     if out is not None:
         write_reports(diagnosis, evidence, Path(out), formats, templates)
         if patch:
             write_patch(Path(out), diagnosis.patch, evidence.patch)
+    if tracked is not None:
+        attach(*tracked, Path(out), diagnosis_tags(diagnosis.model_dump(mode="json")))  # type: ignore[arg-type]
     return diagnosis
 
 
@@ -153,6 +177,7 @@ def observe(
         serve=serve,
         adaptive=adaptive,
         nproc=target.nproc,
+        notebook=target.notebook_spec(),
     )
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
         folder = workdir or Path(tmp)
@@ -171,6 +196,7 @@ def evidence_from(target: Target, result: ChildResult) -> Evidence:
         args=target.args,
         torch=str(result.run.get("torch_version", "")),
         observe=ObservedRun.from_child(result),
+        notebook=target.notebook.map if target.notebook is not None else None,
     )
 
 

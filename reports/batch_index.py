@@ -25,6 +25,7 @@ class IndexRow:
     link: str
     patch: str
     patch_link: str
+    run_id: str
 
 
 def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
@@ -41,12 +42,14 @@ def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
             link=r.report,
             patch=r.patch,
             patch_link=r.patch_link,
+            run_id=r.run_id,
         )
         for r in rows
     ]
     patches = any(r.patch for r in rows)
+    tracked = any(r.run_id for r in rows)
     return (
         environment()
         .get_template("batch_index.html.j2")
-        .render(rows=view, groups=groups, patches=patches, version=__version__)
+        .render(rows=view, groups=groups, patches=patches, tracked=tracked, version=__version__)
     )

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
@@ -20,7 +21,7 @@ from rich.text import Text
 from diagnose.child.heartbeat import read_steps
 from diagnose.diagnosis import Diagnosis
 from diagnose.driver.progress import Progress
-from diagnose.reports.view import VERDICT_LABELS, status_label
+from diagnose.reports.view import VERDICT_LABELS, status_label, where
 
 SHOWN = 5
 
@@ -42,9 +43,10 @@ def plain_summary(diagnosis: Diagnosis, files: list[Path]) -> str:
     ]
     for rank, cause in enumerate(diagnosis.causes[:SHOWN], 1):
         fix = cause.fixes[0].text if cause.fixes else ""
+        at = f", at {where(cause.where)}" if cause.where else ""
         lines.append(
             f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}, "
-            f"{status_label(cause)}: {fix}"
+            f"{status_label(cause)}{at}: {fix}"
         )
     if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
         lines.append(f"Ruled out by replays: {ruled_out(diagnosis)}")
@@ -92,7 +94,9 @@ def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
             )
             table.add_row(
                 str(rank),
-                f"{cause.title}\n[dim]{cause.id}[/]",
+                f"{cause.title}\n[dim]{cause.id}"
+                + (f" at {escape(where(cause.where))}" if cause.where else "")
+                + "[/]",
                 confidence,
                 cause.fixes[0].text if cause.fixes else "",
             )

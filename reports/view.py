@@ -14,7 +14,7 @@ from diagnose.diagnosis import (
     ScenarioReport,
     SourceRef,
 )
-from diagnose.evidence import Evidence
+from diagnose.evidence import Evidence, NotebookMap
 from diagnose.probes.sections import Frame
 from diagnose.reports.figure import Plot
 from diagnose.reports.signals import (
@@ -27,7 +27,7 @@ from diagnose.reports.signals import (
     sparkline,
 )
 
-__all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline", "status_label"]
+__all__ = ["VERDICT_LABELS", "ReportView", "build_view", "sparkline", "status_label", "where"]
 
 VERDICT_LABELS = {
     "healthy": "Healthy: no problem found",
@@ -57,6 +57,7 @@ class CauseView:
     where: str
     where_code: str
     confirmation: str
+    cell: list[tuple[int, str, bool]] = field(default_factory=list)  # a notebook cell's lines
     replay: str = ""
     before: str = ""
     after: str = ""
@@ -105,6 +106,7 @@ class PatchView:
     replay: str
     replay_before: str
     replay_after: str
+    notebook: str = ""  # the patched notebook's name, when the script is a notebook
 
 
 @dataclass
@@ -155,7 +157,7 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
         learning=diagnosis.learning.detail if diagnosis.learning else "",
         failures=[(s.title, s.detail) for s in diagnosis.failures],
         ruled_out=[(r.title, r.by, r.detail) for r in diagnosis.ruled_out],
-        causes=[_cause(i + 1, c) for i, c in enumerate(diagnosis.causes)],
+        causes=[_cause(i + 1, c, evidence.notebook) for i, c in enumerate(diagnosis.causes)],
         symptoms=[
             (s.title, s.level, s.status, s.detail)
             for s in diagnosis.symptoms
@@ -169,7 +171,9 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
         layers=layer_rows(evidence),
         activations=activation_rows(evidence),
         exception=f"{exception.type}: {exception.message}" if exception else "",
-        exception_where=_where(exception.user_frame) if exception and exception.user_frame else "",
+        exception_where=_exception_where(exception.user_frame, evidence.notebook)
+        if exception and exception.user_frame
+        else "",
         stdout=run.run.stdout_tail,
         stderr=run.run.stderr_tail,
         probe_errors=diagnosis.probe_errors,
@@ -183,7 +187,7 @@ def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) ->
     return view
 
 
-def _cause(rank: int, cause: CauseReport) -> CauseView:
+def _cause(rank: int, cause: CauseReport, notebook: NotebookMap | None = None) -> CauseView:
     fix = cause.fixes[0] if cause.fixes else None
     confirmation = cause.confirmation
     return CauseView(
@@ -200,12 +204,13 @@ def _cause(rank: int, cause: CauseReport) -> CauseView:
         refuted=[(e.title, e.detail) for e in cause.refuted_by],
         fix=fix.text if fix else "",
         code=fix.code if fix else "",
-        where=_where(cause.where) if cause.where else "",
+        where=where(cause.where) if cause.where else "",
         where_code=cause.where.code if cause.where else "",
         confirmation=confirmation.summary if confirmation else "",
         replay=confirmation.scenario if confirmation else "",
         before=_number(confirmation.before) if confirmation else "",
         after=_number(confirmation.after) if confirmation else "",
+        cell=_cell_lines(cause.where, notebook),
     )
 
 
@@ -285,6 +290,7 @@ def _patch(patch: PatchReport | None) -> PatchView | None:
         replay=patch.replay,
         replay_before=_number(patch.replay_before),
         replay_after=_number(patch.replay_after),
+        notebook=next((name for name in patch.files if name.endswith(".ipynb")), ""),
     )
 
 
@@ -295,5 +301,26 @@ def _diff_kind(line: str) -> str:
     return {"@": "hunk", "+": "add", "-": "del"}.get(line[:1], "context")
 
 
-def _where(ref: SourceRef | Frame) -> str:
+def where(ref: SourceRef | Frame) -> str:
+    """``train.py:42``, or ``train.ipynb, cell 3, line 5`` in a notebook."""
+    cell = getattr(ref, "cell", None)
+    if cell is not None:
+        return f"{Path(ref.file).name}, cell {cell}, line {ref.line}"
     return f"{Path(ref.file).name}:{ref.line}"
+
+
+def _exception_where(frame: Frame, notebook: NotebookMap | None) -> str:
+    """Where the exception came from in the user's code; in a notebook, its cell and line."""
+    if notebook is not None:
+        return notebook.where(frame.file, frame.line)
+    return where(frame)
+
+
+def _cell_lines(ref: SourceRef | None, notebook: NotebookMap | None) -> list[tuple[int, str, bool]]:
+    """The source of the notebook cell a cause points at, its line marked (shown in HTML)."""
+    if ref is None or ref.cell is None or notebook is None:
+        return []
+    cell = next((c for c in notebook.cells if c.index == ref.cell), None)
+    if cell is None:
+        return []
+    return [(n, text, n == ref.line) for n, text in enumerate(cell.source.splitlines(), 1)]

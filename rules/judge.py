@@ -15,7 +15,7 @@ from diagnose.diagnosis import (
     SymptomReport,
     Verdict,
 )
-from diagnose.evidence import Evidence, ObservedRun
+from diagnose.evidence import Evidence, NotebookMap, ObservedRun
 from diagnose.rules.confirm import confirm_all
 from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.engine import LIKELY, CauseScore, SymptomResult, evaluate_symptoms, score_causes
@@ -39,7 +39,7 @@ def judge(evidence: Evidence, book: RuleBook) -> Diagnosis:
     confirmations = confirm_all(evidence, book, searched, failing=not learning.learns)
     ranked = settle_upstream(score_causes(book, results, confirmations, searched), book, evidence)
     scores = [s for s in ranked if s.confidence >= REPORT_FLOOR or s.fix_helped]
-    causes = [_cause_report(score, run) for score in scores]
+    causes = [_cause_report(score, run, evidence.notebook) for score in scores]
     verdict = _verdict(run, causes, learning)
     return Diagnosis(
         script=evidence.script,
@@ -126,7 +126,9 @@ def _lr_suggestion(evidence: Evidence) -> LRSuggestion | None:
     )
 
 
-def _cause_report(score: CauseScore, run: ObservedRun) -> CauseReport:
+def _cause_report(
+    score: CauseScore, run: ObservedRun, notebook: NotebookMap | None = None
+) -> CauseReport:
     cause = score.cause
     keys = [r.where for r in score.support if r.where] + cause.points_at
     return CauseReport(
@@ -143,7 +145,9 @@ def _cause_report(score: CauseScore, run: ObservedRun) -> CauseReport:
         evidence=[_item(r) for r in score.support],
         refuted_by=[_item(r) for r in score.refuted_by],
         fixes=[Fix(text=cause.fix.strip(), code=cause.example.strip())],
-        where=next((ref for ref in (source_ref(run, k) for k in keys) if ref), None),
+        where=in_cells(
+            next((ref for ref in (source_ref(run, k) for k in keys) if ref), None), notebook
+        ),
     )
 
 
@@ -156,6 +160,17 @@ def source_ref(run: ObservedRun, key: str) -> SourceRef | None:
         return SourceRef(file=frame.file, line=frame.line, code=frame.code) if frame else None
     line = run.sources.lines.get(key) if run.sources else None
     return SourceRef(file=line.file, line=line.line, code=line.code) if line else None
+
+
+def in_cells(ref: SourceRef | None, notebook: NotebookMap | None) -> SourceRef | None:
+    """In a notebook, the line of its program as the cell and the line in that cell."""
+    found = (
+        notebook.locate(ref.file, ref.line) if notebook is not None and ref is not None else None
+    )
+    if found is None:
+        return ref
+    cell, line = found
+    return ref.model_copy(update={"cell": cell.index, "line": line})  # type: ignore[union-attr]
 
 
 def _item(result: SymptomResult) -> EvidenceItem:

@@ -1,4 +1,4 @@
-"""What a batch diagnoses: scripts, folders holding one, or files that list runs.
+"""What a batch diagnoses: scripts and notebooks, folders holding them, or files that list runs.
 
 A run list is JSON Lines (one ``{"script": ..., "args": [...], "cwd": ..., "name": ...}`` per
 line, plus ``"nproc_per_node": N`` for a run launched torchrun-style) or TOML (``[[run]]`` tables
@@ -41,7 +41,7 @@ def collect(paths: list[Path]) -> list[Run]:
         if path.is_file() and path.suffix in LIST_SUFFIXES:
             runs += _from_list(path)
         elif path.is_dir() and not _holds_script(path):
-            runs += [_run(p, []) for p in _training_scripts(path)]
+            runs += [_run(p, []) for p in _training_scripts(path) + _training_notebooks(path)]
         else:
             runs.append(_run(path, None))
     if not runs:
@@ -64,6 +64,16 @@ def _training_scripts(folder: Path) -> list[Path]:
         if other.stem != stem and re.search(rf"^\s*(from|import)\s+{re.escape(stem)}\b", text, re.M)
     }
     return [p for p, text in texts.items() if TORCH_IMPORT.search(text) and p.stem not in imported]
+
+
+def _training_notebooks(folder: Path) -> list[Path]:
+    """In a folder, the notebooks whose code uses torch (reading them needs the notebooks extra)."""
+    found = sorted(folder.glob("*.ipynb"))
+    if not found:
+        return []
+    from diagnose.notebooks.program import read_program
+
+    return [p for p in found if TORCH_IMPORT.search(read_program(p).code)]
 
 
 def _holds_script(folder: Path) -> bool:

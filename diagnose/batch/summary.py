@@ -29,6 +29,7 @@ CSV_COLUMNS = (
     "report",
     "patch",
 )
+TRACKER_COLUMNS = ("run_id", "run_status")
 
 
 class BatchRow(BaseModel):
@@ -50,6 +51,9 @@ class BatchRow(BaseModel):
     patch: str = (
         ""  # "verified" (OUT/<run>/fix.patch), "not offered: <why>", or empty without --patch
     )
+    run_id: str = ""  # a run read from an experiment tracker (MLflow): its id, status and params
+    run_status: str = ""
+    params: dict[str, str] = {}
 
     @classmethod
     def from_report(
@@ -122,13 +126,38 @@ def _patch_column(patch: dict[str, Any] | None) -> str:
     return "verified" if patch.get("offered") else f"not offered: {patch.get('reason', '')}"[:300]
 
 
-def groups(rows: list[BatchRow]) -> list[dict[str, object]]:
-    """Runs by group, largest group first ("7 runs: lr_too_high")."""
-    members: dict[str, list[str]] = defaultdict(list)
+def groups(rows: list[BatchRow]) -> list[dict[str, Any]]:
+    """Runs by group, largest group first ("7 runs: lr_too_high"), with the run ids when the runs
+    come from a tracker, and the params whose values tell the groups apart."""
+    members: dict[str, list[BatchRow]] = defaultdict(list)
     for row in rows:
-        members[row.group].append(row.name)
+        members[row.group].append(row)
     ordered = sorted(members.items(), key=lambda item: (-len(item[1]), item[0]))
-    return [{"group": name, "count": len(names), "runs": names} for name, names in ordered]
+    telling = differing_params([group for _, group in ordered])
+    found: list[dict[str, Any]] = []
+    for name, group in ordered:
+        entry: dict[str, Any] = {
+            "group": name,
+            "count": len(group),
+            "runs": [r.name for r in group],
+        }
+        if any(r.run_id for r in group):
+            entry["run_ids"] = [r.run_id for r in group]
+        if telling:
+            entry["params"] = {key: _values(group, key) for key in telling}
+        found.append(entry)
+    return found
+
+
+def differing_params(grouped: list[list[BatchRow]]) -> list[str]:
+    """The params whose values are not the same in every group (the ones that tell the story)."""
+    keys = sorted({key for group in grouped for row in group for key in row.params})
+    return [key for key in keys if len({tuple(_values(g, key)) for g in grouped}) > 1]
+
+
+def _values(group: list[BatchRow], key: str) -> list[str]:
+    """The values a group's runs had for a param, in order of first appearance ("-": not set)."""
+    return list(dict.fromkeys(row.params.get(key, "-") for row in group))
 
 
 def write_summaries(out: Path, rows: list[BatchRow]) -> None:
@@ -147,9 +176,15 @@ def write_summaries(out: Path, rows: list[BatchRow]) -> None:
 
 
 def _csv(rows: list[BatchRow]) -> str:
+    """One line per run; runs from a tracker add their id, status and a column per param."""
+    tracked = any(row.run_id for row in rows)
+    params = sorted({key for row in rows for key in row.params})
+    columns = [*CSV_COLUMNS, *(TRACKER_COLUMNS if tracked else ()), *(f"param.{k}" for k in params)]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row.model_dump())
+        values = row.model_dump()
+        values.update({f"param.{k}": v for k, v in row.params.items()})
+        writer.writerow(values)
     return buffer.getvalue()

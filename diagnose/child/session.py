@@ -31,6 +31,8 @@ from diagnose.child.budget import Budget, RunInterrupted, TimeBudgetSpent, TimeL
 from diagnose.child.distributed import RankWatch, world_size
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.lifeline import stop_with_parent
+from diagnose.child.mlflowrun import opened_run
+from diagnose.child.notebook import run_notebook
 from diagnose.child.sandbox import Sandbox
 from diagnose.child.state import Schedule, TrainingState
 from diagnose.child.tap import Tap
@@ -63,6 +65,7 @@ class Session:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.script = Path(spec["script"]).resolve()
         self.args = list(spec.get("args", []))
+        self.notebook: dict[str, Any] | None = spec.get("notebook")  # its program, when a notebook
         self.state = TrainingState(
             UserCode(self.script), Schedule(every=spec.get("every", defaults.EVERY))
         )
@@ -120,7 +123,10 @@ class Session:
         if self.ranks is not None:
             self.ranks.install()
         try:
-            run_script(self.script, self.args)
+            if self.notebook is not None:
+                run_notebook(self.script, self.args, self.notebook, self.state.notes, self.workdir)
+            else:
+                run_script(self.script, self.args)
         except TimeLimitReached as stop:
             self.run.update(**self._time_limit(stop))
         except TimeBudgetSpent as stop:
@@ -190,6 +196,7 @@ class Session:
             peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             torch_version=torch.__version__,
             python_version=platform.python_version(),
+            mlflow_run=opened_run(),
         )
         sections = {**self.tap.sections(), **self.intervention.sections()}
         if self.ranks is not None:

@@ -52,6 +52,11 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p.add_argument(
         "--patch", action="store_true", help="a verified fix.patch per run, and a column for it"
     )
+    p.add_argument(
+        "--mlflow-log",
+        action="store_true",
+        help="attach each run's reports to the MLflow run its script opens",
+    )
     p.add_argument("--rules", type=Path, action="append", default=[])
     p.add_argument("--no-color", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -106,6 +111,7 @@ def _pass_through(options: argparse.Namespace) -> list[str]:
     ]
     args += ["--quick"] if options.quick else []
     args += ["--patch"] if options.patch else []
+    args += ["--mlflow-log"] if options.mlflow_log else []
     for path in options.rules:
         args += ["--rules", str(path.resolve())]
     return args

@@ -110,6 +110,11 @@ def _run_parser() -> argparse.ArgumentParser:
         help="write the top cause's fix as OUT/fix.patch and OUT/patched/, once running the "
         "patched copy shows it works",
     )
+    parser.add_argument(
+        "--mlflow-log",
+        action="store_true",
+        help="attach the reports to the MLflow run the script opens, with diagnose.* tags",
+    )
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
 
@@ -195,11 +200,14 @@ def _dispatch(argv: list[str]) -> int:
             progress=progress,
             nproc_per_node=options.nproc_per_node,
             patch=options.patch,
+            mlflow_log=options.mlflow_log,
         )
     if not options.quiet:
         offered = diagnosis.patch is not None and diagnosis.patch.offered
         files = report_files(options.out) + ([options.out / "fix.patch"] if offered else [])
         print_summary(diagnosis, files, color=not options.no_color)
+        if diagnosis.mlflow_run:
+            print(f"Reports attached to MLflow run {diagnosis.mlflow_run}, with diagnose.* tags")
     return EXIT_HEALTHY if diagnosis.healthy else EXIT_PROBLEMS
 
 

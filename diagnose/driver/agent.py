@@ -80,6 +80,7 @@ class Replays:
             every=self.every,
             intervention={"name": item.intervention, "params": item.params},
             nproc=self.target.nproc,
+            notebook=self.target.notebook_spec(),
         )
 
     def heartbeat(self, item: Plan) -> Path:

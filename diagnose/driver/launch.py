@@ -66,6 +66,7 @@ def rank_spec(spec: ScenarioSpec, rank: int) -> ScenarioSpec:
         spec.intervention,
         serve=False,
         nproc=spec.nproc,
+        notebook=spec.notebook,
     )
 
 

@@ -43,6 +43,8 @@ class ScenarioSpec:
     nproc: int = (
         1  # processes per node: more than one launches the script torchrun-style (launch.py)
     )
+    # A notebook's program and cell map (Target.notebook_spec); None for a script.
+    notebook: dict[str, Any] | None = None
 
     def paths(self, workdir: Path) -> dict[str, Path]:
         return {
@@ -62,6 +64,7 @@ class ScenarioSpec:
             "intervention": self.intervention,
             "serve": self.serve,
             "adaptive": self.adaptive,
+            "notebook": self.notebook,
             "workdir": str(workdir),
             "result": str(paths["result"]),
             "stdout": str(paths["stdout"]),

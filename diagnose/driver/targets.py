@@ -1,25 +1,37 @@
-"""Resolve what the user asked to diagnose into a Python script, checked before anything runs."""
+"""Resolve what the user asked to diagnose into a Python script or a notebook, checked before
+anything runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from diagnose.compat import tomllib
 from diagnose.errors import UsageError
 
+if TYPE_CHECKING:
+    from diagnose.notebooks.program import NotebookProgram
+
 SCRIPT_SUFFIXES = (".py", ".pyw")
+NOTEBOOK_SUFFIX = ".ipynb"
 DEFAULT_SCRIPTS = ("train.py", "main.py")
 
 
 @dataclass
 class Target:
     """A training script, the arguments to run it with, and how many processes run it (torchrun's
-    ``--nproc-per-node``; 1: the script alone)."""
+    ``--nproc-per-node``; 1: the script alone). A notebook is a script whose ``notebook`` holds the
+    program its code cells make."""
 
     script: Path
     args: list[str] = field(default_factory=list)
     nproc: int = 1
+    notebook: NotebookProgram | None = None
+
+    def notebook_spec(self) -> dict[str, Any] | None:
+        """What a child needs to run the notebook (None for a script)."""
+        return self.notebook.child_spec() if self.notebook is not None else None
 
 
 def resolve(path: Path, args: list[str] | None = None, nproc: int = 1) -> Target:
@@ -37,8 +49,12 @@ def _locate(path: Path, args: list[str] | None) -> Target:
         raise UsageError(f"{path}: no such file or folder")
     if path.is_dir():
         return _from_folder(path, args)
+    if path.suffix.lower() == NOTEBOOK_SUFFIX:
+        from diagnose.notebooks.program import read_program  # nbformat and IPython: notebooks only
+
+        return Target(path.resolve(), list(args or []), notebook=read_program(path))
     if path.suffix not in SCRIPT_SUFFIXES:
-        raise UsageError(f"{path}: not a Python script (expected a .py file)")
+        raise UsageError(f"{path}: not a Python script or notebook (expected a .py or .ipynb file)")
     check_syntax(path)
     return Target(path.resolve(), list(args or []))
 

@@ -25,8 +25,11 @@ from diagnose.rules.loader import RuleBook
 SCENARIO = "logs"
 
 
-def logs_evidence(metrics: LoggedMetrics) -> Evidence:
-    """Evidence holding what the log holds: the loss curve, validation passes, the learning rate."""
+def logs_evidence(
+    metrics: LoggedMetrics, script: str | None = None, notes: Sequence[str] = ()
+) -> Evidence:
+    """Evidence holding what the log holds: the loss curve, validation passes, the learning rate
+    (``script`` names the run when the log is not a file: an MLflow run)."""
     loss = metrics.loss
     first_bad = next((s for s, v in zip(loss.steps, loss.values) if not math.isfinite(v)), None)
     accuracy = dict(zip(metrics.val_accuracy.steps, metrics.val_accuracy.values))
@@ -48,8 +51,9 @@ def logs_evidence(metrics: LoggedMetrics) -> Evidence:
         steps=len(loss.values),
         backward_calls=len(loss.values),
         notes=[
+            *notes,
             f"Diagnosed from logged metrics ({columns}); only the rules a log can inform were "
-            f"evaluated."
+            f"evaluated.",
         ],
     )
     observed = ObservedRun(
@@ -68,7 +72,7 @@ def logs_evidence(metrics: LoggedMetrics) -> Evidence:
         if metrics.lr.values
         else None,
     )
-    return Evidence(script=str(metrics.source), observe=observed)
+    return Evidence(script=script or str(metrics.source), observe=observed)
 
 
 def diagnose_logs(
@@ -89,26 +93,33 @@ def diagnose_logs(
     folders = [out if single else out / name for name in names]
     for folder in folders:
         check_output(folder, formats)
-    results = []
-    for name, folder, logged in zip(names, folders, metrics):
-        started = time.monotonic()
-        evidence = logs_evidence(logged)
-        diagnosis = judge(evidence, book)
-        write_reports(diagnosis, evidence, folder, formats, templates)
-        row = BatchRow.from_diagnosis(
-            name, str(logged.source), diagnosis.model_dump(mode="json"), time.monotonic() - started
-        )
-        row.report = (
-            f"{name}/report.html"
-            if "html" in formats
-            else f"{name}/report.md"
-            if "md" in formats
-            else ""
-        )
-        results.append((row, diagnosis))
+    results = [
+        diagnose_evidence(logs_evidence(logged), name, folder, book, formats, templates)
+        for name, folder, logged in zip(names, folders, metrics)
+    ]
     if not single:
         write_summaries(out, [row for row, _ in results])
     return results
+
+
+def diagnose_evidence(
+    evidence: Evidence,
+    name: str,
+    folder: Path,
+    book: RuleBook,
+    formats: Sequence[str],
+    templates: Path | None = None,
+) -> tuple[BatchRow, Diagnosis]:
+    """Judge one log's evidence, write its reports into ``folder``; its row in the summaries."""
+    started = time.monotonic()
+    diagnosis = judge(evidence, book)
+    write_reports(diagnosis, evidence, folder, formats, templates)
+    row = BatchRow.from_diagnosis(
+        name, evidence.script, diagnosis.model_dump(mode="json"), time.monotonic() - started
+    )
+    report = "report.html" if "html" in formats else "report.md" if "md" in formats else ""
+    row.report = f"{name}/{report}" if report else ""
+    return row, diagnosis
 
 
 def _name(log: Path) -> str:

@@ -61,7 +61,7 @@ def read_metrics(path: Path) -> LoggedMetrics:
         raise UsageError(
             f"{path}: not a metrics log (expected .csv, .jsonl or a TensorBoard event file/folder)"
         )
-    metrics = _assign(path, named)
+    metrics = assign_roles(path, named)
     if not metrics.loss.values and not metrics.val_loss.values:
         raise UsageError(
             f"{path}: no loss column found among {', '.join(sorted(named)) or 'no columns'}"
@@ -88,7 +88,7 @@ def role(name: str) -> str | None:
     return None
 
 
-def _assign(path: Path, named: dict[str, Series]) -> LoggedMetrics:
+def assign_roles(path: Path, named: dict[str, Series]) -> LoggedMetrics:
     """Pick one logged series per role; for the training loss prefer the total over its parts."""
     metrics = LoggedMetrics(source=path)
     candidates: dict[str, list[str]] = {}

@@ -53,10 +53,17 @@ def write_patch(out: Path, report: PatchReport | None, attempt: PatchAttempt | N
 
 def header(report: PatchReport) -> str:
     """Lines before the diff: what it fixes, how it was verified, how to apply it."""
+    notebooks = [name for name in report.files if name.endswith(".ipynb")]
+    apply = (
+        f"The patched notebook is {PATCHED_DIR}/{notebooks[0]}; this diff is against its code "
+        "exported as one Python program (jupyter nbconvert --to script)"
+        if notebooks
+        else f"Apply it in {report.root}:  patch -p1 < {PATCH_FILE}   (or: git apply {PATCH_FILE})"
+    )
     lines = [
         f"{MARKER}: a verified fix for: {report.title} ({report.cause})",
         f"Verified by running the patched script under the same observation: {report.summary}.",
-        f"Apply it in {report.root}:  patch -p1 < {PATCH_FILE}   (or: git apply {PATCH_FILE})",
+        apply,
         "",
     ]
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from diagnose.diagnosis import CauseReport, Diagnosis
 from diagnose.driver.progress import Progress
 from diagnose.driver.targets import Target
 from diagnose.evidence import Evidence, PatchAttempt, PatchedFile
+from diagnose.notebooks.patching import as_notebook_patch
 from diagnose.patch.catalog import EDITS
 from diagnose.patch.context import Change, Context
 from diagnose.patch.diff import unified_diff
@@ -35,7 +36,9 @@ def attempt_patch(
     if top is None or diagnosis.healthy or top.confidence < LIKELY:
         return None
     try:
-        attempt = propose(top, evidence, book, Project(target.script))
+        attempt = propose(top, evidence, book, project(target))
+        if target.notebook is not None:
+            attempt = as_notebook_patch(target.notebook, attempt)
         if attempt.files:
             attempt.run = run_patched(target, attempt, settings, progress)
     except Exception as error:  # a patch that cannot be made must never cost the user the diagnosis
@@ -44,6 +47,12 @@ def attempt_patch(
             not_offered=f"the patch could not be made ({type(error).__name__}: {error})",
         )
     return attempt
+
+
+def project(target: Target) -> Project:
+    """The user's code the patch may edit; for a notebook, the program its cells make."""
+    notebook = target.notebook
+    return Project(target.script, {notebook.path: notebook.code} if notebook else None)
 
 
 def propose(

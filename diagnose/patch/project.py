@@ -1,7 +1,8 @@
 """The user's code a patch may touch: the script and the modules of its folder it imports.
 
 Only files under the script's folder are editable (they are the ones the run counted as the
-user's code); the diff's paths are relative to that folder.
+user's code); the diff's paths are relative to that folder. A notebook's code is not its file: the
+program its cells make is given as ``texts`` and edited in its place.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ MAX_MODULES = 40
 
 
 class Project:
-    def __init__(self, script: Path) -> None:
+    def __init__(self, script: Path, texts: dict[Path, str] | None = None) -> None:
         self.script = script.resolve()
         self.root = self.script.parent
         self._files: dict[Path, SourceFile] = {}
+        self._texts = {path.resolve(): text for path, text in (texts or {}).items()}
 
     def file(self, path: str | Path) -> SourceFile:
         """A file of the user's folder, read once (edits from several causes share one parse)."""
         resolved = Path(path).resolve()
         if not resolved.is_relative_to(self.root):
             raise NoEdit(f"{path} is outside the script's folder")
+        if resolved in self._texts and resolved not in self._files:
+            self._files[resolved] = SourceFile(resolved, self._texts[resolved])
         if resolved not in self._files:
             try:
                 self._files[resolved] = SourceFile.read(resolved)

@@ -20,6 +20,7 @@ from diagnose.driver.progress import Progress
 from diagnose.driver.runner import ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target
 from diagnose.evidence import PatchAttempt, ScenarioRun
+from diagnose.notebooks.program import read_program
 
 SKIPPED = {"__pycache__", ".git"}
 
@@ -43,6 +44,7 @@ def run_patched(
         mirror, work = Path(tmp) / "code" / root.name, Path(tmp) / "work"
         build_mirror(root, mirror, {f.path: f.text for f in attempt.files})
         script = mirror / target.script.relative_to(root)
+        notebook = read_program(script).child_spec() if target.notebook is not None else None
         spec = ScenarioSpec(
             "patched",
             script,
@@ -52,6 +54,7 @@ def run_patched(
             every=settings.every,
             adaptive=settings.adaptive,
             nproc=target.nproc,
+            notebook=notebook,
         )
         progress.scenario(
             spec.name,
