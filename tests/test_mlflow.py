@@ -238,6 +238,8 @@ import torch
 from torch import nn
 from sklearn.datasets import load_digits
 
+pytestmark = pytest.mark.heavy
+
 mlflow.set_tracking_uri("sqlite:///runs.db")
 mlflow.set_experiment("digits")
 digits = load_digits()

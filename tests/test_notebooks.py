@@ -32,6 +32,8 @@ import torch
 from torch import nn
 from sklearn.datasets import load_digits
 import matplotlib.pyplot as plt"""
+
+pytestmark = pytest.mark.heavy
 DATA = """\
 digits = load_digits()
 X = torch.tensor(digits.data, dtype=torch.float32) / 16
