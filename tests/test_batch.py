@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from conftest import SCRIPTS
 
 from diagnose.batch.executor import ROW_FILE, BatchOptions, LocalExecutor, run_batch
 from diagnose.batch.runlist import collect
+from diagnose.driver.interpreter import module_command
 from diagnose.errors import UsageError
 
 pytestmark = pytest.mark.heavy
@@ -106,9 +106,7 @@ def test_a_second_call_redoes_nothing(batch):
 def test_interrupted_batch_keeps_finished_runs_and_completes_on_rerun(tmp_path):
     out = tmp_path / "out"
     scripts = [str(SCRIPTS / "tiny_train.py")] * 4 + [str(LOOPS / "gan.py")] * 2
-    command = [
-        sys.executable,
-        "-m",
+    command = module_command(
         "diagnose",
         "batch",
         *scripts,
@@ -117,7 +115,7 @@ def test_interrupted_batch_keeps_finished_runs_and_completes_on_rerun(tmp_path):
         "--jobs",
         "2",
         "-q",
-    ]
+    )
     process = subprocess.Popen(command)
     deadline = time.monotonic() + 120
     while len(list(out.glob(f"*/{ROW_FILE}"))) < 2 and time.monotonic() < deadline:

@@ -160,8 +160,11 @@ def test_a_file_diagnose_did_not_write_is_never_replaced(tmp_path, capsys):
     assert not (tmp_path / "report.json").exists()
 
 
-def test_python_dash_m_entry_point():
+def test_python_dash_m_entry_point(tmp_path):
     process = subprocess.run(
-        [sys.executable, "-m", "diagnose", "--version"], capture_output=True, text=True
+        [sys.executable, "-m", "diagnose", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # a user's folder: the repository's root would shadow the installed package
     )
     assert process.returncode == 0 and process.stdout.startswith("nn-diagnose ")

@@ -15,13 +15,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import live_runs, two_at_a_time
 
+from diagnose.driver.interpreter import module_command
 from diagnose.facade import run
 
 pytestmark = pytest.mark.heavy
@@ -101,9 +101,7 @@ def tree_hash(folder: Path) -> str:
 def diagnose_command(script: str, args: list[str], out: Path, *options: str) -> list[str]:
     if script.startswith("nanogpt/"):  # nanoGPT's config file comes first, then its overrides
         args = [str(NANOGPT / "config" / "tiny.py"), *args]
-    return [
-        sys.executable,
-        "-m",
+    return module_command(
         "diagnose",
         str(FRAMEWORKS / script),
         "-o",
@@ -114,7 +112,7 @@ def diagnose_command(script: str, args: list[str], out: Path, *options: str) -> 
         *options,
         "--",
         *args,
-    ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -208,9 +206,7 @@ def test_ctrl_c_stops_every_rank(tmp_path):
         return [line for line in live_runs() if str(tmp_path) in line]
 
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
+        module_command(
             "diagnose",
             "--nproc-per-node",
             "2",
@@ -225,7 +221,7 @@ def test_ctrl_c_stops_every_rank(tmp_path):
             "--",
             "--epochs",
             "1000",
-        ],
+        ),
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,

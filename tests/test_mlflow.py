@@ -29,6 +29,8 @@ from torch import nn  # noqa: E402
 import diagnose  # noqa: E402
 from diagnose.cli.main import main  # noqa: E402
 
+pytestmark = pytest.mark.heavy
+
 KINDS = {
     "diverging": {"lr": 5.0, "momentum": 0.9, "activation": "tanh", "train_size": 1200},
     "chance": {"lr": 1e-7, "momentum": 0.0, "activation": "relu", "train_size": 1200},
@@ -237,8 +239,6 @@ import mlflow
 import torch
 from torch import nn
 from sklearn.datasets import load_digits
-
-pytestmark = pytest.mark.heavy
 
 mlflow.set_tracking_uri("sqlite:///runs.db")
 mlflow.set_experiment("digits")

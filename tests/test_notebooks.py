@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ pytest.importorskip("IPython", reason="the notebooks extra (ipython) is not inst
 import diagnose  # noqa: E402
 from diagnose.batch.executor import BatchOptions, LocalExecutor, run_batch  # noqa: E402
 from diagnose.batch.runlist import collect  # noqa: E402
+from diagnose.driver.interpreter import module_command  # noqa: E402
 from diagnose.errors import UsageError  # noqa: E402
 from diagnose.facade import rerender  # noqa: E402
 from diagnose.notebooks.patching import cell_source  # noqa: E402
@@ -192,7 +192,7 @@ def test_a_cell_with_a_syntax_error_is_refused_naming_it(tmp_path):
         [nbformat.v4.new_code_cell("import torch"), nbformat.v4.new_code_cell("x = (1,\ny = 2")],
     )
     done = subprocess.run(
-        [sys.executable, "-m", "diagnose", str(notebook), "-o", str(tmp_path / "out")],
+        module_command("diagnose", str(notebook), "-o", str(tmp_path / "out")),
         capture_output=True,
         text=True,
     )

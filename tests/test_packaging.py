@@ -94,8 +94,8 @@ def test_the_wheel_holds_the_rule_files_and_report_templates(wheel: zipfile.ZipF
     assert "diagnose/py.typed" in names
 
 
-def test_version_and_module_entry_point() -> None:
+def test_version_and_module_entry_point(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "diagnose"  # the console script beside this interpreter
     for command in ([str(script), "--version"], [sys.executable, "-m", "diagnose", "--version"]):
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path)
         assert done.stdout.strip() == f"nn-diagnose {__version__}"

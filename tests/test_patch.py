@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import TESTS, ZOO, two_at_a_time
 
+from diagnose.driver.interpreter import module_command
 from diagnose.facade import rerender
 
 CASES = TESTS / "cases"
@@ -79,9 +80,7 @@ def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
     (user / "notes.txt").write_text("the user's own file\n")
     before = snapshot(user)
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
+        module_command(
             "diagnose",
             str(user / script.name),
             "-o",
@@ -90,7 +89,7 @@ def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
             "md,json",
             "--patch",
             "-q",
-        ],
+        ),
         cwd=tmp,
         timeout=600,
     )

@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-import sys
 
 from conftest import SCRIPTS
 from rich.console import Console
 
+from diagnose.driver.interpreter import module_command
 from diagnose.facade import run
 from diagnose.reports.terminal import LiveProgress, PlainProgress, progress_display
 
@@ -22,15 +22,13 @@ class FakeTerminal(io.StringIO):
 
 def test_plain_progress_names_each_scenario_and_its_steps(tmp_path):
     process = subprocess.run(
-        [
-            sys.executable,
-            "-m",
+        module_command(
             "diagnose",
             str(SCRIPTS / "tiny_train.py"),
             "-o",
             str(tmp_path / "out"),
             "--quick",
-        ],
+        ),
         capture_output=True,
         text=True,
         timeout=120,

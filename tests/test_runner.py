@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from conftest import SCRIPTS, cold_env, live_runs
+
+from diagnose.driver.interpreter import module_command
 
 pytestmark = pytest.mark.heavy
 
@@ -102,9 +103,7 @@ def test_no_orphan_processes_after_a_hang_with_workers(observed):
 def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
     """`kill` (or Ctrl-C) of diagnose must not leave the script running in its own session."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
+        module_command(
             "diagnose",
             str(SCRIPTS / "sleeps_forever.py"),
             "-o",
@@ -112,7 +111,7 @@ def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
             "--timeout",
             "300",
             "-q",
-        ],
+        ),
         stderr=subprocess.PIPE,
         text=True,
         env=cold_env(),
@@ -132,9 +131,7 @@ def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
 def test_a_killed_diagnose_leaves_no_run_behind(tmp_path, command):
     """Even a SIGKILLed diagnose, which cannot react, stops its runs (Linux parent-death signal)."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
+        module_command(
             "diagnose",
             *command,
             str(SCRIPTS / "sleeps_forever.py"),
@@ -143,7 +140,7 @@ def test_a_killed_diagnose_leaves_no_run_behind(tmp_path, command):
             "--timeout",
             "300",
             "-q",
-        ],
+        ),
         stderr=subprocess.DEVNULL,
         env=cold_env(TMPDIR=str(tmp_path)),
     )  # what a killed diagnose cannot remove

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from conftest import SCRIPTS, ZYGOTE, cold_env, live_runs
 
 from diagnose.child import zygote as child_zygote
 from diagnose.driver import zygote
+from diagnose.driver.interpreter import module_command
 from diagnose.driver.runner import ChildResult, ScenarioSpec, child_env, run_scenario
 
 REPORT = """
@@ -108,9 +108,7 @@ def test_killing_the_diagnose_process_stops_its_forked_run(tmp_path: Path) -> No
     """The zygote watches each run's owner: SIGKILL of diagnose, which cannot stop its run itself,
     still ends the run the zygote forked for it."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
+        module_command(
             "diagnose",
             str(SCRIPTS / "sleeps_forever.py"),
             "-o",
@@ -118,7 +116,7 @@ def test_killing_the_diagnose_process_stops_its_forked_run(tmp_path: Path) -> No
             "--timeout",
             "300",
             "-q",
-        ],
+        ),
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
@@ -157,9 +155,7 @@ def test_a_batch_forks_its_runs_from_a_zygote_of_its_own_unless_cold(
         (tmp_path / name).mkdir()
         (tmp_path / name / "train.py").write_text(PARENT)
     out = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
+    command = module_command(
         "diagnose",
         "batch",
         str(tmp_path / "first"),
@@ -170,7 +166,7 @@ def test_a_batch_forks_its_runs_from_a_zygote_of_its_own_unless_cold(
         "-q",
         "--jobs",
         "2",
-    ]
+    )
     subprocess.run([*command, *(["--cold"] if cold else [])], env=cold_env(), check=False)
     for name in ("first", "second"):
         evidence = json.loads((out / name / "evidence.json").read_text())

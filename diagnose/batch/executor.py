@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,6 +28,7 @@ from diagnose.batch.summary import BatchRow, write_summaries
 from diagnose.child import atomic
 from diagnose.child.lifeline import TIED_ENV
 from diagnose.driver import zygote
+from diagnose.driver.interpreter import module_command
 from diagnose.driver.runner import child_env
 
 STAGING = ".staging"
@@ -58,9 +58,7 @@ _lock = threading.Lock()
 def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
     """Diagnose one run in a fresh process, into a temp folder; its row and the files written."""
     with tempfile.TemporaryDirectory(prefix="diagnose-batch-") as tmp:
-        command = [
-            sys.executable,
-            "-m",
+        command = module_command(
             "diagnose",
             str(run.script),
             "-o",
@@ -73,7 +71,7 @@ def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
             *run.launch_args(),
             "--",
             *run.args,
-        ]
+        )
         env = dict(
             os.environ,
             OMP_NUM_THREADS=str(options.threads),

@@ -31,7 +31,7 @@ def run_notebook(
     linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
     compiled = compile(code, filename, "exec", dont_inherit=True)
     sys.argv = [filename, *args]
-    sys.path[0] = str(notebook.parent)
+    sys.path.insert(0, str(notebook.parent))  # the launcher removed the working directory
     os.chdir(notebook.parent)
     os.environ["IPYTHONDIR"] = str(workdir / "ipython")
     from diagnose.child.ipyshell import start_shell  # IPython loads for notebooks only

@@ -48,7 +48,7 @@ STALL_SECONDS = (
 
 def run_script(script: Path, args: list[str]) -> None:
     sys.argv = [str(script), *args]
-    sys.path[0] = str(script.parent)
+    sys.path.insert(0, str(script.parent))  # the launcher removed the working directory
     runpy.run_path(str(script), run_name="__main__")
 
 

@@ -17,11 +17,11 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from diagnose.driver.interpreter import module_command
 from diagnose.driver.runner import ChildResult, ScenarioSpec, child_env, collect
 
 PEER_GRACE_SECONDS = 5.0
@@ -83,7 +83,7 @@ def run_ranks(spec: ScenarioSpec, workdir: Path) -> ChildResult:
         with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "diagnose.child", str(paths["spec"])],
+                    module_command("diagnose.child", str(paths["spec"])),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=err,

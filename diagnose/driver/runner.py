@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from diagnose import defaults
 from diagnose.child.forkserver import ForkClient
 from diagnose.driver import zygote
+from diagnose.driver.interpreter import module_command
 
 TAIL_LINES = 40
 TAIL_CHARS = 4000
@@ -103,7 +103,7 @@ def run_scenario(spec: ScenarioSpec, workdir: Path) -> ChildResult:
         return collect(spec, workdir, status, timed_out, time.monotonic() - started)
     with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "diagnose.child", str(paths["spec"])],
+            module_command("diagnose.child", str(paths["spec"])),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from diagnose.child import zygote
 from diagnose.child.forkserver import ForkClient
+from diagnose.driver.interpreter import module_command
 
 ENV = zygote.ENV  # the variable announcing the zygote to this process and its subprocesses
 
@@ -33,7 +33,7 @@ def serving(folder: Path, env: dict[str, str]) -> Iterator[ForkClient | None]:
     started = {k: v for k, v in env.items() if k not in zygote.THREAD_COUNTS}
     with open(folder / "zygote.stderr", "wb") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "diagnose.child.zygote", str(folder), str(os.getpid())],
+            module_command("diagnose.child.zygote", str(folder), str(os.getpid())),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=errors,
