@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from diagnose.evidence import Evidence
 from diagnose.probes.sections import TensorSummary
 from diagnose.rules.detect_learning import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
+    Params,
+    View,
     decades,
     detector,
     observed,
@@ -22,53 +21,71 @@ MIN_INDEX_COVERAGE = 0.7
 PARTIAL_PASS = 0.9
 
 
-def _float_inputs(ev: Evidence) -> TensorSummary:
+def _float_inputs(ev: View) -> TensorSummary:
     inputs = require(observed(ev, "data").inputs, "training input batch")
     if not inputs.dtype.startswith(FLOAT_TYPES) or inputs.std is None:
         raise NotEvaluated(f"inputs are {inputs.dtype or 'not tensors'}, not floating point")
     return inputs
 
 
+class NonfiniteValues(Params):
+    """Thresholds of ``nonfinite_values``."""
+
+    role: str
+
+
 @detector
-def nonfinite_values(ev: Evidence, role: str = "inputs") -> Finding:
+def nonfinite_values(ev: View, p: NonfiniteValues) -> Finding:
     data = observed(ev, "data")
-    summaries = [data.inputs, data.val_inputs] if role == "inputs" else [data.targets]
+    summaries = [data.inputs, data.val_inputs] if p.role == "inputs" else [data.targets]
     seen = [s for s in summaries if s is not None]
-    require(seen, f"training {role}")
+    require(seen, f"training {p.role}")
     nan, inf = sum(s.nan for s in seen), sum(s.inf for s in seen)
     if nan + inf == 0:
         return Finding.no()
     return Finding.yes(
         1.0,
-        f"{nan} NaN and {inf} Inf values in the {role} fed to the model (sampled batches)",
+        f"{nan} NaN and {inf} Inf values in the {p.role} fed to the model (sampled batches)",
         where="loader",
     )
 
 
+class InputsLargeScale(Params):
+    """Thresholds of ``inputs_large_scale``."""
+
+    max_abs: float
+
+
 @detector
-def inputs_large_scale(ev: Evidence, max_abs: float = 10.0) -> Finding:
+def inputs_large_scale(ev: View, p: InputsLargeScale) -> Finding:
     x = _float_inputs(ev)
     scale = max(abs(x.mean or 0.0), x.std or 0.0)
-    if scale < max_abs:
+    if scale < p.max_abs:
         return Finding.no(f"input scale {scale:.3g}")
     return Finding.yes(
-        scaled(decades(scale / max_abs), 0, 2),
+        scaled(decades(scale / p.max_abs), 0, 2),
         f"inputs have mean {x.mean:.3g} and std {x.std:.3g} (range {x.min:.3g} to {x.max:.3g}); "
         "networks train best on inputs of mean ~0 and std ~1",
         where="loader",
     )
 
 
+class FeatureScalesDisparate(Params):
+    """Thresholds of ``feature_scales_disparate``."""
+
+    max_ratio: float
+    ratio_with_large: float
+    large_std: float
+
+
 @detector
-def feature_scales_disparate(
-    ev: Evidence, max_ratio: float = 1000.0, ratio_with_large: float = 100.0, large_std: float = 5.0
-) -> Finding:
+def feature_scales_disparate(ev: View, p: FeatureScalesDisparate) -> Finding:
     x = _float_inputs(ev)
     stds = [s for s in x.feature_std if s > 1e-8]
     if len(stds) < 2:
         raise NotEvaluated("fewer than two non-constant input features or channels")
     ratio = max(stds) / min(stds)
-    if ratio >= max_ratio or (ratio >= ratio_with_large and max(stds) >= large_std):
+    if ratio >= p.max_ratio or (ratio >= p.ratio_with_large and max(stds) >= p.large_std):
         return Finding.yes(
             scaled(decades(ratio), 2, 5),
             f"per-feature std ranges from {min(stds):.3g} to {max(stds):.3g} ({ratio:.3g}x apart)",
@@ -77,13 +94,19 @@ def feature_scales_disparate(
     return Finding.no(f"feature std ratio {ratio:.3g}")
 
 
+class InputsSquashed(Params):
+    """Thresholds of ``inputs_squashed``."""
+
+    max_std: float
+    max_range: float
+    offset_max_std: float
+    min_offset: float
+
+
 @detector
 def inputs_squashed(
-    ev: Evidence,
-    max_std: float = 0.05,
-    max_range: float = 0.2,
-    offset_max_std: float = 0.25,
-    min_offset: float = 5.0,
+    ev: View,
+    p: InputsSquashed,
 ) -> Finding:
     """Inputs with a tiny spread within a tiny range around zero (pixels divided by 255 twice), or
     a small spread far off centre: standardizing with the raw statistics (m, s) a second time leaves
@@ -95,20 +118,28 @@ def inputs_squashed(
         f"inputs have std {std:.3g} around mean {x.mean:.3g} (range {x.min:.3g} to {x.max:.3g}): "
         "nearly constant after preprocessing"
     )
-    if 0 < std <= max_std and reach <= max_range:
-        return Finding.yes(scaled(decades(max_std / std), 0, 1.5), detail, where="loader")
-    if 0 < std <= offset_max_std and mean / std >= min_offset:
-        return Finding.yes(scaled(mean / std, min_offset, 4 * min_offset), detail, where="loader")
+    if 0 < std <= p.max_std and reach <= p.max_range:
+        return Finding.yes(scaled(decades(p.max_std / std), 0, 1.5), detail, where="loader")
+    if 0 < std <= p.offset_max_std and mean / std >= p.min_offset:
+        return Finding.yes(
+            scaled(mean / std, p.min_offset, 4 * p.min_offset), detail, where="loader"
+        )
     return Finding.no(f"input std {std:.3g}, mean {x.mean:.3g}")
+
+
+class NormalizeOnStandardized(Params):
+    """Thresholds of ``normalize_on_standardized``."""
+
+    max_input_mean: float
+    input_std_range: list[float]
+    far_std: float
+    far_mean: float
 
 
 @detector
 def normalize_on_standardized(
-    ev: Evidence,
-    max_input_mean: float = 0.5,
-    input_std_range: Sequence[float] = (0.5, 2.0),
-    far_std: float = 5.0,
-    far_mean: float = 2.0,
+    ev: View,
+    p: NormalizeOnStandardized,
 ) -> Finding:
     """A torchvision normalize given already standardized data, or two normalizes per sample."""
     data = observed(ev, "data")
@@ -120,11 +151,11 @@ def normalize_on_standardized(
             where="loader",
         )
     calls = require(data.normalize_calls, "torchvision normalize call")
-    lo, hi = input_std_range
+    lo, hi = p.input_std_range
     for call in calls:
-        standardized = abs(call.input_mean) <= max_input_mean and lo <= call.input_std <= hi
-        far = any(s >= far_std or s <= 1 / far_std for s in call.std) or any(
-            abs(m) >= far_mean for m in call.mean
+        standardized = abs(call.input_mean) <= p.max_input_mean and lo <= call.input_std <= hi
+        far = any(s >= p.far_std or s <= 1 / p.far_std for s in call.std) or any(
+            abs(m) >= p.far_mean for m in call.mean
         )
         if standardized and far:
             return Finding.yes(
@@ -137,15 +168,21 @@ def normalize_on_standardized(
     return Finding.no()
 
 
+class ClassImbalance(Params):
+    """Thresholds of ``class_imbalance``."""
+
+    min_ratio: float
+
+
 @detector
-def class_imbalance(ev: Evidence, min_ratio: float = 10.0) -> Finding:
+def class_imbalance(ev: View, p: ClassImbalance) -> Finding:
     counts = require(observed(ev, "data").class_counts, "class label")
     if len(counts) < 2:
         raise NotEvaluated("a single class in the observed labels")
     largest, smallest = max(counts.values()), min(counts.values())
     ratio = largest / smallest
     total = sum(counts.values())
-    if ratio < min_ratio:
+    if ratio < p.min_ratio:
         return Finding.no(f"largest/smallest class ratio {ratio:.3g}")
     majority = max(counts, key=counts.get)
     return Finding.yes(
@@ -156,8 +193,15 @@ def class_imbalance(ev: Evidence, min_ratio: float = 10.0) -> Finding:
     )
 
 
+class ClassSharesShift(Params):
+    """Thresholds of ``class_shares_shift``."""
+
+    min_factor: float
+    min_share: float
+
+
 @detector
-def class_shares_shift(ev: Evidence, min_factor: float = 4.0, min_share: float = 0.02) -> Finding:
+def class_shares_shift(ev: View, p: ClassSharesShift) -> Finding:
     """A class is several times rarer (or commoner) in training than in validation: the model learns
     a prior that the data it is judged on does not have. Imbalance that validation shares is the
     task's own; imbalance only in training is what cutting or filtering the training data did."""
@@ -183,31 +227,37 @@ def class_shares_shift(ev: Evidence, min_factor: float = 4.0, min_share: float =
     shifts = []
     for label in set(counts) | {c for c, n in val.items() if n}:
         train_share, val_share = counts.get(label, 0) / train_total, val.get(label, 0) / val_total
-        if max(train_share, val_share) >= min_share:
+        if max(train_share, val_share) >= p.min_share:
             factor = max(train_share, val_share) / max(min(train_share, val_share), 1 / train_total)
             shifts.append((factor, label, train_share, val_share))
     factor, label, train_share, val_share = max(shifts, default=(1.0, None, 0.0, 0.0))
-    if factor < min_factor:
+    if factor < p.min_factor:
         return Finding.no(
             f"class shares agree within {factor:.3g}x between training and validation"
         )
     return Finding.yes(
-        scaled(decades(factor), decades(min_factor), 2),
+        scaled(decades(factor), decades(p.min_factor), 2),
         f"class {label} is {train_share:.1%} of the training labels but {val_share:.1%} of the "
         f"validation labels ({factor:.3g}x apart)",
         where="loader",
     )
 
 
+class TargetsFromInputs(Params):
+    """Thresholds of ``targets_from_inputs``."""
+
+    min_share: float
+
+
 @detector
-def targets_from_inputs(ev: Evidence, min_share: float = 0.5) -> Finding:
+def targets_from_inputs(ev: View, p: TargetsFromInputs) -> Finding:
     """The targets are the model's own input tokens, shifted to the next position (language
     modelling) or as they are: they match their inputs by construction, and their balance is the
     text's."""
     share = observed(ev, "data").targets_from_inputs
     if share is None:
         raise NotEvaluated("no integer sequence input to compare the targets with")
-    if share < min_share:
+    if share < p.min_share:
         return Finding.no(
             f"targets match the input tokens in {share:.0%} of the checked loss calls"
         )
@@ -219,8 +269,14 @@ def targets_from_inputs(ev: Evidence, min_share: float = 0.5) -> Finding:
     )
 
 
+class PredictionsCollapsed(Params):
+    """Thresholds of ``predictions_collapsed``."""
+
+    min_share: float
+
+
 @detector
-def predictions_collapsed(ev: Evidence, min_share: float = 0.98) -> Finding:
+def predictions_collapsed(ev: View, p: PredictionsCollapsed) -> Finding:
     """The model predicts one class although the labels it trains on hold several. A model may
     predict the majority as often as it occurs; collapse is predicting it more than halfway from
     there to always. Without labels read from the data (a GAN's constant targets), it cannot be
@@ -230,25 +286,32 @@ def predictions_collapsed(ev: Evidence, min_share: float = 0.98) -> Finding:
     if len(counts) < 2:
         raise NotEvaluated("no labels with several classes were read from the data")
     majority = max(counts.values()) / sum(counts.values())
-    if share >= max(min_share, (1 + majority) / 2):
+    if share >= max(p.min_share, (1 + majority) / 2):
         return Finding.yes(
-            scaled(share, min_share, 1.0),
+            scaled(share, p.min_share, 1.0),
             f"{share:.1%} of recent training predictions are the same class",
         )
     return Finding.no(f"most common predicted class {share:.1%}")
 
 
+class LabelsSorted(Params):
+    """Thresholds of ``labels_sorted``."""
+
+    min_batch_share: float
+    min_lift: float
+
+
 @detector
-def labels_sorted(ev: Evidence, min_batch_share: float = 0.8, min_lift: float = 1.5) -> Finding:
+def labels_sorted(ev: View, p: LabelsSorted) -> Finding:
     data = observed(ev, "data")
     batch_share = require(data.batch_majority_share, "class label")
     counts = data.class_counts
     overall = max(counts.values()) / sum(counts.values())
     samplers = {loader.sampler for loader in data.loaders if loader.role == "train"}
-    if batch_share >= min_batch_share and batch_share >= min_lift * overall:
+    if batch_share >= p.min_batch_share and batch_share >= p.min_lift * overall:
         sampler = f" (training loader sampler: {', '.join(sorted(samplers))})" if samplers else ""
         return Finding.yes(
-            scaled(batch_share / overall, min_lift, 5),
+            scaled(batch_share / overall, p.min_lift, 5),
             f"on average {batch_share:.0%} of a training batch is one class, although the "
             f"largest class is {overall:.0%} of the data{sampler}",
             where="loader",
@@ -256,27 +319,40 @@ def labels_sorted(ev: Evidence, min_batch_share: float = 0.8, min_lift: float = 
     return Finding.no(f"batch majority share {batch_share:.0%} vs {overall:.0%} overall")
 
 
+class ValRowsInTrain(Params):
+    """Thresholds of ``val_rows_in_train``."""
+
+    min_fraction: float
+    min_rows: int
+
+
 @detector
-def val_rows_in_train(ev: Evidence, min_fraction: float = 0.1, min_rows: int = 10) -> Finding:
+def val_rows_in_train(ev: View, p: ValRowsInTrain) -> Finding:
     data = observed(ev, "data")
-    if data.val_rows_hashed < min_rows:
+    if data.val_rows_hashed < p.min_rows:
         raise NotEvaluated("no validation inputs separate from the training data were seen")
     fraction = data.val_rows_in_train / data.val_rows_hashed
-    if fraction < min_fraction:
+    if fraction < p.min_fraction:
         return Finding.no(f"{fraction:.1%} of validation rows occur in training data")
     return Finding.yes(
-        scaled(fraction, min_fraction, 0.5),
+        scaled(fraction, p.min_fraction, 0.5),
         f"{data.val_rows_in_train} of {data.val_rows_hashed} validation inputs "
         f"({fraction:.0%}) are exact copies of training inputs",
     )
 
 
+class EvaluatesTrainingSlice(Params):
+    """Thresholds of ``evaluates_training_slice``."""
+
+    min_rows: int
+
+
 @detector
-def evaluates_training_slice(ev: Evidence, min_rows: int = 10) -> Finding:
+def evaluates_training_slice(ev: View, p: EvaluatesTrainingSlice) -> Finding:
     """Evaluation on a slice of the training tensor: a leak when it is reported as validation,
     harmless when it is a training-accuracy check; the tool cannot tell which."""
     data = observed(ev, "data")
-    if data.train_slice_rows < min_rows:
+    if data.train_slice_rows < p.min_rows:
         return Finding.no()
     return Finding.yes(
         data.train_slice_rows_in_train / data.train_slice_rows,
@@ -285,10 +361,15 @@ def evaluates_training_slice(ev: Evidence, min_rows: int = 10) -> Finding:
     )
 
 
+class ValInputsDiffer(Params):
+    """Thresholds of ``val_inputs_differ``."""
+
+    max_std_ratio: float
+    max_mean_shift: float
+
+
 @detector
-def val_inputs_differ(
-    ev: Evidence, max_std_ratio: float = 3.0, max_mean_shift: float = 2.0
-) -> Finding:
+def val_inputs_differ(ev: View, p: ValInputsDiffer) -> Finding:
     data = observed(ev, "data")
     train, val = (
         require(data.inputs, "training input"),
@@ -298,17 +379,23 @@ def val_inputs_differ(
         raise NotEvaluated("input statistics are not comparable")
     ratio = max(train.std / val.std, val.std / train.std)
     shift = abs((val.mean or 0) - (train.mean or 0)) / train.std
-    if ratio >= max_std_ratio or shift >= max_mean_shift:
+    if ratio >= p.max_std_ratio or shift >= p.max_mean_shift:
         return Finding.yes(
-            scaled(max(ratio / max_std_ratio, shift / max_mean_shift), 1, 3),
+            scaled(max(ratio / p.max_std_ratio, shift / p.max_mean_shift), 1, 3),
             f"training inputs have mean {train.mean:.3g}, std {train.std:.3g}; validation inputs "
             f"mean {val.mean:.3g}, std {val.std:.3g}",
         )
     return Finding.no()
 
 
+class TargetsLookLikeClasses(Params):
+    """Thresholds of ``targets_look_like_classes``."""
+
+    max_classes: int
+
+
 @detector
-def targets_look_like_classes(ev: Evidence, max_classes: int = 100) -> Finding:
+def targets_look_like_classes(ev: View, p: TargetsLookLikeClasses) -> Finding:
     """A regression loss trained on class indices, or a binary loss given targets above 1."""
     loss = observed(ev, "loss")
     targets = require(observed(ev, "data").targets, "training target")
@@ -317,7 +404,7 @@ def targets_look_like_classes(ev: Evidence, max_classes: int = 100) -> Finding:
     regression = loss.kind in REGRESSION_LOSSES
     # Most of 0..max occur (a batch may lack a class or two): indices, not counts or scores.
     dense = (targets.distinct or 0) >= MIN_INDEX_COVERAGE * (targets.max - targets.min + 1)
-    if regression and targets.min == 0 and dense and 3 <= (targets.distinct or 0) <= max_classes:
+    if regression and targets.min == 0 and dense and 3 <= (targets.distinct or 0) <= p.max_classes:
         return Finding.yes(
             0.8,
             f"{loss.kind} is trained on targets that are the {targets.distinct} class "
@@ -334,7 +421,7 @@ def targets_look_like_classes(ev: Evidence, max_classes: int = 100) -> Finding:
 
 
 @detector
-def targets_are_values(ev: Evidence) -> Finding:
+def targets_are_values(ev: View) -> Finding:
     """A classification loss given real-valued targets outside [0, 1]: regression targets. Soft
     labels and smoothed one-hot targets are probabilities and stay within [0, 1]."""
     loss = observed(ev, "loss")

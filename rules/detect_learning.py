@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import statistics
 
-from diagnose.evidence import Evidence
 from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
+    Params,
+    Readable,
+    View,
     adversarial,
     detector,
     finite_values,
@@ -33,7 +35,7 @@ MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)
 
 
 @detector
-def loss_disconnected(ev: Evidence) -> Finding:
+def loss_disconnected(ev: View) -> Finding:
     graph = observed(ev, "graph")
     if not graph.checked or not graph.trainable_params:
         raise NotEvaluated("no backward pass through a model with trainable parameters was seen")
@@ -50,8 +52,14 @@ def loss_disconnected(ev: Evidence) -> Finding:
     )
 
 
+class LossMissesUpdatedParams(Params):
+    """Thresholds of ``loss_misses_updated_params``."""
+
+    min_fraction: float
+
+
 @detector
-def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Finding:
+def loss_misses_updated_params(ev: View, p: LossMissesUpdatedParams) -> Finding:
     """A real share of what the optimizer updates is out of the loss's reach (a detach() or
     no_grad() before the head): those weights never get a gradient, only the part after the cut
     trains. The run may still learn well on the head alone, so how well it learns says nothing
@@ -61,10 +69,10 @@ def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Findi
     if not graph.updated_elements or not graph.params_reached:
         raise NotEvaluated("no backward pass reached the model's updated parameters")
     missed = 1.0 - graph.updated_elements_reached / graph.updated_elements
-    if missed < min_fraction:
+    if missed < p.min_fraction:
         return Finding.no(f"the loss reaches {1 - missed:.0%} of the updated parameters")
     return Finding.yes(
-        scaled(missed, min_fraction, 0.5),
+        scaled(missed, p.min_fraction, 0.5),
         f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
         f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
         "layers after the cut are trained",
@@ -73,7 +81,7 @@ def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Findi
 
 
 @detector
-def custom_function_in_graph(ev: Evidence) -> Finding:
+def custom_function_in_graph(ev: View) -> Finding:
     graph = observed(ev, "graph")
     if not graph.custom_functions:
         return Finding.no()
@@ -84,13 +92,20 @@ def custom_function_in_graph(ev: Evidence) -> Finding:
     )
 
 
+class GradsMissingAtStep(Params):
+    """Thresholds of ``grads_missing_at_step``."""
+
+    min_fraction: float
+    min_steps: int
+
+
 @detector
-def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: int = 4) -> Finding:
+def grads_missing_at_step(ev: View, p: GradsMissingAtStep) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.steps_checked_for_grads < min_steps:
-        raise NotEvaluated(f"fewer than {min_steps} optimizer steps checked")
+    if book.steps_checked_for_grads < p.min_steps:
+        raise NotEvaluated(f"fewer than {p.min_steps} optimizer steps checked")
     fraction = book.steps_without_grads / book.steps_checked_for_grads
-    if fraction < min_fraction:
+    if fraction < p.min_fraction:
         return Finding.no(f"{fraction:.0%} of steps had no gradient")
     return Finding.yes(
         fraction,
@@ -100,13 +115,19 @@ def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: in
     )
 
 
+class ZeroGradAfterBackward(Params):
+    """Thresholds of ``zero_grad_after_backward``."""
+
+    min_fraction: float
+
+
 @detector
-def zero_grad_after_backward(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def zero_grad_after_backward(ev: View, p: ZeroGradAfterBackward) -> Finding:
     book = observed(ev, "bookkeeping")
     if not book.steps:
         raise NotEvaluated("no optimizer step")
     fraction = book.zero_grad_between_backward_and_step / book.steps
-    if fraction < min_fraction:
+    if fraction < p.min_fraction:
         return Finding.no()
     return Finding.yes(
         fraction,
@@ -116,8 +137,14 @@ def zero_grad_after_backward(ev: Evidence, min_fraction: float = 0.5) -> Finding
     )
 
 
+class OptimizerNeverSteps(Params):
+    """Thresholds of ``optimizer_never_steps``."""
+
+    min_backward: int
+
+
 @detector
-def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
+def optimizer_never_steps(ev: View, p: OptimizerNeverSteps) -> Finding:
     """Backward passes with no update after them: ``optimizer.step()`` never called, or, in a loop
     that updates by hand, no step ever changing the weights (an update that rebinds a name,
     ``p = p - lr * p.grad``, instead of changing the tensor)."""
@@ -125,7 +152,7 @@ def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
     if not optimizer.optimizers:
         raise NotEvaluated("no optimizer was created and no backward pass was seen")
     if all(o.cls == HAND_UPDATE for o in optimizer.optimizers):
-        if book.steps_checked_for_change < min_backward // 2:
+        if book.steps_checked_for_change < p.min_backward // 2:
             raise NotEvaluated("too few hand-written updates checked")
         if book.steps_params_unchanged < book.steps_checked_for_change:
             return Finding.no("the weights change at the hand-written updates")
@@ -136,7 +163,7 @@ def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
             "never reaches the parameters",
             where="backward",
         )
-    if book.backward_calls >= min_backward and book.steps == 0:
+    if book.backward_calls >= p.min_backward and book.steps == 0:
         return Finding.yes(
             1.0,
             f"{book.backward_calls} backward passes ran but optimizer.step() was never called",
@@ -145,13 +172,19 @@ def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
     return Finding.no(f"{book.steps} steps")
 
 
+class OptimizerMissesModel(Params):
+    """Thresholds of ``optimizer_misses_model``."""
+
+    max_fraction: float
+
+
 @detector
-def optimizer_misses_model(ev: Evidence, max_fraction: float = 0.05) -> Finding:
+def optimizer_misses_model(ev: View, p: OptimizerMissesModel) -> Finding:
     opt = observed(ev, "optimizer")
     if not opt.optimizers or not opt.model_params_trainable:
         raise NotEvaluated("no optimizer, or a model without trainable parameters")
     fraction = opt.model_params_optimized / opt.model_params_trainable
-    if fraction > max_fraction:
+    if fraction > p.max_fraction:
         return Finding.no(f"the optimizer holds {fraction:.0%} of the model's trainable parameters")
     elsewhere = opt.optimized_params - opt.optimized_params_in_model
     other = f"; it holds {elsewhere:,} parameters of something else" if elsewhere else ""
@@ -163,13 +196,19 @@ def optimizer_misses_model(ev: Evidence, max_fraction: float = 0.05) -> Finding:
     )
 
 
+class ParamsMostlyFrozen(Params):
+    """Thresholds of ``params_mostly_frozen``."""
+
+    max_trainable: float
+
+
 @detector
-def params_mostly_frozen(ev: Evidence, max_trainable: float = 0.05) -> Finding:
+def params_mostly_frozen(ev: View, p: ParamsMostlyFrozen) -> Finding:
     model = observed(ev, "model")
     if not model.params:
         raise NotEvaluated("the model has no parameters")
     fraction = model.trainable / model.params
-    if fraction > max_trainable:
+    if fraction > p.max_trainable:
         return Finding.no(f"{fraction:.0%} of parameters are trainable")
     return Finding.yes(
         1.0 - fraction,
@@ -178,8 +217,14 @@ def params_mostly_frozen(ev: Evidence, max_trainable: float = 0.05) -> Finding:
     )
 
 
+class ProbabilitiesIntoLogitLoss(Params):
+    """Thresholds of ``probabilities_into_logit_loss``."""
+
+    min_fraction: float
+
+
 @detector
-def probabilities_into_logit_loss(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def probabilities_into_logit_loss(ev: View, p: ProbabilitiesIntoLogitLoss) -> Finding:
     loss, graph = observed(ev, "loss"), ev.observe.graph
     if graph is not None and graph.softmax_into_log_softmax:
         return Finding.yes(
@@ -192,7 +237,7 @@ def probabilities_into_logit_loss(ev: Evidence, min_fraction: float = 0.5) -> Fi
             "no loss that expects logits (cross_entropy, BCE-with-logits) was called"
         )
     fraction = loss.probability_inputs / loss.logit_loss_calls
-    if fraction < min_fraction:
+    if fraction < p.min_fraction:
         return Finding.no()
     return Finding.yes(
         fraction,
@@ -203,7 +248,7 @@ def probabilities_into_logit_loss(ev: Evidence, min_fraction: float = 0.5) -> Fi
 
 
 @detector
-def log_of_probabilities(ev: Evidence) -> Finding:
+def log_of_probabilities(ev: View) -> Finding:
     graph = observed(ev, "graph")
     if not graph.checked:
         raise NotEvaluated("no backward pass")
@@ -217,15 +262,21 @@ def log_of_probabilities(ev: Evidence) -> Finding:
     )
 
 
+class NllOnRawScores(Params):
+    """Thresholds of ``nll_on_raw_scores``."""
+
+    min_fraction: float
+
+
 @detector
-def nll_on_raw_scores(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def nll_on_raw_scores(ev: View, p: NllOnRawScores) -> Finding:
     loss = observed(ev, "loss")
     if not loss.nll_calls:
         raise NotEvaluated("nll_loss was not called")
     fraction = loss.nll_positive_inputs / loss.nll_calls
     values = finite_values(loss.values)
     negative = values and min(values) < -0.1
-    if fraction < min_fraction and not negative:
+    if fraction < p.min_fraction and not negative:
         return Finding.no()
     extra = f"; the loss went down to {min(values):.3g}" if negative else ""
     return Finding.yes(
@@ -237,7 +288,7 @@ def nll_on_raw_scores(ev: Evidence, min_fraction: float = 0.5) -> Finding:
 
 
 @detector
-def target_broadcast(ev: Evidence) -> Finding:
+def target_broadcast(ev: View) -> Finding:
     loss, messages = observed(ev, "loss"), ev.observe.messages
     warned = [
         w.message
@@ -257,7 +308,7 @@ def target_broadcast(ev: Evidence) -> Finding:
 
 
 @detector
-def single_unit_classifier(ev: Evidence) -> Finding:
+def single_unit_classifier(ev: View) -> Finding:
     loss = observed(ev, "loss")
     if loss.kind != "cross_entropy":
         raise NotEvaluated("cross_entropy was not the training loss")
@@ -272,7 +323,7 @@ def single_unit_classifier(ev: Evidence) -> Finding:
 
 
 @detector
-def output_range_mismatch(ev: Evidence) -> Finding:
+def output_range_mismatch(ev: View) -> Finding:
     """Regression outputs staying on one side of a bound the targets cross (ReLU/sigmoid heads)."""
     loss, data = observed(ev, "loss"), observed(ev, "data")
     targets = require(data.targets, "training target")
@@ -295,8 +346,14 @@ def output_range_mismatch(ev: Evidence) -> Finding:
     return Finding.no()
 
 
+class LinearLayersStacked(Params):
+    """Thresholds of ``linear_layers_stacked``."""
+
+    min_fraction: float
+
+
 @detector
-def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
+def linear_layers_stacked(ev: View, p: LinearLayersStacked) -> Finding:
     """Linear layers feeding the next with nothing nonlinear between them (a batch norm or dropout
     is affine): each such pair is one linear map, a layer of depth lost. Low-rank factorizations
     (adapters, bottlenecks) are not counted. A quarter of the layers is far from an accident of
@@ -305,11 +362,11 @@ def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
     if model.linear_layers < 2:
         raise NotEvaluated("fewer than two linear/conv layers ran")
     fraction = len(model.linear_chains) / (model.linear_layers - 1)
-    if fraction < min_fraction:
+    if fraction < p.min_fraction:
         return Finding.no(f"{len(model.linear_chains)} linear→linear connections")
     pairs = ", ".join(f"{a} → {b}" for a, b in model.linear_chains[:4])
     return Finding.yes(
-        scaled(fraction, min_fraction, 2 * min_fraction),
+        scaled(fraction, p.min_fraction, 2 * p.min_fraction),
         f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
         f"feed the next with no activation between them ({pairs})",
         where="forward",
@@ -317,7 +374,7 @@ def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
 
 
 @detector
-def unregistered_layers(ev: Evidence) -> Finding:
+def unregistered_layers(ev: View) -> Finding:
     model = observed(ev, "model")
     if not model.unregistered:
         return Finding.no()
@@ -329,10 +386,16 @@ def unregistered_layers(ev: Evidence) -> Finding:
     )
 
 
+class SumReduction(Params):
+    """Thresholds of ``sum_reduction``."""
+
+    min_fraction: float
+    min_batch: int
+    mean_divisor: float
+
+
 @detector
-def sum_reduction(
-    ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5
-) -> Finding:
+def sum_reduction(ev: View, p: SumReduction) -> Finding:
     """A loss summed over the batch, so its gradients grow with the batch size. A sum that the
     script divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face
     computes its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding
@@ -341,10 +404,10 @@ def sum_reduction(
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
     batch = loss.output_shape[0] if loss.output_shape else 0
-    if loss.sum_reduction_calls / loss.training_calls < min_fraction or batch < min_batch:
+    if loss.sum_reduction_calls / loss.training_calls < p.min_fraction or batch < p.min_batch:
         return Finding.no()
     divisor = median(loss.sum_divisors) if loss.sum_divisors else None
-    if divisor is not None and divisor >= mean_divisor:
+    if divisor is not None and divisor >= p.mean_divisor:
         return Finding.no(
             f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
             "backward(): a mean"
@@ -357,40 +420,59 @@ def sum_reduction(
     )
 
 
+class DropoutTooHigh(Params):
+    """Thresholds of ``dropout_too_high``."""
+
+    max_p: float
+
+
 @detector
-def dropout_too_high(ev: Evidence, max_p: float = 0.75) -> Finding:
+def dropout_too_high(ev: View, p: DropoutTooHigh) -> Finding:
     model = observed(ev, "model")
     if not model.dropout:
         raise NotEvaluated("the model has no dropout")
-    p = max(model.dropout)
-    if p < max_p:
-        return Finding.no(f"largest dropout p={p:g}")
+    rate = max(model.dropout)
+    if rate < p.max_p:
+        return Finding.no(f"largest dropout p={rate:g}")
     return Finding.yes(
-        scaled(p, max_p, 0.95), f"dropout with p={p:g} drops {p:.0%} of the units each step"
+        scaled(rate, p.max_p, 0.95),
+        f"dropout with p={rate:g} drops {rate:.0%} of the units each step",
     )
 
 
+class LossNotImproving(Params):
+    """Thresholds of ``loss_not_improving``."""
+
+    min_improvement: float
+
+
 @detector
-def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
+def loss_not_improving(ev: View, p: LossNotImproving) -> Finding:
     values = _curve(ev)
     early = statistics.median(window(values, 0, 0.1))
     late = statistics.median(window(values, 0.8, 1.0))
     improvement = (early - late) / abs(early) if early else 0.0
-    if improvement >= min_improvement:
+    if improvement >= p.min_improvement:
         return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
     return Finding.yes(
-        scaled(min_improvement - improvement, 0, min_improvement),
+        scaled(p.min_improvement - improvement, 0, p.min_improvement),
         f"the training loss moved from {early:.4g} to {late:.4g} over {len(values)} steps "
         f"({improvement:+.1%})",
     )
 
 
+class LossAtChance(Params):
+    """Thresholds of ``loss_at_chance``."""
+
+    tolerance: float
+
+
 @detector
-def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
+def loss_at_chance(ev: View, p: LossAtChance) -> Finding:
     loss, values = observed(ev, "loss"), _curve(ev)
     chance = chance_loss(ev)
     late = statistics.median(window(values, 0.8, 1.0))
-    if abs(late - chance) > tolerance * chance:
+    if abs(late - chance) > p.tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
     baseline = (
         "a constant prediction, each batch's target mean"
@@ -398,14 +480,20 @@ def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
         else f"predicting the class frequencies for {loss.n_classes} classes"
     )
     return Finding.yes(
-        1.0 - abs(late - chance) / (tolerance * chance) * 0.5,
+        1.0 - abs(late - chance) / (p.tolerance * chance) * 0.5,
         f"the training loss sits at {late:.4g}, the loss of {baseline} ({chance:.4g}): "
         "the model has learned nothing",
     )
 
 
+class InitialLossHigh(Params):
+    """Thresholds of ``initial_loss_high``."""
+
+    min_factor: float
+
+
 @detector
-def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
+def initial_loss_high(ev: View, p: InitialLossHigh) -> Finding:
     """A classifier's first loss far above chance: its initial outputs are confidently wrong,
     typically from too large an initialisation (or unnormalised inputs)."""
     loss = observed(ev, "loss")
@@ -414,16 +502,16 @@ def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
     if first is None or not math.isfinite(first) or not loss.n_classes or loss.n_classes < 2:
         raise NotEvaluated("no classification loss with a finite first value")
     uniform = math.log(loss.n_classes)  # what a freshly initialised classifier scores
-    if first < min_factor * uniform:
+    if first < p.min_factor * uniform:
         return Finding.no(f"initial {kind} {first:.4g}, uniform-prediction loss {uniform:.4g}")
     return Finding.yes(
-        scaled(first / uniform, min_factor, 10 * min_factor),
+        scaled(first / uniform, p.min_factor, 10 * p.min_factor),
         f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
         f"= {uniform:.4g}, the loss of uniform predictions",
     )
 
 
-def _curve(ev: Evidence) -> list[float]:
+def _curve(ev: Readable) -> list[float]:
     if adversarial(ev):
         raise NotEvaluated(
             "optimizers take turns with losses of their own (an adversarial game): "
@@ -435,7 +523,7 @@ def _curve(ev: Evidence) -> list[float]:
     return values
 
 
-def chance_loss(ev: Evidence) -> float:
+def chance_loss(ev: Readable) -> float:
     """The loss of a model that learned nothing from its inputs. For a classifier, the
     cross-entropy of predicting the class frequencies: ln(C) for balanced classes; for a regression
     loss, the loss of predicting each batch's target mean, as measured on the batches trained on."""
@@ -460,8 +548,15 @@ def chance_loss(ev: Evidence) -> float:
     return math.log(loss.n_classes)
 
 
+class FrozenAtInit(Params):
+    """Thresholds of ``frozen_at_init``."""
+
+    min_share: float
+    tolerance: float
+
+
 @detector
-def frozen_at_init(ev: Evidence, min_share: float = 0.2, tolerance: float = 0.15) -> Finding:
+def frozen_at_init(ev: View, p: FrozenAtInit) -> Finding:
     """Frozen layers whose weights still have the statistics of a fresh initialization: features
     that were never trained and never will be. A frozen pretrained backbone has weights of its own
     scale; a frozen layer straight from ``nn.Linear(...)`` is a bug."""
@@ -473,14 +568,14 @@ def frozen_at_init(ev: Evidence, min_share: float = 0.2, tolerance: float = 0.15
         for layer in init.layers
         if layer.name in model.frozen_stds
         and _untouched(layer, model.frozen_stds[layer.name])
-        and _at_init(layer, tolerance)
+        and _at_init(layer, p.tolerance)
     ]
     share = sum(math.prod(layer.shape) for layer in fresh) / model.params
-    if share < min_share:
+    if share < p.min_share:
         return Finding.no(f"{share:.0%} of the parameters are frozen at their initial values")
     names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if len(fresh) > 3 else "")
     return Finding.yes(
-        scaled(share, min_share, 0.8),
+        scaled(share, p.min_share, 0.8),
         f"{share:.0%} of the parameters ({names}) have requires_grad=False yet hold freshly "
         "initialized random weights: they will never learn",
         where="optimizer",
@@ -507,8 +602,14 @@ def _at_init(layer: InitLayer, tolerance: float) -> bool:
     )
 
 
+class NarrowHiddenLayer(Params):
+    """Thresholds of ``narrow_hidden_layer``."""
+
+    min_width: int
+
+
 @detector
-def narrow_hidden_layer(ev: Evidence, min_width: int = 2) -> Finding:
+def narrow_hidden_layer(ev: View, p: NarrowHiddenLayer) -> Finding:
     """A hidden representation narrower than the classes it must separate, or of one or two units
     whatever the task: everything the model knows must pass through it."""
     widths = _hidden_widths(ev)
@@ -524,14 +625,14 @@ def narrow_hidden_layer(ev: Evidence, min_width: int = 2) -> Finding:
             "a bottleneck narrower than the output",
             where="forward",
         )
-    if width <= min_width:
+    if width <= p.min_width:
         return Finding.yes(
             0.5, f"{where} has only {width} unit{'s' if width > 1 else ''}", where="forward"
         )
     return Finding.no(f"the narrowest hidden layer has {width} units")
 
 
-def _hidden_widths(ev: Evidence) -> list[tuple[int, str]]:
+def _hidden_widths(ev: View) -> list[tuple[int, str]]:
     """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a
     convolution's channels share their work with the positions) and of each recurrent state
     (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""

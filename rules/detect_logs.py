@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 
-from diagnose.evidence import Evidence
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
+    Params,
+    View,
     decades,
     detector,
     finite_values,
@@ -21,7 +22,7 @@ LOGS_SCENARIO = "logs"
 
 
 @detector
-def metrics_only(ev: Evidence) -> Finding:
+def metrics_only(ev: View) -> Finding:
     """The evidence is a log of metrics, with no model, gradients or data to separate causes."""
     if ev.observe.run.scenario != LOGS_SCENARIO:
         return Finding.no("the script ran under observation")
@@ -30,8 +31,14 @@ def metrics_only(ev: Evidence) -> Finding:
     )
 
 
+class LrRoseBeforeDivergence(Params):
+    """Thresholds of ``lr_rose_before_divergence``."""
+
+    min_rise: float
+
+
 @detector
-def lr_rose_before_divergence(ev: Evidence, min_rise: float = 3.0) -> Finding:
+def lr_rose_before_divergence(ev: View, p: LrRoseBeforeDivergence) -> Finding:
     """The learning rate at the loss's blow-up is several times the starting one (warmup to too high
     a peak, a cyclic schedule's top): the loss was fine until the step size grew."""
     loss, optimizer = observed(ev, "loss"), observed(ev, "optimizer")
@@ -42,12 +49,12 @@ def lr_rose_before_divergence(ev: Evidence, min_rise: float = 3.0) -> Finding:
         return Finding.no("the loss did not blow up")
     start = optimizer.lr_values[0]
     at = [lr for step, lr in zip(optimizer.lr_steps, optimizer.lr_values) if step <= blowup]
-    if not at or start <= 0 or at[-1] / start < min_rise:
+    if not at or start <= 0 or at[-1] / start < p.min_rise:
         return Finding.no(
             f"learning rate {start:.3g} at the start, {at[-1] if at else start:.3g} at the blow-up"
         )
     return Finding.yes(
-        scaled(decades(at[-1] / start), decades(min_rise), 2),
+        scaled(decades(at[-1] / start), decades(p.min_rise), 2),
         f"the loss blew up at step {blowup}, when the learning rate had risen from {start:.3g} "
         f"to {at[-1]:.3g}",
         where="optimizer",

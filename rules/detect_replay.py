@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import statistics
 
-from diagnose.evidence import Evidence, ObservedRun, ScenarioRun
+from diagnose.evidence import ObservedRun, ScenarioRun
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
+    Params,
+    View,
     detector,
     finite_values,
     mean,
@@ -15,47 +17,47 @@ from diagnose.rules.findings import (
     scaled,
     window,
 )
-from diagnose.rules.lr_range import LRAnalysis, analyse
+from diagnose.rules.lr_range import lr_analysis
 
 FIT_FRACTION = 0.1
 LEARNS_FRACTION = 0.5  # of the starting loss: the loop learns a batch, if not to a perfect fit
 FIT_ACCURACY = 0.99
 
 
-def lr_analysis(ev: Evidence) -> LRAnalysis:
-    replay = ev.scenarios.get("lr_range")
-    optimizer = ev.observe.optimizer
-    if replay is None or replay.lr_range is None:
-        raise NotEvaluated("the LR range test did not run")
-    user_lr = optimizer.optimizers[0].lr if optimizer and optimizer.optimizers else None
-    analysis = analyse(replay.lr_range, user_lr)
-    if analysis is None:
-        raise NotEvaluated("the LR range test gave too few finite losses")
-    return analysis
+class LrAboveRange(Params):
+    """Thresholds of ``lr_above_range``."""
+
+    min_decades: float
 
 
 @detector
-def lr_above_range(ev: Evidence, min_decades: float = 1.0) -> Finding:
+def lr_above_range(ev: View, p: LrAboveRange) -> Finding:
     lr = lr_analysis(ev)
     beyond = lr.divergence_lr is not None and lr.user_lr >= lr.divergence_lr
-    if lr.decades_off < min_decades and not beyond:
+    if lr.decades_off < p.min_decades and not beyond:
         return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
     where = f", past the LR where the loss diverges ({lr.divergence_lr:.3g})" if beyond else ""
     return Finding.yes(
-        1.0 if beyond else scaled(lr.decades_off, min_decades, 3),
+        1.0 if beyond else scaled(lr.decades_off, p.min_decades, 3),
         f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
         f"({lr.decades_off:.1f} decades above{where})",
         where="optimizer",
     )
 
 
+class LrBelowRange(Params):
+    """Thresholds of ``lr_below_range``."""
+
+    min_decades: float
+
+
 @detector
-def lr_below_range(ev: Evidence, min_decades: float = 2.0) -> Finding:
+def lr_below_range(ev: View, p: LrBelowRange) -> Finding:
     lr = lr_analysis(ev)
-    if -lr.decades_off < min_decades:
+    if -lr.decades_off < p.min_decades:
         return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
     return Finding.yes(
-        scaled(-lr.decades_off, min_decades, 5),
+        scaled(-lr.decades_off, p.min_decades, 5),
         f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
         f"({-lr.decades_off:.1f} decades below)",
         where="optimizer",
@@ -77,19 +79,25 @@ def _fits(
     return fitted, f"loss {finite[0]:.4g} → {late:.4g} on one fixed batch{acc}"
 
 
-def _replay(ev: Evidence, name: str) -> ScenarioRun:
+def _replay(ev: View, name: str) -> ScenarioRun:
     if name not in ev.scenarios:
         raise NotEvaluated(f"the {name} replay did not run")
     return ev.scenarios[name]
 
 
+class OverfitLoop(Params):
+    """Thresholds of ``overfit_loop``."""
+
+    expect: str
+
+
 @detector
-def overfit_loop(ev: Evidence, expect: str = "fails") -> Finding:
+def overfit_loop(ev: View, p: OverfitLoop) -> Finding:
     loss = _replay(ev, "overfit_loop").loss
     if loss is None or not loss.values:
         raise NotEvaluated("the overfit replay recorded no loss")
     fitted, detail = _fits(loss.values, loss.train_accuracy)
-    if fitted == (expect == "fits"):
+    if fitted == (p.expect == "fits"):
         return Finding.yes(
             1.0,
             f"the script's own loop {'can' if fitted else 'cannot'} memorize one batch: {detail}",
@@ -97,8 +105,14 @@ def overfit_loop(ev: Evidence, expect: str = "fails") -> Finding:
     return Finding.no(detail)
 
 
+class IsolatedFit(Params):
+    """Thresholds of ``isolated_fit``."""
+
+    expect: str
+
+
 @detector
-def isolated_fit(ev: Evidence, expect: str = "fits") -> Finding:
+def isolated_fit(ev: View, p: IsolatedFit) -> Finding:
     section = _replay(ev, "overfit_isolated").isolated
     if section is None or not section.losses:
         raise NotEvaluated(
@@ -106,15 +120,21 @@ def isolated_fit(ev: Evidence, expect: str = "fits") -> Finding:
         )
     fitted, detail = _fits(section.losses, section.accuracies)
     who = f"a fresh copy of the model with {section.optimizer}(lr={section.lr:g})"
-    if fitted == (expect == "fits"):
+    if fitted == (p.expect == "fits"):
         return Finding.yes(
             1.0, f"{who} {'can' if fitted else 'cannot'} memorize the batch: {detail}"
         )
     return Finding.no(detail)
 
 
+class LabelsCarryNoSignal(Params):
+    """Thresholds of ``labels_carry_no_signal``."""
+
+    max_ratio: float
+
+
 @detector
-def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.85) -> Finding:
+def labels_carry_no_signal(ev: View, p: LabelsCarryNoSignal) -> Finding:
     """Shuffled labels are learned as fast as the real ones, on the same few fixed batches. Speed is
     the mean loss over the replay (the area under its curve): a model large enough to memorize four
     batches ends near zero loss on any labels, so where the two curves end says little, while labels
@@ -140,7 +160,7 @@ def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.85) -> Finding:
         f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} "
         f"with the true labels and {permuted:.4g} with shuffled labels"
     )
-    return Finding.yes(1.0, detail) if true / permuted >= max_ratio else Finding.no(detail)
+    return Finding.yes(1.0, detail) if true / permuted >= p.max_ratio else Finding.no(detail)
 
 
 def _mean_loss(run: ObservedRun) -> float | None:
@@ -148,8 +168,14 @@ def _mean_loss(run: ObservedRun) -> float | None:
     return mean(values) if len(values) >= 10 else None
 
 
+class InputIgnored(Params):
+    """Thresholds of ``input_ignored``."""
+
+    tolerance: float
+
+
 @detector
-def input_ignored(ev: Evidence, tolerance: float = 0.05) -> Finding:
+def input_ignored(ev: View, p: InputIgnored) -> Finding:
     zeroed, observed = _replay(ev, "zeroed_input").loss, ev.observe.loss
     if zeroed is None or observed is None:
         raise NotEvaluated("no loss curves to compare")
@@ -161,25 +187,32 @@ def input_ignored(ev: Evidence, tolerance: float = 0.05) -> Finding:
     if observed_late is None or zeroed_late is None or not observed_late:
         raise NotEvaluated("too few finite losses")
     gap = abs(zeroed_late - observed_late) / abs(observed_late)
-    if gap > tolerance:
+    if gap > p.tolerance:
         return Finding.no(
             f"with zeroed inputs the loss ends at {zeroed_late:.4g} instead of {observed_late:.4g}"
         )
     return Finding.yes(
-        scaled(tolerance - gap, 0, tolerance),
+        scaled(p.tolerance - gap, 0, p.tolerance),
         f"with every input replaced by zeros the loss ends "
         f"at {zeroed_late:.4g}, as with the real inputs ({observed_late:.4g})",
     )
 
 
+class CustomBackward(Params):
+    """Thresholds of ``custom_backward``."""
+
+    expect: str
+    max_error: float
+
+
 @detector
-def custom_backward(ev: Evidence, expect: str = "wrong", max_error: float = 1e-3) -> Finding:
+def custom_backward(ev: View, p: CustomBackward) -> Finding:
     section = _replay(ev, "gradcheck").gradcheck
     checked = [r for r in (section.results if section else []) if r.relative_error is not None]
     if not checked:
         raise NotEvaluated("no custom autograd.Function could be checked")
-    wrong = [r for r in checked if r.relative_error is not None and r.relative_error > max_error]
-    if bool(wrong) != (expect == "wrong"):
+    wrong = [r for r in checked if r.relative_error is not None and r.relative_error > p.max_error]
+    if bool(wrong) != (p.expect == "wrong"):
         return Finding.no()
     if wrong:
         names = ", ".join(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from diagnose.evidence import Evidence
 from diagnose.probes.sections import ProjectedSchedule
-from diagnose.rules.findings import Finding, NotEvaluated, detector, observed
+from diagnose.rules.findings import Finding, NotEvaluated, Params, View, detector, observed
 
 PLANNED_FROM = {
     "loop": "the length of the loop around the passes over the training data",
@@ -16,10 +15,15 @@ PLANNED_FROM = {
 }
 
 
+class LrScheduleCollapsesProjected(Params):
+    """Thresholds of ``lr_schedule_collapses_projected``."""
+
+    min_drop: float
+    within: float
+
+
 @detector
-def lr_schedule_collapses_projected(
-    ev: Evidence, min_drop: float = 1e-3, within: float = 0.5
-) -> Finding:
+def lr_schedule_collapses_projected(ev: View, p: LrScheduleCollapsesProjected) -> Finding:
     """The schedule, projected over the run's planned length, falls below ``min_drop`` of its peak
     before ``within`` of the run and stays there through at least ``within`` of it: most of the run
     would then train at a rate too small to learn with. A decay that reaches ~0 at the planned end
@@ -34,16 +38,16 @@ def lr_schedule_collapses_projected(
             or "no schedule could be projected"
         )
     for schedule in projected:
-        found = _collapse(schedule, min_drop)
+        found = _collapse(schedule, p.min_drop)
         if found is None:
             continue
         step, peak = found
         planned = schedule.planned_steps or 0
-        if step < within * planned <= schedule.steps[-1]:
+        if step < p.within * planned <= schedule.steps[-1]:
             share = step / planned
             return Finding.yes(
-                0.8 + 0.2 * (1 - share / within),
-                _detail(schedule, step, peak, share, min_drop),
+                0.8 + 0.2 * (1 - share / p.within),
+                _detail(schedule, step, peak, share, p.min_drop),
                 where="scheduler",
             )
     return Finding.no(

@@ -17,11 +17,11 @@ from diagnose.diagnosis import (
 )
 from diagnose.evidence import Evidence, ObservedRun
 from diagnose.rules.confirm import confirm_all
-from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.engine import LIKELY, CauseScore, SymptomResult, evaluate_symptoms, score_causes
 from diagnose.rules.findings import NotEvaluated
 from diagnose.rules.learning import Learning, assess
 from diagnose.rules.loader import RuleBook
+from diagnose.rules.lr_range import lr_analysis
 from diagnose.rules.patched import patch_report
 from diagnose.rules.schema import SCENARIOS
 from diagnose.rules.upstream import settle_upstream

@@ -58,7 +58,7 @@ def test_graph_links_symptoms_to_causes(rule_book):
 
 def test_json_schema_is_published():
     schema = RuleFile.model_json_schema(by_alias=True)
-    assert set(schema["properties"]) == {"symptoms", "causes", "edges"}
+    assert set(schema["properties"]) == {"shared", "symptoms", "causes", "edges"}
     assert schema["$defs"]["Symptom"]["additionalProperties"] is False
 
 

@@ -138,7 +138,7 @@ class Agent:
         for candidate in sorted(self.candidates(diagnosis, evidence), key=lambda c: -c.value):
             if candidate.value < MIN_VALUE:
                 break
-            item = self.fitting(candidate.scenario, evidence, remaining)
+            item = self.fitting(candidate.scenario, diagnosis, evidence, remaining)
             if item is not None:
                 return item, candidate.reason, ""
         return None
@@ -170,7 +170,7 @@ class Agent:
                 continue
             if needed is not None and needed not in evidence.scenarios:
                 scenario, cause_id = needed, ""
-            item = self.fitting(scenario, evidence, remaining)
+            item = self.fitting(scenario, diagnosis, evidence, remaining)
             if item is not None and not cause_id:
                 return (
                     item,
@@ -186,9 +186,12 @@ class Agent:
                 )
         return None
 
-    def fitting(self, scenario: str, evidence: Evidence, remaining: float) -> Plan | None:
+    def fitting(
+        self, scenario: str, diagnosis: Diagnosis, evidence: Evidence, remaining: float
+    ) -> Plan | None:
         """The plan of ``scenario`` when it applies to this run and fits in the remaining time."""
-        item = plan(scenario, evidence)
+        fired = frozenset(s.id for s in diagnosis.symptoms if s.status == "fired")
+        item = plan(scenario, evidence, fired)
         stepped = (
             evidence.observe.run.steps > 0
         )  # replays start at the first step, unless from_start
