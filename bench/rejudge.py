@@ -3,11 +3,11 @@
     python bench/rejudge.py FOLDER [--symptoms]
 
 FOLDER holds diagnoses written by an earlier version (``diagnose`` or ``diagnose batch`` output:
-``evidence.json`` beside ``report.json``, at any depth). Each evidence is judged again with the rules
-of this checkout, and the verdict and the ranked causes (id, confidence, confirmed, status) are
-compared with the saved report; with ``--symptoms`` every symptom's status, strength and detail
-too. Judging is deterministic given the evidence, so any difference is a change of behaviour.
-Exit 0 when every diagnosis is identical, 1 otherwise (each difference printed).
+``evidence.json`` beside ``report.json``, at any depth). Each evidence is judged again with the
+rules of this checkout, and the verdict and the ranked causes (id, confidence, confirmed, status)
+are compared with the saved report; with ``--symptoms`` every symptom's status, strength and
+detail too. Judging is deterministic given the evidence, so any difference is a change of
+behaviour. Exit 0 when every diagnosis is identical, 1 otherwise (each difference printed).
 """
 
 from __future__ import annotations

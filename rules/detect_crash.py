@@ -15,13 +15,15 @@ class ExceptionMatches(Params):
 
 
 @detector
-def exception_matches(ev: View, p: ExceptionMatches) -> Finding:
+def exception_matches(ev: View, rule: ExceptionMatches) -> Finding:
     """The run raised an exception of a type in ``types`` or whose message matches a pattern."""
     exception = ev.observe.messages.exception if ev.observe.messages else None
     if exception is None:
         return Finding.no("the script raised no exception")
-    by_type = exception.type in p.types
-    by_message = any(re.search(p, exception.message, re.IGNORECASE) for p in p.patterns)
+    by_type = exception.type in rule.types
+    by_message = any(
+        re.search(pattern, exception.message, re.IGNORECASE) for pattern in rule.patterns
+    )
     if not (by_type or by_message):
         return Finding.no()
     during = (

@@ -35,17 +35,17 @@ class NonfiniteValues(Params):
 
 
 @detector
-def nonfinite_values(ev: View, p: NonfiniteValues) -> Finding:
+def nonfinite_values(ev: View, rule: NonfiniteValues) -> Finding:
     data = observed(ev, "data")
-    summaries = [data.inputs, data.val_inputs] if p.role == "inputs" else [data.targets]
+    summaries = [data.inputs, data.val_inputs] if rule.role == "inputs" else [data.targets]
     seen = [s for s in summaries if s is not None]
-    require(seen, f"training {p.role}")
+    require(seen, f"training {rule.role}")
     nan, inf = sum(s.nan for s in seen), sum(s.inf for s in seen)
     if nan + inf == 0:
         return Finding.no()
     return Finding.yes(
         1.0,
-        f"{nan} NaN and {inf} Inf values in the {p.role} fed to the model (sampled batches)",
+        f"{nan} NaN and {inf} Inf values in the {rule.role} fed to the model (sampled batches)",
         where="loader",
     )
 
@@ -57,13 +57,13 @@ class InputsLargeScale(Params):
 
 
 @detector
-def inputs_large_scale(ev: View, p: InputsLargeScale) -> Finding:
+def inputs_large_scale(ev: View, rule: InputsLargeScale) -> Finding:
     x = _float_inputs(ev)
     scale = max(abs(x.mean or 0.0), x.std or 0.0)
-    if scale < p.max_abs:
+    if scale < rule.max_abs:
         return Finding.no(f"input scale {scale:.3g}")
     return Finding.yes(
-        scaled(decades(scale / p.max_abs), 0, 2),
+        scaled(decades(scale / rule.max_abs), 0, 2),
         f"inputs have mean {x.mean:.3g} and std {x.std:.3g} (range {x.min:.3g} to {x.max:.3g}); "
         "networks train best on inputs of mean ~0 and std ~1",
         where="loader",
@@ -79,13 +79,13 @@ class FeatureScalesDisparate(Params):
 
 
 @detector
-def feature_scales_disparate(ev: View, p: FeatureScalesDisparate) -> Finding:
+def feature_scales_disparate(ev: View, rule: FeatureScalesDisparate) -> Finding:
     x = _float_inputs(ev)
     stds = [s for s in x.feature_std if s > 1e-8]
     if len(stds) < 2:
         raise NotEvaluated("fewer than two non-constant input features or channels")
     ratio = max(stds) / min(stds)
-    if ratio >= p.max_ratio or (ratio >= p.ratio_with_large and max(stds) >= p.large_std):
+    if ratio >= rule.max_ratio or (ratio >= rule.ratio_with_large and max(stds) >= rule.large_std):
         return Finding.yes(
             scaled(decades(ratio), 2, 5),
             f"per-feature std ranges from {min(stds):.3g} to {max(stds):.3g} ({ratio:.3g}x apart)",
@@ -106,7 +106,7 @@ class InputsSquashed(Params):
 @detector
 def inputs_squashed(
     ev: View,
-    p: InputsSquashed,
+    rule: InputsSquashed,
 ) -> Finding:
     """Inputs with a tiny spread within a tiny range around zero (pixels divided by 255 twice), or
     a small spread far off centre: standardizing with the raw statistics (m, s) a second time leaves
@@ -118,11 +118,11 @@ def inputs_squashed(
         f"inputs have std {std:.3g} around mean {x.mean:.3g} (range {x.min:.3g} to {x.max:.3g}): "
         "nearly constant after preprocessing"
     )
-    if 0 < std <= p.max_std and reach <= p.max_range:
-        return Finding.yes(scaled(decades(p.max_std / std), 0, 1.5), detail, where="loader")
-    if 0 < std <= p.offset_max_std and mean / std >= p.min_offset:
+    if 0 < std <= rule.max_std and reach <= rule.max_range:
+        return Finding.yes(scaled(decades(rule.max_std / std), 0, 1.5), detail, where="loader")
+    if 0 < std <= rule.offset_max_std and mean / std >= rule.min_offset:
         return Finding.yes(
-            scaled(mean / std, p.min_offset, 4 * p.min_offset), detail, where="loader"
+            scaled(mean / std, rule.min_offset, 4 * rule.min_offset), detail, where="loader"
         )
     return Finding.no(f"input std {std:.3g}, mean {x.mean:.3g}")
 
@@ -139,7 +139,7 @@ class NormalizeOnStandardized(Params):
 @detector
 def normalize_on_standardized(
     ev: View,
-    p: NormalizeOnStandardized,
+    rule: NormalizeOnStandardized,
 ) -> Finding:
     """A torchvision normalize given already standardized data, or two normalizes per sample."""
     data = observed(ev, "data")
@@ -151,11 +151,11 @@ def normalize_on_standardized(
             where="loader",
         )
     calls = require(data.normalize_calls, "torchvision normalize call")
-    lo, hi = p.input_std_range
+    lo, hi = rule.input_std_range
     for call in calls:
-        standardized = abs(call.input_mean) <= p.max_input_mean and lo <= call.input_std <= hi
-        far = any(s >= p.far_std or s <= 1 / p.far_std for s in call.std) or any(
-            abs(m) >= p.far_mean for m in call.mean
+        standardized = abs(call.input_mean) <= rule.max_input_mean and lo <= call.input_std <= hi
+        far = any(s >= rule.far_std or s <= 1 / rule.far_std for s in call.std) or any(
+            abs(m) >= rule.far_mean for m in call.mean
         )
         if standardized and far:
             return Finding.yes(
@@ -175,14 +175,14 @@ class ClassImbalance(Params):
 
 
 @detector
-def class_imbalance(ev: View, p: ClassImbalance) -> Finding:
+def class_imbalance(ev: View, rule: ClassImbalance) -> Finding:
     counts = require(observed(ev, "data").class_counts, "class label")
     if len(counts) < 2:
         raise NotEvaluated("a single class in the observed labels")
     largest, smallest = max(counts.values()), min(counts.values())
     ratio = largest / smallest
     total = sum(counts.values())
-    if ratio < p.min_ratio:
+    if ratio < rule.min_ratio:
         return Finding.no(f"largest/smallest class ratio {ratio:.3g}")
     majority = max(counts, key=counts.get)
     return Finding.yes(
@@ -201,7 +201,7 @@ class ClassSharesShift(Params):
 
 
 @detector
-def class_shares_shift(ev: View, p: ClassSharesShift) -> Finding:
+def class_shares_shift(ev: View, rule: ClassSharesShift) -> Finding:
     """A class is several times rarer (or commoner) in training than in validation: the model learns
     a prior that the data it is judged on does not have. Imbalance that validation shares is the
     task's own; imbalance only in training is what cutting or filtering the training data did."""
@@ -227,16 +227,16 @@ def class_shares_shift(ev: View, p: ClassSharesShift) -> Finding:
     shifts = []
     for label in set(counts) | {c for c, n in val.items() if n}:
         train_share, val_share = counts.get(label, 0) / train_total, val.get(label, 0) / val_total
-        if max(train_share, val_share) >= p.min_share:
+        if max(train_share, val_share) >= rule.min_share:
             factor = max(train_share, val_share) / max(min(train_share, val_share), 1 / train_total)
             shifts.append((factor, label, train_share, val_share))
     factor, label, train_share, val_share = max(shifts, default=(1.0, None, 0.0, 0.0))
-    if factor < p.min_factor:
+    if factor < rule.min_factor:
         return Finding.no(
             f"class shares agree within {factor:.3g}x between training and validation"
         )
     return Finding.yes(
-        scaled(decades(factor), decades(p.min_factor), 2),
+        scaled(decades(factor), decades(rule.min_factor), 2),
         f"class {label} is {train_share:.1%} of the training labels but {val_share:.1%} of the "
         f"validation labels ({factor:.3g}x apart)",
         where="loader",
@@ -250,14 +250,14 @@ class TargetsFromInputs(Params):
 
 
 @detector
-def targets_from_inputs(ev: View, p: TargetsFromInputs) -> Finding:
+def targets_from_inputs(ev: View, rule: TargetsFromInputs) -> Finding:
     """The targets are the model's own input tokens, shifted to the next position (language
     modelling) or as they are: they match their inputs by construction, and their balance is the
     text's."""
     share = observed(ev, "data").targets_from_inputs
     if share is None:
         raise NotEvaluated("no integer sequence input to compare the targets with")
-    if share < p.min_share:
+    if share < rule.min_share:
         return Finding.no(
             f"targets match the input tokens in {share:.0%} of the checked loss calls"
         )
@@ -276,7 +276,7 @@ class PredictionsCollapsed(Params):
 
 
 @detector
-def predictions_collapsed(ev: View, p: PredictionsCollapsed) -> Finding:
+def predictions_collapsed(ev: View, rule: PredictionsCollapsed) -> Finding:
     """The model predicts one class although the labels it trains on hold several. A model may
     predict the majority as often as it occurs; collapse is predicting it more than halfway from
     there to always. Without labels read from the data (a GAN's constant targets), it cannot be
@@ -286,9 +286,9 @@ def predictions_collapsed(ev: View, p: PredictionsCollapsed) -> Finding:
     if len(counts) < 2:
         raise NotEvaluated("no labels with several classes were read from the data")
     majority = max(counts.values()) / sum(counts.values())
-    if share >= max(p.min_share, (1 + majority) / 2):
+    if share >= max(rule.min_share, (1 + majority) / 2):
         return Finding.yes(
-            scaled(share, p.min_share, 1.0),
+            scaled(share, rule.min_share, 1.0),
             f"{share:.1%} of recent training predictions are the same class",
         )
     return Finding.no(f"most common predicted class {share:.1%}")
@@ -302,16 +302,16 @@ class LabelsSorted(Params):
 
 
 @detector
-def labels_sorted(ev: View, p: LabelsSorted) -> Finding:
+def labels_sorted(ev: View, rule: LabelsSorted) -> Finding:
     data = observed(ev, "data")
     batch_share = require(data.batch_majority_share, "class label")
     counts = data.class_counts
     overall = max(counts.values()) / sum(counts.values())
     samplers = {loader.sampler for loader in data.loaders if loader.role == "train"}
-    if batch_share >= p.min_batch_share and batch_share >= p.min_lift * overall:
+    if batch_share >= rule.min_batch_share and batch_share >= rule.min_lift * overall:
         sampler = f" (training loader sampler: {', '.join(sorted(samplers))})" if samplers else ""
         return Finding.yes(
-            scaled(batch_share / overall, p.min_lift, 5),
+            scaled(batch_share / overall, rule.min_lift, 5),
             f"on average {batch_share:.0%} of a training batch is one class, although the "
             f"largest class is {overall:.0%} of the data{sampler}",
             where="loader",
@@ -327,15 +327,15 @@ class ValRowsInTrain(Params):
 
 
 @detector
-def val_rows_in_train(ev: View, p: ValRowsInTrain) -> Finding:
+def val_rows_in_train(ev: View, rule: ValRowsInTrain) -> Finding:
     data = observed(ev, "data")
-    if data.val_rows_hashed < p.min_rows:
+    if data.val_rows_hashed < rule.min_rows:
         raise NotEvaluated("no validation inputs separate from the training data were seen")
     fraction = data.val_rows_in_train / data.val_rows_hashed
-    if fraction < p.min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no(f"{fraction:.1%} of validation rows occur in training data")
     return Finding.yes(
-        scaled(fraction, p.min_fraction, 0.5),
+        scaled(fraction, rule.min_fraction, 0.5),
         f"{data.val_rows_in_train} of {data.val_rows_hashed} validation inputs "
         f"({fraction:.0%}) are exact copies of training inputs",
     )
@@ -348,11 +348,11 @@ class EvaluatesTrainingSlice(Params):
 
 
 @detector
-def evaluates_training_slice(ev: View, p: EvaluatesTrainingSlice) -> Finding:
+def evaluates_training_slice(ev: View, rule: EvaluatesTrainingSlice) -> Finding:
     """Evaluation on a slice of the training tensor: a leak when it is reported as validation,
     harmless when it is a training-accuracy check; the tool cannot tell which."""
     data = observed(ev, "data")
-    if data.train_slice_rows < p.min_rows:
+    if data.train_slice_rows < rule.min_rows:
         return Finding.no()
     return Finding.yes(
         data.train_slice_rows_in_train / data.train_slice_rows,
@@ -369,7 +369,7 @@ class ValInputsDiffer(Params):
 
 
 @detector
-def val_inputs_differ(ev: View, p: ValInputsDiffer) -> Finding:
+def val_inputs_differ(ev: View, rule: ValInputsDiffer) -> Finding:
     data = observed(ev, "data")
     train, val = (
         require(data.inputs, "training input"),
@@ -379,9 +379,9 @@ def val_inputs_differ(ev: View, p: ValInputsDiffer) -> Finding:
         raise NotEvaluated("input statistics are not comparable")
     ratio = max(train.std / val.std, val.std / train.std)
     shift = abs((val.mean or 0) - (train.mean or 0)) / train.std
-    if ratio >= p.max_std_ratio or shift >= p.max_mean_shift:
+    if ratio >= rule.max_std_ratio or shift >= rule.max_mean_shift:
         return Finding.yes(
-            scaled(max(ratio / p.max_std_ratio, shift / p.max_mean_shift), 1, 3),
+            scaled(max(ratio / rule.max_std_ratio, shift / rule.max_mean_shift), 1, 3),
             f"training inputs have mean {train.mean:.3g}, std {train.std:.3g}; validation inputs "
             f"mean {val.mean:.3g}, std {val.std:.3g}",
         )
@@ -395,7 +395,7 @@ class TargetsLookLikeClasses(Params):
 
 
 @detector
-def targets_look_like_classes(ev: View, p: TargetsLookLikeClasses) -> Finding:
+def targets_look_like_classes(ev: View, rule: TargetsLookLikeClasses) -> Finding:
     """A regression loss trained on class indices, or a binary loss given targets above 1."""
     loss = observed(ev, "loss")
     targets = require(observed(ev, "data").targets, "training target")
@@ -404,7 +404,12 @@ def targets_look_like_classes(ev: View, p: TargetsLookLikeClasses) -> Finding:
     regression = loss.kind in REGRESSION_LOSSES
     # Most of 0..max occur (a batch may lack a class or two): indices, not counts or scores.
     dense = (targets.distinct or 0) >= MIN_INDEX_COVERAGE * (targets.max - targets.min + 1)
-    if regression and targets.min == 0 and dense and 3 <= (targets.distinct or 0) <= p.max_classes:
+    if (
+        regression
+        and targets.min == 0
+        and dense
+        and 3 <= (targets.distinct or 0) <= rule.max_classes
+    ):
         return Finding.yes(
             0.8,
             f"{loss.kind} is trained on targets that are the {targets.distinct} class "

@@ -28,7 +28,7 @@ class RanksWeightsDiffer(Params):
 
 
 @detector
-def ranks_weights_differ(ev: View, p: RanksWeightsDiffer) -> Finding:
+def ranks_weights_differ(ev: View, rule: RanksWeightsDiffer) -> Finding:
     """After an optimizer step the ranks hold different weights: they train different models (no
     DistributedDataParallel, or weights initialised per rank and never broadcast from rank 0)."""
     ranks = [r for r in observed(ev, "distributed").ranks if r.first_step]
@@ -37,7 +37,7 @@ def ranks_weights_differ(ev: View, p: RanksWeightsDiffer) -> Finding:
     first, others = ranks[0], ranks[1:]
     worst = max(others, key=lambda r: _apart(first.first_step, r.first_step))
     after_step, at_end = _apart(first.first_step, worst.first_step), _apart(first.last, worst.last)
-    if max(after_step, at_end) <= p.max_relative:
+    if max(after_step, at_end) <= rule.max_relative:
         return Finding.no(
             f"the {len(ranks)} ranks hold the same weights after the first step and at the end"
         )
@@ -67,13 +67,13 @@ class SamplerEpochFixed(Params):
 
 
 @detector
-def sampler_epoch_fixed(ev: View, p: SamplerEpochFixed) -> Finding:
+def sampler_epoch_fixed(ev: View, rule: SamplerEpochFixed) -> Finding:
     """A DistributedSampler iterated over several epochs always at the same epoch: ``set_epoch`` is
     never called, so every epoch serves each rank the same samples in the same order."""
     section = observed(ev, "distributed")
-    passes = [r for r in section.ranks if len(r.sampler_epochs) >= p.min_passes]
+    passes = [r for r in section.ranks if len(r.sampler_epochs) >= rule.min_passes]
     if not section.samplers or not passes:
-        raise NotEvaluated(f"no DistributedSampler was iterated {p.min_passes} times or more")
+        raise NotEvaluated(f"no DistributedSampler was iterated {rule.min_passes} times or more")
     stuck = [r for r in passes if len(set(r.sampler_epochs)) == 1]
     if not stuck:
         return Finding.no(f"the sampler's epoch moved: {passes[0].sampler_epochs[:6]}")

@@ -33,13 +33,13 @@ class BackwardInEvalMode(Params):
 
 
 @detector
-def backward_in_eval_mode(ev: View, p: BackwardInEvalMode) -> Finding:
+def backward_in_eval_mode(ev: View, rule: BackwardInEvalMode) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.backward_mode_checked < p.min_checks:
-        raise NotEvaluated(f"fewer than {p.min_checks} backward passes")
+    if book.backward_mode_checked < rule.min_checks:
+        raise NotEvaluated(f"fewer than {rule.min_checks} backward passes")
     fraction = book.backward_in_eval_mode / book.backward_mode_checked
     layers = _mode_dependent(ev)
-    if fraction < p.min_fraction or not layers:
+    if fraction < rule.min_fraction or not layers:
         return Finding.no(
             f"{fraction:.0%} of training steps in eval mode"
             + ("" if layers else " (no dropout/batchnorm, so the mode does not matter)")
@@ -60,14 +60,14 @@ class ValidationInTrainMode(Params):
 
 
 @detector
-def validation_in_train_mode(ev: View, p: ValidationInTrainMode) -> Finding:
+def validation_in_train_mode(ev: View, rule: ValidationInTrainMode) -> Finding:
     passes = observed(ev, "loss").eval_passes
     forwards = sum(p.forwards for p in passes)
     if not forwards:
         raise NotEvaluated("no forward pass without gradients (validation) was seen")
     in_train = sum(p.forwards_in_train_mode for p in passes)
     layers = _mode_dependent(ev)
-    if in_train / forwards < p.min_fraction or not layers:
+    if in_train / forwards < rule.min_fraction or not layers:
         return Finding.no()
     return Finding.yes(
         in_train / forwards,
@@ -108,13 +108,13 @@ class ValLossRising(Params):
 
 
 @detector
-def val_loss_rising(ev: View, p: ValLossRising) -> Finding:
+def val_loss_rising(ev: View, rule: ValLossRising) -> Finding:
     """Validation loss rising after its best pass while the training loss keeps falling."""
-    steps, losses = _val_curve(ev, p.min_passes)
+    steps, losses = _val_curve(ev, rule.min_passes)
     best = min(range(len(losses)), key=losses.__getitem__)
-    recent = statistics.median(losses[-p.after_best :])
+    recent = statistics.median(losses[-rule.after_best :])
     rise = recent / losses[best] - 1 if losses[best] > 0 else 0.0
-    if len(losses) - 1 - best < p.after_best or rise < p.min_rise:
+    if len(losses) - 1 - best < rule.after_best or rise < rule.min_rise:
         return Finding.no(f"validation loss {losses[best]:.4g} at best, {losses[-1]:.4g} last")
     train_then, train_now = _train_loss_near(ev, steps[best]), _train_loss_near(ev, steps[-1])
     if train_then is None or train_now is None or train_now > train_then:
@@ -122,7 +122,7 @@ def val_loss_rising(ev: View, p: ValLossRising) -> Finding:
             "the validation loss rose, but so did the training loss (not overfitting)"
         )
     return Finding.yes(
-        scaled(rise, p.min_rise, 0.5),
+        scaled(rise, rule.min_rise, 0.5),
         f"the validation loss bottomed at {losses[best]:.4g} "
         f"(step {steps[best]}) and rose to {recent:.4g} while the "
         f"training loss fell from {train_then:.3g} to {train_now:.3g}",
@@ -137,18 +137,18 @@ class GeneralizationGap(Params):
 
 
 @detector
-def generalization_gap(ev: View, p: GeneralizationGap) -> Finding:
-    _, losses = _val_curve(ev, p.min_passes)
+def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
+    _, losses = _val_curve(ev, rule.min_passes)
     train = finite_values(observed(ev, "loss").values)
     if len(train) < 10:
         raise NotEvaluated("fewer than 10 finite training loss values")
     train_late, val_late = statistics.median(window(train, 0.8, 1.0)), losses[-1]
-    if train_late <= 0 or val_late / train_late < p.min_ratio:
+    if train_late <= 0 or val_late / train_late < rule.min_ratio:
         return Finding.no(
             f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}"
         )
     return Finding.yes(
-        scaled(val_late / train_late, p.min_ratio, 100),
+        scaled(val_late / train_late, rule.min_ratio, 100),
         f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
         f"({val_late / train_late:.3g}x): the model memorizes the training set",
     )
@@ -163,7 +163,7 @@ class ValAtChance(Params):
 
 
 @detector
-def val_at_chance(ev: View, p: ValAtChance) -> Finding:
+def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     """Validation closes less than ``margin`` of the gap from chance to perfect, or stays within
     ``spread`` standard errors of chance on a validation set this small: its accuracy is what
     guessing scores (the majority class's share when the training labels were seen, else 1/C;
@@ -174,15 +174,15 @@ def val_at_chance(ev: View, p: ValAtChance) -> Finding:
     read that way: overconfident mistakes lift it above chance while the accuracy stays well above
     chance."""
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
-    if len(scored) < p.min_passes:
-        return _val_loss_at_chance(ev, p.margin, p.min_passes)
+    if len(scored) < rule.min_passes:
+        return _val_loss_at_chance(ev, rule.margin, rule.min_passes)
     accuracy = statistics.median([p.accuracy for p in scored[-3:]])
     chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
     if chance is None:
         return Finding.no(f"validation accuracy {accuracy:.1%}")
     samples = min(p.samples for p in scored[-3:])
-    noise = p.spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
-    if accuracy > chance + max(p.margin * (1 - chance), noise):
+    noise = rule.spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
+    if accuracy > chance + max(rule.margin * (1 - chance), noise):
         return Finding.no(f"validation accuracy {accuracy:.1%}, chance {chance:.1%}")
     return Finding.yes(
         1.0,
@@ -237,14 +237,14 @@ class TrainFitsWorseThanVal(Params):
 
 
 @detector
-def train_fits_worse_than_val(ev: View, p: TrainFitsWorseThanVal) -> Finding:
+def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     """Late in the run the model fits its training data clearly worse than it fitted held-out data
     at its best validation pass. A model fits what it trains on at least as well as what it never
     saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
     regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
     pass keeps the signal when the model starts memorizing the wrong labels and validation
     worsens."""
-    steps, losses = _val_curve(ev, p.min_passes)
+    steps, losses = _val_curve(ev, rule.min_passes)
     logged = len(set(observed(ev, "loss").steps))
     train, best = (
         _train_loss_near(ev, steps[-1], points=max(1, min(10, logged // 5))),
@@ -254,7 +254,7 @@ def train_fits_worse_than_val(ev: View, p: TrainFitsWorseThanVal) -> Finding:
         raise NotEvaluated("no training loss near the last validation pass")
     ratio = train / best
     accuracy_gap = _accuracy_gap(ev)
-    if ratio < p.min_ratio and (accuracy_gap is None or accuracy_gap < p.min_accuracy_gap):
+    if ratio < rule.min_ratio and (accuracy_gap is None or accuracy_gap < rule.min_accuracy_gap):
         return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
     gap = (
         f"; the best validation accuracy is {accuracy_gap:.0%} above the training accuracy"
@@ -265,8 +265,8 @@ def train_fits_worse_than_val(ev: View, p: TrainFitsWorseThanVal) -> Finding:
     # already telling.
     return Finding.yes(
         max(
-            scaled(ratio, 1.0, 1.5 * p.min_ratio),
-            scaled(accuracy_gap or 0, 0.0, 3 * p.min_accuracy_gap),
+            scaled(ratio, 1.0, 1.5 * rule.min_ratio),
+            scaled(accuracy_gap or 0, 0.0, 3 * rule.min_accuracy_gap),
         ),
         f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
         f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",

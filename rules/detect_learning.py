@@ -59,7 +59,7 @@ class LossMissesUpdatedParams(Params):
 
 
 @detector
-def loss_misses_updated_params(ev: View, p: LossMissesUpdatedParams) -> Finding:
+def loss_misses_updated_params(ev: View, rule: LossMissesUpdatedParams) -> Finding:
     """A real share of what the optimizer updates is out of the loss's reach (a detach() or
     no_grad() before the head): those weights never get a gradient, only the part after the cut
     trains. The run may still learn well on the head alone, so how well it learns says nothing
@@ -69,10 +69,10 @@ def loss_misses_updated_params(ev: View, p: LossMissesUpdatedParams) -> Finding:
     if not graph.updated_elements or not graph.params_reached:
         raise NotEvaluated("no backward pass reached the model's updated parameters")
     missed = 1.0 - graph.updated_elements_reached / graph.updated_elements
-    if missed < p.min_fraction:
+    if missed < rule.min_fraction:
         return Finding.no(f"the loss reaches {1 - missed:.0%} of the updated parameters")
     return Finding.yes(
-        scaled(missed, p.min_fraction, 0.5),
+        scaled(missed, rule.min_fraction, 0.5),
         f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
         f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
         "layers after the cut are trained",
@@ -100,12 +100,12 @@ class GradsMissingAtStep(Params):
 
 
 @detector
-def grads_missing_at_step(ev: View, p: GradsMissingAtStep) -> Finding:
+def grads_missing_at_step(ev: View, rule: GradsMissingAtStep) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.steps_checked_for_grads < p.min_steps:
-        raise NotEvaluated(f"fewer than {p.min_steps} optimizer steps checked")
+    if book.steps_checked_for_grads < rule.min_steps:
+        raise NotEvaluated(f"fewer than {rule.min_steps} optimizer steps checked")
     fraction = book.steps_without_grads / book.steps_checked_for_grads
-    if fraction < p.min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no(f"{fraction:.0%} of steps had no gradient")
     return Finding.yes(
         fraction,
@@ -122,12 +122,12 @@ class ZeroGradAfterBackward(Params):
 
 
 @detector
-def zero_grad_after_backward(ev: View, p: ZeroGradAfterBackward) -> Finding:
+def zero_grad_after_backward(ev: View, rule: ZeroGradAfterBackward) -> Finding:
     book = observed(ev, "bookkeeping")
     if not book.steps:
         raise NotEvaluated("no optimizer step")
     fraction = book.zero_grad_between_backward_and_step / book.steps
-    if fraction < p.min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no()
     return Finding.yes(
         fraction,
@@ -144,7 +144,7 @@ class OptimizerNeverSteps(Params):
 
 
 @detector
-def optimizer_never_steps(ev: View, p: OptimizerNeverSteps) -> Finding:
+def optimizer_never_steps(ev: View, rule: OptimizerNeverSteps) -> Finding:
     """Backward passes with no update after them: ``optimizer.step()`` never called, or, in a loop
     that updates by hand, no step ever changing the weights (an update that rebinds a name,
     ``p = p - lr * p.grad``, instead of changing the tensor)."""
@@ -152,7 +152,7 @@ def optimizer_never_steps(ev: View, p: OptimizerNeverSteps) -> Finding:
     if not optimizer.optimizers:
         raise NotEvaluated("no optimizer was created and no backward pass was seen")
     if all(o.cls == HAND_UPDATE for o in optimizer.optimizers):
-        if book.steps_checked_for_change < p.min_backward // 2:
+        if book.steps_checked_for_change < rule.min_backward // 2:
             raise NotEvaluated("too few hand-written updates checked")
         if book.steps_params_unchanged < book.steps_checked_for_change:
             return Finding.no("the weights change at the hand-written updates")
@@ -163,7 +163,7 @@ def optimizer_never_steps(ev: View, p: OptimizerNeverSteps) -> Finding:
             "never reaches the parameters",
             where="backward",
         )
-    if book.backward_calls >= p.min_backward and book.steps == 0:
+    if book.backward_calls >= rule.min_backward and book.steps == 0:
         return Finding.yes(
             1.0,
             f"{book.backward_calls} backward passes ran but optimizer.step() was never called",
@@ -179,12 +179,12 @@ class OptimizerMissesModel(Params):
 
 
 @detector
-def optimizer_misses_model(ev: View, p: OptimizerMissesModel) -> Finding:
+def optimizer_misses_model(ev: View, rule: OptimizerMissesModel) -> Finding:
     opt = observed(ev, "optimizer")
     if not opt.optimizers or not opt.model_params_trainable:
         raise NotEvaluated("no optimizer, or a model without trainable parameters")
     fraction = opt.model_params_optimized / opt.model_params_trainable
-    if fraction > p.max_fraction:
+    if fraction > rule.max_fraction:
         return Finding.no(f"the optimizer holds {fraction:.0%} of the model's trainable parameters")
     elsewhere = opt.optimized_params - opt.optimized_params_in_model
     other = f"; it holds {elsewhere:,} parameters of something else" if elsewhere else ""
@@ -203,12 +203,12 @@ class ParamsMostlyFrozen(Params):
 
 
 @detector
-def params_mostly_frozen(ev: View, p: ParamsMostlyFrozen) -> Finding:
+def params_mostly_frozen(ev: View, rule: ParamsMostlyFrozen) -> Finding:
     model = observed(ev, "model")
     if not model.params:
         raise NotEvaluated("the model has no parameters")
     fraction = model.trainable / model.params
-    if fraction > p.max_trainable:
+    if fraction > rule.max_trainable:
         return Finding.no(f"{fraction:.0%} of parameters are trainable")
     return Finding.yes(
         1.0 - fraction,
@@ -224,7 +224,7 @@ class ProbabilitiesIntoLogitLoss(Params):
 
 
 @detector
-def probabilities_into_logit_loss(ev: View, p: ProbabilitiesIntoLogitLoss) -> Finding:
+def probabilities_into_logit_loss(ev: View, rule: ProbabilitiesIntoLogitLoss) -> Finding:
     loss, graph = observed(ev, "loss"), ev.observe.graph
     if graph is not None and graph.softmax_into_log_softmax:
         return Finding.yes(
@@ -237,7 +237,7 @@ def probabilities_into_logit_loss(ev: View, p: ProbabilitiesIntoLogitLoss) -> Fi
             "no loss that expects logits (cross_entropy, BCE-with-logits) was called"
         )
     fraction = loss.probability_inputs / loss.logit_loss_calls
-    if fraction < p.min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no()
     return Finding.yes(
         fraction,
@@ -269,14 +269,14 @@ class NllOnRawScores(Params):
 
 
 @detector
-def nll_on_raw_scores(ev: View, p: NllOnRawScores) -> Finding:
+def nll_on_raw_scores(ev: View, rule: NllOnRawScores) -> Finding:
     loss = observed(ev, "loss")
     if not loss.nll_calls:
         raise NotEvaluated("nll_loss was not called")
     fraction = loss.nll_positive_inputs / loss.nll_calls
     values = finite_values(loss.values)
     negative = values and min(values) < -0.1
-    if fraction < p.min_fraction and not negative:
+    if fraction < rule.min_fraction and not negative:
         return Finding.no()
     extra = f"; the loss went down to {min(values):.3g}" if negative else ""
     return Finding.yes(
@@ -353,7 +353,7 @@ class LinearLayersStacked(Params):
 
 
 @detector
-def linear_layers_stacked(ev: View, p: LinearLayersStacked) -> Finding:
+def linear_layers_stacked(ev: View, rule: LinearLayersStacked) -> Finding:
     """Linear layers feeding the next with nothing nonlinear between them (a batch norm or dropout
     is affine): each such pair is one linear map, a layer of depth lost. Low-rank factorizations
     (adapters, bottlenecks) are not counted. A quarter of the layers is far from an accident of
@@ -362,11 +362,11 @@ def linear_layers_stacked(ev: View, p: LinearLayersStacked) -> Finding:
     if model.linear_layers < 2:
         raise NotEvaluated("fewer than two linear/conv layers ran")
     fraction = len(model.linear_chains) / (model.linear_layers - 1)
-    if fraction < p.min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no(f"{len(model.linear_chains)} linear→linear connections")
     pairs = ", ".join(f"{a} → {b}" for a, b in model.linear_chains[:4])
     return Finding.yes(
-        scaled(fraction, p.min_fraction, 2 * p.min_fraction),
+        scaled(fraction, rule.min_fraction, 2 * rule.min_fraction),
         f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
         f"feed the next with no activation between them ({pairs})",
         where="forward",
@@ -395,7 +395,7 @@ class SumReduction(Params):
 
 
 @detector
-def sum_reduction(ev: View, p: SumReduction) -> Finding:
+def sum_reduction(ev: View, rule: SumReduction) -> Finding:
     """A loss summed over the batch, so its gradients grow with the batch size. A sum that the
     script divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face
     computes its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding
@@ -404,10 +404,10 @@ def sum_reduction(ev: View, p: SumReduction) -> Finding:
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
     batch = loss.output_shape[0] if loss.output_shape else 0
-    if loss.sum_reduction_calls / loss.training_calls < p.min_fraction or batch < p.min_batch:
+    if loss.sum_reduction_calls / loss.training_calls < rule.min_fraction or batch < rule.min_batch:
         return Finding.no()
     divisor = median(loss.sum_divisors) if loss.sum_divisors else None
-    if divisor is not None and divisor >= p.mean_divisor:
+    if divisor is not None and divisor >= rule.mean_divisor:
         return Finding.no(
             f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
             "backward(): a mean"
@@ -427,15 +427,15 @@ class DropoutTooHigh(Params):
 
 
 @detector
-def dropout_too_high(ev: View, p: DropoutTooHigh) -> Finding:
+def dropout_too_high(ev: View, rule: DropoutTooHigh) -> Finding:
     model = observed(ev, "model")
     if not model.dropout:
         raise NotEvaluated("the model has no dropout")
     rate = max(model.dropout)
-    if rate < p.max_p:
+    if rate < rule.max_p:
         return Finding.no(f"largest dropout p={rate:g}")
     return Finding.yes(
-        scaled(rate, p.max_p, 0.95),
+        scaled(rate, rule.max_p, 0.95),
         f"dropout with p={rate:g} drops {rate:.0%} of the units each step",
     )
 
@@ -447,15 +447,15 @@ class LossNotImproving(Params):
 
 
 @detector
-def loss_not_improving(ev: View, p: LossNotImproving) -> Finding:
+def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
     values = _curve(ev)
     early = statistics.median(window(values, 0, 0.1))
     late = statistics.median(window(values, 0.8, 1.0))
     improvement = (early - late) / abs(early) if early else 0.0
-    if improvement >= p.min_improvement:
+    if improvement >= rule.min_improvement:
         return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
     return Finding.yes(
-        scaled(p.min_improvement - improvement, 0, p.min_improvement),
+        scaled(rule.min_improvement - improvement, 0, rule.min_improvement),
         f"the training loss moved from {early:.4g} to {late:.4g} over {len(values)} steps "
         f"({improvement:+.1%})",
     )
@@ -468,11 +468,11 @@ class LossAtChance(Params):
 
 
 @detector
-def loss_at_chance(ev: View, p: LossAtChance) -> Finding:
+def loss_at_chance(ev: View, rule: LossAtChance) -> Finding:
     loss, values = observed(ev, "loss"), _curve(ev)
     chance = chance_loss(ev)
     late = statistics.median(window(values, 0.8, 1.0))
-    if abs(late - chance) > p.tolerance * chance:
+    if abs(late - chance) > rule.tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
     baseline = (
         "a constant prediction, each batch's target mean"
@@ -480,7 +480,7 @@ def loss_at_chance(ev: View, p: LossAtChance) -> Finding:
         else f"predicting the class frequencies for {loss.n_classes} classes"
     )
     return Finding.yes(
-        1.0 - abs(late - chance) / (p.tolerance * chance) * 0.5,
+        1.0 - abs(late - chance) / (rule.tolerance * chance) * 0.5,
         f"the training loss sits at {late:.4g}, the loss of {baseline} ({chance:.4g}): "
         "the model has learned nothing",
     )
@@ -493,7 +493,7 @@ class InitialLossHigh(Params):
 
 
 @detector
-def initial_loss_high(ev: View, p: InitialLossHigh) -> Finding:
+def initial_loss_high(ev: View, rule: InitialLossHigh) -> Finding:
     """A classifier's first loss far above chance: its initial outputs are confidently wrong,
     typically from too large an initialisation (or unnormalised inputs)."""
     loss = observed(ev, "loss")
@@ -502,10 +502,10 @@ def initial_loss_high(ev: View, p: InitialLossHigh) -> Finding:
     if first is None or not math.isfinite(first) or not loss.n_classes or loss.n_classes < 2:
         raise NotEvaluated("no classification loss with a finite first value")
     uniform = math.log(loss.n_classes)  # what a freshly initialised classifier scores
-    if first < p.min_factor * uniform:
+    if first < rule.min_factor * uniform:
         return Finding.no(f"initial {kind} {first:.4g}, uniform-prediction loss {uniform:.4g}")
     return Finding.yes(
-        scaled(first / uniform, p.min_factor, 10 * p.min_factor),
+        scaled(first / uniform, rule.min_factor, 10 * rule.min_factor),
         f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
         f"= {uniform:.4g}, the loss of uniform predictions",
     )
@@ -556,7 +556,7 @@ class FrozenAtInit(Params):
 
 
 @detector
-def frozen_at_init(ev: View, p: FrozenAtInit) -> Finding:
+def frozen_at_init(ev: View, rule: FrozenAtInit) -> Finding:
     """Frozen layers whose weights still have the statistics of a fresh initialization: features
     that were never trained and never will be. A frozen pretrained backbone has weights of its own
     scale; a frozen layer straight from ``nn.Linear(...)`` is a bug."""
@@ -568,14 +568,14 @@ def frozen_at_init(ev: View, p: FrozenAtInit) -> Finding:
         for layer in init.layers
         if layer.name in model.frozen_stds
         and _untouched(layer, model.frozen_stds[layer.name])
-        and _at_init(layer, p.tolerance)
+        and _at_init(layer, rule.tolerance)
     ]
     share = sum(math.prod(layer.shape) for layer in fresh) / model.params
-    if share < p.min_share:
+    if share < rule.min_share:
         return Finding.no(f"{share:.0%} of the parameters are frozen at their initial values")
     names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if len(fresh) > 3 else "")
     return Finding.yes(
-        scaled(share, p.min_share, 0.8),
+        scaled(share, rule.min_share, 0.8),
         f"{share:.0%} of the parameters ({names}) have requires_grad=False yet hold freshly "
         "initialized random weights: they will never learn",
         where="optimizer",
@@ -609,7 +609,7 @@ class NarrowHiddenLayer(Params):
 
 
 @detector
-def narrow_hidden_layer(ev: View, p: NarrowHiddenLayer) -> Finding:
+def narrow_hidden_layer(ev: View, rule: NarrowHiddenLayer) -> Finding:
     """A hidden representation narrower than the classes it must separate, or of one or two units
     whatever the task: everything the model knows must pass through it."""
     widths = _hidden_widths(ev)
@@ -625,7 +625,7 @@ def narrow_hidden_layer(ev: View, p: NarrowHiddenLayer) -> Finding:
             "a bottleneck narrower than the output",
             where="forward",
         )
-    if width <= p.min_width:
+    if width <= rule.min_width:
         return Finding.yes(
             0.5, f"{where} has only {width} unit{'s' if width > 1 else ''}", where="forward"
         )

@@ -38,7 +38,7 @@ class LrRoseBeforeDivergence(Params):
 
 
 @detector
-def lr_rose_before_divergence(ev: View, p: LrRoseBeforeDivergence) -> Finding:
+def lr_rose_before_divergence(ev: View, rule: LrRoseBeforeDivergence) -> Finding:
     """The learning rate at the loss's blow-up is several times the starting one (warmup to too high
     a peak, a cyclic schedule's top): the loss was fine until the step size grew."""
     loss, optimizer = observed(ev, "loss"), observed(ev, "optimizer")
@@ -49,12 +49,12 @@ def lr_rose_before_divergence(ev: View, p: LrRoseBeforeDivergence) -> Finding:
         return Finding.no("the loss did not blow up")
     start = optimizer.lr_values[0]
     at = [lr for step, lr in zip(optimizer.lr_steps, optimizer.lr_values) if step <= blowup]
-    if not at or start <= 0 or at[-1] / start < p.min_rise:
+    if not at or start <= 0 or at[-1] / start < rule.min_rise:
         return Finding.no(
             f"learning rate {start:.3g} at the start, {at[-1] if at else start:.3g} at the blow-up"
         )
     return Finding.yes(
-        scaled(decades(at[-1] / start), decades(p.min_rise), 2),
+        scaled(decades(at[-1] / start), decades(rule.min_rise), 2),
         f"the loss blew up at step {blowup}, when the learning rate had risen from {start:.3g} "
         f"to {at[-1]:.3g}",
         where="optimizer",

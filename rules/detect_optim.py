@@ -44,17 +44,17 @@ class LossDiverging(Params):
 
 
 @detector
-def loss_diverging(ev: View, p: LossDiverging) -> Finding:
+def loss_diverging(ev: View, rule: LossDiverging) -> Finding:
     values = finite_values(observed(ev, "loss").values)
     if len(values) < 10:
         raise NotEvaluated("fewer than 10 finite loss values")
     early = statistics.median(values[:3])  # where the loss started, not where it had already got to
     width = max(3, len(values) // 20)
     peak = max(statistics.median(values[i : i + width]) for i in range(len(values) - width + 1))
-    if early <= 0 or peak / early < p.min_ratio:
+    if early <= 0 or peak / early < rule.min_ratio:
         return Finding.no(f"peak/initial loss {peak / early if early > 0 else 0:.3g}")
     return Finding.yes(
-        scaled(decades(peak / early), decades(p.min_ratio), 2),
+        scaled(decades(peak / early), decades(rule.min_ratio), 2),
         f"the training loss climbed from {early:.4g} to {peak:.4g} ({peak / early:.3g}x)",
     )
 
@@ -80,16 +80,16 @@ class UpdatesTooLarge(Params):
 
 
 @detector
-def updates_too_large(ev: View, p: UpdatesTooLarge) -> Finding:
+def updates_too_large(ev: View, rule: UpdatesTooLarge) -> Finding:
     ratios = [r for r in map(_median_ratio, _samples_before_divergence(ev)) if r is not None]
     if not ratios:
         raise NotEvaluated("no parameter update was measured")
     worst = max(ratios)
-    if worst < p.max_ratio:
+    if worst < rule.max_ratio:
         return Finding.no(f"largest median update/weight ratio {worst:.3g}")
     shown = "infinite" if math.isinf(worst) else f"{worst:.3g}"
     return Finding.yes(
-        scaled(decades(worst / p.max_ratio), 0, 2),
+        scaled(decades(worst / rule.max_ratio), 0, 2),
         f"single steps change the weights by {shown} of their norm (healthy: ~1e-3)",
         where="optimizer",
     )
@@ -103,16 +103,16 @@ class UpdatesTiny(Params):
 
 
 @detector
-def updates_tiny(ev: View, p: UpdatesTiny) -> Finding:
-    samples = observed(ev, "gradients").samples[: p.first_samples]
+def updates_tiny(ev: View, rule: UpdatesTiny) -> Finding:
+    samples = observed(ev, "gradients").samples[: rule.first_samples]
     ratios = [r for r in map(_median_ratio, samples) if r]
     if not ratios:
         raise NotEvaluated("no non-zero parameter update was measured")
     typical = statistics.median(ratios)
-    if typical >= p.min_ratio:
+    if typical >= rule.min_ratio:
         return Finding.no(f"median update/weight ratio {typical:.3g}")
     return Finding.yes(
-        scaled(decades(p.min_ratio / typical), 0, 2),
+        scaled(decades(rule.min_ratio / typical), 0, 2),
         f"each step changes the weights by only {typical:.2g} of their norm (healthy: ~1e-3)",
         where="optimizer",
     )
@@ -127,7 +127,7 @@ class LrDecaysEarly(Params):
 
 
 @detector
-def lr_decays_early(ev: View, p: LrDecaysEarly) -> Finding:
+def lr_decays_early(ev: View, rule: LrDecaysEarly) -> Finding:
     """The LR falls by ``min_drop`` early and training goes on without it: within the first half of
     the observed steps, or within the first ``within_epochs`` passes over the training data with
     another pass begun after it (a per-epoch schedule that leaves nothing to learn with after three
@@ -136,10 +136,10 @@ def lr_decays_early(ev: View, p: LrDecaysEarly) -> Finding:
     lrs = require(opt.lr_values, "learning rate per step")
     if len(lrs) < 10 or not lrs[0]:
         raise NotEvaluated("fewer than 10 steps with a learning rate")
-    collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * p.min_drop), None)
+    collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * rule.min_drop), None)
     if collapsed is None or (
-        collapsed > p.within * len(lrs)
-        and not _epoch_follows(ev, opt.lr_steps[collapsed], p.within_epochs)
+        collapsed > rule.within * len(lrs)
+        and not _epoch_follows(ev, opt.lr_steps[collapsed], rule.within_epochs)
     ):
         return Finding.no(f"learning rate {lrs[0]:.3g} → {lrs[-1]:.3g}")
     return Finding.yes(
@@ -180,10 +180,10 @@ class GradsVanish(Params):
 
 
 @detector
-def grads_vanish(ev: View, p: GradsVanish) -> Finding:
+def grads_vanish(ev: View, rule: GradsVanish) -> Finding:
     gradients = observed(ev, "gradients")
-    if len(gradients.layers) < p.min_layers:
-        raise NotEvaluated(f"fewer than {p.min_layers} weight layers")
+    if len(gradients.layers) < rule.min_layers:
+        raise NotEvaluated(f"fewer than {rule.min_layers} weight layers")
     ratios = []
     for sample in _samples_before_divergence(ev):
         relative = _relative_grads(sample)
@@ -192,10 +192,10 @@ def grads_vanish(ev: View, p: GradsVanish) -> Finding:
     if not ratios:
         raise NotEvaluated("no sample with gradients in two layers")
     typical = statistics.median(ratios)
-    if typical > p.max_ratio:
+    if typical > rule.max_ratio:
         return Finding.no(f"first/last layer relative gradient {typical:.3g}")
     return Finding.yes(
-        scaled(decades(p.max_ratio / typical), 0, 6),
+        scaled(decades(rule.max_ratio / typical), 0, 6),
         f"the first layer's gradient is {typical:.2g}x the last layer's (relative to weight "
         f"size) across {len(gradients.layers)} layers: gradients vanish toward the input",
     )
@@ -208,7 +208,7 @@ class GradsExplode(Params):
 
 
 @detector
-def grads_explode(ev: View, p: GradsExplode) -> Finding:
+def grads_explode(ev: View, rule: GradsExplode) -> Finding:
     gradients, loss = observed(ev, "gradients"), ev.observe.loss
     norms = gradients.total_norms
     if len(norms) < 2:
@@ -225,9 +225,9 @@ def grads_explode(ev: View, p: GradsExplode) -> Finding:
         )
     finite = finite_values(norms)
     growth = max(finite) / finite[0] if finite and finite[0] > 0 else 0.0
-    if growth >= p.min_growth:
+    if growth >= rule.min_growth:
         return Finding.yes(
-            scaled(decades(growth), decades(p.min_growth), 6),
+            scaled(decades(growth), decades(rule.min_growth), 6),
             f"the gradient norm grew {growth:.3g}x, from {finite[0]:.3g} to {max(finite):.3g}",
         )
     return Finding.no(f"gradient norm growth {growth:.3g}x")
@@ -240,16 +240,16 @@ class GradsHugeAtStart(Params):
 
 
 @detector
-def grads_huge_at_start(ev: View, p: GradsHugeAtStart) -> Finding:
+def grads_huge_at_start(ev: View, rule: GradsHugeAtStart) -> Finding:
     samples = require(observed(ev, "gradients").samples, "gradient sample")
     relative = _relative_grads(samples[0])
     if not relative:
         raise NotEvaluated("no layer with a gradient at the first step")
     worst = max(relative)
-    if worst < p.min_ratio:
+    if worst < rule.min_ratio:
         return Finding.no(f"largest gradient/weight norm ratio {worst:.3g}")
     return Finding.yes(
-        scaled(decades(worst / p.min_ratio), 0, 2),
+        scaled(decades(worst / rule.min_ratio), 0, 2),
         f"at the first step a layer's gradient is {worst:.3g}x the size of its weights",
     )
 
@@ -261,11 +261,13 @@ class InitConstant(Params):
 
 
 @detector
-def init_constant(ev: View, p: InitConstant) -> Finding:
+def init_constant(ev: View, rule: InitConstant) -> Finding:
     layers = require(observed(ev, "init").layers, "initial weight")
     hidden = [layer for layer in layers[:-1] if layer.shape[0] > 1]
     bad = [
-        layer.name for layer in hidden if layer.constant or layer.identical_rows >= p.min_identical
+        layer.name
+        for layer in hidden
+        if layer.constant or layer.identical_rows >= rule.min_identical
     ]
     if not bad:
         return Finding.no()
@@ -288,7 +290,7 @@ class InitScaleOff(Params):
 @detector
 def init_scale_off(
     ev: View,
-    p: InitScaleOff,
+    rule: InitScaleOff,
 ) -> Finding:
     """Weights far from the scale their fan-in calls for. Embedding tables sum over no fan-in, so
     no such scale applies to them. A model with normalization layers resets the scale of what its
@@ -306,23 +308,25 @@ def init_scale_off(
     if not layers:
         raise NotEvaluated("no non-constant weight layer with a fan-in")
     small_factor = (
-        max(p.max_factor, p.normalized_factor) if init.normalization_layers else p.max_factor
+        max(rule.max_factor, rule.normalized_factor)
+        if init.normalization_layers
+        else rule.max_factor
     )
     off = []
     for layer in layers:
         expected = (layer.default_std, layer.he_std, layer.glorot_std)
         larger, smaller = layer.std / max(expected), min(expected) / layer.std
-        if larger >= p.max_larger or smaller >= small_factor:
+        if larger >= rule.max_larger or smaller >= small_factor:
             off.append((max(larger, smaller), layer))
-    if len(off) < p.min_fraction * len(layers):
+    if len(off) < rule.min_fraction * len(layers):
         return Finding.no(
-            f"{len(off)} of {len(layers)} layers {p.max_larger:g}x above or "
+            f"{len(off)} of {len(layers)} layers {rule.max_larger:g}x above or "
             f"{small_factor:g}x below the usual scales"
         )
     factor, layer = max(off, key=lambda item: item[0])
     direction = "larger" if layer.std > layer.he_std else "smaller"
     return Finding.yes(
-        scaled(decades(factor), decades(p.max_larger), 2.5),
+        scaled(decades(factor), decades(rule.max_larger), 2.5),
         f"{len(off)} of {len(layers)} weight layers start {factor:.3g}x {direction} than "
         f"He/Glorot/PyTorch-default scale (e.g. {layer.name}: std {layer.std:.3g}, "
         f"He {layer.he_std:.3g})",
@@ -338,7 +342,7 @@ class ReluDead(Params):
 
 
 @detector
-def relu_dead(ev: View, p: ReluDead) -> Finding:
+def relu_dead(ev: View, rule: ReluDead) -> Finding:
     """Dead ReLUs, strongest when dead from the start; dying later is often a consequence of
     divergence or bad data, so it counts ``later_weight`` as much."""
     samples = require(observed(ev, "activations").samples, "activation sample")
@@ -349,9 +353,9 @@ def relu_dead(ev: View, p: ReluDead) -> Finding:
     # detector's error): see issue 23.
     for (overall, worst), weight, when in (  # type: ignore[misc]
         (start, 1.0, "from the first step"),
-        (end, p.later_weight, "by the end"),
+        (end, rule.later_weight, "by the end"),
     ):
-        if overall >= p.min_dead or worst.dead_fraction >= p.layer_dead:
+        if overall >= rule.min_dead or worst.dead_fraction >= rule.layer_dead:
             return Finding.yes(
                 weight * max(overall, worst.dead_fraction * 0.8),
                 f"{overall:.0%} of ReLU units output zero for the whole batch {when} "
@@ -378,13 +382,13 @@ class ActivationsSaturated(Params):
 
 
 @detector
-def activations_saturated(ev: View, p: ActivationsSaturated) -> Finding:
+def activations_saturated(ev: View, rule: ActivationsSaturated) -> Finding:
     samples = require(observed(ev, "activations").samples, "activation sample")
     squashing = [s for s in samples[0].stats if s.kind in {"sigmoid", "tanh", "hardtanh"}]
     if not squashing:
         raise NotEvaluated("no sigmoid/tanh activation was observed")
     mean = sum(s.saturated_fraction for s in squashing) / len(squashing)
-    if mean < p.min_saturated:
+    if mean < rule.min_saturated:
         return Finding.no(f"{mean:.0%} of sigmoid/tanh outputs saturated")
     return Finding.yes(
         mean,
@@ -401,12 +405,12 @@ class GradsNotCleared(Params):
 
 
 @detector
-def grads_not_cleared(ev: View, p: GradsNotCleared) -> Finding:
+def grads_not_cleared(ev: View, rule: GradsNotCleared) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.stale_checks < p.min_checks:
-        raise NotEvaluated(f"fewer than {p.min_checks} optimizer steps checked")
+    if book.stale_checks < rule.min_checks:
+        raise NotEvaluated(f"fewer than {rule.min_checks} optimizer steps checked")
     fraction = book.stale_steps / book.stale_checks
-    if fraction < p.min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no(f"{fraction:.0%} of steps applied stale gradients")
     return Finding.yes(
         fraction,
@@ -425,19 +429,19 @@ class LrAtypical(Params):
 
 
 @detector
-def lr_atypical(ev: View, p: LrAtypical) -> Finding:
+def lr_atypical(ev: View, rule: LrAtypical) -> Finding:
     optimizers = require(observed(ev, "optimizer").optimizers, "optimizer")
     for info in optimizers:
-        limit = p.limits.get(info.cls)
+        limit = rule.limits.get(info.cls)
         if limit is None or info.lr is None or info.lr <= 0:
             continue
-        off = info.lr > limit if p.direction == "high" else info.lr < limit
+        off = info.lr > limit if rule.direction == "high" else info.lr < limit
         if off:
             return Finding.yes(
                 scaled(decades(info.lr / limit), 0, 1.5),
                 f"{info.cls} with lr={info.lr:g} is far "
-                f"{'above' if p.direction == 'high' else 'below'} the usual range for {info.cls} "
-                f"(limit {limit:g})",
+                f"{'above' if rule.direction == 'high' else 'below'} the usual range for "
+                f"{info.cls} (limit {limit:g})",
                 where="optimizer",
             )
     return Finding.no()
@@ -450,10 +454,10 @@ class WeightDecayHigh(Params):
 
 
 @detector
-def weight_decay_high(ev: View, p: WeightDecayHigh) -> Finding:
+def weight_decay_high(ev: View, rule: WeightDecayHigh) -> Finding:
     optimizers = require(observed(ev, "optimizer").optimizers, "optimizer")
     for info in optimizers:
-        limit = p.limits.get(info.cls)
+        limit = rule.limits.get(info.cls)
         if limit is not None and info.weight_decay and info.weight_decay >= limit:
             return Finding.yes(
                 scaled(decades(info.weight_decay / limit), 0, 1.5),
@@ -470,7 +474,7 @@ class WeightsShrinking(Params):
 
 
 @detector
-def weights_shrinking(ev: View, p: WeightsShrinking) -> Finding:
+def weights_shrinking(ev: View, rule: WeightsShrinking) -> Finding:
     samples = require(observed(ev, "gradients").samples, "gradient sample")
     if len(samples) < 3:
         raise NotEvaluated("fewer than three gradient samples")
@@ -478,11 +482,11 @@ def weights_shrinking(ev: View, p: WeightsShrinking) -> Finding:
     if (
         not (math.isfinite(first) and math.isfinite(last))
         or not first
-        or last / first > p.max_ratio
+        or last / first > rule.max_ratio
     ):
         return Finding.no()
     return Finding.yes(
-        scaled(1 - last / first, 1 - p.max_ratio, 1),
+        scaled(1 - last / first, 1 - rule.max_ratio, 1),
         f"the total weight norm shrank from {first:.3g} to {last:.3g}",
     )
 
@@ -494,10 +498,10 @@ class TinyBatches(Params):
 
 
 @detector
-def tiny_batches(ev: View, p: TinyBatches) -> Finding:
+def tiny_batches(ev: View, rule: TinyBatches) -> Finding:
     inputs = require(observed(ev, "data").inputs, "training input")
     batch = inputs.shape[0] if inputs.shape else 0
-    if batch > p.max_batch:
+    if batch > rule.max_batch:
         return Finding.no(f"batch size {batch}")
     return Finding.yes(1.0, f"training batches hold {batch} sample(s)", where="loader")
 
@@ -509,7 +513,7 @@ class LossNoisy(Params):
 
 
 @detector
-def loss_noisy(ev: View, p: LossNoisy) -> Finding:
+def loss_noisy(ev: View, rule: LossNoisy) -> Finding:
     values = finite_values(observed(ev, "loss").values)
     if len(values) < 20:
         raise NotEvaluated("fewer than 20 finite loss values")
@@ -517,9 +521,9 @@ def loss_noisy(ev: View, p: LossNoisy) -> Finding:
     mean = sum(late) / len(late)
     spread = math.sqrt(sum((v - mean) ** 2 for v in late) / len(late))
     variation = spread / abs(mean) if mean else 0.0
-    if variation < p.min_variation:
+    if variation < rule.min_variation:
         return Finding.no(f"loss variation {variation:.2f}")
     return Finding.yes(
-        scaled(variation, p.min_variation, 2),
+        scaled(variation, rule.min_variation, 2),
         f"the loss jumps by {variation:.0%} of its mean from step to step",
     )

@@ -31,14 +31,14 @@ class LrAboveRange(Params):
 
 
 @detector
-def lr_above_range(ev: View, p: LrAboveRange) -> Finding:
+def lr_above_range(ev: View, rule: LrAboveRange) -> Finding:
     lr = lr_analysis(ev)
     beyond = lr.divergence_lr is not None and lr.user_lr >= lr.divergence_lr
-    if lr.decades_off < p.min_decades and not beyond:
+    if lr.decades_off < rule.min_decades and not beyond:
         return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
     where = f", past the LR where the loss diverges ({lr.divergence_lr:.3g})" if beyond else ""
     return Finding.yes(
-        1.0 if beyond else scaled(lr.decades_off, p.min_decades, 3),
+        1.0 if beyond else scaled(lr.decades_off, rule.min_decades, 3),
         f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
         f"({lr.decades_off:.1f} decades above{where})",
         where="optimizer",
@@ -52,12 +52,12 @@ class LrBelowRange(Params):
 
 
 @detector
-def lr_below_range(ev: View, p: LrBelowRange) -> Finding:
+def lr_below_range(ev: View, rule: LrBelowRange) -> Finding:
     lr = lr_analysis(ev)
-    if -lr.decades_off < p.min_decades:
+    if -lr.decades_off < rule.min_decades:
         return Finding.no(f"user LR {lr.user_lr:.3g}, suggested {lr.suggested_lr:.3g}")
     return Finding.yes(
-        scaled(-lr.decades_off, p.min_decades, 5),
+        scaled(-lr.decades_off, rule.min_decades, 5),
         f"the LR range test suggests {lr.suggested_lr:.3g}; the script uses {lr.user_lr:.3g} "
         f"({-lr.decades_off:.1f} decades below)",
         where="optimizer",
@@ -92,12 +92,12 @@ class OverfitLoop(Params):
 
 
 @detector
-def overfit_loop(ev: View, p: OverfitLoop) -> Finding:
+def overfit_loop(ev: View, rule: OverfitLoop) -> Finding:
     loss = _replay(ev, "overfit_loop").loss
     if loss is None or not loss.values:
         raise NotEvaluated("the overfit replay recorded no loss")
     fitted, detail = _fits(loss.values, loss.train_accuracy)
-    if fitted == (p.expect == "fits"):
+    if fitted == (rule.expect == "fits"):
         return Finding.yes(
             1.0,
             f"the script's own loop {'can' if fitted else 'cannot'} memorize one batch: {detail}",
@@ -112,7 +112,7 @@ class IsolatedFit(Params):
 
 
 @detector
-def isolated_fit(ev: View, p: IsolatedFit) -> Finding:
+def isolated_fit(ev: View, rule: IsolatedFit) -> Finding:
     section = _replay(ev, "overfit_isolated").isolated
     if section is None or not section.losses:
         raise NotEvaluated(
@@ -120,7 +120,7 @@ def isolated_fit(ev: View, p: IsolatedFit) -> Finding:
         )
     fitted, detail = _fits(section.losses, section.accuracies)
     who = f"a fresh copy of the model with {section.optimizer}(lr={section.lr:g})"
-    if fitted == (p.expect == "fits"):
+    if fitted == (rule.expect == "fits"):
         return Finding.yes(
             1.0, f"{who} {'can' if fitted else 'cannot'} memorize the batch: {detail}"
         )
@@ -134,7 +134,7 @@ class LabelsCarryNoSignal(Params):
 
 
 @detector
-def labels_carry_no_signal(ev: View, p: LabelsCarryNoSignal) -> Finding:
+def labels_carry_no_signal(ev: View, rule: LabelsCarryNoSignal) -> Finding:
     """Shuffled labels are learned as fast as the real ones, on the same few fixed batches. Speed is
     the mean loss over the replay (the area under its curve): a model large enough to memorize four
     batches ends near zero loss on any labels, so where the two curves end says little, while labels
@@ -160,7 +160,7 @@ def labels_carry_no_signal(ev: View, p: LabelsCarryNoSignal) -> Finding:
         f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} "
         f"with the true labels and {permuted:.4g} with shuffled labels"
     )
-    return Finding.yes(1.0, detail) if true / permuted >= p.max_ratio else Finding.no(detail)
+    return Finding.yes(1.0, detail) if true / permuted >= rule.max_ratio else Finding.no(detail)
 
 
 def _mean_loss(run: ObservedRun) -> float | None:
@@ -175,7 +175,7 @@ class InputIgnored(Params):
 
 
 @detector
-def input_ignored(ev: View, p: InputIgnored) -> Finding:
+def input_ignored(ev: View, rule: InputIgnored) -> Finding:
     zeroed, observed = _replay(ev, "zeroed_input").loss, ev.observe.loss
     if zeroed is None or observed is None:
         raise NotEvaluated("no loss curves to compare")
@@ -187,12 +187,12 @@ def input_ignored(ev: View, p: InputIgnored) -> Finding:
     if observed_late is None or zeroed_late is None or not observed_late:
         raise NotEvaluated("too few finite losses")
     gap = abs(zeroed_late - observed_late) / abs(observed_late)
-    if gap > p.tolerance:
+    if gap > rule.tolerance:
         return Finding.no(
             f"with zeroed inputs the loss ends at {zeroed_late:.4g} instead of {observed_late:.4g}"
         )
     return Finding.yes(
-        scaled(p.tolerance - gap, 0, p.tolerance),
+        scaled(rule.tolerance - gap, 0, rule.tolerance),
         f"with every input replaced by zeros the loss ends "
         f"at {zeroed_late:.4g}, as with the real inputs ({observed_late:.4g})",
     )
@@ -206,13 +206,15 @@ class CustomBackward(Params):
 
 
 @detector
-def custom_backward(ev: View, p: CustomBackward) -> Finding:
+def custom_backward(ev: View, rule: CustomBackward) -> Finding:
     section = _replay(ev, "gradcheck").gradcheck
     checked = [r for r in (section.results if section else []) if r.relative_error is not None]
     if not checked:
         raise NotEvaluated("no custom autograd.Function could be checked")
-    wrong = [r for r in checked if r.relative_error is not None and r.relative_error > p.max_error]
-    if bool(wrong) != (p.expect == "wrong"):
+    wrong = [
+        r for r in checked if r.relative_error is not None and r.relative_error > rule.max_error
+    ]
+    if bool(wrong) != (rule.expect == "wrong"):
         return Finding.no()
     if wrong:
         names = ", ".join(

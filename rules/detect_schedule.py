@@ -23,7 +23,7 @@ class LrScheduleCollapsesProjected(Params):
 
 
 @detector
-def lr_schedule_collapses_projected(ev: View, p: LrScheduleCollapsesProjected) -> Finding:
+def lr_schedule_collapses_projected(ev: View, rule: LrScheduleCollapsesProjected) -> Finding:
     """The schedule, projected over the run's planned length, falls below ``min_drop`` of its peak
     before ``within`` of the run and stays there through at least ``within`` of it: most of the run
     would then train at a rate too small to learn with. A decay that reaches ~0 at the planned end
@@ -38,16 +38,16 @@ def lr_schedule_collapses_projected(ev: View, p: LrScheduleCollapsesProjected) -
             or "no schedule could be projected"
         )
     for schedule in projected:
-        found = _collapse(schedule, p.min_drop)
+        found = _collapse(schedule, rule.min_drop)
         if found is None:
             continue
         step, peak = found
         planned = schedule.planned_steps or 0
-        if step < p.within * planned <= schedule.steps[-1]:
+        if step < rule.within * planned <= schedule.steps[-1]:
             share = step / planned
             return Finding.yes(
-                0.8 + 0.2 * (1 - share / p.within),
-                _detail(schedule, step, peak, share, p.min_drop),
+                0.8 + 0.2 * (1 - share / rule.within),
+                _detail(schedule, step, peak, share, rule.min_drop),
                 where="scheduler",
             )
     return Finding.no(

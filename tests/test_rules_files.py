@@ -69,6 +69,8 @@ SYMPTOM = {
     "detector": "class_imbalance",
     "needs": ["data"],
 }
+WHY = "a reason long enough"
+RATIO = {"min_ratio": {"value": 10.0, "why": WHY}}
 CAUSE = {
     "id": "c1",
     "level": "data",
@@ -134,6 +136,28 @@ def write(tmp_path: Path, data: object, text: str | None = None) -> Path:
         ),
         ({"causes": [{**CAUSE, "unconfirmable": ""}]}, "a cause names exactly one of 'confirm'"),
         (["a", "list"], "expected a mapping"),
+        (
+            {"symptoms": [SYMPTOM]},
+            "rule 's1' (symptoms[0]), field 'params.min_ratio': missing (detector "
+            "'class_imbalance' takes min_ratio)",
+        ),
+        (
+            {"symptoms": [{**SYMPTOM, "params": {**RATIO, "colour": {"value": 1, "why": WHY}}}]},
+            "rule 's1' (symptoms[0]), field 'params.colour': unknown parameter of detector "
+            "'class_imbalance' (it takes min_ratio)",
+        ),
+        (
+            {"symptoms": [{**SYMPTOM, "params": {"min_ratio": {"value": "ten", "why": WHY}}}]},
+            "rule 's1' (symptoms[0]), field 'params.min_ratio': Input should be a valid number",
+        ),
+        (
+            {"symptoms": [{**SYMPTOM, "params": {"min_ratio": {"value": 10.0}}}]},
+            "rule 's1' (symptoms[0]), field 'params.min_ratio.why': Field required",
+        ),
+        (
+            {"symptoms": [{**SYMPTOM, "shared": ["nowhere"]}]},
+            "rule 's1' (symptoms[0]), field 'shared': unknown shared parameter set 'nowhere'",
+        ),
     ],
 )
 def test_broken_rule_files_name_file_rule_and_field(tmp_path, data, message):
