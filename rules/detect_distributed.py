@@ -22,7 +22,7 @@ def _apart(reference: list[float], other: list[float]) -> float:
 
 
 class RanksWeightsDiffer(Params):
-    """Thresholds of ``ranks_weights_differ``."""
+    """How far apart the ranks' weights may be and still be one model."""
 
     max_relative: float
 
@@ -61,7 +61,7 @@ def _why_apart(first: RankRecord, other: RankRecord) -> str:
 
 
 class SamplerEpochFixed(Params):
-    """Thresholds of ``sampler_epoch_fixed``."""
+    """How many passes over a DistributedSampler show that its epoch never moves."""
 
     min_passes: int
 
@@ -87,8 +87,14 @@ def sampler_epoch_fixed(ev: View, rule: SamplerEpochFixed) -> Finding:
     )
 
 
+class EvalUnreduced(Params):
+    """How sure an unreduced validation over a shard is."""
+
+    strength: float
+
+
 @detector
-def eval_unreduced(ev: View) -> Finding:
+def eval_unreduced(ev: View, rule: EvalUnreduced) -> Finding:
     """Validation on a sharded loader (each rank evaluates its own part of the data) while the
     script reduces or gathers nothing across ranks: what rank 0 reports covers 1/N of the validation
     data."""
@@ -107,7 +113,7 @@ def eval_unreduced(ev: View) -> Finding:
             "times"
         )
     return Finding.yes(
-        0.9,
+        rule.strength,
         f"{len(passes)} validation passes ran over a DistributedSampler that gives each of the "
         f"{section.world_size} ranks its own part of the validation data, and the script reduced "
         "or gathered no loss or metric across ranks: rank 0's numbers cover "

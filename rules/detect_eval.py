@@ -8,6 +8,7 @@ import statistics
 from diagnose.probes.sections import REGRESSION_LOSSES
 from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.findings import (
+    Curve,
     Finding,
     NotEvaluated,
     Params,
@@ -154,8 +155,8 @@ def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
     )
 
 
-class ValAtChance(Params):
-    """Thresholds of ``val_at_chance``."""
+class ValAtChance(Curve):
+    """How far above chance validation must score, on how many passes."""
 
     margin: float
     min_passes: int
@@ -175,7 +176,7 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     chance."""
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
     if len(scored) < rule.min_passes:
-        return _val_loss_at_chance(ev, rule.margin, rule.min_passes)
+        return _val_loss_at_chance(ev, rule)
     accuracy = statistics.median([p.accuracy for p in scored[-3:]])
     chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
     if chance is None:
@@ -192,17 +193,17 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     )
 
 
-def _val_loss_at_chance(ev: View, margin: float, min_passes: int) -> Finding:
+def _val_loss_at_chance(ev: View, rule: ValAtChance) -> Finding:
     """A regression's validation loss, in the training loss's own function, no lower than
     ``1 - margin`` of the loss of predicting the target mean."""
     loss = observed(ev, "loss")
     if loss.kind not in REGRESSION_LOSSES:
-        raise NotEvaluated(f"fewer than {min_passes} validation passes with an accuracy")
+        raise NotEvaluated(f"fewer than {rule.min_passes} validation passes with an accuracy")
     values = finite_values([p.loss for p in loss.eval_passes if p.kind == loss.kind])
-    if len(values) < min_passes:
-        raise NotEvaluated(f"fewer than {min_passes} validation passes with a {loss.kind}")
-    chance, late = chance_loss(ev), statistics.median(values[-3:])
-    if late < (1 - margin) * chance:
+    if len(values) < rule.min_passes:
+        raise NotEvaluated(f"fewer than {rule.min_passes} validation passes with a {loss.kind}")
+    chance, late = chance_loss(ev, rule), statistics.median(values[-3:])
+    if late < (1 - rule.margin) * chance:
         return Finding.no(f"validation {loss.kind} {late:.4g}, constant prediction {chance:.4g}")
     return Finding.yes(
         1.0,

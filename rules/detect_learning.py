@@ -8,6 +8,8 @@ import statistics
 
 from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
 from diagnose.rules.findings import (
+    Curve,
+    CurveReading,
     Finding,
     NotEvaluated,
     Params,
@@ -15,12 +17,13 @@ from diagnose.rules.findings import (
     View,
     adversarial,
     detector,
+    early,
     finite_values,
+    late,
     median,
     observed,
     require,
     scaled,
-    window,
 )
 
 CLASSIFICATION_LOSSES = {
@@ -29,7 +32,6 @@ CLASSIFICATION_LOSSES = {
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy",
 }
-MIN_CURVE = 10
 HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
 MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)
 
@@ -440,48 +442,47 @@ def dropout_too_high(ev: View, rule: DropoutTooHigh) -> Finding:
     )
 
 
-class LossNotImproving(Params):
-    """Thresholds of ``loss_not_improving``."""
+class LossNotImproving(CurveReading):
+    """How much the training loss must fall to be moving."""
 
     min_improvement: float
 
 
 @detector
 def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
-    values = _curve(ev)
-    early = statistics.median(window(values, 0, 0.1))
-    late = statistics.median(window(values, 0.8, 1.0))
-    improvement = (early - late) / abs(early) if early else 0.0
+    values = _curve(ev, rule)
+    start, end = early(values, rule), late(values, rule)
+    improvement = (start - end) / abs(start) if start else 0.0
     if improvement >= rule.min_improvement:
-        return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
+        return Finding.no(f"loss improved {improvement:.0%} ({start:.4g} → {end:.4g})")
     return Finding.yes(
         scaled(rule.min_improvement - improvement, 0, rule.min_improvement),
-        f"the training loss moved from {early:.4g} to {late:.4g} over {len(values)} steps "
+        f"the training loss moved from {start:.4g} to {end:.4g} over {len(values)} steps "
         f"({improvement:+.1%})",
     )
 
 
-class LossAtChance(Params):
-    """Thresholds of ``loss_at_chance``."""
+class LossAtChance(CurveReading):
+    """How near chance level the late training loss must sit."""
 
     tolerance: float
 
 
 @detector
 def loss_at_chance(ev: View, rule: LossAtChance) -> Finding:
-    loss, values = observed(ev, "loss"), _curve(ev)
-    chance = chance_loss(ev)
-    late = statistics.median(window(values, 0.8, 1.0))
-    if abs(late - chance) > rule.tolerance * chance:
-        return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
+    loss, values = observed(ev, "loss"), _curve(ev, rule)
+    chance = chance_loss(ev, rule)
+    end = late(values, rule)
+    if abs(end - chance) > rule.tolerance * chance:
+        return Finding.no(f"loss {end:.4g} vs chance {chance:.4g}")
     baseline = (
         "a constant prediction, each batch's target mean"
         if loss.kind in REGRESSION_LOSSES
         else f"predicting the class frequencies for {loss.n_classes} classes"
     )
     return Finding.yes(
-        1.0 - abs(late - chance) / (rule.tolerance * chance) * 0.5,
-        f"the training loss sits at {late:.4g}, the loss of {baseline} ({chance:.4g}): "
+        1.0 - abs(end - chance) / (rule.tolerance * chance) * 0.5,
+        f"the training loss sits at {end:.4g}, the loss of {baseline} ({chance:.4g}): "
         "the model has learned nothing",
     )
 
@@ -511,26 +512,26 @@ def initial_loss_high(ev: View, rule: InitialLossHigh) -> Finding:
     )
 
 
-def _curve(ev: Readable) -> list[float]:
-    if adversarial(ev):
+def _curve(ev: Readable, rule: CurveReading) -> list[float]:
+    if adversarial(ev, rule):
         raise NotEvaluated(
             "optimizers take turns with losses of their own (an adversarial game): "
             "their losses are not expected to fall"
         )
     values = finite_values(observed(ev, "loss").values)
-    if len(values) < MIN_CURVE:
-        raise NotEvaluated(f"fewer than {MIN_CURVE} finite training loss values")
+    if len(values) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite training loss values")
     return values
 
 
-def chance_loss(ev: Readable) -> float:
+def chance_loss(ev: Readable, rule: Curve) -> float:
     """The loss of a model that learned nothing from its inputs. For a classifier, the
     cross-entropy of predicting the class frequencies: ln(C) for balanced classes; for a regression
     loss, the loss of predicting each batch's target mean, as measured on the batches trained on."""
     loss = observed(ev, "loss")
     if loss.kind in REGRESSION_LOSSES:
         constants = finite_values(loss.constant_values)
-        if len(constants) < MIN_CURVE:
+        if len(constants) < rule.min_values:
             raise NotEvaluated("too few batches measured for the loss of a constant prediction")
         return statistics.median(constants)
     if loss.kind not in CLASSIFICATION_LOSSES:

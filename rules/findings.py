@@ -192,10 +192,44 @@ def observed(ev: Readable, section: str) -> Any:
     return require(getattr(ev.observe, section), f"{section} evidence")
 
 
-def adversarial(ev: Readable) -> bool:
+class Adversarial(Params):
+    """When optimizers take turns as in a game (shared set ``adversarial``)."""
+
+    min_steps: int
+    min_switch_share: float
+    min_backward_share: float
+
+
+class Curve(Params):
+    """How a loss curve is read (shared set ``curve``): how many values show a trend, and which
+    stretches are where the run started and where it ended up."""
+
+    min_values: int
+    early_end: float
+    late_start: float
+
+
+class CurveReading(Curve, Adversarial):
+    """A training curve, read unless it is a game's."""
+
+
+def adversarial(ev: Readable, rule: Adversarial) -> bool:
     """Optimizers take turns, each with a loss of its own (a GAN's generator and critic): their
     losses play a game and are not expected to fall, so a falling loss cannot show learning."""
     book = ev.observe.bookkeeping
-    if book is None or book.steps < 10:
+    if book is None or book.steps < rule.min_steps:
         return False
-    return book.optimizer_switches >= 0.5 * book.steps and book.backward_calls >= 0.9 * book.steps
+    return (
+        book.optimizer_switches >= rule.min_switch_share * book.steps
+        and book.backward_calls >= rule.min_backward_share * book.steps
+    )
+
+
+def early(values: Sequence[float], rule: Curve) -> float:
+    """Where a curve started: the median of its first stretch."""
+    return statistics.median(window(values, 0, rule.early_end))
+
+
+def late(values: Sequence[float], rule: Curve) -> float:
+    """Where a curve ended up: the median of its last stretch."""
+    return statistics.median(window(values, rule.late_start, 1))

@@ -32,7 +32,7 @@ REPORT_FLOOR = 0.15
 def judge(evidence: Evidence, book: RuleBook) -> Diagnosis:
     run = evidence.observe
     results = evaluate_symptoms(book, evidence)
-    learning = assess(evidence, results)
+    learning = assess(evidence, results, book.reading)
     searched = frozenset(
         replay.repair_for for replay in evidence.scenarios.values() if replay.repair_for
     )

@@ -7,7 +7,7 @@ error the user can fix, not a traceback.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from diagnose.rules.detectors import DETECTORS
+from diagnose.rules.findings import CurveReading
 from diagnose.rules.schema import Cause, Edge, RuleFile, Symptom, Threshold
 
 RuleT = TypeVar("RuleT", Symptom, Cause)
@@ -34,6 +35,14 @@ class RuleBook:
     causes: dict[str, Cause]
     edges: list[Edge]
     graph: nx.DiGraph
+    shared: dict[str, dict[str, Threshold]] = field(default_factory=dict)
+
+    @property
+    def reading(self) -> CurveReading:
+        """How the healthy verdict reads a curve: the shared sets ``curve`` and ``adversarial``,
+        as the symptoms that take them read it."""
+        values = {**self.shared.get("curve", {}), **self.shared.get("adversarial", {})}
+        return CurveReading.model_validate({k: t.value for k, t in values.items()})
 
     def edges_into(self, cause: str) -> list[Edge]:
         return [
@@ -137,7 +146,7 @@ def build(files: list[tuple[str, RuleFile]]) -> RuleBook:
                     f"{label}: rule '{cause.id}' (causes[{index}]), field 'explained_by': "
                     f"unknown cause '{unknown[0]}'"
                 )
-    return RuleBook(symptoms, causes, edges, _graph(symptoms, causes, edges))
+    return RuleBook(symptoms, causes, edges, _graph(symptoms, causes, edges), shared)
 
 
 Rule = TypeVar("Rule", Symptom, Cause)
@@ -195,10 +204,10 @@ def _check_edge(
     where = f"{label}: rule '{edge.cause}' (edges[{index}])"
     if edge.cause not in causes:
         raise RuleError(f"{where}, field 'cause': unknown cause '{edge.cause}'")
-    for field, names in (("all", edge.all_of), ("any", edge.any_of), ("not", edge.none_of)):
+    for role, names in (("all", edge.all_of), ("any", edge.any_of), ("not", edge.none_of)):
         unknown = [n for n in names if n not in symptoms]
         if unknown:
-            raise RuleError(f"{where}, field '{field}': unknown symptom '{unknown[0]}'")
+            raise RuleError(f"{where}, field '{role}': unknown symptom '{unknown[0]}'")
 
 
 def _graph(symptoms: dict[str, Symptom], causes: dict[str, Cause], edges: list[Edge]) -> nx.DiGraph:

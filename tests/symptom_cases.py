@@ -56,7 +56,8 @@ def judged(case: Case, book: RuleBook) -> SymptomResult:
 
 def check(case: Case, book: RuleBook) -> None:
     result = judged(case, book)
-    assert (result.status, result.detail) == (case.status, case.detail)
+    got, expected = (result.status, result.detail), (case.status, case.detail)
+    assert got == expected, f"\n     got: {got}\nexpected: {expected}"
 
 
 # -- builders --------------------------------------------------------------------------------
