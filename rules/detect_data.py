@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from diagnose.probes.sections import TensorSummary
 from diagnose.rules.detect_learning import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from diagnose.rules.findings import (
@@ -17,8 +19,6 @@ from diagnose.rules.findings import (
 )
 
 FLOAT_TYPES = ("float", "bfloat16", "half", "double")
-MIN_INDEX_COVERAGE = 0.7
-PARTIAL_PASS = 0.9
 
 
 def _float_inputs(ev: View) -> TensorSummary:
@@ -29,9 +29,10 @@ def _float_inputs(ev: View) -> TensorSummary:
 
 
 class NonfiniteValues(Params):
-    """Thresholds of ``nonfinite_values``."""
+    """Which tensors are searched for NaN and Inf: the inputs (training and validation batches)
+    or the training targets."""
 
-    role: str
+    role: Literal["inputs", "targets"]
 
 
 @detector
@@ -51,9 +52,11 @@ def nonfinite_values(ev: View, rule: NonfiniteValues) -> Finding:
 
 
 class InputsLargeScale(Params):
-    """Thresholds of ``inputs_large_scale``."""
+    """How large the inputs' mean or spread may be before they are off unit scale, and how far
+    past that the finding is certain."""
 
     max_abs: float
+    full_strength_decades: float
 
 
 @detector
@@ -63,7 +66,7 @@ def inputs_large_scale(ev: View, rule: InputsLargeScale) -> Finding:
     if scale < rule.max_abs:
         return Finding.no(f"input scale {scale:.3g}")
     return Finding.yes(
-        scaled(decades(scale / rule.max_abs), 0, 2),
+        scaled(decades(scale / rule.max_abs), 0, rule.full_strength_decades),
         f"inputs have mean {x.mean:.3g} and std {x.std:.3g} (range {x.min:.3g} to {x.max:.3g}); "
         "networks train best on inputs of mean ~0 and std ~1",
         where="loader",
@@ -71,23 +74,26 @@ def inputs_large_scale(ev: View, rule: InputsLargeScale) -> Finding:
 
 
 class FeatureScalesDisparate(Params):
-    """Thresholds of ``feature_scales_disparate``."""
+    """How far apart the spreads of the input features may be (less far when the largest one is
+    itself off unit scale), and which spread is so small that the feature is a constant."""
 
     max_ratio: float
     ratio_with_large: float
     large_std: float
+    constant_std: float
+    full_strength_decades: float
 
 
 @detector
 def feature_scales_disparate(ev: View, rule: FeatureScalesDisparate) -> Finding:
     x = _float_inputs(ev)
-    stds = [s for s in x.feature_std if s > 1e-8]
+    stds = [s for s in x.feature_std if s > rule.constant_std]
     if len(stds) < 2:
         raise NotEvaluated("fewer than two non-constant input features or channels")
     ratio = max(stds) / min(stds)
     if ratio >= rule.max_ratio or (ratio >= rule.ratio_with_large and max(stds) >= rule.large_std):
         return Finding.yes(
-            scaled(decades(ratio), 2, 5),
+            scaled(decades(ratio), decades(rule.ratio_with_large), rule.full_strength_decades),
             f"per-feature std ranges from {min(stds):.3g} to {max(stds):.3g} ({ratio:.3g}x apart)",
             where="loader",
         )
@@ -95,12 +101,16 @@ def feature_scales_disparate(ev: View, rule: FeatureScalesDisparate) -> Finding:
 
 
 class InputsSquashed(Params):
-    """Thresholds of ``inputs_squashed``."""
+    """What a squashed input is: a tiny spread within a tiny range around zero, or a small spread
+    far off centre (its offset counted in spreads); and how far past each the finding is
+    certain."""
 
     max_std: float
     max_range: float
+    full_strength_decades: float
     offset_max_std: float
     min_offset: float
+    full_strength_offset: float
 
 
 @detector
@@ -119,17 +129,21 @@ def inputs_squashed(
         "nearly constant after preprocessing"
     )
     if 0 < std <= rule.max_std and reach <= rule.max_range:
-        return Finding.yes(scaled(decades(rule.max_std / std), 0, 1.5), detail, where="loader")
+        strength = scaled(decades(rule.max_std / std), 0, rule.full_strength_decades)
+        return Finding.yes(strength, detail, where="loader")
     if 0 < std <= rule.offset_max_std and mean / std >= rule.min_offset:
         return Finding.yes(
-            scaled(mean / std, rule.min_offset, 4 * rule.min_offset), detail, where="loader"
+            scaled(mean / std, rule.min_offset, rule.full_strength_offset), detail, where="loader"
         )
     return Finding.no(f"input std {std:.3g}, mean {x.mean:.3g}")
 
 
 class NormalizeOnStandardized(Params):
-    """Thresholds of ``normalize_on_standardized``."""
+    """How many normalize calls per sample are a second normalization; what data already
+    standardized looks like (mean near zero, spread near one); and which normalize statistics are
+    meant for raw data (a std far from one either way, a mean far from zero)."""
 
+    min_calls_per_sample: float
     max_input_mean: float
     input_std_range: list[float]
     far_std: float
@@ -143,11 +157,11 @@ def normalize_on_standardized(
 ) -> Finding:
     """A torchvision normalize given already standardized data, or two normalizes per sample."""
     data = observed(ev, "data")
-    if data.normalize_calls_per_sample and data.normalize_calls_per_sample >= 1.9:
+    per_sample = data.normalize_calls_per_sample
+    if per_sample and per_sample >= rule.min_calls_per_sample:
         return Finding.yes(
             1.0,
-            f"each sample passes through torchvision's normalize "
-            f"{data.normalize_calls_per_sample:.1f} times",
+            f"each sample passes through torchvision's normalize {per_sample:.1f} times",
             where="loader",
         )
     calls = require(data.normalize_calls, "torchvision normalize call")
@@ -169,9 +183,11 @@ def normalize_on_standardized(
 
 
 class ClassImbalance(Params):
-    """Thresholds of ``class_imbalance``."""
+    """How many times the commonest class may outnumber the rarest before the labels are
+    imbalanced, and at what gap the finding is certain."""
 
     min_ratio: float
+    full_strength_decades: float
 
 
 @detector
@@ -186,7 +202,7 @@ def class_imbalance(ev: View, rule: ClassImbalance) -> Finding:
         return Finding.no(f"largest/smallest class ratio {ratio:.3g}")
     majority = max(counts, key=counts.get)
     return Finding.yes(
-        scaled(decades(ratio), 1, 2.5),
+        scaled(decades(ratio), decades(rule.min_ratio), rule.full_strength_decades),
         f"class {majority} is {largest / total:.1%} of the training labels; the rarest class "
         f"is {smallest / total:.1%} ({ratio:.3g}x fewer)",
         where="loader",
@@ -194,10 +210,14 @@ def class_imbalance(ev: View, rule: ClassImbalance) -> Finding:
 
 
 class ClassSharesShift(Params):
-    """Thresholds of ``class_shares_shift``."""
+    """How many times a class's share may differ between training and validation, which classes
+    are common enough to compare, and how much of the held-out set the validation pass must have
+    seen for its shares to be the set's."""
 
     min_factor: float
     min_share: float
+    min_pass_coverage: float
+    full_strength_decades: float
 
 
 @detector
@@ -219,7 +239,7 @@ def class_shares_shift(ev: View, rule: ClassSharesShift) -> Finding:
         ),
         default=0,
     )
-    if val_total < PARTIAL_PASS * held_out:
+    if val_total < rule.min_pass_coverage * held_out:
         raise NotEvaluated(
             f"the validation pass saw {val_total} of {held_out} samples (an ordered set may hold "
             "its classes in runs)"
@@ -236,7 +256,7 @@ def class_shares_shift(ev: View, rule: ClassSharesShift) -> Finding:
             f"class shares agree within {factor:.3g}x between training and validation"
         )
     return Finding.yes(
-        scaled(decades(factor), decades(rule.min_factor), 2),
+        scaled(decades(factor), decades(rule.min_factor), rule.full_strength_decades),
         f"class {label} is {train_share:.1%} of the training labels but {val_share:.1%} of the "
         f"validation labels ({factor:.3g}x apart)",
         where="loader",
@@ -244,7 +264,7 @@ def class_shares_shift(ev: View, rule: ClassSharesShift) -> Finding:
 
 
 class TargetsFromInputs(Params):
-    """Thresholds of ``targets_from_inputs``."""
+    """In how many of the checked loss calls the targets must be the input tokens."""
 
     min_share: float
 
@@ -270,7 +290,8 @@ def targets_from_inputs(ev: View, rule: TargetsFromInputs) -> Finding:
 
 
 class PredictionsCollapsed(Params):
-    """Thresholds of ``predictions_collapsed``."""
+    """Which share of the predictions going to one class is a collapse (at the least: the
+    detector also asks for more than halfway from the majority's share to always)."""
 
     min_share: float
 
@@ -295,10 +316,12 @@ def predictions_collapsed(ev: View, rule: PredictionsCollapsed) -> Finding:
 
 
 class LabelsSorted(Params):
-    """Thresholds of ``labels_sorted``."""
+    """How much of an average training batch one class must fill, and how many times the
+    largest class's share of the data that must be, for the batches to come in label order."""
 
     min_batch_share: float
     min_lift: float
+    full_strength_lift: float
 
 
 @detector
@@ -311,7 +334,7 @@ def labels_sorted(ev: View, rule: LabelsSorted) -> Finding:
     if batch_share >= rule.min_batch_share and batch_share >= rule.min_lift * overall:
         sampler = f" (training loader sampler: {', '.join(sorted(samplers))})" if samplers else ""
         return Finding.yes(
-            scaled(batch_share / overall, rule.min_lift, 5),
+            scaled(batch_share / overall, rule.min_lift, rule.full_strength_lift),
             f"on average {batch_share:.0%} of a training batch is one class, although the "
             f"largest class is {overall:.0%} of the data{sampler}",
             where="loader",
@@ -320,10 +343,12 @@ def labels_sorted(ev: View, rule: LabelsSorted) -> Finding:
 
 
 class ValRowsInTrain(Params):
-    """Thresholds of ``val_rows_in_train``."""
+    """How many validation rows must be hashed to judge, and which share of them found among
+    the training rows is a leak (and a certain one)."""
 
     min_fraction: float
     min_rows: int
+    full_strength_fraction: float
 
 
 @detector
@@ -335,14 +360,14 @@ def val_rows_in_train(ev: View, rule: ValRowsInTrain) -> Finding:
     if fraction < rule.min_fraction:
         return Finding.no(f"{fraction:.1%} of validation rows occur in training data")
     return Finding.yes(
-        scaled(fraction, rule.min_fraction, 0.5),
+        scaled(fraction, rule.min_fraction, rule.full_strength_fraction),
         f"{data.val_rows_in_train} of {data.val_rows_hashed} validation inputs "
         f"({fraction:.0%}) are exact copies of training inputs",
     )
 
 
 class EvaluatesTrainingSlice(Params):
-    """Thresholds of ``evaluates_training_slice``."""
+    """How many rows of the training tensor evaluated without gradients are an evaluation."""
 
     min_rows: int
 
@@ -362,10 +387,13 @@ def evaluates_training_slice(ev: View, rule: EvaluatesTrainingSlice) -> Finding:
 
 
 class ValInputsDiffer(Params):
-    """Thresholds of ``val_inputs_differ``."""
+    """How far validation inputs may be from training inputs in spread (a ratio either way) and
+    in mean (counted in training spreads), and how many times past either the finding is
+    certain."""
 
     max_std_ratio: float
     max_mean_shift: float
+    full_strength_excess: float
 
 
 @detector
@@ -381,7 +409,11 @@ def val_inputs_differ(ev: View, rule: ValInputsDiffer) -> Finding:
     shift = abs((val.mean or 0) - (train.mean or 0)) / train.std
     if ratio >= rule.max_std_ratio or shift >= rule.max_mean_shift:
         return Finding.yes(
-            scaled(max(ratio / rule.max_std_ratio, shift / rule.max_mean_shift), 1, 3),
+            scaled(
+                max(ratio / rule.max_std_ratio, shift / rule.max_mean_shift),
+                1,
+                rule.full_strength_excess,
+            ),
             f"training inputs have mean {train.mean:.3g}, std {train.std:.3g}; validation inputs "
             f"mean {val.mean:.3g}, std {val.std:.3g}",
         )
@@ -389,9 +421,15 @@ def val_inputs_differ(ev: View, rule: ValInputsDiffer) -> Finding:
 
 
 class TargetsLookLikeClasses(Params):
-    """Thresholds of ``targets_look_like_classes``."""
+    """What integer targets under a regression loss are class indices: starting at 0, between
+    ``min_classes`` and ``max_classes`` distinct values covering most of 0..max; and how sure each
+    finding is (indices under a regression loss, targets above 1 under a binary loss)."""
 
+    min_classes: int
     max_classes: int
+    min_index_coverage: float
+    indices_strength: float
+    binary_strength: float
 
 
 @detector
@@ -403,22 +441,22 @@ def targets_look_like_classes(ev: View, rule: TargetsLookLikeClasses) -> Finding
         return Finding.no("targets are not integer class indices")
     regression = loss.kind in REGRESSION_LOSSES
     # Most of 0..max occur (a batch may lack a class or two): indices, not counts or scores.
-    dense = (targets.distinct or 0) >= MIN_INDEX_COVERAGE * (targets.max - targets.min + 1)
+    dense = (targets.distinct or 0) >= rule.min_index_coverage * (targets.max - targets.min + 1)
     if (
         regression
         and targets.min == 0
         and dense
-        and 3 <= (targets.distinct or 0) <= rule.max_classes
+        and rule.min_classes <= (targets.distinct or 0) <= rule.max_classes
     ):
         return Finding.yes(
-            0.8,
+            rule.indices_strength,
             f"{loss.kind} is trained on targets that are the {targets.distinct} class "
             f"indices 0..{targets.max:.0f}",
             where="loss",
         )
     if loss.kind.startswith("binary_cross_entropy") and targets.max > 1:
         return Finding.yes(
-            0.9,
+            rule.binary_strength,
             f"{loss.kind} is given targets up to {targets.max:.0f}; it needs targets in [0, 1]",
             where="loss",
         )
@@ -450,4 +488,6 @@ def targets_are_values(ev: View) -> Finding:
 
 
 def _short(values: list[float]) -> str:
-    return "[" + ", ".join(f"{v:.3g}" for v in values[:3]) + ("…]" if len(values) > 3 else "]")
+    """The first few values of a list, for a detail line."""
+    shown = values[:3]
+    return "[" + ", ".join(f"{v:.3g}" for v in shown) + ("…]" if len(values) > len(shown) else "]")

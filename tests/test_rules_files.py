@@ -70,7 +70,10 @@ SYMPTOM = {
     "needs": ["data"],
 }
 WHY = "a reason long enough"
-RATIO = {"min_ratio": {"value": 10.0, "why": WHY}}
+RATIO = {
+    "min_ratio": {"value": 10.0, "why": WHY},
+    "full_strength_decades": {"value": 2.5, "why": WHY},
+}
 CAUSE = {
     "id": "c1",
     "level": "data",
@@ -139,15 +142,19 @@ def write(tmp_path: Path, data: object, text: str | None = None) -> Path:
         (
             {"symptoms": [SYMPTOM]},
             "rule 's1' (symptoms[0]), field 'params.min_ratio': missing (detector "
-            "'class_imbalance' takes min_ratio)",
+            "'class_imbalance' takes min_ratio, full_strength_decades)",
         ),
         (
             {"symptoms": [{**SYMPTOM, "params": {**RATIO, "colour": {"value": 1, "why": WHY}}}]},
             "rule 's1' (symptoms[0]), field 'params.colour': unknown parameter of detector "
-            "'class_imbalance' (it takes min_ratio)",
+            "'class_imbalance' (it takes min_ratio, full_strength_decades)",
         ),
         (
-            {"symptoms": [{**SYMPTOM, "params": {"min_ratio": {"value": "ten", "why": WHY}}}]},
+            {
+                "symptoms": [
+                    {**SYMPTOM, "params": {**RATIO, "min_ratio": {"value": "ten", "why": WHY}}}
+                ]
+            },
             "rule 's1' (symptoms[0]), field 'params.min_ratio': Input should be a valid number",
         ),
         (
