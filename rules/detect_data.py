@@ -19,6 +19,8 @@ from diagnose.rules.findings import (
 )
 
 FLOAT_TYPES = ("float", "bfloat16", "half", "double")
+# Where each role's tensors go, for a detail that names it.
+DESTINATION = {"inputs": "fed to the model", "targets": "given to the loss"}
 
 
 def _float_inputs(ev: View) -> TensorSummary:
@@ -40,13 +42,14 @@ def nonfinite_values(ev: View, rule: NonfiniteValues) -> Finding:
     data = observed(ev, "data")
     summaries = [data.inputs, data.val_inputs] if rule.role == "inputs" else [data.targets]
     seen = [s for s in summaries if s is not None]
-    require(seen, f"training {rule.role}")
+    require(seen, f"batch of training {rule.role}")
     nan, inf = sum(s.nan for s in seen), sum(s.inf for s in seen)
     if nan + inf == 0:
         return Finding.no()
     return Finding.yes(
         1.0,
-        f"{nan} NaN and {inf} Inf values in the {rule.role} fed to the model (sampled batches)",
+        f"{nan} NaN and {inf} Inf values in the {rule.role} {DESTINATION[rule.role]} "
+        "(sampled batches)",
         where="loader",
     )
 
@@ -355,7 +358,10 @@ class ValRowsInTrain(Params):
 def val_rows_in_train(ev: View, rule: ValRowsInTrain) -> Finding:
     data = observed(ev, "data")
     if data.val_rows_hashed < rule.min_rows:
-        raise NotEvaluated("no validation inputs separate from the training data were seen")
+        raise NotEvaluated(
+            f"fewer than {rule.min_rows} validation inputs separate from the training data were "
+            "seen"
+        )
     fraction = data.val_rows_in_train / data.val_rows_hashed
     if fraction < rule.min_fraction:
         return Finding.no(f"{fraction:.1%} of validation rows occur in training data")
@@ -450,8 +456,8 @@ def targets_look_like_classes(ev: View, rule: TargetsLookLikeClasses) -> Finding
     ):
         return Finding.yes(
             rule.indices_strength,
-            f"{loss.kind} is trained on targets that are the {targets.distinct} class "
-            f"indices 0..{targets.max:.0f}",
+            f"{loss.kind} is trained on class indices: {targets.distinct} distinct integer "
+            f"targets from 0 to {targets.max:.0f}",
             where="loss",
         )
     if loss.kind.startswith("binary_cross_entropy") and targets.max > 1:
