@@ -39,6 +39,7 @@ class NonfiniteValues(Params):
 
 @detector
 def nonfinite_values(ev: View, rule: NonfiniteValues) -> Finding:
+    """NaN or Inf in the sampled batches: one makes the loss, then every weight, NaN."""
     data = observed(ev, "data")
     summaries = [data.inputs, data.val_inputs] if rule.role == "inputs" else [data.targets]
     seen = [s for s in summaries if s is not None]
@@ -64,6 +65,9 @@ class InputsLargeScale(Params):
 
 @detector
 def inputs_large_scale(ev: View, rule: InputsLargeScale) -> Finding:
+    """Inputs whose mean or spread is far from unit scale (raw pixels, prices): the default
+    initializations assume unit-scale inputs, so the first layer saturates or its gradients are
+    huge. Outliers of standardized data do not count: only the mean and std are read."""
     x = _float_inputs(ev)
     scale = max(abs(x.mean or 0.0), x.std or 0.0)
     if scale < rule.max_abs:
@@ -78,7 +82,8 @@ def inputs_large_scale(ev: View, rule: InputsLargeScale) -> Finding:
 
 class FeatureScalesDisparate(Params):
     """How far apart the spreads of the input features may be (less far when the largest one is
-    itself off unit scale), and which spread is so small that the feature is a constant."""
+    itself off unit scale), at what gap the finding is certain, and which spread is so small that
+    the feature is a constant."""
 
     max_ratio: float
     ratio_with_large: float
@@ -89,6 +94,8 @@ class FeatureScalesDisparate(Params):
 
 @detector
 def feature_scales_disparate(ev: View, rule: FeatureScalesDisparate) -> Finding:
+    """Input features (or channels) whose spreads are decades apart: one learning rate is too
+    large for the wide ones or too small for the narrow ones. Constant features are left out."""
     x = _float_inputs(ev)
     stds = [s for s in x.feature_std if s > rule.constant_std]
     if len(stds) < 2:
@@ -195,6 +202,8 @@ class ClassImbalance(Params):
 
 @detector
 def class_imbalance(ev: View, rule: ClassImbalance) -> Finding:
+    """The commonest class outnumbers the rarest many times: an unweighted loss is mostly the
+    majority's, and predicting the majority alone already scores well on it."""
     counts = require(observed(ev, "data").class_counts, "class label")
     if len(counts) < 2:
         raise NotEvaluated("a single class in the observed labels")
@@ -213,9 +222,9 @@ def class_imbalance(ev: View, rule: ClassImbalance) -> Finding:
 
 
 class ClassSharesShift(Params):
-    """How many times a class's share may differ between training and validation, which classes
-    are common enough to compare, and how much of the held-out set the validation pass must have
-    seen for its shares to be the set's."""
+    """How many times a class's share may differ between training and validation (and at what
+    gap the finding is certain), which classes are common enough to compare, and how much of the
+    held-out set the validation pass must have seen for its shares to be the set's."""
 
     min_factor: float
     min_share: float
@@ -293,8 +302,8 @@ def targets_from_inputs(ev: View, rule: TargetsFromInputs) -> Finding:
 
 
 class PredictionsCollapsed(Params):
-    """Which share of the predictions going to one class is a collapse (at the least: the
-    detector also asks for more than halfway from the majority's share to always)."""
+    """Which share of the predictions going to one class is a collapse at the least (on labels
+    skewed nearly as much, the share must also be past halfway from the majority's to all)."""
 
     min_share: float
 
@@ -319,8 +328,9 @@ def predictions_collapsed(ev: View, rule: PredictionsCollapsed) -> Finding:
 
 
 class LabelsSorted(Params):
-    """How much of an average training batch one class must fill, and how many times the
-    largest class's share of the data that must be, for the batches to come in label order."""
+    """How much of an average training batch one class must fill, and how many times the data's
+    largest class share that must be (its lift), for the batches to come in label order; and at
+    what lift the finding is certain."""
 
     min_batch_share: float
     min_lift: float
@@ -329,6 +339,8 @@ class LabelsSorted(Params):
 
 @detector
 def labels_sorted(ev: View, rule: LabelsSorted) -> Finding:
+    """Training batches mostly of one class, far more than the data's largest class share: the
+    loader serves the data in label order, and each stretch of steps learns one class."""
     data = observed(ev, "data")
     batch_share = require(data.batch_majority_share, "class label")
     counts = data.class_counts
@@ -356,6 +368,8 @@ class ValRowsInTrain(Params):
 
 @detector
 def val_rows_in_train(ev: View, rule: ValRowsInTrain) -> Finding:
+    """Validation inputs that are exact copies of training inputs: validation measures
+    memorization on them, not generalization."""
     data = observed(ev, "data")
     if data.val_rows_hashed < rule.min_rows:
         raise NotEvaluated(
@@ -404,6 +418,8 @@ class ValInputsDiffer(Params):
 
 @detector
 def val_inputs_differ(ev: View, rule: ValInputsDiffer) -> Finding:
+    """Validation inputs spread or centred unlike training inputs: one split was preprocessed
+    (scaled, normalized) and the other not, so validation judges inputs the model never saw."""
     data = observed(ev, "data")
     train, val = (
         require(data.inputs, "training input"),
