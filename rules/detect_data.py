@@ -241,8 +241,10 @@ def class_shares_shift(ev: View, rule: ClassSharesShift) -> Finding:
     confusion = require(observed(ev, "loss").confusion, "labelled validation pass")
     val = {label: sum(row) for label, row in enumerate(confusion)}
     train_total, val_total = sum(counts.values()), sum(val.values())
-    if len(counts) < 2 or not val_total:
+    if len(counts) < 2:
         raise NotEvaluated("fewer than two classes in the training labels")
+    if not val_total:
+        raise NotEvaluated("the validation pass counted no labelled samples")
     held_out = min(
         (
             loader.dataset_size

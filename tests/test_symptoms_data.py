@@ -308,6 +308,12 @@ CASES += [
         split({0: 500, 1: 500}, [300, 0], held_out=1000),
         "the validation pass saw 300 of 1000 samples (an ordered set may hold its classes in runs)",
     ),
+    unknown(
+        "a validation pass that counted no labels",
+        "class_shares_shift",
+        split({0: 500, 1: 500}, [0, 0]),
+        "the validation pass counted no labelled samples",
+    ),
 ]
 
 CASES += [
