@@ -252,7 +252,7 @@ def probabilities_into_logit_loss(ev: View, rule: ProbabilitiesIntoLogitLoss) ->
     return Finding.yes(
         fraction,
         f"{loss.kind} received probabilities (already softmax/sigmoid outputs) in "
-        f"{loss.probability_inputs} of {loss.logit_loss_calls} calls",
+        f"{loss.probability_inputs} of the {loss.logit_loss_calls} calls checked",
         where="loss",
     )
 
@@ -295,8 +295,8 @@ def nll_on_raw_scores(ev: View, rule: NllOnRawScores) -> Finding:
     extra = f"; the loss went down to {min(values):.3g}" if negative else ""
     return Finding.yes(
         max(fraction, rule.negative_strength if negative else 0),
-        f"nll_loss got positive inputs in {fraction:.0%} "
-        f"of calls: raw scores, not log-probabilities{extra}",
+        f"nll_loss got positive inputs in {fraction:.0%} of the {loss.nll_calls} calls checked: "
+        f"raw scores, not log-probabilities{extra}",
         where="loss",
     )
 
@@ -451,10 +451,19 @@ def sum_reduction(ev: View, rule: SumReduction) -> Finding:
         )
     return Finding.yes(
         rule.strength,
-        f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
-        "those of the mean",
+        f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are "
+        f"{_items_averaged(loss.first_kind, loss.output_shape)}x those of the mean",
         where="loss",
     )
+
+
+def _items_averaged(kind: str, output_shape: list[int]) -> int:
+    """How many values the loss ``kind`` with reduction='mean' averages over, given an input of this
+    shape: all its elements, less the class dimension of a loss over class scores (a token loss
+    averages over the batch's tokens)."""
+    if kind in {"cross_entropy", "nll_loss"} and len(output_shape) >= 2:
+        return math.prod([output_shape[0], *output_shape[2:]])
+    return math.prod(output_shape)
 
 
 class DropoutTooHigh(Params):
@@ -489,13 +498,13 @@ class LossNotImproving(CurveReading):
 def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
     values = _curve(ev, rule)
     start, end = early(values, rule), late(values, rule)
-    improvement = (start - end) / abs(start) if start else 0.0
-    if improvement >= rule.min_improvement:
-        return Finding.no(f"loss improved {improvement:.0%} ({start:.4g} → {end:.4g})")
+    change = (end - start) / abs(start) if start else 0.0
+    if -change >= rule.min_improvement:
+        return Finding.no(f"loss improved {-change:.0%} ({start:.4g} → {end:.4g})")
     return Finding.yes(
-        scaled(rule.min_improvement - improvement, 0, rule.min_improvement),
-        f"the training loss moved from {start:.4g} to {end:.4g} over {len(values)} steps "
-        f"({improvement:+.1%})",
+        scaled(rule.min_improvement + change, 0, rule.min_improvement),
+        f"the training loss moved from {start:.4g} to {end:.4g} over {len(values)} loss values "
+        f"({change:+.1%})",
     )
 
 
@@ -507,22 +516,29 @@ class LossAtChance(CurveReading):
 
 @detector
 def loss_at_chance(ev: View, rule: LossAtChance) -> Finding:
-    loss, values = observed(ev, "loss"), _curve(ev, rule)
+    values = _curve(ev, rule)
     chance = chance_loss(ev, rule)
     end = late(values, rule)
     margin = rule.tolerance * chance
     if abs(end - chance) > margin:
         return Finding.no(f"loss {end:.4g} vs chance {chance:.4g}")
-    baseline = (
-        "a constant prediction, each batch's target mean"
-        if loss.kind in REGRESSION_LOSSES
-        else f"predicting the class frequencies for {loss.n_classes} classes"
-    )
     return Finding.yes(
         scaled(margin - abs(end - chance), 0, margin),
-        f"the training loss sits at {end:.4g}, the loss of {baseline} ({chance:.4g}): "
-        "the model has learned nothing",
+        f"the training loss sits at {end:.4g}, the loss of {_chance_baseline(ev)} "
+        f"({chance:.4g}): the model has learned nothing",
     )
+
+
+def _chance_baseline(ev: View) -> str:
+    """What ``chance_loss`` measured, in words."""
+    loss = observed(ev, "loss")
+    if loss.kind in REGRESSION_LOSSES:
+        centre = "median" if loss.kind == "l1_loss" else "mean"
+        return f"a constant prediction, each batch's target {centre}"
+    if loss.n_classes:
+        return f"predicting the class frequencies for {loss.n_classes} classes"
+    counts = ev.observe.data.class_counts if ev.observe.data else {}
+    return f"predicting the class frequencies of the {len(counts)} classes in the targets"
 
 
 class InitialLossHigh(Params):
