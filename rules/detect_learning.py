@@ -32,6 +32,8 @@ CLASSIFICATION_LOSSES = {
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy",
 }
+# classification losses over one score per class, the classes along dimension 1 of their input
+CLASS_SCORE_LOSSES = {"cross_entropy", "nll_loss"}
 HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
 
 
@@ -461,7 +463,7 @@ def _items_averaged(kind: str, output_shape: list[int]) -> int:
     """How many values the loss ``kind`` with reduction='mean' averages over, given an input of this
     shape: all its elements, less the class dimension of a loss over class scores (a token loss
     averages over the batch's tokens)."""
-    if kind in {"cross_entropy", "nll_loss"} and len(output_shape) >= 2:
+    if kind in CLASS_SCORE_LOSSES and len(output_shape) >= 2:
         return math.prod([output_shape[0], *output_shape[2:]])
     return math.prod(output_shape)
 
@@ -692,7 +694,7 @@ def narrow_hidden_layer(ev: View, rule: NarrowHiddenLayer) -> Finding:
         raise NotEvaluated("no hidden activation or recurrent state was measured")
     width, where = min(widths)
     loss = observed(ev, "loss")
-    classes = loss.n_classes if loss.kind in {"cross_entropy", "nll_loss"} else None
+    classes = loss.n_classes if loss.kind in CLASS_SCORE_LOSSES else None
     if classes and classes >= rule.min_classes and width < classes:
         return Finding.yes(
             scaled(classes / width, 1, rule.full_strength_ratio),
