@@ -32,8 +32,9 @@ CLASSIFICATION_LOSSES = {
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy",
 }
+# classification losses over one score per class, the classes along dimension 1 of their input
+CLASS_SCORE_LOSSES = {"cross_entropy", "nll_loss"}
 HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
-MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)
 
 
 @detector
@@ -55,9 +56,11 @@ def loss_disconnected(ev: View) -> Finding:
 
 
 class LossMissesUpdatedParams(Params):
-    """Thresholds of ``loss_misses_updated_params``."""
+    """What share of the updated parameters out of the loss's reach is a cut in the graph
+    (``min_fraction``), and at what share that is certain (``full_strength_fraction``)."""
 
     min_fraction: float
+    full_strength_fraction: float
 
 
 @detector
@@ -74,7 +77,7 @@ def loss_misses_updated_params(ev: View, rule: LossMissesUpdatedParams) -> Findi
     if missed < rule.min_fraction:
         return Finding.no(f"the loss reaches {1 - missed:.0%} of the updated parameters")
     return Finding.yes(
-        scaled(missed, rule.min_fraction, 0.5),
+        scaled(missed, rule.min_fraction, rule.full_strength_fraction),
         f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
         f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
         "layers after the cut are trained",
@@ -95,7 +98,8 @@ def custom_function_in_graph(ev: View) -> Finding:
 
 
 class GradsMissingAtStep(Params):
-    """Thresholds of ``grads_missing_at_step``."""
+    """How many optimizer steps must have been checked (``min_steps``) and what share of them must
+    find every gradient empty (``min_fraction``) for the loop to be stepping without gradients."""
 
     min_fraction: float
     min_steps: int
@@ -118,7 +122,8 @@ def grads_missing_at_step(ev: View, rule: GradsMissingAtStep) -> Finding:
 
 
 class ZeroGradAfterBackward(Params):
-    """Thresholds of ``zero_grad_after_backward``."""
+    """What share of the steps must clear the gradients between backward() and step() for that to
+    be the loop's order, not an occasional reset."""
 
     min_fraction: float
 
@@ -140,9 +145,12 @@ def zero_grad_after_backward(ev: View, rule: ZeroGradAfterBackward) -> Finding:
 
 
 class OptimizerNeverSteps(Params):
-    """Thresholds of ``optimizer_never_steps``."""
+    """How many backward passes without a step show that no step will come (``min_backward``),
+    and how many hand-written updates must have been checked before saying none changes the
+    weights (``min_updates_checked``)."""
 
     min_backward: int
+    min_updates_checked: int
 
 
 @detector
@@ -154,7 +162,7 @@ def optimizer_never_steps(ev: View, rule: OptimizerNeverSteps) -> Finding:
     if not optimizer.optimizers:
         raise NotEvaluated("no optimizer was created and no backward pass was seen")
     if all(o.cls == HAND_UPDATE for o in optimizer.optimizers):
-        if book.steps_checked_for_change < rule.min_backward // 2:
+        if book.steps_checked_for_change < rule.min_updates_checked:
             raise NotEvaluated("too few hand-written updates checked")
         if book.steps_params_unchanged < book.steps_checked_for_change:
             return Finding.no("the weights change at the hand-written updates")
@@ -175,7 +183,8 @@ def optimizer_never_steps(ev: View, rule: OptimizerNeverSteps) -> Finding:
 
 
 class OptimizerMissesModel(Params):
-    """Thresholds of ``optimizer_misses_model``."""
+    """The largest share of the trained model's trainable parameters an optimizer may hold and
+    still be one built for something else."""
 
     max_fraction: float
 
@@ -199,7 +208,7 @@ def optimizer_misses_model(ev: View, rule: OptimizerMissesModel) -> Finding:
 
 
 class ParamsMostlyFrozen(Params):
-    """Thresholds of ``params_mostly_frozen``."""
+    """The largest trainable share of the parameters that is "almost all frozen"."""
 
     max_trainable: float
 
@@ -220,7 +229,8 @@ def params_mostly_frozen(ev: View, rule: ParamsMostlyFrozen) -> Finding:
 
 
 class ProbabilitiesIntoLogitLoss(Params):
-    """Thresholds of ``probabilities_into_logit_loss``."""
+    """What share of a logit loss's calls must receive probabilities for that to be the model's
+    output, not a stray call."""
 
     min_fraction: float
 
@@ -244,7 +254,7 @@ def probabilities_into_logit_loss(ev: View, rule: ProbabilitiesIntoLogitLoss) ->
     return Finding.yes(
         fraction,
         f"{loss.kind} received probabilities (already softmax/sigmoid outputs) in "
-        f"{loss.probability_inputs} of {loss.logit_loss_calls} calls",
+        f"{loss.probability_inputs} of the {loss.logit_loss_calls} calls checked",
         where="loss",
     )
 
@@ -265,9 +275,13 @@ def log_of_probabilities(ev: View) -> Finding:
 
 
 class NllOnRawScores(Params):
-    """Thresholds of ``nll_on_raw_scores``."""
+    """What share of nll_loss's calls must get positive inputs (``min_fraction``); how far below
+    zero a loss is one no log-probability gives (``negative_loss``), and how sure that makes the
+    symptom (``negative_strength``)."""
 
     min_fraction: float
+    negative_loss: float
+    negative_strength: float
 
 
 @detector
@@ -277,20 +291,27 @@ def nll_on_raw_scores(ev: View, rule: NllOnRawScores) -> Finding:
         raise NotEvaluated("nll_loss was not called")
     fraction = loss.nll_positive_inputs / loss.nll_calls
     values = finite_values(loss.values)
-    negative = values and min(values) < -0.1
+    negative = values and min(values) < rule.negative_loss
     if fraction < rule.min_fraction and not negative:
         return Finding.no()
     extra = f"; the loss went down to {min(values):.3g}" if negative else ""
     return Finding.yes(
-        max(fraction, 0.9 if negative else 0),
-        f"nll_loss got positive inputs in {fraction:.0%} "
-        f"of calls: raw scores, not log-probabilities{extra}",
+        max(fraction, rule.negative_strength if negative else 0),
+        f"nll_loss got positive inputs in {fraction:.0%} of the {loss.nll_calls} calls checked: "
+        f"raw scores, not log-probabilities{extra}",
         where="loss",
     )
 
 
+class TargetBroadcast(Params):
+    """How sure PyTorch's size warning alone makes the symptom, without the probe's own record of
+    the shapes that broadcast."""
+
+    warning_strength: float
+
+
 @detector
-def target_broadcast(ev: View) -> Finding:
+def target_broadcast(ev: View, rule: TargetBroadcast) -> Finding:
     loss, messages = observed(ev, "loss"), ev.observe.messages
     warned = [
         w.message
@@ -305,7 +326,7 @@ def target_broadcast(ev: View) -> Finding:
             where="loss",
         )
     if warned:
-        return Finding.yes(0.9, warned[0][:200], where="loss")
+        return Finding.yes(rule.warning_strength, warned[0][:200], where="loss")
     return Finding.no()
 
 
@@ -324,23 +345,34 @@ def single_unit_classifier(ev: View) -> Finding:
     return Finding.no()
 
 
+class OutputRangeMismatch(Params):
+    """When targets cross a bound the outputs never do: how far below zero (in the targets' own
+    spread, ``negative_margin``) or above one (``unit_range_max_target``) they must reach, and how
+    sure each pattern makes the symptom."""
+
+    negative_margin: float
+    non_negative_strength: float
+    unit_range_max_target: float
+    unit_range_strength: float
+
+
 @detector
-def output_range_mismatch(ev: View) -> Finding:
+def output_range_mismatch(ev: View, rule: OutputRangeMismatch) -> Finding:
     """Regression outputs staying on one side of a bound the targets cross (ReLU/sigmoid heads)."""
     loss, data = observed(ev, "loss"), observed(ev, "data")
     targets = require(data.targets, "training target")
     if loss.kind not in REGRESSION_LOSSES or loss.output_min is None or targets.min is None:
         raise NotEvaluated("no regression loss with observed outputs")
-    if loss.output_min >= 0 and targets.min < -0.1 * (targets.std or 1):
+    if loss.output_min >= 0 and targets.min < -rule.negative_margin * (targets.std or 1):
         return Finding.yes(
-            0.9,
+            rule.non_negative_strength,
             f"model outputs never go below {loss.output_min:.3g} but targets reach "
             f"{targets.min:.3g}: a non-negative output activation (e.g. ReLU)",
             where="forward",
         )
-    if loss.output_min >= 0 and loss.output_max <= 1 and targets.max > 1.5:
+    if loss.output_min >= 0 and loss.output_max <= 1 and targets.max > rule.unit_range_max_target:
         return Finding.yes(
-            0.8,
+            rule.unit_range_strength,
             f"model outputs stay in [0, 1] but targets reach {targets.max:.3g}: a sigmoid "
             "output cannot produce them",
             where="forward",
@@ -349,9 +381,11 @@ def output_range_mismatch(ev: View) -> Finding:
 
 
 class LinearLayersStacked(Params):
-    """Thresholds of ``linear_layers_stacked``."""
+    """What share of the layer-to-layer connections must be linear into linear for the architecture
+    to have lost depth (``min_fraction``), and at what share that is certain."""
 
     min_fraction: float
+    full_strength_fraction: float
 
 
 @detector
@@ -368,7 +402,7 @@ def linear_layers_stacked(ev: View, rule: LinearLayersStacked) -> Finding:
         return Finding.no(f"{len(model.linear_chains)} linear→linear connections")
     pairs = ", ".join(f"{a} → {b}" for a, b in model.linear_chains[:4])
     return Finding.yes(
-        scaled(fraction, rule.min_fraction, 2 * rule.min_fraction),
+        scaled(fraction, rule.min_fraction, rule.full_strength_fraction),
         f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
         f"feed the next with no activation between them ({pairs})",
         where="forward",
@@ -389,11 +423,14 @@ def unregistered_layers(ev: View) -> Finding:
 
 
 class SumReduction(Params):
-    """Thresholds of ``sum_reduction``."""
+    """When a summed loss scales the gradients with the batch: the share of summed calls, the batch
+    size from which it matters, the divisor (per item) that makes the sum a mean, and how sure a
+    summed loss makes the symptom."""
 
     min_fraction: float
     min_batch: int
     mean_divisor: float
+    strength: float
 
 
 @detector
@@ -415,17 +452,28 @@ def sum_reduction(ev: View, rule: SumReduction) -> Finding:
             "backward(): a mean"
         )
     return Finding.yes(
-        0.8,
-        f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
-        "those of the mean",
+        rule.strength,
+        f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are "
+        f"{_items_averaged(loss.first_kind, loss.output_shape)}x those of the mean",
         where="loss",
     )
 
 
+def _items_averaged(kind: str, output_shape: list[int]) -> int:
+    """How many values the loss ``kind`` with reduction='mean' averages over, given an input of this
+    shape: all its elements, less the class dimension of a loss over class scores (a token loss
+    averages over the batch's tokens)."""
+    if kind in CLASS_SCORE_LOSSES and len(output_shape) >= 2:
+        return math.prod([output_shape[0], *output_shape[2:]])
+    return math.prod(output_shape)
+
+
 class DropoutTooHigh(Params):
-    """Thresholds of ``dropout_too_high``."""
+    """From which dropout rate the units left cannot carry the signal (``max_p``), and at which
+    rate that is certain (``full_strength_p``)."""
 
     max_p: float
+    full_strength_p: float
 
 
 @detector
@@ -437,7 +485,7 @@ def dropout_too_high(ev: View, rule: DropoutTooHigh) -> Finding:
     if rate < rule.max_p:
         return Finding.no(f"largest dropout p={rate:g}")
     return Finding.yes(
-        scaled(rate, rule.max_p, 0.95),
+        scaled(rate, rule.max_p, rule.full_strength_p),
         f"dropout with p={rate:g} drops {rate:.0%} of the units each step",
     )
 
@@ -452,13 +500,13 @@ class LossNotImproving(CurveReading):
 def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
     values = _curve(ev, rule)
     start, end = early(values, rule), late(values, rule)
-    improvement = (start - end) / abs(start) if start else 0.0
-    if improvement >= rule.min_improvement:
-        return Finding.no(f"loss improved {improvement:.0%} ({start:.4g} → {end:.4g})")
+    change = (end - start) / abs(start) if start else 0.0
+    if -change >= rule.min_improvement:
+        return Finding.no(f"loss improved {-change:.0%} ({start:.4g} → {end:.4g})")
     return Finding.yes(
-        scaled(rule.min_improvement - improvement, 0, rule.min_improvement),
-        f"the training loss moved from {start:.4g} to {end:.4g} over {len(values)} steps "
-        f"({improvement:+.1%})",
+        scaled(rule.min_improvement + change, 0, rule.min_improvement),
+        f"the training loss moved from {start:.4g} to {end:.4g} over {len(values)} loss values "
+        f"({change:+.1%})",
     )
 
 
@@ -470,27 +518,37 @@ class LossAtChance(CurveReading):
 
 @detector
 def loss_at_chance(ev: View, rule: LossAtChance) -> Finding:
-    loss, values = observed(ev, "loss"), _curve(ev, rule)
+    values = _curve(ev, rule)
     chance = chance_loss(ev, rule)
     end = late(values, rule)
-    if abs(end - chance) > rule.tolerance * chance:
+    margin = rule.tolerance * chance
+    if abs(end - chance) > margin:
         return Finding.no(f"loss {end:.4g} vs chance {chance:.4g}")
-    baseline = (
-        "a constant prediction, each batch's target mean"
-        if loss.kind in REGRESSION_LOSSES
-        else f"predicting the class frequencies for {loss.n_classes} classes"
-    )
     return Finding.yes(
-        1.0 - abs(end - chance) / (rule.tolerance * chance) * 0.5,
-        f"the training loss sits at {end:.4g}, the loss of {baseline} ({chance:.4g}): "
-        "the model has learned nothing",
+        scaled(margin - abs(end - chance), 0, margin),
+        f"the training loss sits at {end:.4g}, the loss of {_chance_baseline(ev)} "
+        f"({chance:.4g}): the model has learned nothing",
     )
+
+
+def _chance_baseline(ev: View) -> str:
+    """What ``chance_loss`` measured, in words."""
+    loss = observed(ev, "loss")
+    if loss.kind in REGRESSION_LOSSES:
+        centre = "median" if loss.kind == "l1_loss" else "mean"
+        return f"a constant prediction, each batch's target {centre}"
+    if loss.n_classes:
+        return f"predicting the class frequencies for {loss.n_classes} classes"
+    counts = ev.observe.data.class_counts if ev.observe.data else {}
+    return f"predicting the class frequencies of the {len(counts)} classes in the targets"
 
 
 class InitialLossHigh(Params):
-    """Thresholds of ``initial_loss_high``."""
+    """How many times the loss of uniform predictions the first loss must be to be confidently
+    wrong (``min_factor``), and at what multiple that is certain (``full_strength_factor``)."""
 
     min_factor: float
+    full_strength_factor: float
 
 
 @detector
@@ -506,7 +564,7 @@ def initial_loss_high(ev: View, rule: InitialLossHigh) -> Finding:
     if first < rule.min_factor * uniform:
         return Finding.no(f"initial {kind} {first:.4g}, uniform-prediction loss {uniform:.4g}")
     return Finding.yes(
-        scaled(first / uniform, rule.min_factor, 10 * rule.min_factor),
+        scaled(first / uniform, rule.min_factor, rule.full_strength_factor),
         f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
         f"= {uniform:.4g}, the loss of uniform predictions",
     )
@@ -550,10 +608,20 @@ def chance_loss(ev: Readable, rule: Curve) -> float:
 
 
 class FrozenAtInit(Params):
-    """Thresholds of ``frozen_at_init``."""
+    """When frozen weights are still a fresh initialization: unchanged over the run (within
+    ``unchanged_rel_tol`` of their starting spread), centred on zero (``max_mean_ratio`` of their
+    spread), of a layer large enough to tell (``min_elements``), with a spread one of the standard
+    initializers gives (within ``tolerance``, or ``sampling_slack / sqrt(n)`` for a small layer);
+    and what share of all parameters such layers must hold (``min_share``, certain at
+    ``full_strength_share``)."""
 
     min_share: float
+    full_strength_share: float
     tolerance: float
+    sampling_slack: float
+    max_mean_ratio: float
+    min_elements: int
+    unchanged_rel_tol: float
 
 
 @detector
@@ -568,34 +636,34 @@ def frozen_at_init(ev: View, rule: FrozenAtInit) -> Finding:
         layer
         for layer in init.layers
         if layer.name in model.frozen_stds
-        and _untouched(layer, model.frozen_stds[layer.name])
-        and _at_init(layer, rule.tolerance)
+        and _untouched(layer, model.frozen_stds[layer.name], rule)
+        and _at_init(layer, rule)
     ]
     share = sum(math.prod(layer.shape) for layer in fresh) / model.params
     if share < rule.min_share:
         return Finding.no(f"{share:.0%} of the parameters are frozen at their initial values")
-    names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if len(fresh) > 3 else "")
+    names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if fresh[3:] else "")
     return Finding.yes(
-        scaled(share, rule.min_share, 0.8),
+        scaled(share, rule.min_share, rule.full_strength_share),
         f"{share:.0%} of the parameters ({names}) have requires_grad=False yet hold freshly "
         "initialized random weights: they will never learn",
         where="optimizer",
     )
 
 
-def _untouched(layer: InitLayer, final_std: float) -> bool:
+def _untouched(layer: InitLayer, final_std: float, rule: FrozenAtInit) -> bool:
     """The weights ended the run as they began it: not trained before they were frozen."""
-    return math.isclose(final_std, layer.std, rel_tol=1e-4)
+    return math.isclose(final_std, layer.std, rel_tol=rule.unchanged_rel_tol)
 
 
-def _at_init(layer: InitLayer, tolerance: float) -> bool:
+def _at_init(layer: InitLayer, rule: FrozenAtInit) -> bool:
     """Zero-centred weights whose spread is one of the standard initializers' for this fan-in
     (PyTorch's default, He, Glorot), within sampling noise."""
     count = math.prod(layer.shape)
-    if layer.constant or count < 16 or not layer.std:
+    if layer.constant or count < rule.min_elements or not layer.std:
         return False
-    slack = max(tolerance, 2.0 / math.sqrt(count))
-    centred = abs(layer.mean) <= 0.1 * layer.std
+    slack = max(rule.tolerance, rule.sampling_slack / math.sqrt(count))
+    centred = abs(layer.mean) <= rule.max_mean_ratio * layer.std
     return centred and any(
         abs(layer.std / scale - 1.0) <= slack
         for scale in (layer.default_std, layer.he_std, layer.glorot_std)
@@ -604,39 +672,50 @@ def _at_init(layer: InitLayer, tolerance: float) -> bool:
 
 
 class NarrowHiddenLayer(Params):
-    """Thresholds of ``narrow_hidden_layer``."""
+    """Which activations are a dense hidden layer (at most ``max_dense_dims`` dimensions: a
+    convolution's channels share their work with the positions); from how many classes a layer
+    narrower than the classes is a bottleneck (``min_classes``, certain at ``full_strength_ratio``
+    classes per unit); and the width that is too narrow for any task (``min_width``, with
+    ``tiny_strength``)."""
 
+    max_dense_dims: int
+    min_classes: int
+    full_strength_ratio: float
     min_width: int
+    tiny_strength: float
 
 
 @detector
 def narrow_hidden_layer(ev: View, rule: NarrowHiddenLayer) -> Finding:
     """A hidden representation narrower than the classes it must separate, or of one or two units
     whatever the task: everything the model knows must pass through it."""
-    widths = _hidden_widths(ev)
+    widths = _hidden_widths(ev, rule.max_dense_dims)
     if not widths:
         raise NotEvaluated("no hidden activation or recurrent state was measured")
     width, where = min(widths)
     loss = observed(ev, "loss")
-    classes = loss.n_classes if loss.kind in {"cross_entropy", "nll_loss"} else None
-    if classes and classes >= 3 and width < classes:
+    classes = loss.n_classes if loss.kind in CLASS_SCORE_LOSSES else None
+    if classes and classes >= rule.min_classes and width < classes:
         return Finding.yes(
-            scaled(classes / width, 1, 5),
+            scaled(classes / width, 1, rule.full_strength_ratio),
             f"{where} has {width} units for {classes} classes: "
             "a bottleneck narrower than the output",
             where="forward",
         )
     if width <= rule.min_width:
         return Finding.yes(
-            0.5, f"{where} has only {width} unit{'s' if width > 1 else ''}", where="forward"
+            rule.tiny_strength,
+            f"{where} has only {width} unit{'s' if width > 1 else ''}",
+            where="forward",
         )
     return Finding.no(f"the narrowest hidden layer has {width} units")
 
 
-def _hidden_widths(ev: View) -> list[tuple[int, str]]:
-    """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a
-    convolution's channels share their work with the positions) and of each recurrent state
-    (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""
+def _hidden_widths(ev: View, max_dense_dims: int) -> list[tuple[int, str]]:
+    """Units of each dense hidden activation, of at most ``max_dense_dims`` dimensions ((batch,
+    units) or (batch, positions, units); the output's own softmax/sigmoid aside), and of each
+    recurrent state (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are
+    the state)."""
     loss = ev.observe.loss
     outputs = loss.output_shape[-1] if loss and loss.output_shape else None
     activations = ev.observe.activations
@@ -644,7 +723,7 @@ def _hidden_widths(ev: View) -> list[tuple[int, str]]:
     widths = [
         (stat.units, stat.name)
         for stat in stats
-        if stat.dims <= MAX_DENSE_DIMS
+        if stat.dims <= max_dense_dims
         and not (stat.kind in {"softmax", "sigmoid"} and stat.units == outputs)
     ]
     layers = ev.observe.init.layers if ev.observe.init else []
