@@ -16,10 +16,12 @@ PLANNED_FROM = {
 
 
 class LrScheduleCollapsesProjected(Params):
-    """Thresholds of ``lr_schedule_collapses_projected``."""
+    """How far below its peak the projected LR must fall, before what share of the planned run, and
+    how strong a collapse right at that share still is (one at the start is certain)."""
 
     min_drop: float
     within: float
+    min_strength: float
 
 
 @detector
@@ -46,7 +48,7 @@ def lr_schedule_collapses_projected(ev: View, rule: LrScheduleCollapsesProjected
         if step < rule.within * planned <= schedule.steps[-1]:
             share = step / planned
             return Finding.yes(
-                0.8 + 0.2 * (1 - share / rule.within),
+                rule.min_strength + (1 - rule.min_strength) * (1 - share / rule.within),
                 _detail(schedule, step, peak, share, rule.min_drop),
                 where="scheduler",
             )
