@@ -60,8 +60,10 @@ def loss_diverging(ev: View, rule: LossDiverging) -> Finding:
     early = statistics.median(values[: rule.early_points])
     width = max(rule.min_peak_points, int(len(values) * rule.peak_window))
     peak = max(statistics.median(values[i : i + width]) for i in range(len(values) - width + 1))
-    if early <= 0 or peak / early < rule.min_ratio:
-        return Finding.no(f"peak/initial loss {peak / early if early > 0 else 0:.3g}")
+    if early <= 0:
+        return Finding.no(f"the loss started at {early:.3g}, not above zero: no ratio to its start")
+    if peak / early < rule.min_ratio:
+        return Finding.no(f"peak/initial loss {peak / early:.3g}")
     return Finding.yes(
         scaled(decades(peak / early), decades(rule.min_ratio), rule.full_strength_decades),
         f"the training loss climbed from {early:.4g} to {peak:.4g} ({peak / early:.3g}x)",
@@ -98,7 +100,7 @@ def updates_too_large(ev: View, rule: UpdatesTooLarge) -> Finding:
     worst = max(ratios)
     if worst < rule.max_ratio:
         return Finding.no(f"largest median update/weight ratio {worst:.3g}")
-    shown = "infinite" if math.isinf(worst) else f"{worst:.3g}"
+    shown = "an infinite multiple" if math.isinf(worst) else f"{worst:.3g}"
     return Finding.yes(
         scaled(decades(worst / rule.max_ratio), 0, rule.full_strength_decades),
         f"single steps change the weights by {shown} of their norm (healthy: ~1e-3)",
@@ -150,8 +152,10 @@ def lr_decays_early(ev: View, rule: LrDecaysEarly) -> Finding:
     epochs collapses whatever the planned length; a decay to zero that ends the run does not)."""
     opt = observed(ev, "optimizer")
     lrs = require(opt.lr_values, "learning rate per step")
-    if len(lrs) < rule.min_steps or not lrs[0]:
+    if len(lrs) < rule.min_steps:
         raise NotEvaluated(f"fewer than {rule.min_steps} steps with a learning rate")
+    if not lrs[0]:
+        raise NotEvaluated("the learning rate starts at 0: no fall from its start can be measured")
     collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * rule.min_drop), None)
     if collapsed is None or (
         collapsed > rule.within * len(lrs)
@@ -350,11 +354,12 @@ def init_scale_off(
         )
     factor, layer = max(off, key=lambda item: item[0])
     direction = "larger" if layer.std > layer.he_std else "smaller"
+    usual = (layer.default_std, layer.he_std, layer.glorot_std)
     return Finding.yes(
         scaled(decades(factor), decades(rule.max_larger), rule.full_strength_decades),
-        f"{len(off)} of {len(layers)} weight layers start {factor:.3g}x {direction} than "
-        f"He/Glorot/PyTorch-default scale (e.g. {layer.name}: std {layer.std:.3g}, "
-        f"He {layer.he_std:.3g})",
+        f"{len(off)} of {len(layers)} weight layers start far from the He/Glorot/PyTorch-default "
+        f"scales, up to {factor:.3g}x {direction} ({layer.name}: std {layer.std:.3g}, usual "
+        f"{min(usual):.3g} to {max(usual):.3g})",
     )
 
 
@@ -566,5 +571,6 @@ def loss_noisy(ev: View, rule: LossNoisy) -> Finding:
         return Finding.no(f"loss variation {variation:.2f}")
     return Finding.yes(
         scaled(variation, rule.min_variation, rule.full_strength_variation),
-        f"the loss jumps by {variation:.0%} of its mean from step to step",
+        f"over the last {1 - rule.late_start:.0%} of the run the loss's standard deviation is "
+        f"{variation:.0%} of its mean: it jumps instead of settling",
     )
