@@ -572,5 +572,5 @@ def loss_noisy(ev: View, rule: LossNoisy) -> Finding:
     return Finding.yes(
         scaled(variation, rule.min_variation, rule.full_strength_variation),
         f"over the last {1 - rule.late_start:.0%} of the run the loss's standard deviation is "
-        f"{variation:.0%} of its mean: it jumps instead of settling",
+        f"{variation:.0%} of its mean",
     )

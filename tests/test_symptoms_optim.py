@@ -91,8 +91,7 @@ CASES: list[Case] = [
         "late in the run the loss swings between 0.2 and 1.8",
         "loss_noisy",
         losses([*curve(2.0, 1.0, 20), *[0.2, 1.8] * 10]),
-        "over the last 50% of the run the loss's standard deviation is 80% of its mean: it jumps "
-        "instead of settling",
+        "over the last 50% of the run the loss's standard deviation is 80% of its mean",
     ),
     clear(
         "the batch-to-batch noise of a healthy run",
