@@ -38,23 +38,34 @@ def loss_nonfinite(ev: View) -> Finding:
 
 
 class LossDiverging(Params):
-    """Thresholds of ``loss_diverging``."""
+    """How high the loss must climb over where it started, and how both levels are read: the start
+    from the first few values, the peak as a running median (one bad batch is no peak)."""
 
     min_ratio: float
+    min_values: int
+    early_points: int
+    peak_window: float
+    min_peak_points: int
+    full_strength_decades: float
 
 
 @detector
 def loss_diverging(ev: View, rule: LossDiverging) -> Finding:
+    """The loss climbs to ``min_ratio`` times where it started. The start is the median of the
+    first ``early_points`` values, not a stretch of the run: a loss that diverges may have left its
+    start within the first tenth already."""
     values = finite_values(observed(ev, "loss").values)
-    if len(values) < 10:
-        raise NotEvaluated("fewer than 10 finite loss values")
-    early = statistics.median(values[:3])  # where the loss started, not where it had already got to
-    width = max(3, len(values) // 20)
+    if len(values) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite loss values")
+    early = statistics.median(values[: rule.early_points])
+    width = max(rule.min_peak_points, int(len(values) * rule.peak_window))
     peak = max(statistics.median(values[i : i + width]) for i in range(len(values) - width + 1))
-    if early <= 0 or peak / early < rule.min_ratio:
-        return Finding.no(f"peak/initial loss {peak / early if early > 0 else 0:.3g}")
+    if early <= 0:
+        return Finding.no(f"the loss started at {early:.3g}, not above zero: no ratio to its start")
+    if peak / early < rule.min_ratio:
+        return Finding.no(f"peak/initial loss {peak / early:.3g}")
     return Finding.yes(
-        scaled(decades(peak / early), decades(rule.min_ratio), 2),
+        scaled(decades(peak / early), decades(rule.min_ratio), rule.full_strength_decades),
         f"the training loss climbed from {early:.4g} to {peak:.4g} ({peak / early:.3g}x)",
     )
 
@@ -74,9 +85,11 @@ def _median_ratio(sample: GradSample) -> float | None:
 
 
 class UpdatesTooLarge(Params):
-    """Thresholds of ``updates_too_large``."""
+    """The update/weight ratio above which one step moves the weights too far, and how far past it
+    the evidence is as strong as it gets."""
 
     max_ratio: float
+    full_strength_decades: float
 
 
 @detector
@@ -87,19 +100,22 @@ def updates_too_large(ev: View, rule: UpdatesTooLarge) -> Finding:
     worst = max(ratios)
     if worst < rule.max_ratio:
         return Finding.no(f"largest median update/weight ratio {worst:.3g}")
-    shown = "infinite" if math.isinf(worst) else f"{worst:.3g}"
+    shown = "an infinite multiple" if math.isinf(worst) else f"{worst:.3g}"
     return Finding.yes(
-        scaled(decades(worst / rule.max_ratio), 0, 2),
+        scaled(decades(worst / rule.max_ratio), 0, rule.full_strength_decades),
         f"single steps change the weights by {shown} of their norm (healthy: ~1e-3)",
         where="optimizer",
     )
 
 
 class UpdatesTiny(Params):
-    """Thresholds of ``updates_tiny``."""
+    """The update/weight ratio below which steps barely move the weights, read on the first
+    samples (before any schedule or convergence shrinks them), and how far below it the evidence is
+    as strong as it gets."""
 
     min_ratio: float
     first_samples: int
+    full_strength_decades: float
 
 
 @detector
@@ -112,18 +128,20 @@ def updates_tiny(ev: View, rule: UpdatesTiny) -> Finding:
     if typical >= rule.min_ratio:
         return Finding.no(f"median update/weight ratio {typical:.3g}")
     return Finding.yes(
-        scaled(decades(rule.min_ratio / typical), 0, 2),
+        scaled(decades(rule.min_ratio / typical), 0, rule.full_strength_decades),
         f"each step changes the weights by only {typical:.2g} of their norm (healthy: ~1e-3)",
         where="optimizer",
     )
 
 
 class LrDecaysEarly(Params):
-    """Thresholds of ``lr_decays_early``."""
+    """How far the LR must fall, how early, and over how many observed steps, for the rest of the
+    run to train at a rate too small to learn with."""
 
     min_drop: float
     within: float
     within_epochs: int
+    min_steps: int
 
 
 @detector
@@ -134,8 +152,10 @@ def lr_decays_early(ev: View, rule: LrDecaysEarly) -> Finding:
     epochs collapses whatever the planned length; a decay to zero that ends the run does not)."""
     opt = observed(ev, "optimizer")
     lrs = require(opt.lr_values, "learning rate per step")
-    if len(lrs) < 10 or not lrs[0]:
-        raise NotEvaluated("fewer than 10 steps with a learning rate")
+    if len(lrs) < rule.min_steps:
+        raise NotEvaluated(f"fewer than {rule.min_steps} steps with a learning rate")
+    if not lrs[0]:
+        raise NotEvaluated("the learning rate starts at 0: no fall from its start can be measured")
     collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * rule.min_drop), None)
     if collapsed is None or (
         collapsed > rule.within * len(lrs)
@@ -173,10 +193,12 @@ def _relative_grads(sample: GradSample) -> list[float]:
 
 
 class GradsVanish(Params):
-    """Thresholds of ``grads_vanish``."""
+    """How much smaller the first layer's relative gradient must be than the last's, in a stack
+    deep enough for it to matter, and how many decades make the evidence as strong as it gets."""
 
     max_ratio: float
     min_layers: int
+    full_strength_decades: float
 
 
 @detector
@@ -195,16 +217,18 @@ def grads_vanish(ev: View, rule: GradsVanish) -> Finding:
     if typical > rule.max_ratio:
         return Finding.no(f"first/last layer relative gradient {typical:.3g}")
     return Finding.yes(
-        scaled(decades(rule.max_ratio / typical), 0, 6),
+        scaled(decades(rule.max_ratio / typical), 0, rule.full_strength_decades),
         f"the first layer's gradient is {typical:.2g}x the last layer's (relative to weight "
         f"size) across {len(gradients.layers)} layers: gradients vanish toward the input",
     )
 
 
 class GradsExplode(Params):
-    """Thresholds of ``grads_explode``."""
+    """How many times its first value the gradient norm must grow to, and at what growth (in
+    decades) the evidence is as strong as it gets."""
 
     min_growth: float
+    full_strength_decades: float
 
 
 @detector
@@ -227,16 +251,18 @@ def grads_explode(ev: View, rule: GradsExplode) -> Finding:
     growth = max(finite) / finite[0] if finite and finite[0] > 0 else 0.0
     if growth >= rule.min_growth:
         return Finding.yes(
-            scaled(decades(growth), decades(rule.min_growth), 6),
+            scaled(decades(growth), decades(rule.min_growth), rule.full_strength_decades),
             f"the gradient norm grew {growth:.3g}x, from {finite[0]:.3g} to {max(finite):.3g}",
         )
     return Finding.no(f"gradient norm growth {growth:.3g}x")
 
 
 class GradsHugeAtStart(Params):
-    """Thresholds of ``grads_huge_at_start``."""
+    """How many times its weights' norm a layer's first gradient must be, and how far past that
+    the evidence is as strong as it gets."""
 
     min_ratio: float
+    full_strength_decades: float
 
 
 @detector
@@ -249,13 +275,13 @@ def grads_huge_at_start(ev: View, rule: GradsHugeAtStart) -> Finding:
     if worst < rule.min_ratio:
         return Finding.no(f"largest gradient/weight norm ratio {worst:.3g}")
     return Finding.yes(
-        scaled(decades(worst / rule.min_ratio), 0, 2),
+        scaled(decades(worst / rule.min_ratio), 0, rule.full_strength_decades),
         f"at the first step a layer's gradient is {worst:.3g}x the size of its weights",
     )
 
 
 class InitConstant(Params):
-    """Thresholds of ``init_constant``."""
+    """What share of a hidden layer's rows must start identical for its units to be copies."""
 
     min_identical: float
 
@@ -279,12 +305,15 @@ def init_constant(ev: View, rule: InitConstant) -> Finding:
 
 
 class InitScaleOff(Params):
-    """Thresholds of ``init_scale_off``."""
+    """How far from the usual scales (above, below, and below in a normalized model) a layer may
+    start, what share of the layers must be that far off, and how far off is as strong as it
+    gets."""
 
     max_factor: float
     min_fraction: float
     normalized_factor: float
     max_larger: float
+    full_strength_decades: float
 
 
 @detector
@@ -325,20 +354,23 @@ def init_scale_off(
         )
     factor, layer = max(off, key=lambda item: item[0])
     direction = "larger" if layer.std > layer.he_std else "smaller"
+    usual = (layer.default_std, layer.he_std, layer.glorot_std)
     return Finding.yes(
-        scaled(decades(factor), decades(rule.max_larger), 2.5),
-        f"{len(off)} of {len(layers)} weight layers start {factor:.3g}x {direction} than "
-        f"He/Glorot/PyTorch-default scale (e.g. {layer.name}: std {layer.std:.3g}, "
-        f"He {layer.he_std:.3g})",
+        scaled(decades(factor), decades(rule.max_larger), rule.full_strength_decades),
+        f"{len(off)} of {len(layers)} weight layers start far from the He/Glorot/PyTorch-default "
+        f"scales, up to {factor:.3g}x {direction} ({layer.name}: std {layer.std:.3g}, usual "
+        f"{min(usual):.3g} to {max(usual):.3g})",
     )
 
 
 class ReluDead(Params):
-    """Thresholds of ``relu_dead``."""
+    """What share of ReLU units, overall or in one layer, must be dead; how much dying late counts
+    against dying from the start; how much one dead layer counts against the whole network."""
 
     min_dead: float
     layer_dead: float
     later_weight: float
+    layer_weight: float
 
 
 @detector
@@ -357,7 +389,7 @@ def relu_dead(ev: View, rule: ReluDead) -> Finding:
     ):
         if overall >= rule.min_dead or worst.dead_fraction >= rule.layer_dead:
             return Finding.yes(
-                weight * max(overall, worst.dead_fraction * 0.8),
+                weight * max(overall, worst.dead_fraction * rule.layer_weight),
                 f"{overall:.0%} of ReLU units output zero for the whole batch {when} "
                 f"({worst.name}: {worst.dead_fraction:.0%})",
             )
@@ -376,7 +408,8 @@ def _dead_share(sample: ActivationSample) -> tuple[float, ActivationStat] | None
 
 
 class ActivationsSaturated(Params):
-    """Thresholds of ``activations_saturated``."""
+    """What mean share of sigmoid/tanh outputs at their bounds leaves the network without a
+    gradient to learn from."""
 
     min_saturated: float
 
@@ -398,7 +431,8 @@ def activations_saturated(ev: View, rule: ActivationsSaturated) -> Finding:
 
 
 class GradsNotCleared(Params):
-    """Thresholds of ``grads_not_cleared``."""
+    """What share of the steps checked must apply gradients left over from an earlier step, out of
+    enough steps to be a habit of the loop."""
 
     min_fraction: float
     min_checks: int
@@ -422,10 +456,12 @@ def grads_not_cleared(ev: View, rule: GradsNotCleared) -> Finding:
 
 
 class LrAtypical(Params):
-    """Thresholds of ``lr_atypical``."""
+    """Which side of the usual range is judged ("high" or "low"), its limit per optimizer class,
+    and how many decades past it the evidence is as strong as it gets."""
 
     direction: str
     limits: dict[str, float]
+    full_strength_decades: float
 
 
 @detector
@@ -438,7 +474,7 @@ def lr_atypical(ev: View, rule: LrAtypical) -> Finding:
         off = info.lr > limit if rule.direction == "high" else info.lr < limit
         if off:
             return Finding.yes(
-                scaled(decades(info.lr / limit), 0, 1.5),
+                scaled(decades(info.lr / limit), 0, rule.full_strength_decades),
                 f"{info.cls} with lr={info.lr:g} is far "
                 f"{'above' if rule.direction == 'high' else 'below'} the usual range for "
                 f"{info.cls} (limit {limit:g})",
@@ -448,9 +484,11 @@ def lr_atypical(ev: View, rule: LrAtypical) -> Finding:
 
 
 class WeightDecayHigh(Params):
-    """Thresholds of ``weight_decay_high``."""
+    """The weight decay per optimizer class from which it overpowers the data's gradient, and how
+    many decades past it the evidence is as strong as it gets."""
 
     limits: dict[str, float]
+    full_strength_decades: float
 
 
 @detector
@@ -460,7 +498,7 @@ def weight_decay_high(ev: View, rule: WeightDecayHigh) -> Finding:
         limit = rule.limits.get(info.cls)
         if limit is not None and info.weight_decay and info.weight_decay >= limit:
             return Finding.yes(
-                scaled(decades(info.weight_decay / limit), 0, 1.5),
+                scaled(decades(info.weight_decay / limit), 0, rule.full_strength_decades),
                 f"{info.cls} with weight_decay={info.weight_decay:g}",
                 where="optimizer",
             )
@@ -468,16 +506,18 @@ def weight_decay_high(ev: View, rule: WeightDecayHigh) -> Finding:
 
 
 class WeightsShrinking(Params):
-    """Thresholds of ``weights_shrinking``."""
+    """What share of its starting norm the weights may keep and still be shrinking, over enough
+    samples to tell."""
 
     max_ratio: float
+    min_samples: int
 
 
 @detector
 def weights_shrinking(ev: View, rule: WeightsShrinking) -> Finding:
     samples = require(observed(ev, "gradients").samples, "gradient sample")
-    if len(samples) < 3:
-        raise NotEvaluated("fewer than three gradient samples")
+    if len(samples) < rule.min_samples:
+        raise NotEvaluated(f"fewer than {rule.min_samples} gradient samples")
     first, last = (sum(w for w in s.weight_norms if w) for s in (samples[0], samples[-1]))
     if (
         not (math.isfinite(first) and math.isfinite(last))
@@ -492,7 +532,7 @@ def weights_shrinking(ev: View, rule: WeightsShrinking) -> Finding:
 
 
 class TinyBatches(Params):
-    """Thresholds of ``tiny_batches``."""
+    """The largest batch still too small for a usable gradient estimate."""
 
     max_batch: int
 
@@ -507,23 +547,30 @@ def tiny_batches(ev: View, rule: TinyBatches) -> Finding:
 
 
 class LossNoisy(Params):
-    """Thresholds of ``loss_noisy``."""
+    """How widely the loss may spread around its mean, over the stretch of the run where it should
+    have settled, read on enough values; and the spread that is as strong as the evidence gets."""
 
     min_variation: float
+    min_values: int
+    late_start: float
+    full_strength_variation: float
 
 
 @detector
 def loss_noisy(ev: View, rule: LossNoisy) -> Finding:
+    """The loss's standard deviation over the last stretch of the run, from ``late_start`` on, is
+    ``min_variation`` of its mean or more."""
     values = finite_values(observed(ev, "loss").values)
-    if len(values) < 20:
-        raise NotEvaluated("fewer than 20 finite loss values")
-    late = window(values, 0.5, 1.0)
+    if len(values) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite loss values")
+    late = window(values, rule.late_start, 1.0)
     mean = sum(late) / len(late)
     spread = math.sqrt(sum((v - mean) ** 2 for v in late) / len(late))
     variation = spread / abs(mean) if mean else 0.0
     if variation < rule.min_variation:
         return Finding.no(f"loss variation {variation:.2f}")
     return Finding.yes(
-        scaled(variation, rule.min_variation, 2),
-        f"the loss jumps by {variation:.0%} of its mean from step to step",
+        scaled(variation, rule.min_variation, rule.full_strength_variation),
+        f"over the last {1 - rule.late_start:.0%} of the run the loss's standard deviation is "
+        f"{variation:.0%} of its mean",
     )

@@ -16,10 +16,12 @@ PLANNED_FROM = {
 
 
 class LrScheduleCollapsesProjected(Params):
-    """Thresholds of ``lr_schedule_collapses_projected``."""
+    """How far below its peak the projected LR must fall, before what share of the planned run, and
+    how strong a collapse right at that share still is (one at the start is certain)."""
 
     min_drop: float
     within: float
+    min_strength: float
 
 
 @detector
@@ -46,7 +48,7 @@ def lr_schedule_collapses_projected(ev: View, rule: LrScheduleCollapsesProjected
         if step < rule.within * planned <= schedule.steps[-1]:
             share = step / planned
             return Finding.yes(
-                0.8 + 0.2 * (1 - share / rule.within),
+                rule.min_strength + (1 - rule.min_strength) * (1 - share / rule.within),
                 _detail(schedule, step, peak, share, rule.min_drop),
                 where="scheduler",
             )
@@ -75,16 +77,7 @@ def _collapse(schedule: ProjectedSchedule, min_drop: float) -> tuple[int, float]
 def _detail(
     schedule: ProjectedSchedule, step: int, peak: float, share: float, min_drop: float
 ) -> str:
-    per_epoch = schedule.steps_per_epoch
-    rate = (
-        ""
-        if per_epoch is None
-        else (
-            ", stepped once per epoch"
-            if round(per_epoch) == 1
-            else f", stepped {per_epoch:.0f} times per epoch"
-        )
-    )
+    rate = _rate(schedule.steps_per_epoch)
     epochs = f" over {schedule.planned_epochs} epochs" if schedule.planned_epochs else ""
     basis = PLANNED_FROM.get(schedule.planned_from, "unknown")
     end = (
@@ -99,3 +92,14 @@ def _detail(
         f"by step {step} ({share:.0%} of the run) and stays there {end}; {schedule.observed_steps} "
         "steps were observed"
     )
+
+
+def _rate(per_epoch: float | None) -> str:
+    """How often the scheduler steps, per pass over the training data."""
+    if per_epoch is None:
+        return ""
+    if round(per_epoch) == 1:
+        return ", stepped once per epoch"
+    if per_epoch < 1:
+        return f", stepped once every {1 / per_epoch:.2g} epochs"
+    return f", stepped {per_epoch:.0f} times per epoch"
