@@ -126,7 +126,12 @@ def val_loss_rising(ev: View, rule: ValLossRising) -> Finding:
     train_then, train_now = (
         _train_loss_near(ev, step, rule.train_points) for step in (steps[best], steps[-1])
     )
-    if train_then is None or train_now is None or train_now > train_then:
+    if train_then is None or train_now is None:
+        return Finding.no(
+            "the validation loss rose, but no finite training loss was logged by step "
+            f"{steps[best]}"
+        )
+    if train_now > train_then:
         return Finding.no(
             "the validation loss rose, but so did the training loss (not overfitting)"
         )
@@ -155,10 +160,10 @@ def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
     if len(train) < rule.min_values:
         raise NotEvaluated(f"fewer than {rule.min_values} finite training loss values")
     train_late, val_late = late(train, rule), losses[-1]
-    if train_late <= 0 or val_late / train_late < rule.min_ratio:
-        return Finding.no(
-            f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}"
-        )
+    if train_late <= 0:
+        return Finding.no(f"the training loss ends at {train_late:.3g}: no ratio to it can be read")
+    if val_late / train_late < rule.min_ratio:
+        return Finding.no(f"validation/training loss ratio {val_late / train_late:.3g}")
     return Finding.yes(
         scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
         f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
@@ -284,8 +289,9 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     if ratio < rule.min_ratio and (accuracy_gap is None or accuracy_gap < rule.min_accuracy_gap):
         return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
     gap = (
-        f"; the best validation accuracy is {accuracy_gap:.0%} above the training accuracy"
-        if accuracy_gap
+        f"; the best validation accuracy is {100 * accuracy_gap:.0f} percentage points above the "
+        "training accuracy"
+        if accuracy_gap is not None and accuracy_gap > 0
         else ""
     )
     # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is

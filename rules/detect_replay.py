@@ -84,7 +84,9 @@ def _fits(
     accuracy to ~100%), and the numbers that say so."""
     finite = finite_values(losses)
     if len(finite) < rule.min_replay_steps or len(finite) < len(losses) // 2:
-        return False, "the loss became NaN" if len(finite) < len(losses) else "too few steps"
+        return False, "the loss became NaN or infinite" if len(finite) < len(
+            losses
+        ) else "too few steps"
     end = late(finite, rule)
     accuracy = late(accuracies, rule) if len(accuracies) >= rule.min_replay_steps else None
     fitted = end <= fraction * finite[0] or (accuracy is not None and accuracy >= rule.fit_accuracy)
@@ -171,11 +173,13 @@ def labels_carry_no_signal(ev: View, rule: LabelsCarryNoSignal) -> Finding:
     true, permuted = (_mean_loss(_replay(ev, name), rule) for name in ("subset", "label_control"))
     if true is None or permuted is None or permuted <= 0:
         raise NotEvaluated("too few finite losses in the label control")
-    detail = (
-        f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} "
-        f"with the true labels and {permuted:.4g} with shuffled labels"
+    losses = (
+        f"on the same fixed batches the mean loss is {true:.4g} with the true labels and "
+        f"{permuted:.4g} with shuffled labels"
     )
-    return Finding.yes(1.0, detail) if true / permuted >= rule.max_ratio else Finding.no(detail)
+    if true / permuted < rule.max_ratio:
+        return Finding.no(losses)
+    return Finding.yes(1.0, f"the loop learns one batch, yet {losses}")
 
 
 def _mean_loss(run: ObservedRun, rule: Curve) -> float | None:
