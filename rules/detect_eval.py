@@ -285,13 +285,14 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     if train is None or best <= 0:
         raise NotEvaluated("no training loss near the last validation pass")
     ratio = train / best
-    accuracy_gap = _accuracy_gap(ev, rule)
+    accuracies = _late_accuracies(ev, rule)
+    accuracy_gap = accuracies[0] - accuracies[1] if accuracies else None
     if ratio < rule.min_ratio and (accuracy_gap is None or accuracy_gap < rule.min_accuracy_gap):
         return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
     gap = (
-        f"; the best validation accuracy is {100 * accuracy_gap:.0f} percentage points above the "
-        "training accuracy"
-        if accuracy_gap is not None and accuracy_gap > 0
+        f"; the best validation accuracy is {accuracies[0]:.0%} against {accuracies[1]:.0%} in "
+        "training"
+        if accuracies and accuracies[0] > accuracies[1]
         else ""
     )
     # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is
@@ -306,8 +307,8 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     )
 
 
-def _accuracy_gap(ev: View, rule: TrainFitsWorseThanVal) -> float | None:
-    """The best validation accuracy minus the training accuracy over the last stretch of the run
+def _late_accuracies(ev: View, rule: TrainFitsWorseThanVal) -> tuple[float, float] | None:
+    """The best validation accuracy and the training accuracy over the last stretch of the run
     (from ``accuracy_since`` of its last sampled step: training accuracy is sampled sparsely once
     the first steps are past), when both were measured."""
     loss = observed(ev, "loss")
@@ -316,4 +317,6 @@ def _accuracy_gap(ev: View, rule: TrainFitsWorseThanVal) -> float | None:
         return None
     since = rule.accuracy_since * loss.train_accuracy_steps[-1]
     recent = [a for a, step in zip(loss.train_accuracy, loss.train_accuracy_steps) if step >= since]
-    return max(passes) - median(recent) if len(recent) >= rule.min_accuracy_samples else None
+    if len(recent) < rule.min_accuracy_samples:
+        return None
+    return max(passes), statistics.median(recent)
