@@ -84,9 +84,8 @@ def _fits(
     accuracy to ~100%), and the numbers that say so."""
     finite = finite_values(losses)
     if len(finite) < rule.min_replay_steps or len(finite) < len(losses) // 2:
-        return False, "the loss became NaN or infinite" if len(finite) < len(
-            losses
-        ) else "too few steps"
+        nonfinite = len(finite) < len(losses)
+        return False, "the loss became NaN or infinite" if nonfinite else "too few steps"
     end = late(finite, rule)
     accuracy = late(accuracies, rule) if len(accuracies) >= rule.min_replay_steps else None
     fitted = end <= fraction * finite[0] or (accuracy is not None and accuracy >= rule.fit_accuracy)
