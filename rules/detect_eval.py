@@ -15,10 +15,10 @@ from diagnose.rules.findings import (
     View,
     detector,
     finite_values,
+    late,
     median,
     observed,
     scaled,
-    window,
 )
 
 
@@ -27,7 +27,8 @@ def _mode_dependent(ev: View) -> list[str]:
 
 
 class BackwardInEvalMode(Params):
-    """Thresholds of ``backward_in_eval_mode``."""
+    """What share of how many checked backward passes must run in eval mode for the mode to be
+    left wrong, rather than off for a stray step."""
 
     min_fraction: float
     min_checks: int
@@ -55,7 +56,8 @@ def backward_in_eval_mode(ev: View, rule: BackwardInEvalMode) -> Finding:
 
 
 class ValidationInTrainMode(Params):
-    """Thresholds of ``validation_in_train_mode``."""
+    """What share of the forward passes under ``no_grad`` must run in train mode for validation to
+    be missing ``model.eval()``."""
 
     min_fraction: float
 
@@ -88,7 +90,7 @@ def _val_curve(ev: View, min_passes: int) -> tuple[list[int], list[float]]:
     return [p.after_step for p in passes], [p.loss for p in passes]
 
 
-def _train_loss_near(ev: View, step: int, points: int = 10) -> float | None:
+def _train_loss_near(ev: View, step: int, points: int) -> float | None:
     """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs
     included), each step counted once at its best evaluation: an LBFGS line search tries worse
     points first."""
@@ -101,11 +103,15 @@ def _train_loss_near(ev: View, step: int, points: int = 10) -> float | None:
 
 
 class ValLossRising(Params):
-    """Thresholds of ``val_loss_rising``."""
+    """How far the validation loss must climb back from its best pass, over how many passes after
+    it (of how many in all), and over how many logged steps the training loss is read at the best
+    pass and at the end."""
 
     min_rise: float
+    full_strength_rise: float
     min_passes: int
     after_best: int
+    train_points: int
 
 
 @detector
@@ -117,23 +123,33 @@ def val_loss_rising(ev: View, rule: ValLossRising) -> Finding:
     rise = recent / losses[best] - 1 if losses[best] > 0 else 0.0
     if len(losses) - 1 - best < rule.after_best or rise < rule.min_rise:
         return Finding.no(f"validation loss {losses[best]:.4g} at best, {losses[-1]:.4g} last")
-    train_then, train_now = _train_loss_near(ev, steps[best]), _train_loss_near(ev, steps[-1])
-    if train_then is None or train_now is None or train_now > train_then:
+    train_then, train_now = (
+        _train_loss_near(ev, step, rule.train_points) for step in (steps[best], steps[-1])
+    )
+    if train_then is None or train_now is None:
+        return Finding.no(
+            "the validation loss rose, but no finite training loss was logged by step "
+            f"{steps[best]}"
+        )
+    if train_now > train_then:
         return Finding.no(
             "the validation loss rose, but so did the training loss (not overfitting)"
         )
     return Finding.yes(
-        scaled(rise, rule.min_rise, 0.5),
+        scaled(rise, rule.min_rise, rule.full_strength_rise),
         f"the validation loss bottomed at {losses[best]:.4g} "
         f"(step {steps[best]}) and rose to {recent:.4g} while the "
         f"training loss fell from {train_then:.3g} to {train_now:.3g}",
     )
 
 
-class GeneralizationGap(Params):
-    """Thresholds of ``generalization_gap``."""
+class GeneralizationGap(Curve):
+    """How many times the late training loss the last validation loss must be to show
+    memorization, and where that is beyond doubt; the training curve is read as the shared set
+    ``curve`` says (its length, its last stretch)."""
 
     min_ratio: float
+    full_strength_ratio: float
     min_passes: int
 
 
@@ -141,26 +157,30 @@ class GeneralizationGap(Params):
 def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
     _, losses = _val_curve(ev, rule.min_passes)
     train = finite_values(observed(ev, "loss").values)
-    if len(train) < 10:
-        raise NotEvaluated("fewer than 10 finite training loss values")
-    train_late, val_late = statistics.median(window(train, 0.8, 1.0)), losses[-1]
-    if train_late <= 0 or val_late / train_late < rule.min_ratio:
-        return Finding.no(
-            f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}"
-        )
+    if len(train) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite training loss values")
+    train_late, val_late = late(train, rule), losses[-1]
+    if train_late <= 0:
+        return Finding.no(f"the training loss ends at {train_late:.3g}: no ratio to it can be read")
+    if val_late / train_late < rule.min_ratio:
+        return Finding.no(f"validation/training loss ratio {val_late / train_late:.3g}")
     return Finding.yes(
-        scaled(val_late / train_late, rule.min_ratio, 100),
+        scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
         f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
         f"({val_late / train_late:.3g}x): the model memorizes the training set",
     )
 
 
 class ValAtChance(Curve):
-    """How far above chance validation must score, on how many passes."""
+    """How far above chance validation must score, on how many passes, read over how many of the
+    last ones; how close a loss must be to ln(1/accuracy) to show uniform predictions. A
+    regression's chance loss is read as the shared set ``curve`` says."""
 
     margin: float
     min_passes: int
     spread: float
+    recent_passes: int
+    uniform_tolerance: float
 
 
 @detector
@@ -177,11 +197,12 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
     if len(scored) < rule.min_passes:
         return _val_loss_at_chance(ev, rule)
-    accuracy = statistics.median([p.accuracy for p in scored[-3:]])
-    chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
+    recent = scored[-rule.recent_passes :]
+    accuracy = statistics.median([p.accuracy for p in recent])
+    chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy, rule.uniform_tolerance)
     if chance is None:
         return Finding.no(f"validation accuracy {accuracy:.1%}")
-    samples = min(p.samples for p in scored[-3:])
+    samples = min(p.samples for p in recent)
     noise = rule.spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
     if accuracy > chance + max(rule.margin * (1 - chance), noise):
         return Finding.no(f"validation accuracy {accuracy:.1%}, chance {chance:.1%}")
@@ -202,17 +223,22 @@ def _val_loss_at_chance(ev: View, rule: ValAtChance) -> Finding:
     values = finite_values([p.loss for p in loss.eval_passes if p.kind == loss.kind])
     if len(values) < rule.min_passes:
         raise NotEvaluated(f"fewer than {rule.min_passes} validation passes with a {loss.kind}")
-    chance, late = chance_loss(ev, rule), statistics.median(values[-3:])
-    if late < (1 - rule.margin) * chance:
-        return Finding.no(f"validation {loss.kind} {late:.4g}, constant prediction {chance:.4g}")
+    chance, recent = chance_loss(ev, rule), statistics.median(values[-rule.recent_passes :])
+    if recent < (1 - rule.margin) * chance:
+        return Finding.no(f"validation {loss.kind} {recent:.4g}, constant prediction {chance:.4g}")
     return Finding.yes(
         1.0,
-        f"the validation loss stays at {late:.4g}, no lower than the loss of a model that learned "
-        f"nothing ({chance:.4g}): nothing learned carries to validation",
+        f"the validation loss stays at {recent:.4g}, no lower than the loss of a model that "
+        f"learned nothing ({chance:.4g}): nothing learned carries to validation",
     )
 
 
-def _chance_accuracy(ev: View, val_loss: float | None, accuracy: float) -> tuple[float | None, str]:
+def _chance_accuracy(
+    ev: View, val_loss: float | None, accuracy: float, tolerance: float
+) -> tuple[float | None, str]:
+    """What guessing scores, and how that is known: the majority class's share, 1/C, or (from a
+    log alone) the accuracy itself when the loss is that of uniform predictions, within
+    ``tolerance`` of ln(1/accuracy)."""
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     if counts and sum(counts.values()):
         return max(counts.values()) / sum(counts.values()), "the majority class's share"
@@ -221,7 +247,7 @@ def _chance_accuracy(ev: View, val_loss: float | None, accuracy: float) -> tuple
         return 1.0 / classes, f"1/{classes} classes"
     if val_loss is not None and math.isfinite(val_loss) and 0 < accuracy < 1:
         uniform = -math.log(accuracy)
-        if abs(val_loss - uniform) <= 0.1 * uniform:
+        if abs(val_loss - uniform) <= tolerance * uniform:
             return (
                 accuracy,
                 f"the validation loss {val_loss:.4g} ≈ ln(1/accuracy): uniform predictions",
@@ -230,11 +256,18 @@ def _chance_accuracy(ev: View, val_loss: float | None, accuracy: float) -> tuple
 
 
 class TrainFitsWorseThanVal(Params):
-    """Thresholds of ``train_fits_worse_than_val``."""
+    """How much worse, in loss or accuracy, the late training fit must be than validation's best,
+    and where that is beyond doubt; which logged steps and sampled accuracies count as late."""
 
     min_ratio: float
+    full_strength_ratio: float
     min_accuracy_gap: float
+    full_strength_gap: float
     min_passes: int
+    train_points: int
+    train_share: float
+    accuracy_since: float
+    min_accuracy_samples: int
 
 
 @detector
@@ -247,41 +280,43 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     worsens."""
     steps, losses = _val_curve(ev, rule.min_passes)
     logged = len(set(observed(ev, "loss").steps))
-    train, best = (
-        _train_loss_near(ev, steps[-1], points=max(1, min(10, logged // 5))),
-        min(losses),
-    )  # the last fifth
+    points = max(1, min(rule.train_points, int(logged * rule.train_share)))
+    train, best = _train_loss_near(ev, steps[-1], points), min(losses)
     if train is None or best <= 0:
         raise NotEvaluated("no training loss near the last validation pass")
     ratio = train / best
-    accuracy_gap = _accuracy_gap(ev)
+    accuracies = _late_accuracies(ev, rule)
+    accuracy_gap = accuracies[0] - accuracies[1] if accuracies else None
     if ratio < rule.min_ratio and (accuracy_gap is None or accuracy_gap < rule.min_accuracy_gap):
         return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
     gap = (
-        f"; the best validation accuracy is {accuracy_gap:.0%} above the training accuracy"
-        if accuracy_gap
+        f"; the best validation accuracy is {accuracies[0]:.0%} against {accuracies[1]:.0%} in "
+        "training"
+        if accuracies and accuracies[0] > accuracies[1]
         else ""
     )
     # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is
     # already telling.
     return Finding.yes(
         max(
-            scaled(ratio, 1.0, 1.5 * rule.min_ratio),
-            scaled(accuracy_gap or 0, 0.0, 3 * rule.min_accuracy_gap),
+            scaled(ratio, 1.0, rule.full_strength_ratio),
+            scaled(accuracy_gap or 0, 0.0, rule.full_strength_gap),
         ),
         f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
         f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
     )
 
 
-def _accuracy_gap(ev: View, late: float = 0.6, points: int = 2) -> float | None:
-    """The best validation accuracy minus the training accuracy over the last stretch of the run
-    (training accuracy is sampled sparsely once the first steps are past), when both were
-    measured."""
+def _late_accuracies(ev: View, rule: TrainFitsWorseThanVal) -> tuple[float, float] | None:
+    """The best validation accuracy and the training accuracy over the last stretch of the run
+    (from ``accuracy_since`` of its last sampled step: training accuracy is sampled sparsely once
+    the first steps are past), when both were measured."""
     loss = observed(ev, "loss")
     passes = [p.accuracy for p in loss.eval_passes if p.accuracy is not None]
     if not passes or not loss.train_accuracy_steps:
         return None
-    since = late * loss.train_accuracy_steps[-1]
+    since = rule.accuracy_since * loss.train_accuracy_steps[-1]
     recent = [a for a, step in zip(loss.train_accuracy, loss.train_accuracy_steps) if step >= since]
-    return max(passes) - median(recent) if len(recent) >= points else None
+    if len(recent) < rule.min_accuracy_samples:
+        return None
+    return max(passes), statistics.median(recent)
