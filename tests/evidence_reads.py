@@ -70,6 +70,7 @@ def _attribute_read(node: ast.AST, evidence: str) -> set[str]:
 
 def _subscript_read(node: ast.AST, evidence: str, names: dict[str, set[str]]) -> set[str]:
     """``ev.scenarios["x"]``, ``ev.scenarios.get("x")``, ``"x" in ev.scenarios`` read replay x."""
+
     def scenarios(value: ast.AST) -> bool:
         return (
             isinstance(value, ast.Attribute)

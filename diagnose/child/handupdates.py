@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from diagnose.probes.standin import HandUpdate
+
 if TYPE_CHECKING:
     from diagnose.child.tap import Tap
 
@@ -28,17 +30,6 @@ UNIT_LR = (
     1.0  # the stand-in's LR before the user's is known: "the user's own step", so that a replay
 )
 # asking for 0.1x scales even the first update (a first update at 10x the right LR can be the end)
-
-
-class HandUpdate(torch.optim.Optimizer):
-    """The stand-in optimizer of a hand-written update: it holds the trained parameters and never
-    steps itself; its ``lr`` is the estimate of the user's step size once known (None before)."""
-
-    def __init__(self, params: list[torch.Tensor]) -> None:
-        super().__init__(params, {"lr": None})
-
-    def step(self, closure: Any = None) -> None:  # the user's own code updates the parameters
-        return None
 
 
 class HandUpdates:

@@ -27,12 +27,12 @@ from diagnose.child.budget import Budget
 from diagnose.child.forward import ForwardHooks
 from diagnose.child.handupdates import HandUpdates
 from diagnose.child.heartbeat import Heartbeat
+from diagnose.child.interventions import Intervention
 from diagnose.child.pacing import Pacing
 from diagnose.child.patching import Patches
 from diagnose.child.schedulers import SchedulerHooks
 from diagnose.child.state import TrainingState
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
-from diagnose.probes.interventions import Intervention
 
 # Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
 LOSS_FUNCTIONS = (

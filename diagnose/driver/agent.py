@@ -18,6 +18,7 @@ from pathlib import Path
 from diagnose.child.forkserver import ForkClient
 from diagnose.diagnosis import CauseReport, Diagnosis
 from diagnose.driver.progress import Progress
+from diagnose.driver.results import scenario_run
 from diagnose.driver.runner import ScenarioSpec, run_forked, run_scenario
 from diagnose.driver.scenarios import PREREQUISITES, Plan, plan
 from diagnose.driver.targets import Target
@@ -94,7 +95,7 @@ class Replays:
             if fork
             else run_scenario(spec, self.workdir)
         )
-        return ScenarioRun.from_child(result, mode="fork" if fork else "cold", reason=reason)
+        return scenario_run(result, "fork" if fork else "cold", reason)
 
 
 class Agent:

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diagnose.child.handupdates import HandUpdate
+from diagnose.child.interventions import Intervention
 from diagnose.probes.base import LossCall
-from diagnose.probes.interventions import Intervention
+from diagnose.probes.standin import HandUpdate
 from diagnose.probes.tensors import feature_axis
 
 if TYPE_CHECKING:
