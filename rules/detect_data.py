@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 from diagnose.probes.sections import TensorSummary
-from diagnose.rules.detect_learning import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
@@ -17,6 +16,7 @@ from diagnose.rules.findings import (
     require,
     scaled,
 )
+from diagnose.vocabulary import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 
 FLOAT_TYPES = ("float", "bfloat16", "half", "double")
 # Where each role's tensors go, for a detail that names it.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import statistics
 
-from diagnose.probes.sections import REGRESSION_LOSSES
 from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.findings import (
     Curve,
@@ -20,6 +19,7 @@ from diagnose.rules.findings import (
     observed,
     scaled,
 )
+from diagnose.vocabulary import REGRESSION_LOSSES
 
 
 def _mode_dependent(ev: View) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
+from diagnose.probes.sections import InitLayer
 from diagnose.rules.findings import (
     Curve,
     CurveReading,
@@ -25,16 +25,12 @@ from diagnose.rules.findings import (
     require,
     scaled,
 )
-
-CLASSIFICATION_LOSSES = {
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy_with_logits",
-    "binary_cross_entropy",
-}
-# classification losses over one score per class, the classes along dimension 1 of their input
-CLASS_SCORE_LOSSES = {"cross_entropy", "nll_loss"}
-HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
+from diagnose.vocabulary import (
+    CLASS_SCORE_LOSSES,
+    CLASSIFICATION_LOSSES,
+    HAND_UPDATE,
+    REGRESSION_LOSSES,
+)
 
 
 @detector

@@ -33,22 +33,7 @@ from diagnose.child.patching import Patches
 from diagnose.child.schedulers import SchedulerHooks
 from diagnose.child.state import TrainingState
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
-
-# Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
-LOSS_FUNCTIONS = (
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "kl_div",
-    "poisson_nll_loss",
-    "multilabel_soft_margin_loss",
-    "soft_margin_loss",
-)
+from diagnose.vocabulary import LOSS_FUNCTIONS
 
 
 class Tap:
