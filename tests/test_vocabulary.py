@@ -1,4 +1,4 @@
-"""The shared vocabulary names real things: torch's functional losses, and our stand-in optimizer."""
+"""The shared vocabulary names real things: torch's functional losses, our stand-in optimizer."""
 
 from __future__ import annotations
 
