@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from diagnose import __version__
-from diagnose.driver.runner import ChildResult
 from diagnose.probes.sections import (
     ActivationSection,
     BookkeepingSection,
@@ -36,7 +35,7 @@ from diagnose.probes.sections import (
 )
 
 if TYPE_CHECKING:
-    from typing import Self
+    pass
 
 SCHEMA_VERSION = 1
 
@@ -89,21 +88,6 @@ class ObservedRun(BaseModel):
     sources: SourcesSection | None = None
     messages: MessagesSection | None = None
     distributed: DistributedSection | None = None
-
-    @classmethod
-    def from_child(cls, result: ChildResult, **extra: Any) -> Self:
-        run = RunInfo(
-            scenario=result.name,
-            wall_seconds=result.wall_seconds,
-            stdout_tail=result.stdout_tail,
-            stderr_tail=result.stderr_tail,
-            **_known(RunInfo, result.run),
-        )
-        return cls(
-            run=run,
-            **extra,
-            **{k: v for k, v in result.sections.items() if k in cls.model_fields and v},
-        )
 
 
 class ScenarioRun(ObservedRun):
@@ -231,7 +215,3 @@ class Evidence(BaseModel):
             raise EvidenceError(
                 f"{path}: not a valid evidence file ({where}: {first['msg']})"
             ) from None
-
-
-def _known(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k in model.model_fields and k != "scenario"}

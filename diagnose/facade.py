@@ -15,10 +15,11 @@ from diagnose.child.forkserver import ForkClient
 from diagnose.diagnosis import Diagnosis
 from diagnose.driver.agent import Agent, Replays
 from diagnose.driver.progress import Progress
+from diagnose.driver.results import observed_run
 from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target, resolve
 from diagnose.errors import UsageError
-from diagnose.evidence import Evidence, EvidenceError, ObservedRun
+from diagnose.evidence import Evidence, EvidenceError
 from diagnose.logs.mlflow_store import (
     attach,
     diagnosis_tags,
@@ -195,7 +196,7 @@ def evidence_from(target: Target, result: ChildResult) -> Evidence:
         script=str(target.script),
         args=target.args,
         torch=str(result.run.get("torch_version", "")),
-        observe=ObservedRun.from_child(result),
+        observe=observed_run(result),
         notebook=target.notebook.map if target.notebook is not None else None,
     )
 

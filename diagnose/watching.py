@@ -32,6 +32,7 @@ from diagnose.child.session import plain_sections
 from diagnose.child.state import Schedule, TrainingState
 from diagnose.child.tap import Tap
 from diagnose.child.userframe import UserCode
+from diagnose.driver.results import observed_run
 from diagnose.probes.registry import observe_probes
 
 SCENARIO = "watch"
@@ -100,7 +101,7 @@ class Watch:
 
     def _conclude(self, run: dict[str, Any], sections: dict[str, Any]) -> None:
         from diagnose.driver.runner import ChildResult
-        from diagnose.evidence import Evidence, ObservedRun
+        from diagnose.evidence import Evidence
         from diagnose.facade import rule_book
         from diagnose.rules.judge import judge
 
@@ -113,7 +114,7 @@ class Watch:
             wall_seconds=run["seconds"],
         )
         self.evidence = Evidence(
-            script=str(self.code), torch=torch.__version__, observe=ObservedRun.from_child(result)
+            script=str(self.code), torch=torch.__version__, observe=observed_run(result)
         )
         self.diagnosis = judge(self.evidence, rule_book(self.rules))
         if self.out is not None:

@@ -14,13 +14,8 @@ from torch.utils.data.distributed import DistributedSampler
 from diagnose.probes.base import LossCall, Probe
 from diagnose.probes.sections import DataSection, LoaderInfo, NormalizeCall
 from diagnose.probes.tensors import TensorAccumulator, first_tensor, tensors_in
+from diagnose.vocabulary import CLASSIFICATION_LOSSES
 
-CLASSIFICATION_LOSSES = {
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-}
 SAMPLE_FIRST, SAMPLE_EVERY = 10, 50
 MAX_TRAIN_ROWS, MAX_VAL_ROWS, MAX_DATASET_ROWS = 100_000, 50_000, 200_000
 MAX_NORMALIZE_CALLS = 20

@@ -10,19 +10,16 @@ from torch import nn
 
 from diagnose.probes.base import LossCall, Probe
 from diagnose.probes.graph import PASS_THROUGH
-from diagnose.probes.sections import REGRESSION_LOSSES, EvalPass, LossSection
+from diagnose.probes.sections import EvalPass, LossSection
 from diagnose.probes.tensors import as_float, finite
+from diagnose.vocabulary import (
+    BINARY_LOSSES,
+    CLASS_SCORE_LOSSES,
+    ELEMENTWISE_LOSSES,
+    LOGIT_LOSSES,
+    REGRESSION_LOSSES,
+)
 
-LOGIT_LOSSES = {"cross_entropy", "binary_cross_entropy_with_logits"}
-ELEMENTWISE_LOSSES = {
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "poisson_nll_loss",
-}
 PREDICTION_WINDOW = 20
 MAX_CONFUSION = 20
 CHECK_FIRST = 20
@@ -102,7 +99,7 @@ class LossProbe(Probe):
             section.constant_values.append(constant)
         if call.name == "cross_entropy" and x.dim() >= 2:
             section.n_classes = int(x.shape[1])
-        elif call.name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"}:
+        elif call.name in BINARY_LOSSES:
             section.n_classes = 2
         if section.training_calls > CHECK_FIRST and not self.state.sampled:
             return  # the checks below need a sample of steps, not every one
@@ -251,11 +248,7 @@ class _PassTotals:
 
 def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> int:
     """What a summed loss adds up: class targets that count (tokens not ignored), else the rows."""
-    if (
-        name in {"cross_entropy", "nll_loss"}
-        and isinstance(y, torch.Tensor)
-        and not y.is_floating_point()
-    ):
+    if name in CLASS_SCORE_LOSSES and isinstance(y, torch.Tensor) and not y.is_floating_point():
         return int((y != kwargs.get("ignore_index", -100)).sum())
     return int(x.shape[0]) if x.dim() else 1
 
@@ -309,11 +302,9 @@ def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None
     """Predicted classes and accuracy for classification losses with class targets."""
     if not isinstance(y, torch.Tensor) or not x.numel():
         return None, None
-    if name in {"cross_entropy", "nll_loss"} and x.dim() >= 2 and not y.is_floating_point():
+    if name in CLASS_SCORE_LOSSES and x.dim() >= 2 and not y.is_floating_point():
         predicted = x.argmax(1)
-    elif (
-        name in {"binary_cross_entropy_with_logits", "binary_cross_entropy"} and x.shape == y.shape
-    ):
+    elif name in BINARY_LOSSES and x.shape == y.shape:
         predicted = (x > (0.0 if name.endswith("logits") else 0.5)).to(y.dtype)
     else:
         return None, None

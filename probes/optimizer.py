@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from diagnose.child.handupdates import HandUpdate
 from diagnose.probes.base import Probe
 from diagnose.probes.sections import OptimizerInfo, OptimizerSection
+from diagnose.probes.standin import HandUpdate
 
 
 class OptimizerProbe(Probe):

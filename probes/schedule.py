@@ -11,7 +11,7 @@ calls:
   steps per batch times the loader's full length (a compressed run's passes are shorter than the
   script's). Otherwise it is stepped per epoch, that many times a pass.
 - **Epochs.** The length of the loop around the training passes, read from the live frames when a
-  pass begins (``diagnose.child.loopbound``). When it cannot be read: the passes the observed run
+  pass begins (``diagnose.probes.loopbound``). When it cannot be read: the passes the observed run
   saw end (the script began another after each), a lower bound (a collapse early in them is early in
   any longer run), or the scheduler's own length (total_steps, T_max, total_iters) when that is
   longer: a schedule is taken to be planned for the length it was given, unless the loop says
@@ -35,8 +35,8 @@ from typing import Any
 
 from torch.optim import lr_scheduler
 
-from diagnose.child.loopbound import planned_passes
 from diagnose.probes.base import Probe
+from diagnose.probes.loopbound import planned_passes
 from diagnose.probes.optimizer import number
 from diagnose.probes.projection import Curve, first_lr, horizon, project
 from diagnose.probes.sections import ProjectedSchedule, ScheduleSection

@@ -107,10 +107,6 @@ class EvalPass:
     )
 
 
-# loss functions (by their torch.nn.functional names) that measure a distance to real-valued targets
-REGRESSION_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"})
-
-
 @dataclass
 class LossSection:
     kind: str = ""

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
-from diagnose.evidence import Evidence
-from diagnose.rules.findings import Finding, detector
+from diagnose.rules.findings import Finding, Params, View, detector
+
+
+class ExceptionMatches(Params):
+    """Thresholds of ``exception_matches``."""
+
+    patterns: list[str]
+    types: list[str]
 
 
 @detector
-def exception_matches(
-    ev: Evidence, patterns: Sequence[str] = (), types: Sequence[str] = ()
-) -> Finding:
+def exception_matches(ev: View, rule: ExceptionMatches) -> Finding:
     """The run raised an exception of a type in ``types`` or whose message matches a pattern."""
     exception = ev.observe.messages.exception if ev.observe.messages else None
     if exception is None:
         return Finding.no("the script raised no exception")
-    by_type = exception.type in types
-    by_message = any(re.search(p, exception.message, re.IGNORECASE) for p in patterns)
+    by_type = exception.type in rule.types
+    by_message = any(
+        re.search(pattern, exception.message, re.IGNORECASE) for pattern in rule.patterns
+    )
     if not (by_type or by_message):
         return Finding.no()
     during = (
@@ -33,21 +38,21 @@ def exception_matches(
 
 
 @detector
-def run_crashed(ev: Evidence) -> Finding:
+def run_crashed(ev: View) -> Finding:
     if ev.observe.run.status != "crashed":
         return Finding.no()
     return Finding.yes(1.0, ev.observe.run.reason, where="exception")
 
 
 @detector
-def run_timed_out(ev: Evidence) -> Finding:
+def run_timed_out(ev: View) -> Finding:
     if ev.observe.run.status not in {"timeout", "killed"}:
         return Finding.no()
     return Finding.yes(1.0, f"{ev.observe.run.reason} after {ev.observe.run.steps} optimizer steps")
 
 
 @detector
-def no_training(ev: Evidence) -> Finding:
+def no_training(ev: View) -> Finding:
     if ev.observe.run.steps or ev.observe.run.backward_calls or ev.observe.run.status == "crashed":
         return Finding.no()
     how = {"exited": f"exited ({ev.observe.run.reason})", "completed": "finished"}.get(

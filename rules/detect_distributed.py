@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import math
 
-from diagnose.evidence import Evidence
 from diagnose.probes.sections import RankRecord
-from diagnose.rules.findings import Finding, NotEvaluated, detector, observed
+from diagnose.rules.findings import Finding, NotEvaluated, Params, View, detector, observed
 
 
 def _apart(reference: list[float], other: list[float]) -> float:
@@ -22,8 +21,14 @@ def _apart(reference: list[float], other: list[float]) -> float:
     return max(abs(a - b) for a, b in zip(reference, other)) / scale
 
 
+class RanksWeightsDiffer(Params):
+    """How far apart the ranks' weights may be and still be one model."""
+
+    max_relative: float
+
+
 @detector
-def ranks_weights_differ(ev: Evidence, max_relative: float = 1e-5) -> Finding:
+def ranks_weights_differ(ev: View, rule: RanksWeightsDiffer) -> Finding:
     """After an optimizer step the ranks hold different weights: they train different models (no
     DistributedDataParallel, or weights initialised per rank and never broadcast from rank 0)."""
     ranks = [r for r in observed(ev, "distributed").ranks if r.first_step]
@@ -32,7 +37,7 @@ def ranks_weights_differ(ev: Evidence, max_relative: float = 1e-5) -> Finding:
     first, others = ranks[0], ranks[1:]
     worst = max(others, key=lambda r: _apart(first.first_step, r.first_step))
     after_step, at_end = _apart(first.first_step, worst.first_step), _apart(first.last, worst.last)
-    if max(after_step, at_end) <= max_relative:
+    if max(after_step, at_end) <= rule.max_relative:
         return Finding.no(
             f"the {len(ranks)} ranks hold the same weights after the first step and at the end"
         )
@@ -55,14 +60,20 @@ def _why_apart(first: RankRecord, other: RankRecord) -> str:
     return ""
 
 
+class SamplerEpochFixed(Params):
+    """How many passes over a DistributedSampler show that its epoch never moves."""
+
+    min_passes: int
+
+
 @detector
-def sampler_epoch_fixed(ev: Evidence, min_passes: int = 2) -> Finding:
+def sampler_epoch_fixed(ev: View, rule: SamplerEpochFixed) -> Finding:
     """A DistributedSampler iterated over several epochs always at the same epoch: ``set_epoch`` is
     never called, so every epoch serves each rank the same samples in the same order."""
     section = observed(ev, "distributed")
-    passes = [r for r in section.ranks if len(r.sampler_epochs) >= min_passes]
+    passes = [r for r in section.ranks if len(r.sampler_epochs) >= rule.min_passes]
     if not section.samplers or not passes:
-        raise NotEvaluated(f"no DistributedSampler was iterated {min_passes} times or more")
+        raise NotEvaluated(f"no DistributedSampler was iterated {rule.min_passes} times or more")
     stuck = [r for r in passes if len(set(r.sampler_epochs)) == 1]
     if not stuck:
         return Finding.no(f"the sampler's epoch moved: {passes[0].sampler_epochs[:6]}")
@@ -76,8 +87,14 @@ def sampler_epoch_fixed(ev: Evidence, min_passes: int = 2) -> Finding:
     )
 
 
+class EvalUnreduced(Params):
+    """How sure an unreduced validation over a shard is."""
+
+    strength: float
+
+
 @detector
-def eval_unreduced(ev: Evidence) -> Finding:
+def eval_unreduced(ev: View, rule: EvalUnreduced) -> Finding:
     """Validation on a sharded loader (each rank evaluates its own part of the data) while the
     script reduces or gathers nothing across ranks: what rank 0 reports covers 1/N of the validation
     data."""
@@ -96,7 +113,7 @@ def eval_unreduced(ev: Evidence) -> Finding:
             "times"
         )
     return Finding.yes(
-        0.9,
+        rule.strength,
         f"{len(passes)} validation passes ran over a DistributedSampler that gives each of the "
         f"{section.world_size} ranks its own part of the validation data, and the script reduced "
         "or gathered no loss or metric across ranks: rank 0's numbers cover "

@@ -5,33 +5,43 @@ from __future__ import annotations
 import math
 import statistics
 
-from diagnose.evidence import Evidence
-from diagnose.probes.sections import REGRESSION_LOSSES
 from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.findings import (
+    Curve,
     Finding,
     NotEvaluated,
+    Params,
+    View,
     detector,
     finite_values,
+    late,
     median,
     observed,
     scaled,
-    window,
 )
+from diagnose.vocabulary import REGRESSION_LOSSES
 
 
-def _mode_dependent(ev: Evidence) -> list[str]:
+def _mode_dependent(ev: View) -> list[str]:
     return observed(ev, "model").mode_dependent
 
 
+class BackwardInEvalMode(Params):
+    """What share of how many checked backward passes must run in eval mode for the mode to be
+    left wrong, rather than off for a stray step."""
+
+    min_fraction: float
+    min_checks: int
+
+
 @detector
-def backward_in_eval_mode(ev: Evidence, min_fraction: float = 0.5, min_checks: int = 5) -> Finding:
+def backward_in_eval_mode(ev: View, rule: BackwardInEvalMode) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.backward_mode_checked < min_checks:
-        raise NotEvaluated(f"fewer than {min_checks} backward passes")
+    if book.backward_mode_checked < rule.min_checks:
+        raise NotEvaluated(f"fewer than {rule.min_checks} backward passes")
     fraction = book.backward_in_eval_mode / book.backward_mode_checked
     layers = _mode_dependent(ev)
-    if fraction < min_fraction or not layers:
+    if fraction < rule.min_fraction or not layers:
         return Finding.no(
             f"{fraction:.0%} of training steps in eval mode"
             + ("" if layers else " (no dropout/batchnorm, so the mode does not matter)")
@@ -45,15 +55,22 @@ def backward_in_eval_mode(ev: Evidence, min_fraction: float = 0.5, min_checks: i
     )
 
 
+class ValidationInTrainMode(Params):
+    """What share of the forward passes under ``no_grad`` must run in train mode for validation to
+    be missing ``model.eval()``."""
+
+    min_fraction: float
+
+
 @detector
-def validation_in_train_mode(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def validation_in_train_mode(ev: View, rule: ValidationInTrainMode) -> Finding:
     passes = observed(ev, "loss").eval_passes
     forwards = sum(p.forwards for p in passes)
     if not forwards:
         raise NotEvaluated("no forward pass without gradients (validation) was seen")
     in_train = sum(p.forwards_in_train_mode for p in passes)
     layers = _mode_dependent(ev)
-    if in_train / forwards < min_fraction or not layers:
+    if in_train / forwards < rule.min_fraction or not layers:
         return Finding.no()
     return Finding.yes(
         in_train / forwards,
@@ -63,7 +80,7 @@ def validation_in_train_mode(ev: Evidence, min_fraction: float = 0.5) -> Finding
     )
 
 
-def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
+def _val_curve(ev: View, min_passes: int) -> tuple[list[int], list[float]]:
     """Steps and losses of the validation passes that computed a finite loss."""
     passes = [
         p for p in observed(ev, "loss").eval_passes if p.loss is not None and math.isfinite(p.loss)
@@ -73,7 +90,7 @@ def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
     return [p.after_step for p in passes], [p.loss for p in passes]
 
 
-def _train_loss_near(ev: Evidence, step: int, points: int = 10) -> float | None:
+def _train_loss_near(ev: View, step: int, points: int) -> float | None:
     """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs
     included), each step counted once at its best evaluation: an LBFGS line search tries worse
     points first."""
@@ -85,52 +102,89 @@ def _train_loss_near(ev: Evidence, step: int, points: int = 10) -> float | None:
     return median([best[at] for at in sorted(best)[-points:]])
 
 
+class ValLossRising(Params):
+    """How far the validation loss must climb back from its best pass, over how many passes after
+    it (of how many in all), and over how many logged steps the training loss is read at the best
+    pass and at the end."""
+
+    min_rise: float
+    full_strength_rise: float
+    min_passes: int
+    after_best: int
+    train_points: int
+
+
 @detector
-def val_loss_rising(
-    ev: Evidence, min_rise: float = 0.05, min_passes: int = 4, after_best: int = 2
-) -> Finding:
+def val_loss_rising(ev: View, rule: ValLossRising) -> Finding:
     """Validation loss rising after its best pass while the training loss keeps falling."""
-    steps, losses = _val_curve(ev, min_passes)
+    steps, losses = _val_curve(ev, rule.min_passes)
     best = min(range(len(losses)), key=losses.__getitem__)
-    recent = statistics.median(losses[-after_best:])
+    recent = statistics.median(losses[-rule.after_best :])
     rise = recent / losses[best] - 1 if losses[best] > 0 else 0.0
-    if len(losses) - 1 - best < after_best or rise < min_rise:
+    if len(losses) - 1 - best < rule.after_best or rise < rule.min_rise:
         return Finding.no(f"validation loss {losses[best]:.4g} at best, {losses[-1]:.4g} last")
-    train_then, train_now = _train_loss_near(ev, steps[best]), _train_loss_near(ev, steps[-1])
-    if train_then is None or train_now is None or train_now > train_then:
+    train_then, train_now = (
+        _train_loss_near(ev, step, rule.train_points) for step in (steps[best], steps[-1])
+    )
+    if train_then is None or train_now is None:
+        return Finding.no(
+            "the validation loss rose, but no finite training loss was logged by step "
+            f"{steps[best]}"
+        )
+    if train_now > train_then:
         return Finding.no(
             "the validation loss rose, but so did the training loss (not overfitting)"
         )
     return Finding.yes(
-        scaled(rise, min_rise, 0.5),
+        scaled(rise, rule.min_rise, rule.full_strength_rise),
         f"the validation loss bottomed at {losses[best]:.4g} "
         f"(step {steps[best]}) and rose to {recent:.4g} while the "
         f"training loss fell from {train_then:.3g} to {train_now:.3g}",
     )
 
 
+class GeneralizationGap(Curve):
+    """How many times the late training loss the last validation loss must be to show
+    memorization, and where that is beyond doubt; the training curve is read as the shared set
+    ``curve`` says (its length, its last stretch)."""
+
+    min_ratio: float
+    full_strength_ratio: float
+    min_passes: int
+
+
 @detector
-def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2) -> Finding:
-    _, losses = _val_curve(ev, min_passes)
+def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
+    _, losses = _val_curve(ev, rule.min_passes)
     train = finite_values(observed(ev, "loss").values)
-    if len(train) < 10:
-        raise NotEvaluated("fewer than 10 finite training loss values")
-    train_late, val_late = statistics.median(window(train, 0.8, 1.0)), losses[-1]
-    if train_late <= 0 or val_late / train_late < min_ratio:
-        return Finding.no(
-            f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}"
-        )
+    if len(train) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite training loss values")
+    train_late, val_late = late(train, rule), losses[-1]
+    if train_late <= 0:
+        return Finding.no(f"the training loss ends at {train_late:.3g}: no ratio to it can be read")
+    if val_late / train_late < rule.min_ratio:
+        return Finding.no(f"validation/training loss ratio {val_late / train_late:.3g}")
     return Finding.yes(
-        scaled(val_late / train_late, min_ratio, 100),
+        scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
         f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
         f"({val_late / train_late:.3g}x): the model memorizes the training set",
     )
 
 
+class ValAtChance(Curve):
+    """How far above chance validation must score, on how many passes, read over how many of the
+    last ones; how close a loss must be to ln(1/accuracy) to show uniform predictions. A
+    regression's chance loss is read as the shared set ``curve`` says."""
+
+    margin: float
+    min_passes: int
+    spread: float
+    recent_passes: int
+    uniform_tolerance: float
+
+
 @detector
-def val_at_chance(
-    ev: Evidence, margin: float = 0.1, min_passes: int = 2, spread: float = 2.0
-) -> Finding:
+def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     """Validation closes less than ``margin`` of the gap from chance to perfect, or stays within
     ``spread`` standard errors of chance on a validation set this small: its accuracy is what
     guessing scores (the majority class's share when the training labels were seen, else 1/C;
@@ -141,15 +195,16 @@ def val_at_chance(
     read that way: overconfident mistakes lift it above chance while the accuracy stays well above
     chance."""
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
-    if len(scored) < min_passes:
-        return _val_loss_at_chance(ev, margin, min_passes)
-    accuracy = statistics.median([p.accuracy for p in scored[-3:]])
-    chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
+    if len(scored) < rule.min_passes:
+        return _val_loss_at_chance(ev, rule)
+    recent = scored[-rule.recent_passes :]
+    accuracy = statistics.median([p.accuracy for p in recent])
+    chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy, rule.uniform_tolerance)
     if chance is None:
         return Finding.no(f"validation accuracy {accuracy:.1%}")
-    samples = min(p.samples for p in scored[-3:])
-    noise = spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
-    if accuracy > chance + max(margin * (1 - chance), noise):
+    samples = min(p.samples for p in recent)
+    noise = rule.spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
+    if accuracy > chance + max(rule.margin * (1 - chance), noise):
         return Finding.no(f"validation accuracy {accuracy:.1%}, chance {chance:.1%}")
     return Finding.yes(
         1.0,
@@ -159,28 +214,31 @@ def val_at_chance(
     )
 
 
-def _val_loss_at_chance(ev: Evidence, margin: float, min_passes: int) -> Finding:
+def _val_loss_at_chance(ev: View, rule: ValAtChance) -> Finding:
     """A regression's validation loss, in the training loss's own function, no lower than
     ``1 - margin`` of the loss of predicting the target mean."""
     loss = observed(ev, "loss")
     if loss.kind not in REGRESSION_LOSSES:
-        raise NotEvaluated(f"fewer than {min_passes} validation passes with an accuracy")
+        raise NotEvaluated(f"fewer than {rule.min_passes} validation passes with an accuracy")
     values = finite_values([p.loss for p in loss.eval_passes if p.kind == loss.kind])
-    if len(values) < min_passes:
-        raise NotEvaluated(f"fewer than {min_passes} validation passes with a {loss.kind}")
-    chance, late = chance_loss(ev), statistics.median(values[-3:])
-    if late < (1 - margin) * chance:
-        return Finding.no(f"validation {loss.kind} {late:.4g}, constant prediction {chance:.4g}")
+    if len(values) < rule.min_passes:
+        raise NotEvaluated(f"fewer than {rule.min_passes} validation passes with a {loss.kind}")
+    chance, recent = chance_loss(ev, rule), statistics.median(values[-rule.recent_passes :])
+    if recent < (1 - rule.margin) * chance:
+        return Finding.no(f"validation {loss.kind} {recent:.4g}, constant prediction {chance:.4g}")
     return Finding.yes(
         1.0,
-        f"the validation loss stays at {late:.4g}, no lower than the loss of a model that learned "
-        f"nothing ({chance:.4g}): nothing learned carries to validation",
+        f"the validation loss stays at {recent:.4g}, no lower than the loss of a model that "
+        f"learned nothing ({chance:.4g}): nothing learned carries to validation",
     )
 
 
 def _chance_accuracy(
-    ev: Evidence, val_loss: float | None, accuracy: float
+    ev: View, val_loss: float | None, accuracy: float, tolerance: float
 ) -> tuple[float | None, str]:
+    """What guessing scores, and how that is known: the majority class's share, 1/C, or (from a
+    log alone) the accuracy itself when the loss is that of uniform predictions, within
+    ``tolerance`` of ln(1/accuracy)."""
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     if counts and sum(counts.values()):
         return max(counts.values()) / sum(counts.values()), "the majority class's share"
@@ -189,7 +247,7 @@ def _chance_accuracy(
         return 1.0 / classes, f"1/{classes} classes"
     if val_loss is not None and math.isfinite(val_loss) and 0 < accuracy < 1:
         uniform = -math.log(accuracy)
-        if abs(val_loss - uniform) <= 0.1 * uniform:
+        if abs(val_loss - uniform) <= tolerance * uniform:
             return (
                 accuracy,
                 f"the validation loss {val_loss:.4g} ≈ ln(1/accuracy): uniform predictions",
@@ -197,53 +255,68 @@ def _chance_accuracy(
     return None, ""
 
 
+class TrainFitsWorseThanVal(Params):
+    """How much worse, in loss or accuracy, the late training fit must be than validation's best,
+    and where that is beyond doubt; which logged steps and sampled accuracies count as late."""
+
+    min_ratio: float
+    full_strength_ratio: float
+    min_accuracy_gap: float
+    full_strength_gap: float
+    min_passes: int
+    train_points: int
+    train_share: float
+    accuracy_since: float
+    min_accuracy_samples: int
+
+
 @detector
-def train_fits_worse_than_val(
-    ev: Evidence, min_ratio: float = 2.0, min_accuracy_gap: float = 0.1, min_passes: int = 2
-) -> Finding:
+def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     """Late in the run the model fits its training data clearly worse than it fitted held-out data
     at its best validation pass. A model fits what it trains on at least as well as what it never
     saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
     regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
     pass keeps the signal when the model starts memorizing the wrong labels and validation
     worsens."""
-    steps, losses = _val_curve(ev, min_passes)
+    steps, losses = _val_curve(ev, rule.min_passes)
     logged = len(set(observed(ev, "loss").steps))
-    train, best = (
-        _train_loss_near(ev, steps[-1], points=max(1, min(10, logged // 5))),
-        min(losses),
-    )  # the last fifth
+    points = max(1, min(rule.train_points, int(logged * rule.train_share)))
+    train, best = _train_loss_near(ev, steps[-1], points), min(losses)
     if train is None or best <= 0:
         raise NotEvaluated("no training loss near the last validation pass")
     ratio = train / best
-    accuracy_gap = _accuracy_gap(ev)
-    if ratio < min_ratio and (accuracy_gap is None or accuracy_gap < min_accuracy_gap):
+    accuracies = _late_accuracies(ev, rule)
+    accuracy_gap = accuracies[0] - accuracies[1] if accuracies else None
+    if ratio < rule.min_ratio and (accuracy_gap is None or accuracy_gap < rule.min_accuracy_gap):
         return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
     gap = (
-        f"; the best validation accuracy is {accuracy_gap:.0%} above the training accuracy"
-        if accuracy_gap
+        f"; the best validation accuracy is {accuracies[0]:.0%} against {accuracies[1]:.0%} in "
+        "training"
+        if accuracies and accuracies[0] > accuracies[1]
         else ""
     )
     # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is
     # already telling.
     return Finding.yes(
         max(
-            scaled(ratio, 1.0, 1.5 * min_ratio),
-            scaled(accuracy_gap or 0, 0.0, 3 * min_accuracy_gap),
+            scaled(ratio, 1.0, rule.full_strength_ratio),
+            scaled(accuracy_gap or 0, 0.0, rule.full_strength_gap),
         ),
         f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
         f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
     )
 
 
-def _accuracy_gap(ev: Evidence, late: float = 0.6, points: int = 2) -> float | None:
-    """The best validation accuracy minus the training accuracy over the last stretch of the run
-    (training accuracy is sampled sparsely once the first steps are past), when both were
-    measured."""
+def _late_accuracies(ev: View, rule: TrainFitsWorseThanVal) -> tuple[float, float] | None:
+    """The best validation accuracy and the training accuracy over the last stretch of the run
+    (from ``accuracy_since`` of its last sampled step: training accuracy is sampled sparsely once
+    the first steps are past), when both were measured."""
     loss = observed(ev, "loss")
     passes = [p.accuracy for p in loss.eval_passes if p.accuracy is not None]
     if not passes or not loss.train_accuracy_steps:
         return None
-    since = late * loss.train_accuracy_steps[-1]
+    since = rule.accuracy_since * loss.train_accuracy_steps[-1]
     recent = [a for a, step in zip(loss.train_accuracy, loss.train_accuracy_steps) if step >= since]
-    return max(passes) - median(recent) if len(recent) >= points else None
+    if len(recent) < rule.min_accuracy_samples:
+        return None
+    return max(passes), statistics.median(recent)

@@ -6,34 +6,35 @@ from __future__ import annotations
 import math
 import statistics
 
-from diagnose.evidence import Evidence
-from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
+from diagnose.probes.sections import InitLayer
 from diagnose.rules.findings import (
+    Curve,
+    CurveReading,
     Finding,
     NotEvaluated,
+    Params,
+    Readable,
+    View,
     adversarial,
     detector,
+    early,
     finite_values,
+    late,
     median,
     observed,
     require,
     scaled,
-    window,
 )
-
-CLASSIFICATION_LOSSES = {
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy_with_logits",
-    "binary_cross_entropy",
-}
-MIN_CURVE = 10
-HAND_UPDATE = "HandUpdate"  # the stand-in optimizer of a loop that updates its weights by hand
-MAX_DENSE_DIMS = 3  # (batch, units) or (batch, positions, units)
+from diagnose.vocabulary import (
+    CLASS_SCORE_LOSSES,
+    CLASSIFICATION_LOSSES,
+    HAND_UPDATE,
+    REGRESSION_LOSSES,
+)
 
 
 @detector
-def loss_disconnected(ev: Evidence) -> Finding:
+def loss_disconnected(ev: View) -> Finding:
     graph = observed(ev, "graph")
     if not graph.checked or not graph.trainable_params:
         raise NotEvaluated("no backward pass through a model with trainable parameters was seen")
@@ -50,8 +51,16 @@ def loss_disconnected(ev: Evidence) -> Finding:
     )
 
 
+class LossMissesUpdatedParams(Params):
+    """What share of the updated parameters out of the loss's reach is a cut in the graph
+    (``min_fraction``), and at what share that is certain (``full_strength_fraction``)."""
+
+    min_fraction: float
+    full_strength_fraction: float
+
+
 @detector
-def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Finding:
+def loss_misses_updated_params(ev: View, rule: LossMissesUpdatedParams) -> Finding:
     """A real share of what the optimizer updates is out of the loss's reach (a detach() or
     no_grad() before the head): those weights never get a gradient, only the part after the cut
     trains. The run may still learn well on the head alone, so how well it learns says nothing
@@ -61,10 +70,10 @@ def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Findi
     if not graph.updated_elements or not graph.params_reached:
         raise NotEvaluated("no backward pass reached the model's updated parameters")
     missed = 1.0 - graph.updated_elements_reached / graph.updated_elements
-    if missed < min_fraction:
+    if missed < rule.min_fraction:
         return Finding.no(f"the loss reaches {1 - missed:.0%} of the updated parameters")
     return Finding.yes(
-        scaled(missed, min_fraction, 0.5),
+        scaled(missed, rule.min_fraction, rule.full_strength_fraction),
         f"no backward pass reaches {missed:.1%} of the parameters the optimizer updates "
         f"({', '.join(graph.never_reached[:4])}): their gradients stay empty, only the "
         "layers after the cut are trained",
@@ -73,7 +82,7 @@ def loss_misses_updated_params(ev: Evidence, min_fraction: float = 0.1) -> Findi
 
 
 @detector
-def custom_function_in_graph(ev: Evidence) -> Finding:
+def custom_function_in_graph(ev: View) -> Finding:
     graph = observed(ev, "graph")
     if not graph.custom_functions:
         return Finding.no()
@@ -84,13 +93,21 @@ def custom_function_in_graph(ev: Evidence) -> Finding:
     )
 
 
+class GradsMissingAtStep(Params):
+    """How many optimizer steps must have been checked (``min_steps``) and what share of them must
+    find every gradient empty (``min_fraction``) for the loop to be stepping without gradients."""
+
+    min_fraction: float
+    min_steps: int
+
+
 @detector
-def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: int = 4) -> Finding:
+def grads_missing_at_step(ev: View, rule: GradsMissingAtStep) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.steps_checked_for_grads < min_steps:
-        raise NotEvaluated(f"fewer than {min_steps} optimizer steps checked")
+    if book.steps_checked_for_grads < rule.min_steps:
+        raise NotEvaluated(f"fewer than {rule.min_steps} optimizer steps checked")
     fraction = book.steps_without_grads / book.steps_checked_for_grads
-    if fraction < min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no(f"{fraction:.0%} of steps had no gradient")
     return Finding.yes(
         fraction,
@@ -100,13 +117,20 @@ def grads_missing_at_step(ev: Evidence, min_fraction: float = 0.9, min_steps: in
     )
 
 
+class ZeroGradAfterBackward(Params):
+    """What share of the steps must clear the gradients between backward() and step() for that to
+    be the loop's order, not an occasional reset."""
+
+    min_fraction: float
+
+
 @detector
-def zero_grad_after_backward(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def zero_grad_after_backward(ev: View, rule: ZeroGradAfterBackward) -> Finding:
     book = observed(ev, "bookkeeping")
     if not book.steps:
         raise NotEvaluated("no optimizer step")
     fraction = book.zero_grad_between_backward_and_step / book.steps
-    if fraction < min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no()
     return Finding.yes(
         fraction,
@@ -116,8 +140,17 @@ def zero_grad_after_backward(ev: Evidence, min_fraction: float = 0.5) -> Finding
     )
 
 
+class OptimizerNeverSteps(Params):
+    """How many backward passes without a step show that no step will come (``min_backward``),
+    and how many hand-written updates must have been checked before saying none changes the
+    weights (``min_updates_checked``)."""
+
+    min_backward: int
+    min_updates_checked: int
+
+
 @detector
-def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
+def optimizer_never_steps(ev: View, rule: OptimizerNeverSteps) -> Finding:
     """Backward passes with no update after them: ``optimizer.step()`` never called, or, in a loop
     that updates by hand, no step ever changing the weights (an update that rebinds a name,
     ``p = p - lr * p.grad``, instead of changing the tensor)."""
@@ -125,7 +158,7 @@ def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
     if not optimizer.optimizers:
         raise NotEvaluated("no optimizer was created and no backward pass was seen")
     if all(o.cls == HAND_UPDATE for o in optimizer.optimizers):
-        if book.steps_checked_for_change < min_backward // 2:
+        if book.steps_checked_for_change < rule.min_updates_checked:
             raise NotEvaluated("too few hand-written updates checked")
         if book.steps_params_unchanged < book.steps_checked_for_change:
             return Finding.no("the weights change at the hand-written updates")
@@ -136,7 +169,7 @@ def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
             "never reaches the parameters",
             where="backward",
         )
-    if book.backward_calls >= min_backward and book.steps == 0:
+    if book.backward_calls >= rule.min_backward and book.steps == 0:
         return Finding.yes(
             1.0,
             f"{book.backward_calls} backward passes ran but optimizer.step() was never called",
@@ -145,13 +178,20 @@ def optimizer_never_steps(ev: Evidence, min_backward: int = 10) -> Finding:
     return Finding.no(f"{book.steps} steps")
 
 
+class OptimizerMissesModel(Params):
+    """The largest share of the trained model's trainable parameters an optimizer may hold and
+    still be one built for something else."""
+
+    max_fraction: float
+
+
 @detector
-def optimizer_misses_model(ev: Evidence, max_fraction: float = 0.05) -> Finding:
+def optimizer_misses_model(ev: View, rule: OptimizerMissesModel) -> Finding:
     opt = observed(ev, "optimizer")
     if not opt.optimizers or not opt.model_params_trainable:
         raise NotEvaluated("no optimizer, or a model without trainable parameters")
     fraction = opt.model_params_optimized / opt.model_params_trainable
-    if fraction > max_fraction:
+    if fraction > rule.max_fraction:
         return Finding.no(f"the optimizer holds {fraction:.0%} of the model's trainable parameters")
     elsewhere = opt.optimized_params - opt.optimized_params_in_model
     other = f"; it holds {elsewhere:,} parameters of something else" if elsewhere else ""
@@ -163,13 +203,19 @@ def optimizer_misses_model(ev: Evidence, max_fraction: float = 0.05) -> Finding:
     )
 
 
+class ParamsMostlyFrozen(Params):
+    """The largest trainable share of the parameters that is "almost all frozen"."""
+
+    max_trainable: float
+
+
 @detector
-def params_mostly_frozen(ev: Evidence, max_trainable: float = 0.05) -> Finding:
+def params_mostly_frozen(ev: View, rule: ParamsMostlyFrozen) -> Finding:
     model = observed(ev, "model")
     if not model.params:
         raise NotEvaluated("the model has no parameters")
     fraction = model.trainable / model.params
-    if fraction > max_trainable:
+    if fraction > rule.max_trainable:
         return Finding.no(f"{fraction:.0%} of parameters are trainable")
     return Finding.yes(
         1.0 - fraction,
@@ -178,8 +224,15 @@ def params_mostly_frozen(ev: Evidence, max_trainable: float = 0.05) -> Finding:
     )
 
 
+class ProbabilitiesIntoLogitLoss(Params):
+    """What share of a logit loss's calls must receive probabilities for that to be the model's
+    output, not a stray call."""
+
+    min_fraction: float
+
+
 @detector
-def probabilities_into_logit_loss(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def probabilities_into_logit_loss(ev: View, rule: ProbabilitiesIntoLogitLoss) -> Finding:
     loss, graph = observed(ev, "loss"), ev.observe.graph
     if graph is not None and graph.softmax_into_log_softmax:
         return Finding.yes(
@@ -192,18 +245,18 @@ def probabilities_into_logit_loss(ev: Evidence, min_fraction: float = 0.5) -> Fi
             "no loss that expects logits (cross_entropy, BCE-with-logits) was called"
         )
     fraction = loss.probability_inputs / loss.logit_loss_calls
-    if fraction < min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no()
     return Finding.yes(
         fraction,
         f"{loss.kind} received probabilities (already softmax/sigmoid outputs) in "
-        f"{loss.probability_inputs} of {loss.logit_loss_calls} calls",
+        f"{loss.probability_inputs} of the {loss.logit_loss_calls} calls checked",
         where="loss",
     )
 
 
 @detector
-def log_of_probabilities(ev: Evidence) -> Finding:
+def log_of_probabilities(ev: View) -> Finding:
     graph = observed(ev, "graph")
     if not graph.checked:
         raise NotEvaluated("no backward pass")
@@ -217,27 +270,44 @@ def log_of_probabilities(ev: Evidence) -> Finding:
     )
 
 
+class NllOnRawScores(Params):
+    """What share of nll_loss's calls must get positive inputs (``min_fraction``); how far below
+    zero a loss is one no log-probability gives (``negative_loss``), and how sure that makes the
+    symptom (``negative_strength``)."""
+
+    min_fraction: float
+    negative_loss: float
+    negative_strength: float
+
+
 @detector
-def nll_on_raw_scores(ev: Evidence, min_fraction: float = 0.5) -> Finding:
+def nll_on_raw_scores(ev: View, rule: NllOnRawScores) -> Finding:
     loss = observed(ev, "loss")
     if not loss.nll_calls:
         raise NotEvaluated("nll_loss was not called")
     fraction = loss.nll_positive_inputs / loss.nll_calls
     values = finite_values(loss.values)
-    negative = values and min(values) < -0.1
-    if fraction < min_fraction and not negative:
+    negative = values and min(values) < rule.negative_loss
+    if fraction < rule.min_fraction and not negative:
         return Finding.no()
     extra = f"; the loss went down to {min(values):.3g}" if negative else ""
     return Finding.yes(
-        max(fraction, 0.9 if negative else 0),
-        f"nll_loss got positive inputs in {fraction:.0%} "
-        f"of calls: raw scores, not log-probabilities{extra}",
+        max(fraction, rule.negative_strength if negative else 0),
+        f"nll_loss got positive inputs in {fraction:.0%} of the {loss.nll_calls} calls checked: "
+        f"raw scores, not log-probabilities{extra}",
         where="loss",
     )
 
 
+class TargetBroadcast(Params):
+    """How sure PyTorch's size warning alone makes the symptom, without the probe's own record of
+    the shapes that broadcast."""
+
+    warning_strength: float
+
+
 @detector
-def target_broadcast(ev: Evidence) -> Finding:
+def target_broadcast(ev: View, rule: TargetBroadcast) -> Finding:
     loss, messages = observed(ev, "loss"), ev.observe.messages
     warned = [
         w.message
@@ -252,12 +322,12 @@ def target_broadcast(ev: Evidence) -> Finding:
             where="loss",
         )
     if warned:
-        return Finding.yes(0.9, warned[0][:200], where="loss")
+        return Finding.yes(rule.warning_strength, warned[0][:200], where="loss")
     return Finding.no()
 
 
 @detector
-def single_unit_classifier(ev: Evidence) -> Finding:
+def single_unit_classifier(ev: View) -> Finding:
     loss = observed(ev, "loss")
     if loss.kind != "cross_entropy":
         raise NotEvaluated("cross_entropy was not the training loss")
@@ -271,23 +341,34 @@ def single_unit_classifier(ev: Evidence) -> Finding:
     return Finding.no()
 
 
+class OutputRangeMismatch(Params):
+    """When targets cross a bound the outputs never do: how far below zero (in the targets' own
+    spread, ``negative_margin``) or above one (``unit_range_max_target``) they must reach, and how
+    sure each pattern makes the symptom."""
+
+    negative_margin: float
+    non_negative_strength: float
+    unit_range_max_target: float
+    unit_range_strength: float
+
+
 @detector
-def output_range_mismatch(ev: Evidence) -> Finding:
+def output_range_mismatch(ev: View, rule: OutputRangeMismatch) -> Finding:
     """Regression outputs staying on one side of a bound the targets cross (ReLU/sigmoid heads)."""
     loss, data = observed(ev, "loss"), observed(ev, "data")
     targets = require(data.targets, "training target")
     if loss.kind not in REGRESSION_LOSSES or loss.output_min is None or targets.min is None:
         raise NotEvaluated("no regression loss with observed outputs")
-    if loss.output_min >= 0 and targets.min < -0.1 * (targets.std or 1):
+    if loss.output_min >= 0 and targets.min < -rule.negative_margin * (targets.std or 1):
         return Finding.yes(
-            0.9,
+            rule.non_negative_strength,
             f"model outputs never go below {loss.output_min:.3g} but targets reach "
             f"{targets.min:.3g}: a non-negative output activation (e.g. ReLU)",
             where="forward",
         )
-    if loss.output_min >= 0 and loss.output_max <= 1 and targets.max > 1.5:
+    if loss.output_min >= 0 and loss.output_max <= 1 and targets.max > rule.unit_range_max_target:
         return Finding.yes(
-            0.8,
+            rule.unit_range_strength,
             f"model outputs stay in [0, 1] but targets reach {targets.max:.3g}: a sigmoid "
             "output cannot produce them",
             where="forward",
@@ -295,8 +376,16 @@ def output_range_mismatch(ev: Evidence) -> Finding:
     return Finding.no()
 
 
+class LinearLayersStacked(Params):
+    """What share of the layer-to-layer connections must be linear into linear for the architecture
+    to have lost depth (``min_fraction``), and at what share that is certain."""
+
+    min_fraction: float
+    full_strength_fraction: float
+
+
 @detector
-def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
+def linear_layers_stacked(ev: View, rule: LinearLayersStacked) -> Finding:
     """Linear layers feeding the next with nothing nonlinear between them (a batch norm or dropout
     is affine): each such pair is one linear map, a layer of depth lost. Low-rank factorizations
     (adapters, bottlenecks) are not counted. A quarter of the layers is far from an accident of
@@ -305,11 +394,11 @@ def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
     if model.linear_layers < 2:
         raise NotEvaluated("fewer than two linear/conv layers ran")
     fraction = len(model.linear_chains) / (model.linear_layers - 1)
-    if fraction < min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no(f"{len(model.linear_chains)} linear→linear connections")
     pairs = ", ".join(f"{a} → {b}" for a, b in model.linear_chains[:4])
     return Finding.yes(
-        scaled(fraction, min_fraction, 2 * min_fraction),
+        scaled(fraction, rule.min_fraction, rule.full_strength_fraction),
         f"{len(model.linear_chains)} of {model.linear_layers} linear layers "
         f"feed the next with no activation between them ({pairs})",
         where="forward",
@@ -317,7 +406,7 @@ def linear_layers_stacked(ev: Evidence, min_fraction: float = 0.25) -> Finding:
 
 
 @detector
-def unregistered_layers(ev: Evidence) -> Finding:
+def unregistered_layers(ev: View) -> Finding:
     model = observed(ev, "model")
     if not model.unregistered:
         return Finding.no()
@@ -329,10 +418,19 @@ def unregistered_layers(ev: Evidence) -> Finding:
     )
 
 
+class SumReduction(Params):
+    """When a summed loss scales the gradients with the batch: the share of summed calls, the batch
+    size from which it matters, the divisor (per item) that makes the sum a mean, and how sure a
+    summed loss makes the symptom."""
+
+    min_fraction: float
+    min_batch: int
+    mean_divisor: float
+    strength: float
+
+
 @detector
-def sum_reduction(
-    ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5
-) -> Finding:
+def sum_reduction(ev: View, rule: SumReduction) -> Finding:
     """A loss summed over the batch, so its gradients grow with the batch size. A sum that the
     script divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face
     computes its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding
@@ -341,71 +439,116 @@ def sum_reduction(
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
     batch = loss.output_shape[0] if loss.output_shape else 0
-    if loss.sum_reduction_calls / loss.training_calls < min_fraction or batch < min_batch:
+    if loss.sum_reduction_calls / loss.training_calls < rule.min_fraction or batch < rule.min_batch:
         return Finding.no()
     divisor = median(loss.sum_divisors) if loss.sum_divisors else None
-    if divisor is not None and divisor >= mean_divisor:
+    if divisor is not None and divisor >= rule.mean_divisor:
         return Finding.no(
             f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
             "backward(): a mean"
         )
     return Finding.yes(
-        0.8,
-        f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are {batch}x "
-        "those of the mean",
+        rule.strength,
+        f"{loss.kind}(reduction='sum') over batches of {batch}: gradients are "
+        f"{_items_averaged(loss.first_kind, loss.output_shape)}x those of the mean",
         where="loss",
     )
 
 
+def _items_averaged(kind: str, output_shape: list[int]) -> int:
+    """How many values the loss ``kind`` with reduction='mean' averages over, given an input of this
+    shape: all its elements, less the class dimension of a loss over class scores (a token loss
+    averages over the batch's tokens)."""
+    if kind in CLASS_SCORE_LOSSES and len(output_shape) >= 2:
+        return math.prod([output_shape[0], *output_shape[2:]])
+    return math.prod(output_shape)
+
+
+class DropoutTooHigh(Params):
+    """From which dropout rate the units left cannot carry the signal (``max_p``), and at which
+    rate that is certain (``full_strength_p``)."""
+
+    max_p: float
+    full_strength_p: float
+
+
 @detector
-def dropout_too_high(ev: Evidence, max_p: float = 0.75) -> Finding:
+def dropout_too_high(ev: View, rule: DropoutTooHigh) -> Finding:
     model = observed(ev, "model")
     if not model.dropout:
         raise NotEvaluated("the model has no dropout")
-    p = max(model.dropout)
-    if p < max_p:
-        return Finding.no(f"largest dropout p={p:g}")
+    rate = max(model.dropout)
+    if rate < rule.max_p:
+        return Finding.no(f"largest dropout p={rate:g}")
     return Finding.yes(
-        scaled(p, max_p, 0.95), f"dropout with p={p:g} drops {p:.0%} of the units each step"
+        scaled(rate, rule.max_p, rule.full_strength_p),
+        f"dropout with p={rate:g} drops {rate:.0%} of the units each step",
     )
+
+
+class LossNotImproving(CurveReading):
+    """How much the training loss must fall to be moving."""
+
+    min_improvement: float
 
 
 @detector
-def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
-    values = _curve(ev)
-    early = statistics.median(window(values, 0, 0.1))
-    late = statistics.median(window(values, 0.8, 1.0))
-    improvement = (early - late) / abs(early) if early else 0.0
-    if improvement >= min_improvement:
-        return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
+def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
+    values = _curve(ev, rule)
+    start, end = early(values, rule), late(values, rule)
+    change = (end - start) / abs(start) if start else 0.0
+    if -change >= rule.min_improvement:
+        return Finding.no(f"loss improved {-change:.0%} ({start:.4g} → {end:.4g})")
     return Finding.yes(
-        scaled(min_improvement - improvement, 0, min_improvement),
-        f"the training loss moved from {early:.4g} to {late:.4g} over {len(values)} steps "
-        f"({improvement:+.1%})",
+        scaled(rule.min_improvement + change, 0, rule.min_improvement),
+        f"the training loss moved from {start:.4g} to {end:.4g} over {len(values)} loss values "
+        f"({change:+.1%})",
     )
+
+
+class LossAtChance(CurveReading):
+    """How near chance level the late training loss must sit."""
+
+    tolerance: float
 
 
 @detector
-def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
-    loss, values = observed(ev, "loss"), _curve(ev)
-    chance = chance_loss(ev)
-    late = statistics.median(window(values, 0.8, 1.0))
-    if abs(late - chance) > tolerance * chance:
-        return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
-    baseline = (
-        "a constant prediction, each batch's target mean"
-        if loss.kind in REGRESSION_LOSSES
-        else f"predicting the class frequencies for {loss.n_classes} classes"
-    )
+def loss_at_chance(ev: View, rule: LossAtChance) -> Finding:
+    values = _curve(ev, rule)
+    chance = chance_loss(ev, rule)
+    end = late(values, rule)
+    margin = rule.tolerance * chance
+    if abs(end - chance) > margin:
+        return Finding.no(f"loss {end:.4g} vs chance {chance:.4g}")
     return Finding.yes(
-        1.0 - abs(late - chance) / (tolerance * chance) * 0.5,
-        f"the training loss sits at {late:.4g}, the loss of {baseline} ({chance:.4g}): "
-        "the model has learned nothing",
+        scaled(margin - abs(end - chance), 0, margin),
+        f"the training loss sits at {end:.4g}, the loss of {_chance_baseline(ev)} "
+        f"({chance:.4g}): the model has learned nothing",
     )
+
+
+def _chance_baseline(ev: View) -> str:
+    """What ``chance_loss`` measured, in words."""
+    loss = observed(ev, "loss")
+    if loss.kind in REGRESSION_LOSSES:
+        centre = "median" if loss.kind == "l1_loss" else "mean"
+        return f"a constant prediction, each batch's target {centre}"
+    if loss.n_classes:
+        return f"predicting the class frequencies for {loss.n_classes} classes"
+    counts = ev.observe.data.class_counts if ev.observe.data else {}
+    return f"predicting the class frequencies of the {len(counts)} classes in the targets"
+
+
+class InitialLossHigh(Params):
+    """How many times the loss of uniform predictions the first loss must be to be confidently
+    wrong (``min_factor``), and at what multiple that is certain (``full_strength_factor``)."""
+
+    min_factor: float
+    full_strength_factor: float
 
 
 @detector
-def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
+def initial_loss_high(ev: View, rule: InitialLossHigh) -> Finding:
     """A classifier's first loss far above chance: its initial outputs are confidently wrong,
     typically from too large an initialisation (or unnormalised inputs)."""
     loss = observed(ev, "loss")
@@ -414,35 +557,35 @@ def initial_loss_high(ev: Evidence, min_factor: float = 3.0) -> Finding:
     if first is None or not math.isfinite(first) or not loss.n_classes or loss.n_classes < 2:
         raise NotEvaluated("no classification loss with a finite first value")
     uniform = math.log(loss.n_classes)  # what a freshly initialised classifier scores
-    if first < min_factor * uniform:
+    if first < rule.min_factor * uniform:
         return Finding.no(f"initial {kind} {first:.4g}, uniform-prediction loss {uniform:.4g}")
     return Finding.yes(
-        scaled(first / uniform, min_factor, 10 * min_factor),
+        scaled(first / uniform, rule.min_factor, rule.full_strength_factor),
         f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
         f"= {uniform:.4g}, the loss of uniform predictions",
     )
 
 
-def _curve(ev: Evidence) -> list[float]:
-    if adversarial(ev):
+def _curve(ev: Readable, rule: CurveReading) -> list[float]:
+    if adversarial(ev, rule):
         raise NotEvaluated(
             "optimizers take turns with losses of their own (an adversarial game): "
             "their losses are not expected to fall"
         )
     values = finite_values(observed(ev, "loss").values)
-    if len(values) < MIN_CURVE:
-        raise NotEvaluated(f"fewer than {MIN_CURVE} finite training loss values")
+    if len(values) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite training loss values")
     return values
 
 
-def chance_loss(ev: Evidence) -> float:
+def chance_loss(ev: Readable, rule: Curve) -> float:
     """The loss of a model that learned nothing from its inputs. For a classifier, the
     cross-entropy of predicting the class frequencies: ln(C) for balanced classes; for a regression
     loss, the loss of predicting each batch's target mean, as measured on the batches trained on."""
     loss = observed(ev, "loss")
     if loss.kind in REGRESSION_LOSSES:
         constants = finite_values(loss.constant_values)
-        if len(constants) < MIN_CURVE:
+        if len(constants) < rule.min_values:
             raise NotEvaluated("too few batches measured for the loss of a constant prediction")
         return statistics.median(constants)
     if loss.kind not in CLASSIFICATION_LOSSES:
@@ -460,8 +603,25 @@ def chance_loss(ev: Evidence) -> float:
     return math.log(loss.n_classes)
 
 
+class FrozenAtInit(Params):
+    """When frozen weights are still a fresh initialization: unchanged over the run (within
+    ``unchanged_rel_tol`` of their starting spread), centred on zero (``max_mean_ratio`` of their
+    spread), of a layer large enough to tell (``min_elements``), with a spread one of the standard
+    initializers gives (within ``tolerance``, or ``sampling_slack / sqrt(n)`` for a small layer);
+    and what share of all parameters such layers must hold (``min_share``, certain at
+    ``full_strength_share``)."""
+
+    min_share: float
+    full_strength_share: float
+    tolerance: float
+    sampling_slack: float
+    max_mean_ratio: float
+    min_elements: int
+    unchanged_rel_tol: float
+
+
 @detector
-def frozen_at_init(ev: Evidence, min_share: float = 0.2, tolerance: float = 0.15) -> Finding:
+def frozen_at_init(ev: View, rule: FrozenAtInit) -> Finding:
     """Frozen layers whose weights still have the statistics of a fresh initialization: features
     that were never trained and never will be. A frozen pretrained backbone has weights of its own
     scale; a frozen layer straight from ``nn.Linear(...)`` is a bug."""
@@ -472,34 +632,34 @@ def frozen_at_init(ev: Evidence, min_share: float = 0.2, tolerance: float = 0.15
         layer
         for layer in init.layers
         if layer.name in model.frozen_stds
-        and _untouched(layer, model.frozen_stds[layer.name])
-        and _at_init(layer, tolerance)
+        and _untouched(layer, model.frozen_stds[layer.name], rule)
+        and _at_init(layer, rule)
     ]
     share = sum(math.prod(layer.shape) for layer in fresh) / model.params
-    if share < min_share:
+    if share < rule.min_share:
         return Finding.no(f"{share:.0%} of the parameters are frozen at their initial values")
-    names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if len(fresh) > 3 else "")
+    names = ", ".join(layer.name for layer in fresh[:3]) + ("…" if fresh[3:] else "")
     return Finding.yes(
-        scaled(share, min_share, 0.8),
+        scaled(share, rule.min_share, rule.full_strength_share),
         f"{share:.0%} of the parameters ({names}) have requires_grad=False yet hold freshly "
         "initialized random weights: they will never learn",
         where="optimizer",
     )
 
 
-def _untouched(layer: InitLayer, final_std: float) -> bool:
+def _untouched(layer: InitLayer, final_std: float, rule: FrozenAtInit) -> bool:
     """The weights ended the run as they began it: not trained before they were frozen."""
-    return math.isclose(final_std, layer.std, rel_tol=1e-4)
+    return math.isclose(final_std, layer.std, rel_tol=rule.unchanged_rel_tol)
 
 
-def _at_init(layer: InitLayer, tolerance: float) -> bool:
+def _at_init(layer: InitLayer, rule: FrozenAtInit) -> bool:
     """Zero-centred weights whose spread is one of the standard initializers' for this fan-in
     (PyTorch's default, He, Glorot), within sampling noise."""
     count = math.prod(layer.shape)
-    if layer.constant or count < 16 or not layer.std:
+    if layer.constant or count < rule.min_elements or not layer.std:
         return False
-    slack = max(tolerance, 2.0 / math.sqrt(count))
-    centred = abs(layer.mean) <= 0.1 * layer.std
+    slack = max(rule.tolerance, rule.sampling_slack / math.sqrt(count))
+    centred = abs(layer.mean) <= rule.max_mean_ratio * layer.std
     return centred and any(
         abs(layer.std / scale - 1.0) <= slack
         for scale in (layer.default_std, layer.he_std, layer.glorot_std)
@@ -507,34 +667,51 @@ def _at_init(layer: InitLayer, tolerance: float) -> bool:
     )
 
 
+class NarrowHiddenLayer(Params):
+    """Which activations are a dense hidden layer (at most ``max_dense_dims`` dimensions: a
+    convolution's channels share their work with the positions); from how many classes a layer
+    narrower than the classes is a bottleneck (``min_classes``, certain at ``full_strength_ratio``
+    classes per unit); and the width that is too narrow for any task (``min_width``, with
+    ``tiny_strength``)."""
+
+    max_dense_dims: int
+    min_classes: int
+    full_strength_ratio: float
+    min_width: int
+    tiny_strength: float
+
+
 @detector
-def narrow_hidden_layer(ev: Evidence, min_width: int = 2) -> Finding:
+def narrow_hidden_layer(ev: View, rule: NarrowHiddenLayer) -> Finding:
     """A hidden representation narrower than the classes it must separate, or of one or two units
     whatever the task: everything the model knows must pass through it."""
-    widths = _hidden_widths(ev)
+    widths = _hidden_widths(ev, rule.max_dense_dims)
     if not widths:
         raise NotEvaluated("no hidden activation or recurrent state was measured")
     width, where = min(widths)
     loss = observed(ev, "loss")
-    classes = loss.n_classes if loss.kind in {"cross_entropy", "nll_loss"} else None
-    if classes and classes >= 3 and width < classes:
+    classes = loss.n_classes if loss.kind in CLASS_SCORE_LOSSES else None
+    if classes and classes >= rule.min_classes and width < classes:
         return Finding.yes(
-            scaled(classes / width, 1, 5),
+            scaled(classes / width, 1, rule.full_strength_ratio),
             f"{where} has {width} units for {classes} classes: "
             "a bottleneck narrower than the output",
             where="forward",
         )
-    if width <= min_width:
+    if width <= rule.min_width:
         return Finding.yes(
-            0.5, f"{where} has only {width} unit{'s' if width > 1 else ''}", where="forward"
+            rule.tiny_strength,
+            f"{where} has only {width} unit{'s' if width > 1 else ''}",
+            where="forward",
         )
     return Finding.no(f"the narrowest hidden layer has {width} units")
 
 
-def _hidden_widths(ev: Evidence) -> list[tuple[int, str]]:
-    """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a
-    convolution's channels share their work with the positions) and of each recurrent state
-    (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""
+def _hidden_widths(ev: View, max_dense_dims: int) -> list[tuple[int, str]]:
+    """Units of each dense hidden activation, of at most ``max_dense_dims`` dimensions ((batch,
+    units) or (batch, positions, units); the output's own softmax/sigmoid aside), and of each
+    recurrent state (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are
+    the state)."""
     loss = ev.observe.loss
     outputs = loss.output_shape[-1] if loss and loss.output_shape else None
     activations = ev.observe.activations
@@ -542,7 +719,7 @@ def _hidden_widths(ev: Evidence) -> list[tuple[int, str]]:
     widths = [
         (stat.units, stat.name)
         for stat in stats
-        if stat.dims <= MAX_DENSE_DIMS
+        if stat.dims <= max_dense_dims
         and not (stat.kind in {"softmax", "sigmoid"} and stat.units == outputs)
     ]
     layers = ev.observe.init.layers if ev.observe.init else []

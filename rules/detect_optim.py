@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 import statistics
 
-from diagnose.evidence import Evidence
 from diagnose.probes.sections import ActivationSample, ActivationStat, GradSample
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
+    Params,
+    View,
     decades,
     detector,
     finite_values,
@@ -23,7 +24,7 @@ from diagnose.rules.findings import (
 
 
 @detector
-def loss_nonfinite(ev: Evidence) -> Finding:
+def loss_nonfinite(ev: View) -> Finding:
     loss = observed(ev, "loss")
     if loss.first_nonfinite_step is None:
         require(loss.values, "training loss value")
@@ -36,23 +37,40 @@ def loss_nonfinite(ev: Evidence) -> Finding:
     )
 
 
+class LossDiverging(Params):
+    """How high the loss must climb over where it started, and how both levels are read: the start
+    from the first few values, the peak as a running median (one bad batch is no peak)."""
+
+    min_ratio: float
+    min_values: int
+    early_points: int
+    peak_window: float
+    min_peak_points: int
+    full_strength_decades: float
+
+
 @detector
-def loss_diverging(ev: Evidence, min_ratio: float = 3.0) -> Finding:
+def loss_diverging(ev: View, rule: LossDiverging) -> Finding:
+    """The loss climbs to ``min_ratio`` times where it started. The start is the median of the
+    first ``early_points`` values, not a stretch of the run: a loss that diverges may have left its
+    start within the first tenth already."""
     values = finite_values(observed(ev, "loss").values)
-    if len(values) < 10:
-        raise NotEvaluated("fewer than 10 finite loss values")
-    early = statistics.median(values[:3])  # where the loss started, not where it had already got to
-    width = max(3, len(values) // 20)
+    if len(values) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite loss values")
+    early = statistics.median(values[: rule.early_points])
+    width = max(rule.min_peak_points, int(len(values) * rule.peak_window))
     peak = max(statistics.median(values[i : i + width]) for i in range(len(values) - width + 1))
-    if early <= 0 or peak / early < min_ratio:
-        return Finding.no(f"peak/initial loss {peak / early if early > 0 else 0:.3g}")
+    if early <= 0:
+        return Finding.no(f"the loss started at {early:.3g}, not above zero: no ratio to its start")
+    if peak / early < rule.min_ratio:
+        return Finding.no(f"peak/initial loss {peak / early:.3g}")
     return Finding.yes(
-        scaled(decades(peak / early), decades(min_ratio), 2),
+        scaled(decades(peak / early), decades(rule.min_ratio), rule.full_strength_decades),
         f"the training loss climbed from {early:.4g} to {peak:.4g} ({peak / early:.3g}x)",
     )
 
 
-def _samples_before_divergence(ev: Evidence) -> list[GradSample]:
+def _samples_before_divergence(ev: View) -> list[GradSample]:
     gradients = observed(ev, "gradients")
     samples = require(gradients.samples, "gradient sample")
     loss = ev.observe.loss
@@ -66,54 +84,82 @@ def _median_ratio(sample: GradSample) -> float | None:
     return median(ratios) if ratios else None
 
 
+class UpdatesTooLarge(Params):
+    """The update/weight ratio above which one step moves the weights too far, and how far past it
+    the evidence is as strong as it gets."""
+
+    max_ratio: float
+    full_strength_decades: float
+
+
 @detector
-def updates_too_large(ev: Evidence, max_ratio: float = 0.1) -> Finding:
+def updates_too_large(ev: View, rule: UpdatesTooLarge) -> Finding:
     ratios = [r for r in map(_median_ratio, _samples_before_divergence(ev)) if r is not None]
     if not ratios:
         raise NotEvaluated("no parameter update was measured")
     worst = max(ratios)
-    if worst < max_ratio:
+    if worst < rule.max_ratio:
         return Finding.no(f"largest median update/weight ratio {worst:.3g}")
-    shown = "infinite" if math.isinf(worst) else f"{worst:.3g}"
+    shown = "an infinite multiple" if math.isinf(worst) else f"{worst:.3g}"
     return Finding.yes(
-        scaled(decades(worst / max_ratio), 0, 2),
+        scaled(decades(worst / rule.max_ratio), 0, rule.full_strength_decades),
         f"single steps change the weights by {shown} of their norm (healthy: ~1e-3)",
         where="optimizer",
     )
 
 
+class UpdatesTiny(Params):
+    """The update/weight ratio below which steps barely move the weights, read on the first
+    samples (before any schedule or convergence shrinks them), and how far below it the evidence is
+    as strong as it gets."""
+
+    min_ratio: float
+    first_samples: int
+    full_strength_decades: float
+
+
 @detector
-def updates_tiny(ev: Evidence, min_ratio: float = 1e-5, first_samples: int = 5) -> Finding:
-    samples = observed(ev, "gradients").samples[:first_samples]
+def updates_tiny(ev: View, rule: UpdatesTiny) -> Finding:
+    samples = observed(ev, "gradients").samples[: rule.first_samples]
     ratios = [r for r in map(_median_ratio, samples) if r]
     if not ratios:
         raise NotEvaluated("no non-zero parameter update was measured")
     typical = statistics.median(ratios)
-    if typical >= min_ratio:
+    if typical >= rule.min_ratio:
         return Finding.no(f"median update/weight ratio {typical:.3g}")
     return Finding.yes(
-        scaled(decades(min_ratio / typical), 0, 2),
+        scaled(decades(rule.min_ratio / typical), 0, rule.full_strength_decades),
         f"each step changes the weights by only {typical:.2g} of their norm (healthy: ~1e-3)",
         where="optimizer",
     )
 
 
+class LrDecaysEarly(Params):
+    """How far the LR must fall, how early, and over how many observed steps, for the rest of the
+    run to train at a rate too small to learn with."""
+
+    min_drop: float
+    within: float
+    within_epochs: int
+    min_steps: int
+
+
 @detector
-def lr_decays_early(
-    ev: Evidence, min_drop: float = 1e-3, within: float = 0.5, within_epochs: int = 3
-) -> Finding:
+def lr_decays_early(ev: View, rule: LrDecaysEarly) -> Finding:
     """The LR falls by ``min_drop`` early and training goes on without it: within the first half of
     the observed steps, or within the first ``within_epochs`` passes over the training data with
     another pass begun after it (a per-epoch schedule that leaves nothing to learn with after three
     epochs collapses whatever the planned length; a decay to zero that ends the run does not)."""
     opt = observed(ev, "optimizer")
     lrs = require(opt.lr_values, "learning rate per step")
-    if len(lrs) < 10 or not lrs[0]:
-        raise NotEvaluated("fewer than 10 steps with a learning rate")
-    collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * min_drop), None)
+    if len(lrs) < rule.min_steps:
+        raise NotEvaluated(f"fewer than {rule.min_steps} steps with a learning rate")
+    if not lrs[0]:
+        raise NotEvaluated("the learning rate starts at 0: no fall from its start can be measured")
+    collapsed = next((i for i, lr in enumerate(lrs) if lr < lrs[0] * rule.min_drop), None)
     if collapsed is None or (
-        collapsed > within * len(lrs)
-        and not _epoch_follows(ev, opt.lr_steps[collapsed], within_epochs)
+        collapsed > rule.within * len(lrs)
+        and not _epoch_follows(ev, opt.lr_steps[collapsed], rule.within_epochs)
     ):
         return Finding.no(f"learning rate {lrs[0]:.3g} → {lrs[-1]:.3g}")
     return Finding.yes(
@@ -124,7 +170,7 @@ def lr_decays_early(
     )
 
 
-def _epoch_follows(ev: Evidence, step: int, within_epochs: int) -> bool:
+def _epoch_follows(ev: View, step: int, within_epochs: int) -> bool:
     """Whether ``step`` falls in one of the first ``within_epochs`` passes over the training loader
     and a further pass began after it."""
     train = [
@@ -146,11 +192,20 @@ def _relative_grads(sample: GradSample) -> list[float]:
     ]
 
 
+class GradsVanish(Params):
+    """How much smaller the first layer's relative gradient must be than the last's, in a stack
+    deep enough for it to matter, and how many decades make the evidence as strong as it gets."""
+
+    max_ratio: float
+    min_layers: int
+    full_strength_decades: float
+
+
 @detector
-def grads_vanish(ev: Evidence, max_ratio: float = 1e-4, min_layers: int = 3) -> Finding:
+def grads_vanish(ev: View, rule: GradsVanish) -> Finding:
     gradients = observed(ev, "gradients")
-    if len(gradients.layers) < min_layers:
-        raise NotEvaluated(f"fewer than {min_layers} weight layers")
+    if len(gradients.layers) < rule.min_layers:
+        raise NotEvaluated(f"fewer than {rule.min_layers} weight layers")
     ratios = []
     for sample in _samples_before_divergence(ev):
         relative = _relative_grads(sample)
@@ -159,17 +214,25 @@ def grads_vanish(ev: Evidence, max_ratio: float = 1e-4, min_layers: int = 3) -> 
     if not ratios:
         raise NotEvaluated("no sample with gradients in two layers")
     typical = statistics.median(ratios)
-    if typical > max_ratio:
+    if typical > rule.max_ratio:
         return Finding.no(f"first/last layer relative gradient {typical:.3g}")
     return Finding.yes(
-        scaled(decades(max_ratio / typical), 0, 6),
+        scaled(decades(rule.max_ratio / typical), 0, rule.full_strength_decades),
         f"the first layer's gradient is {typical:.2g}x the last layer's (relative to weight "
         f"size) across {len(gradients.layers)} layers: gradients vanish toward the input",
     )
 
 
+class GradsExplode(Params):
+    """How many times its first value the gradient norm must grow to, and at what growth (in
+    decades) the evidence is as strong as it gets."""
+
+    min_growth: float
+    full_strength_decades: float
+
+
 @detector
-def grads_explode(ev: Evidence, min_growth: float = 1e3) -> Finding:
+def grads_explode(ev: View, rule: GradsExplode) -> Finding:
     gradients, loss = observed(ev, "gradients"), ev.observe.loss
     norms = gradients.total_norms
     if len(norms) < 2:
@@ -186,35 +249,51 @@ def grads_explode(ev: Evidence, min_growth: float = 1e3) -> Finding:
         )
     finite = finite_values(norms)
     growth = max(finite) / finite[0] if finite and finite[0] > 0 else 0.0
-    if growth >= min_growth:
+    if growth >= rule.min_growth:
         return Finding.yes(
-            scaled(decades(growth), decades(min_growth), 6),
+            scaled(decades(growth), decades(rule.min_growth), rule.full_strength_decades),
             f"the gradient norm grew {growth:.3g}x, from {finite[0]:.3g} to {max(finite):.3g}",
         )
     return Finding.no(f"gradient norm growth {growth:.3g}x")
 
 
+class GradsHugeAtStart(Params):
+    """How many times its weights' norm a layer's first gradient must be, and how far past that
+    the evidence is as strong as it gets."""
+
+    min_ratio: float
+    full_strength_decades: float
+
+
 @detector
-def grads_huge_at_start(ev: Evidence, min_ratio: float = 10.0) -> Finding:
+def grads_huge_at_start(ev: View, rule: GradsHugeAtStart) -> Finding:
     samples = require(observed(ev, "gradients").samples, "gradient sample")
     relative = _relative_grads(samples[0])
     if not relative:
         raise NotEvaluated("no layer with a gradient at the first step")
     worst = max(relative)
-    if worst < min_ratio:
+    if worst < rule.min_ratio:
         return Finding.no(f"largest gradient/weight norm ratio {worst:.3g}")
     return Finding.yes(
-        scaled(decades(worst / min_ratio), 0, 2),
+        scaled(decades(worst / rule.min_ratio), 0, rule.full_strength_decades),
         f"at the first step a layer's gradient is {worst:.3g}x the size of its weights",
     )
 
 
+class InitConstant(Params):
+    """What share of a hidden layer's rows must start identical for its units to be copies."""
+
+    min_identical: float
+
+
 @detector
-def init_constant(ev: Evidence, min_identical: float = 0.5) -> Finding:
+def init_constant(ev: View, rule: InitConstant) -> Finding:
     layers = require(observed(ev, "init").layers, "initial weight")
     hidden = [layer for layer in layers[:-1] if layer.shape[0] > 1]
     bad = [
-        layer.name for layer in hidden if layer.constant or layer.identical_rows >= min_identical
+        layer.name
+        for layer in hidden
+        if layer.constant or layer.identical_rows >= rule.min_identical
     ]
     if not bad:
         return Finding.no()
@@ -225,13 +304,22 @@ def init_constant(ev: Evidence, min_identical: float = 0.5) -> Finding:
     )
 
 
+class InitScaleOff(Params):
+    """How far from the usual scales (above, below, and below in a normalized model) a layer may
+    start, what share of the layers must be that far off, and how far off is as strong as it
+    gets."""
+
+    max_factor: float
+    min_fraction: float
+    normalized_factor: float
+    max_larger: float
+    full_strength_decades: float
+
+
 @detector
 def init_scale_off(
-    ev: Evidence,
-    max_factor: float = 5.0,
-    min_fraction: float = 0.5,
-    normalized_factor: float = 10.0,
-    max_larger: float = 3.0,
+    ev: View,
+    rule: InitScaleOff,
 ) -> Finding:
     """Weights far from the scale their fan-in calls for. Embedding tables sum over no fan-in, so
     no such scale applies to them. A model with normalization layers resets the scale of what its
@@ -248,32 +336,45 @@ def init_scale_off(
     ]
     if not layers:
         raise NotEvaluated("no non-constant weight layer with a fan-in")
-    small_factor = max(max_factor, normalized_factor) if init.normalization_layers else max_factor
+    small_factor = (
+        max(rule.max_factor, rule.normalized_factor)
+        if init.normalization_layers
+        else rule.max_factor
+    )
     off = []
     for layer in layers:
         expected = (layer.default_std, layer.he_std, layer.glorot_std)
         larger, smaller = layer.std / max(expected), min(expected) / layer.std
-        if larger >= max_larger or smaller >= small_factor:
+        if larger >= rule.max_larger or smaller >= small_factor:
             off.append((max(larger, smaller), layer))
-    if len(off) < min_fraction * len(layers):
+    if len(off) < rule.min_fraction * len(layers):
         return Finding.no(
-            f"{len(off)} of {len(layers)} layers {max_larger:g}x above or {small_factor:g}x below "
-            "the usual scales"
+            f"{len(off)} of {len(layers)} layers {rule.max_larger:g}x above or "
+            f"{small_factor:g}x below the usual scales"
         )
     factor, layer = max(off, key=lambda item: item[0])
     direction = "larger" if layer.std > layer.he_std else "smaller"
+    usual = (layer.default_std, layer.he_std, layer.glorot_std)
     return Finding.yes(
-        scaled(decades(factor), decades(max_larger), 2.5),
-        f"{len(off)} of {len(layers)} weight layers start {factor:.3g}x {direction} than "
-        f"He/Glorot/PyTorch-default scale (e.g. {layer.name}: std {layer.std:.3g}, "
-        f"He {layer.he_std:.3g})",
+        scaled(decades(factor), decades(rule.max_larger), rule.full_strength_decades),
+        f"{len(off)} of {len(layers)} weight layers start far from the He/Glorot/PyTorch-default "
+        f"scales, up to {factor:.3g}x {direction} ({layer.name}: std {layer.std:.3g}, usual "
+        f"{min(usual):.3g} to {max(usual):.3g})",
     )
 
 
+class ReluDead(Params):
+    """What share of ReLU units, overall or in one layer, must be dead; how much dying late counts
+    against dying from the start; how much one dead layer counts against the whole network."""
+
+    min_dead: float
+    layer_dead: float
+    later_weight: float
+    layer_weight: float
+
+
 @detector
-def relu_dead(
-    ev: Evidence, min_dead: float = 0.5, layer_dead: float = 0.9, later_weight: float = 0.6
-) -> Finding:
+def relu_dead(ev: View, rule: ReluDead) -> Finding:
     """Dead ReLUs, strongest when dead from the start; dying later is often a consequence of
     divergence or bad data, so it counts ``later_weight`` as much."""
     samples = require(observed(ev, "activations").samples, "activation sample")
@@ -283,7 +384,7 @@ def relu_dead(
     most = 0.0
     for share, weight, when in (
         (start, 1.0, "from the first step"),
-        (end, later_weight, "by the end"),
+        (end, rule.later_weight, "by the end"),
     ):
         if share is None:
             raise NotEvaluated(
@@ -291,9 +392,9 @@ def relu_dead(
                 "later cannot be told"
             )
         overall, worst = share
-        if overall >= min_dead or worst.dead_fraction >= layer_dead:
+        if overall >= rule.min_dead or worst.dead_fraction >= rule.layer_dead:
             return Finding.yes(
-                weight * max(overall, worst.dead_fraction * 0.8),
+                weight * max(overall, worst.dead_fraction * rule.layer_weight),
                 f"{overall:.0%} of ReLU units output zero for the whole batch {when} "
                 f"({worst.name}: {worst.dead_fraction:.0%})",
             )
@@ -312,14 +413,21 @@ def _dead_share(sample: ActivationSample) -> tuple[float, ActivationStat] | None
     )
 
 
+class ActivationsSaturated(Params):
+    """What mean share of sigmoid/tanh outputs at their bounds leaves the network without a
+    gradient to learn from."""
+
+    min_saturated: float
+
+
 @detector
-def activations_saturated(ev: Evidence, min_saturated: float = 0.5) -> Finding:
+def activations_saturated(ev: View, rule: ActivationsSaturated) -> Finding:
     samples = require(observed(ev, "activations").samples, "activation sample")
     squashing = [s for s in samples[0].stats if s.kind in {"sigmoid", "tanh", "hardtanh"}]
     if not squashing:
         raise NotEvaluated("no sigmoid/tanh activation was observed")
     mean = sum(s.saturated_fraction for s in squashing) / len(squashing)
-    if mean < min_saturated:
+    if mean < rule.min_saturated:
         return Finding.no(f"{mean:.0%} of sigmoid/tanh outputs saturated")
     return Finding.yes(
         mean,
@@ -328,13 +436,21 @@ def activations_saturated(ev: Evidence, min_saturated: float = 0.5) -> Finding:
     )
 
 
+class GradsNotCleared(Params):
+    """What share of the steps checked must apply gradients left over from an earlier step, out of
+    enough steps to be a habit of the loop."""
+
+    min_fraction: float
+    min_checks: int
+
+
 @detector
-def grads_not_cleared(ev: Evidence, min_fraction: float = 0.5, min_checks: int = 5) -> Finding:
+def grads_not_cleared(ev: View, rule: GradsNotCleared) -> Finding:
     book = observed(ev, "bookkeeping")
-    if book.stale_checks < min_checks:
-        raise NotEvaluated(f"fewer than {min_checks} optimizer steps checked")
+    if book.stale_checks < rule.min_checks:
+        raise NotEvaluated(f"fewer than {rule.min_checks} optimizer steps checked")
     fraction = book.stale_steps / book.stale_checks
-    if fraction < min_fraction:
+    if fraction < rule.min_fraction:
         return Finding.no(f"{fraction:.0%} of steps applied stale gradients")
     return Finding.yes(
         fraction,
@@ -345,77 +461,122 @@ def grads_not_cleared(ev: Evidence, min_fraction: float = 0.5, min_checks: int =
     )
 
 
+class LrAtypical(Params):
+    """Which side of the usual range is judged ("high" or "low"), its limit per optimizer class,
+    and how many decades past it the evidence is as strong as it gets."""
+
+    direction: str
+    limits: dict[str, float]
+    full_strength_decades: float
+
+
 @detector
-def lr_atypical(
-    ev: Evidence, direction: str = "high", limits: dict[str, float] | None = None
-) -> Finding:
+def lr_atypical(ev: View, rule: LrAtypical) -> Finding:
     optimizers = require(observed(ev, "optimizer").optimizers, "optimizer")
-    limits = limits or {}
     for info in optimizers:
-        limit = limits.get(info.cls)
+        limit = rule.limits.get(info.cls)
         if limit is None or info.lr is None or info.lr <= 0:
             continue
-        off = info.lr > limit if direction == "high" else info.lr < limit
+        off = info.lr > limit if rule.direction == "high" else info.lr < limit
         if off:
             return Finding.yes(
-                scaled(decades(info.lr / limit), 0, 1.5),
+                scaled(decades(info.lr / limit), 0, rule.full_strength_decades),
                 f"{info.cls} with lr={info.lr:g} is far "
-                f"{'above' if direction == 'high' else 'below'} the usual range for {info.cls} "
-                f"(limit {limit:g})",
+                f"{'above' if rule.direction == 'high' else 'below'} the usual range for "
+                f"{info.cls} (limit {limit:g})",
                 where="optimizer",
             )
     return Finding.no()
 
 
+class WeightDecayHigh(Params):
+    """The weight decay per optimizer class from which it overpowers the data's gradient, and how
+    many decades past it the evidence is as strong as it gets."""
+
+    limits: dict[str, float]
+    full_strength_decades: float
+
+
 @detector
-def weight_decay_high(ev: Evidence, limits: dict[str, float] | None = None) -> Finding:
+def weight_decay_high(ev: View, rule: WeightDecayHigh) -> Finding:
     optimizers = require(observed(ev, "optimizer").optimizers, "optimizer")
     for info in optimizers:
-        limit = (limits or {}).get(info.cls)
+        limit = rule.limits.get(info.cls)
         if limit is not None and info.weight_decay and info.weight_decay >= limit:
             return Finding.yes(
-                scaled(decades(info.weight_decay / limit), 0, 1.5),
+                scaled(decades(info.weight_decay / limit), 0, rule.full_strength_decades),
                 f"{info.cls} with weight_decay={info.weight_decay:g}",
                 where="optimizer",
             )
     return Finding.no()
 
 
+class WeightsShrinking(Params):
+    """What share of its starting norm the weights may keep and still be shrinking, over enough
+    samples to tell."""
+
+    max_ratio: float
+    min_samples: int
+
+
 @detector
-def weights_shrinking(ev: Evidence, max_ratio: float = 0.5) -> Finding:
+def weights_shrinking(ev: View, rule: WeightsShrinking) -> Finding:
     samples = require(observed(ev, "gradients").samples, "gradient sample")
-    if len(samples) < 3:
-        raise NotEvaluated("fewer than three gradient samples")
+    if len(samples) < rule.min_samples:
+        raise NotEvaluated(f"fewer than {rule.min_samples} gradient samples")
     first, last = (sum(w for w in s.weight_norms if w) for s in (samples[0], samples[-1]))
-    if not (math.isfinite(first) and math.isfinite(last)) or not first or last / first > max_ratio:
+    if (
+        not (math.isfinite(first) and math.isfinite(last))
+        or not first
+        or last / first > rule.max_ratio
+    ):
         return Finding.no()
     return Finding.yes(
-        scaled(1 - last / first, 1 - max_ratio, 1),
+        scaled(1 - last / first, 1 - rule.max_ratio, 1),
         f"the total weight norm shrank from {first:.3g} to {last:.3g}",
     )
 
 
+class TinyBatches(Params):
+    """The largest batch still too small for a usable gradient estimate."""
+
+    max_batch: int
+
+
 @detector
-def tiny_batches(ev: Evidence, max_batch: int = 4) -> Finding:
+def tiny_batches(ev: View, rule: TinyBatches) -> Finding:
     inputs = require(observed(ev, "data").inputs, "training input")
     batch = inputs.shape[0] if inputs.shape else 0
-    if batch > max_batch:
+    if batch > rule.max_batch:
         return Finding.no(f"batch size {batch}")
     return Finding.yes(1.0, f"training batches hold {batch} sample(s)", where="loader")
 
 
+class LossNoisy(Params):
+    """How widely the loss may spread around its mean, over the stretch of the run where it should
+    have settled, read on enough values; and the spread that is as strong as the evidence gets."""
+
+    min_variation: float
+    min_values: int
+    late_start: float
+    full_strength_variation: float
+
+
 @detector
-def loss_noisy(ev: Evidence, min_variation: float = 0.5) -> Finding:
+def loss_noisy(ev: View, rule: LossNoisy) -> Finding:
+    """The loss's standard deviation over the last stretch of the run, from ``late_start`` on, is
+    ``min_variation`` of its mean or more."""
     values = finite_values(observed(ev, "loss").values)
-    if len(values) < 20:
-        raise NotEvaluated("fewer than 20 finite loss values")
-    late = window(values, 0.5, 1.0)
+    if len(values) < rule.min_values:
+        raise NotEvaluated(f"fewer than {rule.min_values} finite loss values")
+    late = window(values, rule.late_start, 1.0)
     mean = sum(late) / len(late)
     spread = math.sqrt(sum((v - mean) ** 2 for v in late) / len(late))
     variation = spread / abs(mean) if mean else 0.0
-    if variation < min_variation:
+    if variation < rule.min_variation:
         return Finding.no(f"loss variation {variation:.2f}")
     return Finding.yes(
-        scaled(variation, min_variation, 2),
-        f"the loss jumps by {variation:.0%} of its mean from step to step",
+        scaled(variation, rule.min_variation, rule.full_strength_variation),
+        f"over the last {1 - rule.late_start:.0%} of the run the loss's standard deviation is "
+        f"{variation:.0%} of its mean",
     )

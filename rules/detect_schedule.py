@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from diagnose.evidence import Evidence
 from diagnose.probes.sections import ProjectedSchedule
-from diagnose.rules.findings import Finding, NotEvaluated, detector, observed
+from diagnose.rules.findings import Finding, NotEvaluated, Params, View, detector, observed
 
 PLANNED_FROM = {
     "loop": "the length of the loop around the passes over the training data",
@@ -16,10 +15,17 @@ PLANNED_FROM = {
 }
 
 
+class LrScheduleCollapsesProjected(Params):
+    """How far below its peak the projected LR must fall, before what share of the planned run, and
+    how strong a collapse right at that share still is (one at the start is certain)."""
+
+    min_drop: float
+    within: float
+    min_strength: float
+
+
 @detector
-def lr_schedule_collapses_projected(
-    ev: Evidence, min_drop: float = 1e-3, within: float = 0.5
-) -> Finding:
+def lr_schedule_collapses_projected(ev: View, rule: LrScheduleCollapsesProjected) -> Finding:
     """The schedule, projected over the run's planned length, falls below ``min_drop`` of its peak
     before ``within`` of the run and stays there through at least ``within`` of it: most of the run
     would then train at a rate too small to learn with. A decay that reaches ~0 at the planned end
@@ -34,16 +40,16 @@ def lr_schedule_collapses_projected(
             or "no schedule could be projected"
         )
     for schedule in projected:
-        found = _collapse(schedule, min_drop)
+        found = _collapse(schedule, rule.min_drop)
         if found is None:
             continue
         step, peak = found
         planned = schedule.planned_steps or 0
-        if step < within * planned <= schedule.steps[-1]:
+        if step < rule.within * planned <= schedule.steps[-1]:
             share = step / planned
             return Finding.yes(
-                0.8 + 0.2 * (1 - share / within),
-                _detail(schedule, step, peak, share, min_drop),
+                rule.min_strength + (1 - rule.min_strength) * (1 - share / rule.within),
+                _detail(schedule, step, peak, share, rule.min_drop),
                 where="scheduler",
             )
     return Finding.no(
@@ -71,16 +77,7 @@ def _collapse(schedule: ProjectedSchedule, min_drop: float) -> tuple[int, float]
 def _detail(
     schedule: ProjectedSchedule, step: int, peak: float, share: float, min_drop: float
 ) -> str:
-    per_epoch = schedule.steps_per_epoch
-    rate = (
-        ""
-        if per_epoch is None
-        else (
-            ", stepped once per epoch"
-            if round(per_epoch) == 1
-            else f", stepped {per_epoch:.0f} times per epoch"
-        )
-    )
+    rate = _rate(schedule.steps_per_epoch)
     epochs = f" over {schedule.planned_epochs} epochs" if schedule.planned_epochs else ""
     basis = PLANNED_FROM.get(schedule.planned_from, "unknown")
     end = (
@@ -95,3 +92,14 @@ def _detail(
         f"by step {step} ({share:.0%} of the run) and stays there {end}; {schedule.observed_steps} "
         "steps were observed"
     )
+
+
+def _rate(per_epoch: float | None) -> str:
+    """How often the scheduler steps, per pass over the training data."""
+    if per_epoch is None:
+        return ""
+    if round(per_epoch) == 1:
+        return ", stepped once per epoch"
+    if per_epoch < 1:
+        return f", stepped once every {1 / per_epoch:.2g} epochs"
+    return f", stepped {per_epoch:.0f} times per epoch"

@@ -15,16 +15,11 @@ from diagnose.rules import (
     detect_replay,
     detect_schedule,
 )
-from diagnose.rules.findings import Detector
+from diagnose.rules.findings import Detector, library
 
 
 def _collect(*modules: ModuleType) -> dict[str, Detector]:
-    return {
-        name: fn
-        for module in modules
-        for name, fn in vars(module).items()
-        if getattr(fn, "is_detector", False)
-    }
+    return library(*(fn for module in modules for fn in vars(module).values() if callable(fn)))
 
 
 DETECTORS: dict[str, Detector] = _collect(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from diagnose.diagnosis import Confirmation, Status, SymptomStatus
 from diagnose.evidence import Evidence
 from diagnose.rules.detectors import DETECTORS
-from diagnose.rules.findings import Finding, NotEvaluated
+from diagnose.rules.findings import Finding, NotEvaluated, View
 from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import SCENARIOS, Cause, Edge, Symptom
 
@@ -95,7 +95,8 @@ def evaluate(symptom: Symptom, evidence: Evidence) -> SymptomResult:
         ]
         return SymptomResult(symptom, "not_evaluated", detail="; ".join(what))
     try:
-        finding: Finding = DETECTORS[symptom.detector](evidence, **symptom.params)
+        view = View(evidence, [*symptom.needs, *symptom.uses])
+        finding: Finding = DETECTORS[symptom.detector](view, symptom.settings)
     except NotEvaluated as reason:
         return SymptomResult(symptom, "not_evaluated", detail=str(reason))
     except Exception as error:  # a detector bug must not take the diagnosis down; it is reported

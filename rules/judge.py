@@ -17,11 +17,11 @@ from diagnose.diagnosis import (
 )
 from diagnose.evidence import Evidence, NotebookMap, ObservedRun
 from diagnose.rules.confirm import confirm_all
-from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.engine import LIKELY, CauseScore, SymptomResult, evaluate_symptoms, score_causes
 from diagnose.rules.findings import NotEvaluated
 from diagnose.rules.learning import Learning, assess
 from diagnose.rules.loader import RuleBook
+from diagnose.rules.lr_range import lr_analysis
 from diagnose.rules.patched import patch_report
 from diagnose.rules.schema import SCENARIOS
 from diagnose.rules.upstream import settle_upstream
@@ -32,7 +32,7 @@ REPORT_FLOOR = 0.15
 def judge(evidence: Evidence, book: RuleBook) -> Diagnosis:
     run = evidence.observe
     results = evaluate_symptoms(book, evidence)
-    learning = assess(evidence, results)
+    learning = assess(evidence, results, book.reading)
     searched = frozenset(
         replay.repair_for for replay in evidence.scenarios.values() if replay.repair_for
     )

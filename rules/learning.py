@@ -10,13 +10,19 @@ lets a broken run through a CI gate.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 
 from diagnose.evidence import Evidence
-from diagnose.rules.detect_learning import MIN_CURVE, chance_loss
+from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.engine import SymptomResult, evaluate
-from diagnose.rules.findings import NotEvaluated, adversarial, finite_values, window
+from diagnose.rules.findings import (
+    CurveReading,
+    NotEvaluated,
+    adversarial,
+    early,
+    finite_values,
+    late,
+)
 from diagnose.rules.loader import RuleBook
 
 MATERIAL_DROP = 0.1  # of the starting loss
@@ -36,9 +42,15 @@ class Learning:
     failures: list[SymptomResult] = field(default_factory=list)
 
 
-def assess(evidence: Evidence, results: dict[str, SymptomResult]) -> Learning:
+def assess(
+    evidence: Evidence, results: dict[str, SymptomResult], reading: CurveReading
+) -> Learning:
+    """Whether the run learns; ``reading``: how a curve is read, as the rule book sets it."""
     failures = [r for r in results.values() if r.symptom.failure and r.status == "fired"]
-    learns, detail = (True, ADVERSARIAL) if adversarial(evidence) else _loss_falls(evidence)
+    if adversarial(evidence, reading):
+        learns, detail = True, ADVERSARIAL
+    else:
+        learns, detail = _loss_falls(evidence, reading)
     return Learning(learns and not failures, detail, failures)
 
 
@@ -49,10 +61,10 @@ def learns(evidence: Evidence, book: RuleBook) -> Learning:
         for sid, symptom in book.symptoms.items()
         if symptom.failure
     }
-    return assess(evidence, failing)
+    return assess(evidence, failing, book.reading)
 
 
-def _loss_falls(evidence: Evidence) -> tuple[bool, str]:
+def _loss_falls(evidence: Evidence, reading: CurveReading) -> tuple[bool, str]:
     loss = evidence.observe.loss
     curve, what = (
         (loss.values, "training loss")
@@ -60,18 +72,17 @@ def _loss_falls(evidence: Evidence) -> tuple[bool, str]:
         else (_validation_curve(evidence), "validation loss")
     )
     values = finite_values(curve)
-    if len(values) < MIN_CURVE:
+    if len(values) < reading.min_values:
         return False, f"too few finite {what} values ({len(values)}) to show that the run learns"
-    early = statistics.median(window(values, 0, 0.1))
-    late = statistics.median(window(values, 0.8, 1.0))
-    drop = (early - late) / abs(early) if early else 0.0
+    start, end = early(values, reading), late(values, reading)
+    drop = (start - end) / abs(start) if start else 0.0
     moved = (
-        f"the {what} went from {early:.4g} to {late:.4g} over {len(values)} values ({-drop:+.0%})"
+        f"the {what} went from {start:.4g} to {end:.4g} over {len(values)} values ({-drop:+.0%})"
     )
     if drop < MATERIAL_DROP:
         return False, f"{moved}: it did not fall by {MATERIAL_DROP:.0%} or more"
-    chance = _chance(evidence)
-    if chance is not None and late >= BELOW_CHANCE * chance:
+    chance = _chance(evidence, reading)
+    if chance is not None and end >= BELOW_CHANCE * chance:
         return False, f"{moved}, but not clearly below chance level ({chance:.4g})"
     return True, moved + (f", below chance level ({chance:.4g})" if chance is not None else "")
 
@@ -81,10 +92,10 @@ def _validation_curve(evidence: Evidence) -> list[float]:
     return [p.loss for p in loss.eval_passes if p.loss is not None] if loss else []
 
 
-def _chance(evidence: Evidence) -> float | None:
+def _chance(evidence: Evidence, reading: CurveReading) -> float | None:
     if evidence.observe.loss is None:
         return None
     try:
-        return chance_loss(evidence)
+        return chance_loss(evidence, reading)
     except NotEvaluated:
         return None

@@ -7,7 +7,7 @@ error the user can fix, not a traceback.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +17,8 @@ import yaml
 from pydantic import ValidationError
 
 from diagnose.rules.detectors import DETECTORS
-from diagnose.rules.schema import Cause, Edge, RuleFile, Symptom
+from diagnose.rules.findings import CurveReading
+from diagnose.rules.schema import Cause, Edge, RuleFile, Symptom, Threshold
 
 RuleT = TypeVar("RuleT", Symptom, Cause)
 
@@ -34,6 +35,14 @@ class RuleBook:
     causes: dict[str, Cause]
     edges: list[Edge]
     graph: nx.DiGraph
+    shared: dict[str, dict[str, Threshold]] = field(default_factory=dict)
+
+    @property
+    def reading(self) -> CurveReading:
+        """How the healthy verdict reads a curve: the shared sets ``curve`` and ``adversarial``,
+        as the symptoms that take them read it."""
+        values = {**self.shared.get("curve", {}), **self.shared.get("adversarial", {})}
+        return CurveReading.model_validate({k: t.value for k, t in values.items()})
 
     def edges_into(self, cause: str) -> list[Edge]:
         return [
@@ -113,15 +122,17 @@ def _add_once(label: str, kind: str, items: list[RuleT], known: dict[str, RuleT]
 def build(files: list[tuple[str, RuleFile]]) -> RuleBook:
     symptoms: dict[str, Symptom] = {}
     causes: dict[str, Cause] = {}
+    shared: dict[str, dict[str, Threshold]] = {}
     for label, rules in files:
-        _add_once(label, "symptoms", rules.symptoms, symptoms)
-        _add_once(label, "causes", rules.causes, causes)
+        for name, values in rules.shared.items():
+            if name in shared:
+                raise RuleError(f"{label}: shared parameter set '{name}': defined twice")
+            shared[name] = values
+        _add_unique(label, "symptoms", rules.symptoms, symptoms)
+        _add_unique(label, "causes", rules.causes, causes)
+    for label, rules in files:
         for index, symptom in enumerate(rules.symptoms):
-            if symptom.detector not in DETECTORS:
-                raise RuleError(
-                    f"{label}: rule '{symptom.id}' (symptoms[{index}]), field 'detector': "
-                    f"unknown detector '{symptom.detector}'"
-                )
+            _settle_params(f"{label}: rule '{symptom.id}' (symptoms[{index}])", symptom, shared)
     edges: list[Edge] = []
     for label, rules in files:
         for index, edge in enumerate(rules.edges):
@@ -135,7 +146,56 @@ def build(files: list[tuple[str, RuleFile]]) -> RuleBook:
                     f"{label}: rule '{cause.id}' (causes[{index}]), field 'explained_by': "
                     f"unknown cause '{unknown[0]}'"
                 )
-    return RuleBook(symptoms, causes, edges, _graph(symptoms, causes, edges))
+    return RuleBook(symptoms, causes, edges, _graph(symptoms, causes, edges), shared)
+
+
+Rule = TypeVar("Rule", Symptom, Cause)
+
+
+def _add_unique(label: str, kind: str, items: list[Rule], known: dict[str, Rule]) -> None:
+    for index, item in enumerate(items):
+        if item.id in known:
+            raise RuleError(
+                f"{label}: rule '{item.id}' ({kind}[{index}]), field 'id': defined twice"
+            )
+        known[item.id] = item
+
+
+def _settle_params(where: str, symptom: Symptom, shared: dict[str, dict[str, Threshold]]) -> None:
+    """Check the symptom's parameters against its detector's ``Params`` model (every one set, no
+    unknown one, each of its type) and keep them, typed, on the symptom."""
+    detector = DETECTORS.get(symptom.detector)
+    if detector is None:
+        raise RuleError(f"{where}, field 'detector': unknown detector '{symptom.detector}'")
+    given = dict(symptom.params)
+    for name in symptom.shared:
+        if name not in shared:
+            raise RuleError(f"{where}, field 'shared': unknown shared parameter set '{name}'")
+        for key, threshold in shared[name].items():
+            if key in given:
+                raise RuleError(f"{where}, field 'params.{key}': also set by shared set '{name}'")
+            given[key] = threshold
+    expected = detector.params.model_fields
+    missing = [name for name in expected if name not in given]
+    if missing:
+        raise RuleError(
+            f"{where}, field 'params.{missing[0]}': missing (detector '{detector.name}' takes "
+            f"{', '.join(expected) or 'no parameters'})"
+        )
+    unknown = [name for name in given if name not in expected]
+    if unknown:
+        raise RuleError(
+            f"{where}, field 'params.{unknown[0]}': unknown parameter of detector "
+            f"'{detector.name}' (it takes {', '.join(expected) or 'no parameters'})"
+        )
+    try:
+        symptom._settings = detector.params.model_validate(
+            {name: threshold.value for name, threshold in given.items()}
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise RuleError(f"{where}, field 'params.{field}': {first['msg']}") from None
 
 
 def _check_edge(
@@ -144,10 +204,10 @@ def _check_edge(
     where = f"{label}: rule '{edge.cause}' (edges[{index}])"
     if edge.cause not in causes:
         raise RuleError(f"{where}, field 'cause': unknown cause '{edge.cause}'")
-    for field, names in (("all", edge.all_of), ("any", edge.any_of), ("not", edge.none_of)):
+    for role, names in (("all", edge.all_of), ("any", edge.any_of), ("not", edge.none_of)):
         unknown = [n for n in names if n not in symptoms]
         if unknown:
-            raise RuleError(f"{where}, field '{field}': unknown symptom '{unknown[0]}'")
+            raise RuleError(f"{where}, field '{role}': unknown symptom '{unknown[0]}'")
 
 
 def _graph(symptoms: dict[str, Symptom], causes: dict[str, Cause], edges: list[Edge]) -> nx.DiGraph:

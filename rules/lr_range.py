@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from diagnose.probes.sections import LRRangeSection
+from diagnose.rules.findings import NotEvaluated, Readable
 
 MIN_POINTS = 8
 
@@ -76,3 +77,16 @@ def _valley(losses: list[float]) -> int:
                 length[i], start[i] = length[j] + 1, start[j]
     end = max(range(n), key=length.__getitem__)
     return start[end] + int(2 * (end - start[end]) / 3)
+
+
+def lr_analysis(ev: Readable) -> LRAnalysis:
+    """The LR range test's reading against the script's learning rate (NotEvaluated without it)."""
+    replay = ev.scenarios.get("lr_range")
+    optimizer = ev.observe.optimizer
+    if replay is None or replay.lr_range is None:
+        raise NotEvaluated("the LR range test did not run")
+    user_lr = optimizer.optimizers[0].lr if optimizer and optimizer.optimizers else None
+    analysis = analyse(replay.lr_range, user_lr)
+    if analysis is None:
+        raise NotEvaluated("the LR range test gave too few finite losses")
+    return analysis

@@ -10,9 +10,9 @@ prose a report shows: title, why, fix, example) and **edges** from symptoms to c
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Level = Literal["data", "learnability", "optimization", "evaluation", "crash"]
 LEVELS: tuple[str, ...] = ("data", "learnability", "optimization", "evaluation", "crash")
@@ -57,6 +57,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class Threshold(Strict):
+    """One of a detector's parameters, as a rule sets it: the value and, beside it, why."""
+
+    value: ParamValue
+    why: str = Field(min_length=10, description="Why this value: one line a reviewer can check.")
+
+
 class Symptom(Strict):
     """Something measurable that can be wrong, judged by a detector function."""
 
@@ -64,11 +71,21 @@ class Symptom(Strict):
     title: str = Field(min_length=3, description="What the symptom is, in a few words.")
     level: Level
     detector: str = Field(description="Name of a function in the detector library.")
-    params: dict[str, ParamValue] = Field(
-        default_factory=dict, description="Thresholds for the detector."
+    params: dict[str, Threshold] = Field(
+        default_factory=dict,
+        description="Every parameter the detector takes (its Params model), each with its reason.",
     )
     needs: list[Section] = Field(
-        default_factory=list, description="Evidence sections the detector reads."
+        default_factory=list,
+        description="Evidence the detector needs: without one of these the rule is not evaluated.",
+    )
+    uses: list[Section] = Field(
+        default_factory=list,
+        description="Evidence the detector reads when present. It may read nothing else.",
+    )
+    shared: list[str] = Field(
+        default_factory=list,
+        description="Shared parameter sets (a rule file's 'shared') merged into 'params'.",
     )
     failure: bool = Field(
         default=False,
@@ -78,6 +95,15 @@ class Symptom(Strict):
             "reported healthy."
         ),
     )
+
+    _settings: Any = PrivateAttr(default=None)  # the detector's typed Params, set by the loader
+
+    @property
+    def settings(self) -> Any:
+        """The parameters as the detector's ``Params`` model (checked by the loader)."""
+        if self._settings is None:
+            raise RuntimeError(f"symptom '{self.id}' was not loaded through the rule loader")
+        return self._settings
 
 
 class Confirm(Strict):
@@ -206,6 +232,13 @@ class Edge(Strict):
 
 
 class RuleFile(Strict):
+    shared: dict[str, dict[str, Threshold]] = Field(
+        default_factory=dict,
+        description=(
+            "Named sets of parameters that several symptoms take alike (what fitting one batch "
+            "means, how long a curve must be): set once here, listed in each symptom's 'shared'."
+        ),
+    )
     symptoms: list[Symptom] = Field(default_factory=list)
     causes: list[Cause] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)

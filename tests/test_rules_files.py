@@ -58,7 +58,7 @@ def test_graph_links_symptoms_to_causes(rule_book):
 
 def test_json_schema_is_published():
     schema = RuleFile.model_json_schema(by_alias=True)
-    assert set(schema["properties"]) == {"symptoms", "causes", "edges"}
+    assert set(schema["properties"]) == {"shared", "symptoms", "causes", "edges"}
     assert schema["$defs"]["Symptom"]["additionalProperties"] is False
 
 
@@ -68,6 +68,11 @@ SYMPTOM = {
     "level": "data",
     "detector": "class_imbalance",
     "needs": ["data"],
+}
+WHY = "a reason long enough"
+RATIO = {
+    "min_ratio": {"value": 10.0, "why": WHY},
+    "full_strength_decades": {"value": 2.5, "why": WHY},
 }
 CAUSE = {
     "id": "c1",
@@ -134,6 +139,32 @@ def write(tmp_path: Path, data: object, text: str | None = None) -> Path:
         ),
         ({"causes": [{**CAUSE, "unconfirmable": ""}]}, "a cause names exactly one of 'confirm'"),
         (["a", "list"], "expected a mapping"),
+        (
+            {"symptoms": [SYMPTOM]},
+            "rule 's1' (symptoms[0]), field 'params.min_ratio': missing (detector "
+            "'class_imbalance' takes min_ratio, full_strength_decades)",
+        ),
+        (
+            {"symptoms": [{**SYMPTOM, "params": {**RATIO, "colour": {"value": 1, "why": WHY}}}]},
+            "rule 's1' (symptoms[0]), field 'params.colour': unknown parameter of detector "
+            "'class_imbalance' (it takes min_ratio, full_strength_decades)",
+        ),
+        (
+            {
+                "symptoms": [
+                    {**SYMPTOM, "params": {**RATIO, "min_ratio": {"value": "ten", "why": WHY}}}
+                ]
+            },
+            "rule 's1' (symptoms[0]), field 'params.min_ratio': Input should be a valid number",
+        ),
+        (
+            {"symptoms": [{**SYMPTOM, "params": {"min_ratio": {"value": 10.0}}}]},
+            "rule 's1' (symptoms[0]), field 'params.min_ratio.why': Field required",
+        ),
+        (
+            {"symptoms": [{**SYMPTOM, "shared": ["nowhere"]}]},
+            "rule 's1' (symptoms[0]), field 'shared': unknown shared parameter set 'nowhere'",
+        ),
     ],
 )
 def test_broken_rule_files_name_file_rule_and_field(tmp_path, data, message):

@@ -14,9 +14,9 @@ import torch
 from conftest import SCRIPTS
 from torch.optim import lr_scheduler
 
-from diagnose.child.loopbound import planned_passes
 from diagnose.driver.targets import resolve
 from diagnose.facade import investigate
+from diagnose.probes.loopbound import planned_passes
 from diagnose.probes.projection import Curve, project
 from diagnose.probes.schedule import PassStart, Plan, Unplanned, plan_steps
 from diagnose.rules.judge import judge

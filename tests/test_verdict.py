@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from conftest import SCRIPTS
 
+from diagnose.child.fixes import FIXES
 from diagnose.cli.main import main
 from diagnose.driver.scenarios import PLANS
 from diagnose.driver.targets import resolve
 from diagnose.facade import investigate
-from diagnose.probes.fixes import FIXES
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import load_rules
 from diagnose.rules.schema import SCENARIOS

@@ -16,10 +16,11 @@ plain SGD), so that replays can change it: a different LR rescales the user's ow
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+from diagnose.probes.standin import HandUpdate
 
 if TYPE_CHECKING:
     from diagnose.child.tap import Tap
@@ -29,28 +30,6 @@ UNIT_LR = (
     1.0  # the stand-in's LR before the user's is known: "the user's own step", so that a replay
 )
 # asking for 0.1x scales even the first update (a first update at 10x the right LR can be the end)
-
-
-class HandUpdate(torch.optim.Optimizer):
-    """The stand-in optimizer of a hand-written update: it holds the trained parameters and never
-    steps itself; its ``lr`` is the estimate of the user's step size once known (None before)."""
-
-    def __init__(self, params: list[torch.Tensor]) -> None:
-        super().__init__(params, {"lr": None})
-
-    @overload
-    def step(self, closure: None = None) -> None: ...
-
-    @overload
-    def step(self, closure: Callable[[], float]) -> float: ...
-
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """Nothing to update: the user's own code updates the parameters. A closure (the tool
-        never passes one) is evaluated as torch's optimizers do, for the loss it returns."""
-        if closure is None:
-            return None
-        with torch.enable_grad():
-            return closure()
 
 
 class HandUpdates:

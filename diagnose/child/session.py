@@ -30,6 +30,7 @@ from diagnose.child import atomic, forkserver
 from diagnose.child.budget import Budget, RunInterrupted, TimeBudgetSpent, TimeLimitReached
 from diagnose.child.distributed import RankWatch, world_size
 from diagnose.child.heartbeat import Heartbeat
+from diagnose.child.interventions import Intervention, build
 from diagnose.child.lifeline import stop_with_parent
 from diagnose.child.mlflowrun import opened_run
 from diagnose.child.notebook import run_notebook
@@ -37,7 +38,6 @@ from diagnose.child.sandbox import Sandbox
 from diagnose.child.state import Schedule, TrainingState
 from diagnose.child.tap import Tap
 from diagnose.child.userframe import UserCode
-from diagnose.probes.interventions import Intervention, build
 from diagnose.probes.registry import observe_probes
 
 MAX_LISTED = 50

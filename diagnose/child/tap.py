@@ -27,28 +27,13 @@ from diagnose.child.budget import Budget
 from diagnose.child.forward import ForwardHooks
 from diagnose.child.handupdates import HandUpdates
 from diagnose.child.heartbeat import Heartbeat
+from diagnose.child.interventions import Intervention
 from diagnose.child.pacing import Pacing
 from diagnose.child.patching import Patches
 from diagnose.child.schedulers import SchedulerHooks
 from diagnose.child.state import TrainingState
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
-from diagnose.probes.interventions import Intervention
-
-# Functional losses taking (input, target, ...). Loss modules call these too (``F.cross_entropy``).
-LOSS_FUNCTIONS = (
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "kl_div",
-    "poisson_nll_loss",
-    "multilabel_soft_margin_loss",
-    "soft_margin_loss",
-)
+from diagnose.vocabulary import LOSS_FUNCTIONS
 
 
 class Tap:

@@ -3,6 +3,7 @@
     diagnose SCRIPT [-- SCRIPT_ARGS...] [-o OUT] [--format md,html,json]  exit 0 healthy, 1 problems
     diagnose report EVIDENCE.json [-o OUT] [--format ...]                 re-render, no rerun
     diagnose batch PATH... / diagnose logs PATH...                        many runs / logged metrics
+    diagnose rules [--explain ID | --markdown]                            the rule book
 Usage and tool errors print one line and exit 2 (a traceback only with --debug).
 """
 
@@ -20,7 +21,11 @@ from diagnose import __version__, defaults
 from diagnose.child.lifeline import TIED_ENV, stop_with_parent
 from diagnose.errors import EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, UsageError
 
-MANY_RUN_COMMANDS = {"batch": "diagnose.cli.batch", "logs": "diagnose.cli.logs"}
+SUBCOMMANDS = {
+    "batch": "diagnose.cli.batch",
+    "logs": "diagnose.cli.logs",
+    "rules": "diagnose.cli.rules",
+}
 DETAIL = {"default": defaults.EVERY, "full": 1}
 
 
@@ -146,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("diagnose: interrupted", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader left (`diagnose rules | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_HEALTHY
     except Exception as error:
         if debug:
             raise
@@ -165,8 +173,8 @@ def _dispatch(argv: list[str]) -> int:
     from diagnose import facade
     from diagnose.reports.terminal import print_summary, progress_display
 
-    if argv and argv[0] in MANY_RUN_COMMANDS:
-        command = importlib.import_module(MANY_RUN_COMMANDS[argv[0]])
+    if argv and argv[0] in SUBCOMMANDS:
+        command = importlib.import_module(SUBCOMMANDS[argv[0]])
         return command.main(argv[1:], _Parser)
     tool_args, script_args = _split(argv)
     if tool_args and tool_args[0] == "report":

@@ -18,6 +18,7 @@ from pathlib import Path
 from diagnose.child.forkserver import ForkClient
 from diagnose.diagnosis import CauseReport, Diagnosis
 from diagnose.driver.progress import Progress
+from diagnose.driver.results import scenario_run
 from diagnose.driver.runner import ScenarioSpec, run_forked, run_scenario
 from diagnose.driver.scenarios import PREREQUISITES, Plan, plan
 from diagnose.driver.targets import Target
@@ -95,7 +96,7 @@ class Replays:
             if fork
             else run_scenario(spec, self.workdir)
         )
-        return ScenarioRun.from_child(result, mode="fork" if fork else "cold", reason=reason)
+        return scenario_run(result, "fork" if fork else "cold", reason)
 
 
 class Agent:
@@ -139,7 +140,7 @@ class Agent:
         for candidate in sorted(self.candidates(diagnosis, evidence), key=lambda c: -c.value):
             if candidate.value < MIN_VALUE:
                 break
-            item = self.fitting(candidate.scenario, evidence, remaining)
+            item = self.fitting(candidate.scenario, diagnosis, evidence, remaining)
             if item is not None:
                 return item, candidate.reason, ""
         return None
@@ -175,7 +176,7 @@ class Agent:
                 continue
             if needed is not None and needed not in evidence.scenarios:
                 scenario, cause_id = needed, ""
-            item = self.fitting(scenario, evidence, remaining)
+            item = self.fitting(scenario, diagnosis, evidence, remaining)
             if item is not None and not cause_id:
                 return (
                     item,
@@ -190,9 +191,12 @@ class Agent:
                 )
         return None
 
-    def fitting(self, scenario: str, evidence: Evidence, remaining: float) -> Plan | None:
+    def fitting(
+        self, scenario: str, diagnosis: Diagnosis, evidence: Evidence, remaining: float
+    ) -> Plan | None:
         """The plan of ``scenario`` when it applies to this run and fits in the remaining time."""
-        item = plan(scenario, evidence)
+        fired = frozenset(s.id for s in diagnosis.symptoms if s.status == "fired")
+        item = plan(scenario, evidence, fired)
         stepped = (
             evidence.observe.run.steps > 0
         )  # replays start at the first step, unless from_start

@@ -10,9 +10,8 @@ from typing import Any
 
 from diagnose.defaults import SANE_LR
 from diagnose.evidence import Evidence
-from diagnose.rules.detect_learning import sum_reduction
-from diagnose.rules.detect_replay import lr_analysis
 from diagnose.rules.findings import NotEvaluated
+from diagnose.rules.lr_range import lr_analysis
 
 EXPERIMENT_STEPS = 150
 REAL_BATCH = 32  # what a larger-batch replay trains on, the smallest batch the fix recommends
@@ -31,13 +30,19 @@ class Plan:
     from_start: bool = False
 
 
-def plan(name: str, evidence: Evidence) -> Plan | None:
-    """The plan for scenario ``name``, or None when it cannot apply to this run (yet)."""
+# Builds a scenario's plan from the evidence so far and the symptoms that fired in it (None: the
+# scenario cannot apply to this run).
+Builder = Callable[[Evidence, frozenset[str]], "Plan | None"]
+
+
+def plan(name: str, evidence: Evidence, fired: frozenset[str]) -> Plan | None:
+    """The plan for scenario ``name``, or None when it cannot apply to this run (yet). ``fired``:
+    the symptoms the rule engine found in the evidence so far, which some fixes apply to."""
     builder = PLANS.get(name)
     needed = PREREQUISITES.get(name)
     if builder is None or (needed is not None and needed not in evidence.scenarios):
         return None
-    return builder(evidence)
+    return builder(evidence, fired)
 
 
 def _fair_steps(evidence: Evidence) -> int:
@@ -49,13 +54,15 @@ def _fix(
     intervention: str,
     purpose: str,
     applies: Callable[[Evidence], bool] | None = None,
+    when_fired: str = "",
     **params: Any,
-) -> Callable[[Evidence], Plan | None]:
-    """A fix replay; ``applies`` says whether the fix would change anything in this run (a fix that
-    changes nothing cannot confirm or rule out anything, and costs a replay)."""
+) -> Builder:
+    """A fix replay; ``applies`` (or the symptom ``when_fired``) says whether the fix would change
+    anything in this run (a fix that changes nothing cannot confirm or rule out anything, and costs
+    a replay)."""
 
-    def build(ev: Evidence) -> Plan | None:
-        if applies is not None and not applies(ev):
+    def build(ev: Evidence, fired: frozenset[str]) -> Plan | None:
+        if (applies is not None and not applies(ev)) or (when_fired and when_fired not in fired):
             return None
         return Plan(intervention, intervention, _fair_steps(ev), purpose, params)
 
@@ -66,14 +73,6 @@ def _has_dropout(ev: Evidence) -> bool:
     return bool(
         ev.observe.model and ev.observe.model.dropout and max(ev.observe.model.dropout) > 0.2
     )
-
-
-def _sums_loss(ev: Evidence) -> bool:
-    """The loss is a sum backward() receives undivided (a sum divided by its count is a mean)."""
-    try:
-        return sum_reduction(ev).fired
-    except NotEvaluated:
-        return False
 
 
 def _probabilities_into_loss(ev: Evidence) -> bool:
@@ -128,12 +127,12 @@ def _saw_nonfinite(ev: Evidence) -> bool:
 
 def _experiment(
     name: str, intervention: str, run_steps: int, purpose: str, **params: Any
-) -> Callable[[Evidence], Plan]:
-    return lambda ev: Plan(name, intervention, run_steps, purpose, params)
+) -> Builder:
+    return lambda ev, fired: Plan(name, intervention, run_steps, purpose, params)
 
 
-def _scaled_lr(direction: str) -> Callable[[Evidence], Plan]:
-    def build(ev: Evidence) -> Plan:
+def _scaled_lr(direction: str) -> Builder:
+    def build(ev: Evidence, fired: frozenset[str]) -> Plan:
         factor: float | None
         try:
             lr = lr_analysis(ev)
@@ -161,7 +160,7 @@ def _typical_lr(ev: Evidence) -> float | None:
     return SANE_LR[optimizers[0].cls] / optimizers[0].lr
 
 
-def _standardize(ev: Evidence) -> Plan | None:
+def _standardize(ev: Evidence, fired: frozenset[str]) -> Plan | None:
     inputs = ev.observe.data.inputs if ev.observe.data else None
     if inputs is None or inputs.mean is None or not inputs.std:
         return None
@@ -177,7 +176,7 @@ def _standardize(ev: Evidence) -> Plan | None:
     )
 
 
-def _class_weights(ev: Evidence) -> Plan | None:
+def _class_weights(ev: Evidence, fired: frozenset[str]) -> Plan | None:
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     if len(counts) < 2:
         return None
@@ -211,7 +210,7 @@ def _batches_smaller_than_real(ev: Evidence) -> bool:
     )
 
 
-def _insert_activation(ev: Evidence) -> Plan | None:
+def _insert_activation(ev: Evidence, fired: frozenset[str]) -> Plan | None:
     chains = ev.observe.model.linear_chains if ev.observe.model else []
     layers = list(dict.fromkeys(first for first, _ in chains))
     if not layers:
@@ -225,7 +224,7 @@ def _insert_activation(ev: Evidence) -> Plan | None:
     )
 
 
-PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
+PLANS: dict[str, Builder] = {
     "overfit_loop": _experiment(
         "overfit_loop",
         "fixed_batches",
@@ -268,7 +267,7 @@ PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
         1,
         "compare each custom autograd.Function's backward with finite differences",
     ),
-    "zeroed_input": lambda ev: Plan(
+    "zeroed_input": lambda ev, fired: Plan(
         "zeroed_input",
         "zero_input",
         _fair_steps(ev),
@@ -301,7 +300,9 @@ PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
         _leaves_params_untrained,
     ),
     "mean_reduction": _fix(
-        "mean_reduction", "average the loss over the batch instead of summing it", _sums_loss
+        "mean_reduction",
+        "average the loss over the batch instead of summing it",
+        when_fired="sum_reduction",
     ),
     "no_weight_decay": _fix("no_weight_decay", "train without weight decay", _decays_weights),
     "hold_lr": _fix("hold_lr", "hold the learning rate at its initial value", _schedules_lr),
@@ -323,14 +324,14 @@ PLANS: dict[str, Callable[[Evidence], Plan | None]] = {
         _batches_smaller_than_real,
         batch_size=REAL_BATCH,
     ),
-    "cast_targets": lambda ev: Plan(
+    "cast_targets": lambda ev, fired: Plan(
         "cast_targets",
         "cast_targets",
         _fair_steps(ev),
         "cast the targets to the dtype the loss expects",
         from_start=True,
     ),
-    "cast_inputs": lambda ev: Plan(
+    "cast_inputs": lambda ev, fired: Plan(
         "cast_inputs",
         "cast_inputs",
         _fair_steps(ev),

@@ -56,12 +56,16 @@ def set_lr(ctx: Context, scenario: str) -> list[Change]:
     ]
 
 
+# The LR and dropout replays plan from the evidence alone, whatever symptoms fired.
+NO_SYMPTOMS: frozenset[str] = frozenset()
+
+
 def replay_lr(ctx: Context, scenario: str, user_lr: float) -> float:
     """The LR the replay used (its factor x the script's LR), rounded to one significant digit."""
     replay = ctx.evidence.scenarios.get(scenario)
     factor = replay.intervention.params.get("factor") if replay and replay.intervention else None
     if not isinstance(factor, (int, float)):
-        plan = PLANS[scenario](ctx.evidence)
+        plan = PLANS[scenario](ctx.evidence, NO_SYMPTOMS)
         factor = plan.params["factor"] if plan is not None else None
     if not isinstance(factor, (int, float)) or factor <= 0:
         raise NoEdit("no replay gave a learning rate to use")
@@ -73,7 +77,7 @@ def lower_dropout(ctx: Context) -> list[Change]:
     replay = ctx.evidence.scenarios.get("lower_dropout")
     limit = replay.intervention.params.get("p") if replay and replay.intervention else None
     if not isinstance(limit, (int, float)):
-        plan = PLANS["lower_dropout"](ctx.evidence)
+        plan = PLANS["lower_dropout"](ctx.evidence, NO_SYMPTOMS)
         limit = plan.params["p"] if plan is not None else DEFAULT_DROPOUT
     limit = float(limit)
     observed = [p for p in (ctx.run.model.dropout if ctx.run.model else []) if p > limit]

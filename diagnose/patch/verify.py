@@ -17,6 +17,7 @@ from pathlib import Path
 
 from diagnose import defaults
 from diagnose.driver.progress import Progress
+from diagnose.driver.results import scenario_run
 from diagnose.driver.runner import ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target
 from diagnose.evidence import PatchAttempt, ScenarioRun
@@ -63,8 +64,8 @@ def run_patched(
             spec.paths(work)["progress"],
         )
         try:
-            return ScenarioRun.from_child(
-                run_scenario(spec, work), reason="the script with the patch applied"
+            return scenario_run(
+                run_scenario(spec, work), "cold", "the script with the patch applied"
             )
         finally:
             progress.finished()

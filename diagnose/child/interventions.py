@@ -80,8 +80,8 @@ def _plain(value: Any) -> bool:
 
 def build(name: str, state: TrainingState, params: dict[str, Any]) -> Intervention:
     """The registered intervention ``name``."""
-    from diagnose.probes.experiments import EXPERIMENTS
-    from diagnose.probes.fixes import FIXES
+    from diagnose.child.experiments import EXPERIMENTS
+    from diagnose.child.fixes import FIXES
 
     registry: dict[str, type[Intervention]] = {**EXPERIMENTS, **FIXES, "none": Intervention}
     if name not in registry:

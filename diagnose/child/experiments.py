@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from diagnose.child.budget import BudgetExhausted
+from diagnose.child.interventions import Intervention
 from diagnose.defaults import SANE_LR
 from diagnose.probes.base import LossCall
-from diagnose.probes.interventions import Intervention
 from diagnose.probes.loss import predictions
 from diagnose.probes.sections import (
     GradCheckResult,

@@ -9,22 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diagnose.child.handupdates import HandUpdate
+from diagnose.child.interventions import Intervention
 from diagnose.probes.base import LossCall
-from diagnose.probes.interventions import Intervention
+from diagnose.probes.standin import HandUpdate
 from diagnose.probes.tensors import feature_axis
+from diagnose.vocabulary import CLASS_SCORE_LOSSES, ELEMENTWISE_LOSSES
 
 if TYPE_CHECKING:
     from diagnose.child.state import TrainingState
-
-ELEMENTWISE = {
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-}
 
 
 def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -263,7 +255,7 @@ class ReshapeTarget(_LossFix):
     def transform_loss(self, call: LossCall) -> None:
         x, y = call.input, call.target
         if (
-            call.name in ELEMENTWISE
+            call.name in ELEMENTWISE_LOSSES
             and isinstance(x, torch.Tensor)
             and isinstance(y, torch.Tensor)
             and x.shape != y.shape
@@ -383,13 +375,9 @@ class CastTargets(Intervention):
         y = call.target
         if not isinstance(y, torch.Tensor):
             return
-        if (
-            call.name in {"cross_entropy", "nll_loss"}
-            and y.is_floating_point()
-            and torch.equal(y, y.round())
-        ):
+        if call.name in CLASS_SCORE_LOSSES and y.is_floating_point() and torch.equal(y, y.round()):
             call.target = y.long()
-        elif call.name in ELEMENTWISE and not y.is_floating_point():
+        elif call.name in ELEMENTWISE_LOSSES and not y.is_floating_point():
             call.target = y.float()
         else:
             return
