@@ -22,8 +22,8 @@ from diagnose.batch.runlist import collect  # noqa: E402
 from diagnose.driver.interpreter import module_command  # noqa: E402
 from diagnose.errors import UsageError  # noqa: E402
 from diagnose.facade import rerender  # noqa: E402
-from diagnose.notebooks.patching import cell_source  # noqa: E402
 from diagnose.notebooks.program import read_program, require_extra  # noqa: E402
+from diagnose.patch.notebook import cell_source  # noqa: E402
 from diagnose.reports.terminal import plain_summary  # noqa: E402
 
 SETUP = """\

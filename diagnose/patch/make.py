@@ -10,10 +10,10 @@ from diagnose.diagnosis import CauseReport, Diagnosis
 from diagnose.driver.progress import Progress
 from diagnose.driver.targets import Target
 from diagnose.evidence import Evidence, PatchAttempt, PatchedFile
-from diagnose.notebooks.patching import as_notebook_patch
 from diagnose.patch.catalog import EDITS
 from diagnose.patch.context import Change, Context
 from diagnose.patch.diff import unified_diff
+from diagnose.patch.notebook import as_notebook_patch
 from diagnose.patch.project import Project
 from diagnose.patch.source import NoEdit, SourceFile, apply
 from diagnose.patch.verify import RunSettings, run_patched
