@@ -131,9 +131,11 @@ def test_interrupted_batch_keeps_finished_runs_and_completes_on_rerun(tmp_path):
     assert json.loads((out / "summary.json").read_text())["runs"] == 6
 
 
-def test_ray_executor_gives_the_local_summary(batch, tmp_path):
+def test_ray_executor_gives_the_local_summary(batch, tmp_path, monkeypatch):
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'nn-diagnose[ray]')")
     from diagnose.batch.ray_executor import RayExecutor
+
+    monkeypatch.chdir(tmp_path)  # Ray's workers put the driver's folder on sys.path: not the repo
 
     rows, options, _ = batch
     environment = dict(os.environ)  # ray.init sets variables of its own in this process

@@ -21,7 +21,7 @@ def broken_report(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     out = tmp_path_factory.mktemp("broken")
     process = subprocess.run(
         [
-            shutil.which("diagnose") or "diagnose",
+            str(Path(sys.executable).parent / "diagnose"),  # the console script of this install
             str(EXAMPLES / "broken_train.py"),
             "-o",
             str(out),
