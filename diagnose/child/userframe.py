@@ -53,6 +53,28 @@ class UserCode:
         return None
 
 
+def is_ours(filename: str) -> bool:
+    """A source file of the tool's own code that runs in the user's process."""
+    return filename.startswith(_OUR_DIRS)
+
+
+def attributed_outside_ours(filename: str, lineno: int) -> tuple[str, int]:
+    """Where a warning belongs when its ``stacklevel`` counted one of our wrappers as its
+    caller (``F.mse_loss`` warns about the line that called it, and under the tap that is the
+    wrapper around it): the first frame outside our code above that wrapper, where it would
+    point without the tool. Any other location is returned as it is."""
+    if not is_ours(filename):
+        return filename, lineno
+    frame = sys._getframe(1)
+    while frame is not None and not (
+        frame.f_code.co_filename == filename and frame.f_lineno == lineno
+    ):
+        frame = frame.f_back
+    while frame is not None and is_ours(frame.f_code.co_filename):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else (filename, lineno)
+
+
 Span = tuple[int | None, int | None, int | None]
 
 
