@@ -60,6 +60,10 @@ class RunInfo(BaseModel):
     probe_errors: list[str] = Field(default_factory=list)
     redirected: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    disabled: list[str] = Field(
+        default_factory=list,
+        description="Instrumentation left out of this run after it failed (see the notes).",
+    )
     stdout_tail: str = ""
     stderr_tail: str = ""
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from diagnose.child import faults
+
 if TYPE_CHECKING:
     from diagnose.child.tap import Tap
 
@@ -44,9 +46,10 @@ class HandUpdate(torch.optim.Optimizer):
 class HandUpdates:
     """Turns hand-written updates into steps of the tap's clock."""
 
-    def __init__(self, tap: Tap, eager: bool = True) -> None:
+    def __init__(self, tap: Tap, eager: bool = True, active: bool = True) -> None:
         self.tap = tap
         self.eager = eager
+        self.active = active  # off: backward passes never stand for steps
         self.optimizer: HandUpdate | None = None
         self.pending = False
         self.factor = 1.0
@@ -56,9 +59,10 @@ class HandUpdates:
         self.fingerprint: list[torch.Tensor] | None = None
         self.mark: list[torch.Tensor] = []
 
+    @faults.entry("hand_updates")
     def after_backward(self, root: torch.Tensor) -> None:
         """A backward pass in a loop without torch optimizer: a step begins."""
-        if self.optimizer is None and not self._adopt(root):
+        if not self.active or (self.optimizer is None and not self._adopt(root)):
             return
         self.settle()
         self.pending = True
@@ -96,6 +100,7 @@ class HandUpdates:
             self.optimizer = HandUpdate(params)  # adopted by the tap's patched Optimizer.__init__
         return self.optimizer is not None
 
+    @faults.entry("hand_updates")
     def settle_if_updated(self) -> None:
         """A ``no_grad`` block closed: the step ends there if it updated every watched weight."""
         if self.pending and all(
@@ -104,6 +109,7 @@ class HandUpdates:
         ):
             self.settle()
 
+    @faults.entry("hand_updates")
     def settle(self, final: bool = False) -> None:
         """The user's update is done (a new training forward or backward began, or the run ends:
         ``final``)."""

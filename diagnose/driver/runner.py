@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose import defaults
+from diagnose.child import groups
 from diagnose.child.forkserver import ForkClient
 
 TAIL_LINES = 40
@@ -41,6 +42,7 @@ class ScenarioSpec:
     nproc: int = (
         1  # processes per node: more than one launches the script torchrun-style (launch.py)
     )
+    disabled: list[str] = field(default_factory=list)  # components left out (child/faults.py)
 
     def paths(self, workdir: Path) -> dict[str, Path]:
         return {
@@ -66,6 +68,7 @@ class ScenarioSpec:
             "stderr": str(paths["stderr"]),
             "progress": str(paths["progress"]),
             "owner": os.getpid(),
+            "disabled": self.disabled,
         }
 
 
@@ -152,15 +155,12 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> bool:
         _signal_group(process, signal.SIGKILL)
         process.wait()
         raise
-    _signal_group(process, signal.SIGKILL)  # DataLoader workers or threads the script left behind
+    groups.stop(process.pid)  # DataLoader workers the script left behind, before their folder goes
     return timed_out
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+    groups.kill(process.pid, sig)
 
 
 def _read_result(
