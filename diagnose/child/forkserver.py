@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from diagnose.child import groups
+
 SOCKET = "forkserver.sock"
 PID_FILE = "forkserver.pid"
 UNAVAILABLE = "forkserver.unavailable"
@@ -189,8 +191,10 @@ class ForkClient:
                 _stop_group(pid, conn, reader)
                 return False
             except BaseException:  # diagnose interrupted: the replay (its own session) must go too
-                _kill_group(pid, signal.SIGKILL)
+                groups.kill(pid)
                 raise
+            finally:  # the replay has ended or been killed: its DataLoader workers go too
+                groups.stop(pid)
 
     def close(self) -> None:
         """Stop the server (and anything it still runs)."""
@@ -204,25 +208,18 @@ class ForkClient:
                 pass
         pid_file = self.workdir / PID_FILE
         if pid_file.exists():
-            _kill_group(int(pid_file.read_text()), signal.SIGKILL)
+            groups.stop(int(pid_file.read_text()))
 
 
 def _stop_group(pid: int, conn: socket.socket, reader: Any) -> None:
-    _kill_group(pid, signal.SIGTERM)
+    groups.kill(pid, signal.SIGTERM)
     conn.settimeout(TERM_GRACE_SECONDS)
     try:
         reader.readline()
     except TimeoutError:
-        _kill_group(pid, signal.SIGKILL)
+        groups.kill(pid, signal.SIGKILL)
         conn.settimeout(5.0)
         try:
             reader.readline()
         except TimeoutError:
             pass
-
-
-def _kill_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
