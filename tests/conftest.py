@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ TESTS = Path(__file__).parent
 SCRIPTS = TESTS / "scripts"
 ZOO = TESTS.parent.parent / "shared" / "zoo"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+SESSION_VARIABLE, SESSION = "DIAGNOSE_TEST_SESSION", uuid.uuid4().hex
+os.environ[SESSION_VARIABLE] = SESSION  # every process a test starts inherits it
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -52,11 +55,25 @@ def two_at_a_time(work: Callable[[K], V], items: Sequence[K]) -> dict[K, V]:
 def live_runs() -> list[str]:
     """Processes still running a scenario of a diagnosis that has ended: child interpreters (and
     the DataLoader workers and forked replays that inherit their command line) whose work folder
-    is one the tool made for itself (tests that keep a fork server use folders of their own)."""
+    is one the tool made for itself (tests that keep a fork server use folders of their own),
+    started by this test session: other sessions may be running on the same machine."""
     found = subprocess.run(
         ["pgrep", "-af", "diagnose[._]+child"], capture_output=True, text=True
     ).stdout
-    return [line for line in found.splitlines() if "pgrep" not in line and "/diagnose-" in line]
+    return [
+        line
+        for line in found.splitlines()
+        if "pgrep" not in line and "/diagnose-" in line and started_here(int(line.split()[0]))
+    ]
+
+
+def started_here(pid: int) -> bool:
+    """Whether process ``pid`` descends from this test session (it inherited the marker)."""
+    try:
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"{SESSION_VARIABLE}={SESSION}".encode() in environment
 
 
 @pytest.fixture(scope="session")
