@@ -155,7 +155,7 @@ def _buffers_kept(models: tuple[nn.Module, ...]) -> Iterator[None]:
                 # only where it changed: an in-place write bumps the tensor's version, which a
                 # graph of the script's that saved this buffer would then refuse to backward
                 if buffer.shape != value.shape:
-                    buffer.set_(value)
+                    buffer.data = value
                 elif not torch.equal(buffer, value):
                     buffer.copy_(value)
 
@@ -173,7 +173,7 @@ def _random_kept() -> Iterator[None]:
         torch.set_rng_state(cpu)
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
-        if numpy_state is not None:
+        if numpy is not None and numpy_state is not None:
             numpy.random.set_state(numpy_state)
         random.setstate(python)
 

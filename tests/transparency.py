@@ -93,6 +93,8 @@ def run_plainly(name: str, root: Path, *args: str) -> Run:
 
 
 def run_observed(name: str, root: Path, *args: str, steps: int = 200) -> Run:
+    """The observed run; ``evidence`` is None when diagnose itself failed on it (the script's
+    output and files are still compared)."""
     folder, work = copy_idiom(name, root), root / "work"
     before = files_in(folder)
     marker = uuid.uuid4().hex
@@ -101,10 +103,10 @@ def run_observed(name: str, root: Path, *args: str, steps: int = 200) -> Run:
         cwd=folder,
         env=environment(marker),
         capture_output=True,
-        check=True,
         timeout=300,
     )
-    evidence = Evidence.load(work / "evidence.json")
+    saved = work / "evidence.json"
+    evidence = Evidence.load(saved) if saved.exists() else None
     after = files_in(folder)
     changes = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
     scratch = work / "scratch" / folder.relative_to("/")
@@ -112,7 +114,7 @@ def run_observed(name: str, root: Path, *args: str, steps: int = 200) -> Run:
         folder,
         (work / "observe.stdout").read_text(),
         (work / "observe.stderr").read_text(),
-        evidence.observe.run.exit_code or 0,
+        (evidence.observe.run.exit_code or 0) if evidence else -1,
         files_in(scratch),
         changes,
         survivors(marker),

@@ -6,9 +6,9 @@ components off (``disabled``); when the observed run ends in an exception that i
 the driver runs it again once with the component that failed turned off, and the report says
 what was not observed and why. An exception is the tool's when
 
-- it was raised in our code, below the script's last frame; or it was raised in library code
-  that our code called on its own behalf (a pass-through wrapper calling the function it wraps,
-  on the script's arguments, is the script's call: an exception there is the script's); or
+- it went through our code below the script's last frame: raised there, or in library code our
+  code called on its own behalf. Frames of pass-through wrappers do not count: a wrapper's call
+  of the function it wraps, on the script's arguments, is the script's call; or
 - its message names our code (a module of ours, or one of our files), as a pickling error does
   when something of ours is reachable from the object being saved.
 
@@ -46,6 +46,7 @@ COMPONENTS = {
     "warnings": "the warnings",
     "compile": "torch.compile's bypass (compiled code ran compiled)",
     "grad_mode": "the ends of no_grad blocks (hand-written updates)",
+    "torchscript": "nothing (TorchScript compiled the tap's wrappers instead of torch's code)",
     "hand_updates": "hand-written weight updates",
     "pacing": "epoch compression and adaptive stopping",
     "fork_server": "replays started from the first step (replays ran from scratch)",
@@ -123,21 +124,21 @@ def locate(error: BaseException, user: UserCode) -> Fault | None:
     ]
     script = [i for i, (code, _) in enumerate(frames) if user.is_user_file(code.co_filename)]
     deeper = frames[script[-1] + 1 :] if script else _after_runner(frames)
-    ours = [i for i, (code, _) in enumerate(deeper) if is_ours(code.co_filename)]
+    # a pass-through frame is never where the fault is: C calls in it (a builtin ``open``) have
+    # no frame of their own, and what it calls on the script's behalf is the script's call
+    ours = [
+        i
+        for i, (code, _) in enumerate(deeper)
+        if is_ours(code.co_filename) and code not in _passing_through
+    ]
     described = f"{type(error).__name__}: {error}"[:500]
     if ours:
         code, line = deeper[ours[-1]]
-        raised_here = ours[-1] == len(deeper) - 1
-        if raised_here or code not in _passing_through:
-            component = next(
-                (
-                    _component_of[c]
-                    for c, _ in reversed(deeper[: ours[-1] + 1])
-                    if c in _component_of
-                ),
-                EVERYTHING,
-            )
-            return _fault(component, described, f"{code.co_filename}:{line} in {code.co_name}")
+        component = next(
+            (_component_of[c] for c, _ in reversed(deeper[: ours[-1] + 1]) if c in _component_of),
+            EVERYTHING,
+        )
+        return _fault(component, described, f"{code.co_filename}:{line} in {code.co_name}")
     return _named_in_message(error, described)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -38,6 +39,23 @@ class Patches:
         self._undo.append((owner, name, original))
         setattr(owner, name, wrapper)
         return original
+
+    @contextmanager
+    def originals(self) -> Iterator[None]:
+        """The original attributes back for the duration of the block, the wrappers after it."""
+        installed = [
+            (owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+            for owner, name, _ in self._undo
+            if owner is not sys.meta_path
+        ]
+        for owner, name, original in reversed(self._undo):
+            if owner is not sys.meta_path:
+                setattr(owner, name, original)
+        try:
+            yield
+        finally:
+            for owner, name, wrapper in installed:
+                setattr(owner, name, wrapper)
 
     def restore(self) -> None:
         while self._undo:

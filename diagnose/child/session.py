@@ -151,7 +151,10 @@ class Session:
         """The script's crash is evidence; an exception of the tool's own code is not the script's
         crash: it is recorded as the fault of the component that raised it (the driver runs the
         script again without it)."""
-        fault = faults.locate(error, self.state.user)
+        try:
+            fault = faults.locate(error, self.state.user)
+        except Exception:  # telling faults apart must never cost the run its evidence
+            fault = None
         if fault is None:
             self.run.update(status="crashed", reason=f"{type(error).__name__}: {error}"[:500])
             self.tap.on_exception(error)

@@ -157,6 +157,7 @@ class Tap:
             ("warnings", self._patch_warnings),
             ("compile", self._patch_compile),
             ("grad_mode", self._patch_grad_mode),
+            ("torchscript", self._patch_torchscript),
         )
 
     def _install_step_hooks(self) -> None:
@@ -468,6 +469,21 @@ class Tap:
 
         self.patches.replace(torch.no_grad, "__exit__", wrap)
         self.patches.replace(torch.set_grad_enabled, "__exit__", wrap)
+
+    def _patch_torchscript(self) -> None:
+        """``torch.jit.script`` compiles the torch functions it finds from their source, with the
+        globals of the function object: it must find torch's own, not the tap's wrappers (which
+        scripted code never calls back anyway)."""
+
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def script(obj: Any, *args: Any, **kwargs: Any) -> Any:
+                with self.patches.originals():
+                    return original(obj, *args, **kwargs)
+
+            return script
+
+        self.patches.replace(torch.jit, "script", wrap)
 
     # -- messages ----------------------------------------------------------------------------
     def _patch_compile(self) -> None:

@@ -26,6 +26,10 @@ class Net(nn.Module):
         return self.head(self.body(x)) * scale
 
 
+def loss_of(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return nn.functional.cross_entropy(logits, target)
+
+
 def check(tag, idiom):
     try:
         print(f"[{tag}]", idiom())
@@ -101,7 +105,8 @@ def torchscript():
     torch.jit.save(scripted, "scripted.pt")
     loaded = torch.jit.load("scripted.pt")
     reference = evaluated(model, X)
-    return [torch.allclose(evaluated(m, X), reference) for m in (traced, scripted, loaded)]
+    same = [torch.allclose(evaluated(m, X), reference) for m in (traced, scripted, loaded)]
+    return [*same, torch.allclose(torch.jit.script(loss_of)(reference, Y), loss_of(reference, Y))]
 
 
 def functional():

@@ -64,10 +64,13 @@ for step in tqdm(range(12), desc="training", bar_format=bar_format, mininterval=
 os.kill(os.getpid(), signal.SIGINT)
 print("[sigint]", received == [signal.SIGINT])
 
-os.makedirs("outputs", exist_ok=True)
-os.chdir("outputs")
-with open("log.txt", "w") as handle:
-    handle.write(f"final loss {loss.item():.6f}\n")
-print("[chdir]", os.path.basename(os.getcwd()), os.path.exists("log.txt"))
-os.chdir("..")
+try:
+    os.makedirs("outputs", exist_ok=True)
+    os.chdir("outputs")
+    with open("log.txt", "w") as handle:
+        handle.write(f"final loss {loss.item():.6f}\n")
+    print("[chdir]", os.path.basename(os.getcwd()), os.path.exists("log.txt"))
+    os.chdir("..")
+except OSError as error:  # printed, so that the idioms after this one still run
+    print("[chdir] raised", type(error).__name__)
 sys.exit(3)
