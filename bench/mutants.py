@@ -70,7 +70,7 @@ def log(line: str) -> None:
 def build(
     options: argparse.Namespace,
 ) -> tuple[list[hostlib.Host], list, list[generate.Mutant], list[str]]:
-    """Hosts (those whose extra is missing skipped with a note), operators and the mutants in OUT."""
+    """Hosts (those whose extra is missing skipped with a note), operators and mutants in OUT."""
     chosen = pick(options.hosts, hostlib.BY_NAME, "host")
     notes = [
         f"host `{h.name}` skipped: `{h.extra}` is not installed (pip install {h.extra})"
@@ -89,7 +89,8 @@ def build(
     for m in mutants:
         generate.write_folder(m.files, options.out / m.id)
     log(
-        f"built {len(mutants)} mutants of {len(hosts)} hosts x {len(ops)} operators into {options.out}"
+        f"built {len(mutants)} mutants of {len(hosts)} hosts x {len(ops)} operators "
+        f"into {options.out}"
     )
     return hosts, ops, mutants, notes
 
@@ -175,7 +176,10 @@ def assemble(
         "timings": timings,
         "date": date.today().isoformat(),
         "jobs": jobs,
-        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "machine": (
+            f"{os.cpu_count()} cores, "
+            f"{platform.python_implementation()} {platform.python_version()}"
+        ),
     }
 
 
@@ -197,7 +201,8 @@ def main() -> None:
     rows = phases.kill_rows(mutants, host_plain, plains)
     drop_equivalents(rows, mutants, options.out)
     log(
-        f"kill check: {sum(r['kept'] for r in rows)} kept, {sum(not r['kept'] for r in rows)} dropped"
+        f"kill check: {sum(r['kept'] for r in rows)} kept, "
+        f"{sum(not r['kept'] for r in rows)} dropped"
     )
     host_rows = [] if options.no_diagnose else diagnose(options, hosts, rows)
     timings["diagnose_s"] = round(

@@ -61,8 +61,9 @@ def main() -> None:
         }
         rows.append(row)
         print(
-            f"{script.name:22} adaptive {row['adaptive']['seconds']:6.1f}s ({row['adaptive']['observed_steps']} steps, "
-            f"{row['adaptive']['verdict']})   full {row['full']['seconds']:6.1f}s ({row['full']['observed_steps']} steps, "
+            f"{script.name:22} adaptive {row['adaptive']['seconds']:6.1f}s "
+            f"({row['adaptive']['observed_steps']} steps, {row['adaptive']['verdict']})   full "
+            f"{row['full']['seconds']:6.1f}s ({row['full']['observed_steps']} steps, "
             f"{row['full']['verdict']})",
             flush=True,
         )

@@ -152,9 +152,9 @@ def main() -> None:
         rows.append(row)
         replays = " ".join(f"{r['name']}:{r['mode']}:{r['seconds']:.2f}s" for r in row["replays"])
         print(
-            f"{'ok ' if row['right'] else 'BAD'} {row['set']:5} {row['id']:28} {row['seconds']:6.1f}s  "
-            f"{row['verdict']:12} {row['top'] or '-':28} {'confirmed' if row['confirmed'] else '         '}  "
-            f"{replays}",
+            f"{'ok ' if row['right'] else 'BAD'} {row['set']:5} {row['id']:28} "
+            f"{row['seconds']:6.1f}s  {row['verdict']:12} {row['top'] or '-':28} "
+            f"{'confirmed' if row['confirmed'] else '         '}  {replays}",
             flush=True,
         )
     compared = [
@@ -185,7 +185,10 @@ def summarize(rows: list[dict], compared: list[dict]) -> dict:
         "cases": len(rows),
         "buggy": len(buggy),
         "top1": round(sum(r["right"] for r in buggy) / max(len(buggy), 1), 3),
-        "healthy_ok": f"{sum(r['right'] for r in rows if r['expected'] == 'healthy')}/{len(rows) - len(buggy)}",
+        "healthy_ok": (
+            f"{sum(r['right'] for r in rows if r['expected'] == 'healthy')}"
+            f"/{len(rows) - len(buggy)}"
+        ),
         "called_healthy": sum(r["called_healthy"] for r in buggy),
         "confirmed_wrong": sum(r["confirmed_wrong"] for r in rows),
         "median_seconds": round(statistics.median(totals), 2),

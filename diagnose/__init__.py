@@ -2,9 +2,10 @@
 
 ``diagnose.run("train.py")`` runs an unmodified training script under instrumentation and returns a
 ranked ``Diagnosis``; ``with diagnose.watch(model, optimizer) as w:`` observes a loop run in this
-process (a notebook) and leaves the same ``Diagnosis`` in ``w.diagnosis``. This module stays import-light on purpose: the child process that runs the
-user's script imports the ``diagnose`` package, and nothing but torch and our probes may load
-before the user's code (pydantic, networkx and Jinja2 are imported on first use in the parent).
+process (a notebook) and leaves the same ``Diagnosis`` in ``w.diagnosis``. This module stays
+import-light on purpose: the child process that runs the user's script imports the ``diagnose``
+package, and nothing but torch and our probes may load before the user's code (pydantic, networkx
+and Jinja2 are imported on first use in the parent).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from diagnose.probes.sections import ExceptionInfo
 REPORT_SCHEMA_VERSION = 2
 Verdict = Literal["healthy", "problems", "not_learning", "crashed", "hung", "no_training"]
 Status = Literal["confirmed", "supported", "suspected", "consequence"]
+SymptomStatus = Literal["fired", "clear", "not_evaluated"]
 
 
 class Model(BaseModel):
@@ -82,7 +83,7 @@ class SymptomReport(Model):
     id: str
     title: str
     level: str
-    status: Literal["fired", "clear", "not_evaluated"]
+    status: SymptomStatus
     strength: float = 0.0
     detail: str = ""
 

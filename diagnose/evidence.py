@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,9 @@ from diagnose.probes.sections import (
     ScheduleSection,
     SourcesSection,
 )
+
+if TYPE_CHECKING:
+    from typing import Self
 
 SCHEMA_VERSION = 1
 
@@ -89,7 +92,7 @@ class ObservedRun(BaseModel):
     distributed: DistributedSection | None = None
 
     @classmethod
-    def from_child(cls, result: ChildResult, **extra: Any) -> Any:
+    def from_child(cls, result: ChildResult, **extra: Any) -> Self:
         run = RunInfo(
             scenario=result.name,
             wall_seconds=result.wall_seconds,

@@ -47,10 +47,10 @@ def run(
     nproc_per_node: int = 1,
     patch: bool = False,
 ) -> Diagnosis:
-    """Run ``script`` under instrumentation (as ``nproc_per_node`` ranks, launched as torchrun would),
-    test the likely causes with replays (unless ``quick``), rank them, and write the reports to ``out``.
-    With ``patch``, the top cause's fix is also made on a copy of the script, run the same way, and
-    offered as ``out/fix.patch`` when it holds."""
+    """Run ``script`` under instrumentation (as ``nproc_per_node`` ranks, launched as torchrun
+    would), test the likely causes with replays (unless ``quick``), rank them, and write the reports
+    to ``out``. With ``patch``, the top cause's fix is also made on a copy of the script, run the
+    same way, and offered as ``out/fix.patch`` when it holds."""
     check_formats(formats)
     book = rule_book(rules)
     target = resolve(Path(script), list(args), nproc_per_node)

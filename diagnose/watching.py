@@ -20,8 +20,8 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from types import FrameType, TracebackType
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -81,7 +81,7 @@ class Watch:
         kind: type[BaseException] | None,
         error: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         tap, self._tap = self._tap, None
         assert tap is not None, "the watch was not entered"
         run: dict[str, Any] = {"status": "completed", "reason": ""}
@@ -142,7 +142,7 @@ def watch(
 
 def _caller_file() -> Path:
     """The user's file (a notebook cell's too): source lines in findings point into it."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     here = Path(__file__).resolve()
     while frame is not None and Path(frame.f_code.co_filename).resolve() == here:
         frame = frame.f_back

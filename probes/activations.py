@@ -83,7 +83,9 @@ class ActivationProbe(Probe):
         per_unit = out.movedim(axis, 0).reshape(out.shape[axis], -1)
         low, high = SATURATION.get(kind, (None, None))
         saturated = (
-            ((out <= low) | (out >= high)).float().mean() if low is not None else torch.zeros(())
+            ((out <= low) | (out >= high)).float().mean()
+            if low is not None and high is not None
+            else torch.zeros(())
         )
         dead = (per_unit <= 0).all(1).float().mean() if kind in RELU_LIKE else torch.zeros(())
         given_std = (

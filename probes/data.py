@@ -183,8 +183,8 @@ class DataProbe(Probe):
         share = self.target_calls <= LABELS_FIRST or self.state.sampled
         if not self._from_data(y):
             # Labels gathered by index (y[idx]) are copies, as are labels built in the loop (a GAN's
-            # torch.ones). Built ones are constant: a batch that mixes classes is data, and a constant
-            # batch counts once the same loss has been given such data.
+            # torch.ones). Built ones are constant: a batch that mixes classes is data, and a
+            # constant batch counts once the same loss has been given such data.
             if int(labels.min()) == int(labels.max()):
                 if len(self.constant_batches) < MAX_CONSTANT_BATCHES:
                     self.constant_batches.append((call.name, int(labels[0]), labels.numel(), share))
@@ -288,9 +288,9 @@ class DataProbe(Probe):
 
 
 def _holds_training_set(rows: set[int], train_rows: set[int]) -> bool:
-    """An evaluated tensor holding (nearly) every training row seen is the training set itself, rebuilt
-    or indexed apart from the batches: a training-accuracy check. A validation set that leaks holds a
-    part of the training rows, in proportion to its size."""
+    """An evaluated tensor holding (nearly) every training row seen is the training set itself,
+    rebuilt or indexed apart from the batches: a training-accuracy check. A validation set that
+    leaks holds a part of the training rows, in proportion to its size."""
     return len(train_rows) >= MIN_TRAINING_SET and len(
         rows & train_rows
     ) >= TRAINING_SET_SHARE * len(train_rows)
@@ -329,9 +329,9 @@ def _class_labels(loss: str, y: torch.Tensor) -> torch.Tensor | None:
 
 
 def _tokens_of(y: torch.Tensor, x: torch.Tensor) -> bool:
-    """Whether integer targets are the model's integer inputs, as they are or shifted by one position
-    along a sequence axis: a language model's next-token targets (padding marked by a negative
-    ignore index is left out). Their class balance is the text's token frequencies."""
+    """Whether integer targets are the model's integer inputs, as they are or shifted by one
+    position along a sequence axis: a language model's next-token targets (padding marked by a
+    negative ignore index is left out). Their class balance is the text's token frequencies."""
     if y.is_floating_point() or y.numel() != x.numel():
         return False
     y, x = y.detach().reshape(x.shape), x.detach()

@@ -85,7 +85,7 @@ class LRRange(Intervention):
     name = "lr_range"
 
     def activate(self) -> None:
-        self.start, self.end = (
+        self.lr_start, self.lr_end = (
             float(self.params.get("start", 1e-7)),
             float(self.params.get("end", 10.0)),
         )
@@ -96,14 +96,14 @@ class LRRange(Intervention):
         self.best = math.inf
         self.smoothed = 0.0
         self.finite_seen = False  # a custom loss's first value is unknown here, not a divergence
-        self.note = f"LR raised from {self.start:g} to {self.end:g} over {self.steps} steps"
+        self.note = f"LR raised from {self.lr_start:g} to {self.lr_end:g} over {self.steps} steps"
 
     def after_backward(self, root: torch.Tensor) -> None:
         self.loss = as_float(root)
 
     def before_step(self, optimizer: torch.optim.Optimizer) -> None:
         k = len(self.record.lrs)
-        lr = self.start * (self.end / self.start) ** (k / max(self.steps - 1, 1))
+        lr = self.lr_start * (self.lr_end / self.lr_start) ** (k / max(self.steps - 1, 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
         self.record.lrs.append(lr)
@@ -127,7 +127,7 @@ class LRRange(Intervention):
 
 
 class ZeroInput(Intervention):
-    """Training inputs replaced by zeros: if the loss curve does not change, the input is ignored."""
+    """Training inputs replaced by zeros: if the loss curve stays the same, the input is ignored."""
 
     name = "zero_input"
 
@@ -151,26 +151,26 @@ class IsolatedOverfit(Intervention):
     def activate(self) -> None:
         self.record = OverfitSection()
         state = self.state
-        if state.model is None or state.last_loss_call is None or state.last_training_args is None:
+        model, call, args = state.model, state.last_loss_call, state.last_training_args
+        if model is None or call is None or args is None:
             self.record.note = (
                 "skipped: the loss is not a torch loss function, or no training forward was seen"
             )
             raise BudgetExhausted("isolated overfit skipped")
         try:
-            with unseen(state.model, state=state, eval_mode=False):
-                self._train(int(self.params.get("steps", 150)))
+            with unseen(model, state=state, eval_mode=False):
+                self._train(model, call, args, int(self.params.get("steps", 150)))
         except Exception as error:  # the copy cannot be driven outside the script's loop
             self.record = OverfitSection(
-                note=f"skipped: the model copy could not be trained alone ({type(error).__name__}: {error})"[
-                    :300
-                ]
+                note="skipped: the model copy could not be trained alone "
+                f"({type(error).__name__}: {error})"[:300]
             )
         raise BudgetExhausted("isolated overfit finished")
 
-    def _train(self, steps: int) -> None:
-        """Train a copy of the model (made with the script's hooks detached: the copy has none)."""
-        state, call, args = self.state, self.state.last_loss_call, self.state.last_training_args
-        model = copy.deepcopy(state.model).train()
+    def _train(self, model: nn.Module, call: Any, args: tuple[Any, ...], steps: int) -> None:
+        """Train a copy of ``model`` (made with the script's hooks detached: it has none)."""
+        state = self.state
+        model = copy.deepcopy(model).train()
         model.zero_grad(set_to_none=True)
         optimizer = _fresh_optimizer(type(state.optimizers[0]) if state.optimizers else None, model)
         self.record.optimizer, self.record.lr = (
@@ -197,9 +197,9 @@ class IsolatedOverfit(Intervention):
 
 
 def _fresh_optimizer(cls: type | None, model: nn.Module) -> torch.optim.Optimizer:
-    name = cls.__name__ if cls else ""
-    if name not in SANE_LR:
+    if cls is None or cls.__name__ not in SANE_LR:
         return torch.optim.Adam(model.parameters(), lr=1e-3)
+    name = cls.__name__
     extra = {"momentum": 0.9} if name == "SGD" else {}
     return cls(model.parameters(), lr=SANE_LR[name], **extra)
 
@@ -232,7 +232,8 @@ class GradCheck(Intervention):
         raise BudgetExhausted("gradient check finished")
 
     def _capture(self) -> dict[type, tuple[Any, ...]]:
-        state, calls = self.state, {}
+        state = self.state
+        calls: dict[type, tuple[Any, ...]] = {}
         if state.model is None or state.last_training_args is None:
             return calls
         original = torch.autograd.Function.__dict__["apply"]
@@ -254,7 +255,10 @@ class GradCheck(Intervention):
 
 
 def _check(
-    function: type, args: tuple[Any, ...], directions: int = 3, eps: float = 1e-6
+    function: type[torch.autograd.Function],
+    args: tuple[Any, ...],
+    directions: int = 3,
+    eps: float = 1e-6,
 ) -> GradCheckResult:
     name = f"{function.__module__}.{function.__qualname__}"
     inputs = [a.detach().double().requires_grad_() if _differentiable(a) else a for a in args]
@@ -290,7 +294,7 @@ def _differentiable(value: Any) -> bool:
 
 
 def _shifted(
-    function: type,
+    function: type[torch.autograd.Function],
     inputs: list[Any],
     tensors: list[torch.Tensor],
     steps: list[torch.Tensor],

@@ -45,7 +45,8 @@ def drop_gradients(state: TrainingState) -> None:
 class _LossFix(Intervention):
     """A fix to how the loss is computed. It starts at the fork point, whose gradients already come
     from the unrepaired forward (one step on a NaN, or on inputs in the thousands, wrecks the
-    weights), so that step applies none: the replay goes on from the same weights, one step later."""
+    weights), so that step applies none: the replay goes on from the same weights, one step
+    later."""
 
     def start(self) -> None:
         super().start()
@@ -113,7 +114,7 @@ class InsertZeroGrad(Intervention):
 
 
 class MoveZeroGrad(InsertZeroGrad):
-    """zero_grad between backward and step is skipped; gradients are cleared before backward instead."""
+    """zero_grad between backward and step is skipped; gradients are cleared before backward."""
 
     name = "move_zero_grad"
 
@@ -202,7 +203,7 @@ class NanToNum(_LossFix):
 
 
 class LogitsFromProbabilities(_LossFix):
-    """Undo a softmax/sigmoid before a logit loss: log(softmax(z)) is log_softmax(z) up to a constant."""
+    """Undo softmax/sigmoid into a logit loss: log(softmax(z)) is log_softmax(z) plus a constant."""
 
     name = "logits_from_probabilities"
 
@@ -241,8 +242,9 @@ class StableLog(_LossFix):
                 x = x.clamp_min(1e-12)
             return original(x, *args, **kwargs)
 
-        torch.log = log
-        torch.Tensor.log = lambda tensor, *a, **k: log(tensor, *a, **k)
+        # The replay's fix is this very replacement (undone with the process that forked for it).
+        torch.log = log  # type: ignore[assignment]
+        torch.Tensor.log = lambda tensor, *a, **k: log(tensor, *a, **k)  # type: ignore[method-assign]
         self.note = "torch.log clamps its input to >= 1e-12"
 
 
@@ -273,8 +275,8 @@ class ReshapeTarget(_LossFix):
 
 class RebindOptimizer(Intervention):
     """The optimizer's first group gets all of the trained model's parameters (made trainable), the
-    other groups none: the groups themselves stay, since an LR scheduler (Hugging Face's, Lightning's)
-    zips its per-group LRs with them."""
+    other groups none: the groups themselves stay, since an LR scheduler (Hugging Face's,
+    Lightning's) zips its per-group LRs with them."""
 
     name = "rebind_optimizer"
 
@@ -336,7 +338,7 @@ class Shuffle(Intervention):
         return "the training loader serves randomly shuffled samples"
 
     def replace_batch(self, loader: Any, batch: Any) -> Any:
-        if loader is not self.loader or not self.note:
+        if self.loader is None or loader is not self.loader or not self.note:
             return batch
         while len(self.order) < self.size:
             self.order += torch.randperm(len(loader.dataset), generator=self.generator).tolist()
@@ -354,7 +356,10 @@ class LargerBatch(Shuffle):
         return max(batch_size, int(self.params.get("batch_size", batch_size)))
 
     def describe(self, batch_size: int) -> str:
-        return f"the training loader serves random batches of {self.size} samples instead of {batch_size}"
+        return (
+            f"the training loader serves random batches of {self.size} samples instead "
+            f"of {batch_size}"
+        )
 
 
 class InsertActivation(_LossFix):

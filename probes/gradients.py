@@ -27,7 +27,7 @@ class GradientProbe(Probe):
         self.pending: GradSample | None = None
 
     def on_module_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        """Learn the forward execution order of parameter layers during the first sampled forward."""
+        """Learn the execution order of parameter layers during the first sampled forward."""
         if self.section.samples or not any(True for _ in module.parameters(recurse=False)):
             return
         name = self.state.name_of(module)
@@ -71,7 +71,7 @@ class GradientProbe(Probe):
     def on_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self.pending is None:
             return
-        ratios = []
+        ratios: list[float | None] = []
         for p, before in zip(self._params, self.before):
             if p is None or before is None:
                 ratios.append(None)

@@ -45,7 +45,12 @@ class GraphProbe(Probe):
         self.roots: set[int] = set()
 
     def on_root_forward(self, model: Any, args: tuple[Any, ...], output: Any) -> None:
-        if model is self.state.model and id(model) not in self.roots and torch.is_grad_enabled():
+        if (
+            self.state.model is not None
+            and model is self.state.model
+            and id(model) not in self.roots
+            and torch.is_grad_enabled()
+        ):
             self.roots.add(id(model))
             self.ran.update(id(p) for p in model.parameters(recurse=False))
 

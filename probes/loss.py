@@ -109,11 +109,11 @@ class LossProbe(Probe):
         self._check_inputs(call, x, y)
         predicted, accuracy = predictions(call.name, x, y)
         if predicted is not None:
-            self.recent_predictions = (self.recent_predictions + [predicted])[-PREDICTION_WINDOW:]
-        if accuracy is not None:
+            self.recent_predictions = [*self.recent_predictions, predicted][-PREDICTION_WINDOW:]
+        if predicted is not None and accuracy is not None:
             counts = confusion_counts(predicted, y, section.n_classes)
             if counts is not None:
-                self.recent_confusions = (self.recent_confusions + [counts])[-PREDICTION_WINDOW:]
+                self.recent_confusions = [*self.recent_confusions, counts][-PREDICTION_WINDOW:]
             section.train_accuracy.append(round(accuracy, 4))
             section.train_accuracy_steps.append(self.state.steps)
 
@@ -156,7 +156,7 @@ class LossProbe(Probe):
         totals.loss_sum += value * batch
         totals.loss_samples += batch
         predicted, accuracy = predictions(call.name, x, y)
-        if accuracy is not None:
+        if predicted is not None and accuracy is not None:
             totals.correct += accuracy * batch
             totals.labelled += batch
             totals.add_confusion(predicted, y, self.section.n_classes)
@@ -208,10 +208,12 @@ class LossProbe(Probe):
         section.predicted_share = _majority_share(self.recent_predictions)
         section.eval_passes = [totals.as_pass(step) for step, totals in sorted(self.passes.items())]
         labelled = [
-            totals for _, totals in sorted(self.passes.items()) if totals.confusion is not None
+            totals.confusion
+            for _, totals in sorted(self.passes.items())
+            if totals.confusion is not None
         ]
         if labelled:
-            section.confusion = labelled[-1].confusion.tolist()
+            section.confusion = labelled[-1].tolist()
         if self.recent_confusions:
             section.train_confusion = torch.stack(self.recent_confusions).sum(0).tolist()
         return section
@@ -248,7 +250,7 @@ class _PassTotals:
 
 
 def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> int:
-    """What a summed loss adds up: the class targets that count (tokens not ignored), else the rows."""
+    """What a summed loss adds up: class targets that count (tokens not ignored), else the rows."""
     if (
         name in {"cross_entropy", "nll_loss"}
         and isinstance(y, torch.Tensor)
@@ -291,7 +293,7 @@ def constant_prediction_loss(
 
 def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:
     """The input of a logit loss holds probabilities: rows that sum to 1 for cross-entropy; for
-    the binary loss, values in [0, 1] that a sigmoid or softmax produced (logits can be in [0, 1])."""
+    the binary loss, values in [0, 1] that a sigmoid or softmax produced (logits may be too)."""
     if x.min() < 0 or x.max() > 1:
         return False
     if name == "cross_entropy" and x.dim() >= 2:
@@ -323,7 +325,7 @@ def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None
 def confusion_counts(
     predicted: torch.Tensor, target: Any, n_classes: int | None
 ) -> torch.Tensor | None:
-    """Counts of (true class, predicted class) for classification with at most MAX_CONFUSION classes."""
+    """Counts of (true class, predicted class) when classifying at most MAX_CONFUSION classes."""
     if not n_classes or n_classes > MAX_CONFUSION or not isinstance(target, torch.Tensor):
         return None
     truth, guess = target.flatten().long().cpu(), predicted.flatten().long().cpu()

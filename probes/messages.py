@@ -1,4 +1,4 @@
-"""Messages probe: warnings the run raised and the exception that ended it, with the phase it hit."""
+"""Messages probe: warnings the run raised and the exception ending it, with the phase it hit."""
 
 from __future__ import annotations
 

@@ -105,8 +105,8 @@ class ModelProbe(Probe):
         section.compiled = section.cls == "OptimizedModule"
         section.params = sum(p.numel() for p in model.parameters())
         section.trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        # Beside the init probe's values at the start, these tell a frozen layer never trained from one
-        # trained before it was frozen.
+        # Beside the init probe's values at the start, these tell a frozen layer never trained from
+        # one trained before it was frozen.
         section.frozen_stds = {
             name: float(p.detach().float().std())
             for name, p in model.named_parameters()
@@ -133,7 +133,7 @@ class ModelProbe(Probe):
 def _producing_layer(
     node: Any, outputs: dict[int, tuple[str, nn.Module, Any]], depth: int = 8
 ) -> tuple[str, nn.Module] | None:
-    """The linear layer (name, module) whose output reaches this node through linear-preserving ops only."""
+    """The linear layer (name, module) whose output reaches this node through linear ops only."""
     while node is not None and depth > 0:
         if id(node) in outputs:
             return outputs[id(node)][:2]
@@ -146,7 +146,7 @@ def _producing_layer(
 
 
 def _passes_linearly(node: Any) -> bool:
-    """The node maps its (first) input linearly: a reshape, a per-feature affine map, a constant scale."""
+    """The node maps its (first) input linearly: reshape, per-feature affine map, constant scale."""
     name = type(node).__name__
     if name in SCALING:
         first, *others = [n for n, _ in node.next_functions]
@@ -158,7 +158,13 @@ def _low_rank(first: nn.Module, second: nn.Module) -> bool:
     """A deliberate low-rank factorization (a LoRA adapter, a bottleneck projection): the map
     between the two layers is narrower than both what comes in and what goes out."""
     middle, given, produced = _width(first, "out"), _width(first, "in"), _width(second, "out")
-    return None not in (middle, given, produced) and middle < given and middle < produced
+    return (
+        middle is not None
+        and given is not None
+        and produced is not None
+        and middle < given
+        and middle < produced
+    )
 
 
 def _width(layer: nn.Module, side: str) -> int | None:

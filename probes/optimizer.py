@@ -1,4 +1,4 @@
-"""Optimizer probe: which optimizers, their settings, the LR each step, and whose parameters they hold."""
+"""Optimizer probe: the optimizers, their settings, the LR each step, whose parameters they hold."""
 
 from __future__ import annotations
 

@@ -11,20 +11,22 @@ calls:
   steps per batch times the loader's full length (a compressed run's passes are shorter than the
   script's). Otherwise it is stepped per epoch, that many times a pass.
 - **Epochs.** The length of the loop around the training passes, read from the live frames when a
-  pass begins (``diagnose.child.loopbound``). When it cannot be read: the passes the observed run saw
-  end (the script began another after each), a lower bound (a collapse early in them is early in any
-  longer run), or the scheduler's own length (total_steps, T_max, total_iters) when that is longer:
-  a schedule is taken to be planned for the length it was given, unless the loop says otherwise.
+  pass begins (``diagnose.child.loopbound``). When it cannot be read: the passes the observed run
+  saw end (the script began another after each), a lower bound (a collapse early in them is early in
+  any longer run), or the scheduler's own length (total_steps, T_max, total_iters) when that is
+  longer: a schedule is taken to be planned for the length it was given, unless the loop says
+  otherwise.
 - Without a training loader only the scheduler's own length says how long the run is.
 
-The schedule describes the run only while the LR each optimizer step uses is the scheduler's (up to a
-constant factor, as a replay that scales the LR applies): when another scheduler, the script itself
-or a replay holding the LR sets it too, nothing is projected. ReduceLROnPlateau lowers its LR on a
-metric the script passes it: it has no future to project either.
+The schedule describes the run only while the LR each optimizer step uses is the scheduler's (up to
+a constant factor, as a replay that scales the LR applies): when another scheduler, the script
+itself or a replay holding the LR sets it too, nothing is projected. ReduceLROnPlateau lowers its LR
+on a metric the script passes it: it has no future to project either.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import time
@@ -39,7 +41,8 @@ from diagnose.probes.optimizer import number
 from diagnose.probes.projection import Curve, first_lr, horizon, project
 from diagnose.probes.sections import ProjectedSchedule, ScheduleSection
 
-PER_EPOCH_MAX = 1.5  # scheduler steps per pass of a per-epoch schedule; a compressed pass has at least 8 batches
+# scheduler steps per pass of a per-epoch schedule; a compressed pass has at least 8 batches
+PER_EPOCH_MAX = 1.5
 PROJECTION_SECONDS = 0.5  # for all the schedulers of a run together
 
 
@@ -70,8 +73,9 @@ class _Tracked:
     lrs: list[float] = field(
         default_factory=list
     )  # the first group's LR after each of the script's steps
-    # the LR each optimizer step used over the one this scheduler had set: constant while the scheduler
-    # alone shapes the LR (a constant factor, as a replay that scales the LR applies, keeps the shape)
+    # the LR each optimizer step used over the one this scheduler had set: constant while the
+    # scheduler alone shapes the LR (a constant factor, as a replay that scales the LR applies,
+    # keeps the shape)
     ratios: tuple[float, float] = (math.inf, -math.inf)
 
     def compare(self, used: float, scheduled: float) -> None:
@@ -92,7 +96,8 @@ class ScheduleProbe(Probe):
     def __init__(self, state: Any) -> None:
         super().__init__(state)
         self.tracked: dict[int, _Tracked] = {}
-        # per loader: (batches before, each scheduler's steps before, loop length) at each pass start
+        # per loader, at each pass start: (batches before, each scheduler's steps before, loop
+        # length)
         self.passes: dict[int, list[tuple[int, dict[int, int], int | None]]] = {}
 
     def on_scheduler_step(self, scheduler: Any) -> None:
@@ -138,12 +143,15 @@ def _schedule(
         base_lr=number(optimizer.param_groups[0].get("initial_lr")) if optimizer else None,
     )
     if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
-        record.note = "it lowers the LR when a metric it is given stops improving: its future cannot be projected"
+        record.note = (
+            "it lowers the LR when a metric it is given stops improving: its future "
+            "cannot be projected"
+        )
         return record
     if not tracked.shapes_lr:
         record.note = (
-            "the optimizer stepped with other LRs than this scheduler set (another scheduler, the script "
-            "or a replay sets them too): the schedule alone does not describe the run"
+            "the optimizer stepped with other LRs than this scheduler set (another scheduler, the "
+            "script or a replay sets them too): the schedule alone does not describe the run"
         )
         return record
     try:
@@ -180,8 +188,8 @@ def _scheduled_lr(scheduler: Any) -> float:
 def plan_steps(
     starts: list[PassStart], now: PassStart, length: int | None, own: int | None
 ) -> Plan:
-    """The scheduler steps the whole run plans, from the pass starts over the training loader and the
-    state ``now`` (see the module's docstring); ``own`` is the scheduler's own length."""
+    """The scheduler steps the whole run plans, from the pass starts over the training loader and
+    the state ``now`` (see the module's docstring); ``own`` is the scheduler's own length."""
     if not starts:
         if own:
             return Plan(own)
@@ -206,7 +214,7 @@ def _per_epoch(starts: list[PassStart], now: PassStart, length: int | None) -> f
     marks = [*starts, now]
     spans = [
         (b.batches - a.batches, b.scheduler_steps - a.scheduler_steps)
-        for a, b in zip(marks, marks[1:])
+        for a, b in itertools.pairwise(marks)
     ]
     whole = spans[:-1]  # the last pass is still going
     batches, stepped = sum(b for b, _ in whole), sum(s for _, s in whole)

@@ -176,10 +176,10 @@ class OptimizerSection:
 
 @dataclass
 class ProjectedSchedule:
-    """One LR scheduler the script stepped, and its whole schedule over the run's planned length: the
-    steps observed, then a copy stepped on to the planned end. Steps count the script's
-    ``scheduler.step()`` calls. Each point of the curve stands for a span of steps: its first step and
-    the largest LR within it (a cyclic schedule's peaks are never lost)."""
+    """One LR scheduler the script stepped, and its whole schedule over the run's planned length:
+    the steps observed, then a copy stepped on to the planned end. Steps count the script's
+    ``scheduler.step()`` calls. Each point of the curve stands for a span of steps: its first step
+    and the largest LR within it (a cyclic schedule's peaks are never lost)."""
 
     cls: str
     observed_steps: int  # scheduler.step() calls the run made
@@ -187,8 +187,9 @@ class ProjectedSchedule:
     steps_per_epoch: float | None = None  # per pass over the full training loader
     planned_epochs: int | None = None
     planned_steps: int | None = None
-    # where the planned length comes from: "loop" (the length of the loop around the training passes),
-    # "passes" (the passes the observed run saw end: a lower bound), "horizon" (the scheduler's own length)
+    # where the planned length comes from: "loop" (the length of the loop around the training
+    # passes), "passes" (the passes the observed run saw end: a lower bound), "horizon" (the
+    # scheduler's own length)
     planned_from: str = ""
     horizon: int | None = (
         None  # the length the scheduler was given (total_steps, T_max, total_iters)
@@ -448,8 +449,8 @@ class RankRecord:
 @dataclass
 class DistributedSection:
     """A run launched as several processes (``--nproc-per-node``): the process group, whether the
-    trained model is wrapped in DistributedDataParallel, and every rank's record (the child fills its
-    own; the parent gathers them all into rank 0's section)."""
+    trained model is wrapped in DistributedDataParallel, and every rank's record (the child fills
+    its own; the parent gathers them all into rank 0's section)."""
 
     world_size: int = 1
     backend: str = ""

@@ -1,4 +1,4 @@
-"""Small tensor helpers shared by probes: finding tensors in batches and summarising them cheaply."""
+"""Tensor helpers shared by probes: finding tensors in batches and summarising them cheaply."""
 
 from __future__ import annotations
 
@@ -114,7 +114,11 @@ class TensorAccumulator:
             return
         per_feature = x.movedim(axis, 0).reshape(x.shape[axis], -1)
         sums, squares = per_feature.sum(1), (per_feature * per_feature).sum(1)
-        if self.feature_sum is None or self.feature_sum.shape != sums.shape:
+        if (
+            self.feature_sum is None
+            or self.feature_sq is None
+            or self.feature_sum.shape != sums.shape
+        ):
             self.feature_sum, self.feature_sq, self.feature_count = sums, squares, 0
         else:
             self.feature_sum = self.feature_sum + sums
@@ -132,7 +136,7 @@ class TensorAccumulator:
         )
         feature_mean: list[float] = []
         feature_std: list[float] = []
-        if self.feature_sum is not None and self.feature_count:
+        if self.feature_sum is not None and self.feature_sq is not None and self.feature_count:
             fm = self.feature_sum / self.feature_count
             fs = (self.feature_sq / self.feature_count - fm * fm).clamp_min(0).sqrt()
             feature_mean, feature_std = (

@@ -1,4 +1,4 @@
-"""Init probe: each weight's statistics before the first update, beside common initialiser scales."""
+"""Init probe: each weight's statistics before the first update, beside common init scales."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Reports: the Diagnosis (and its Evidence) rendered as Markdown, HTML, JSON and a terminal summary."""
+"""Reports: the Diagnosis (and its Evidence) as Markdown, HTML, JSON and a terminal summary."""

@@ -1,4 +1,4 @@
-"""The batch index page: every run's verdict and top cause, runs grouped by cause, links to reports."""
+"""Batch index page: every run's verdict and top cause, runs grouped by cause, links to reports."""
 
 from __future__ import annotations
 

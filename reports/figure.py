@@ -4,7 +4,8 @@ matplotlib is imported on first use (the CLI starts without it), on the Agg back
 are ``Figure`` objects drawn directly: no pyplot, no global figure state. Text stays SVG
 ``<text>`` (``svg.fonttype='none'``), which matplotlib escapes, and mathtext is off, so a layer
 called ``$x$`` or ``<b>`` shows as written. Ids are salted per plot and the date is left out, so
-the same evidence always gives the same bytes (``diagnose report evidence.json`` reproduces the page).
+the same evidence always gives the same bytes (``diagnose report evidence.json`` reproduces the
+page).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 MAX_POINTS = 400
 MAX_LABEL = 24
@@ -31,7 +33,7 @@ COLORS = {
     "muted": "#6e7781",
     "other": "#8250df",
 }
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "text.parse_math": False,
     "font.family": "sans-serif",
@@ -57,7 +59,7 @@ WIDE = (5.0, 2.8)
 
 @dataclass
 class Plot:
-    """One figure of the report: its element id (``plot-loss``), a title, a caption, the SVG markup."""
+    """One report figure: its element id (``plot-loss``), a title, a caption, the SVG markup."""
 
     id: str
     title: str
@@ -127,7 +129,7 @@ def spans_decades(values: Sequence[float]) -> bool:
 
 
 def log_scale(ax: Axes, axis: str = "y") -> None:
-    """A log axis labelled in plain numbers (0.001, 1e-05): the default labels are mathtext, which is off."""
+    """A log axis in plain numbers (0.001, 1e-05): the default labels are mathtext, which is off."""
     from matplotlib.ticker import Formatter
 
     class PlainLog(Formatter):
@@ -140,6 +142,7 @@ def log_scale(ax: Axes, axis: str = "y") -> None:
             if x <= 0:
                 return ""
             if self.minor:
+                assert self.axis is not None, "matplotlib sets the axis before formatting"
                 low, high = sorted(self.axis.get_view_interval())
                 mantissa = round(x / 10 ** math.floor(math.log10(x) + 1e-9))
                 if low <= 0 or math.log10(high / low) >= 2 or mantissa not in (2, 5):

@@ -42,7 +42,8 @@ def data_plot(diagnosis: Diagnosis, evidence: Evidence) -> Plot | None:
         _class_counts(axes[-1], data.class_counts)
     summary = inputs[0][1] if inputs else None
     caption = (
-        f"inputs {summary.dtype} {list(summary.shape)}, range {summary.min:.3g} to {summary.max:.3g}"
+        f"inputs {summary.dtype} {list(summary.shape)}, range {summary.min:.3g} to "
+        f"{summary.max:.3g}"
         if summary and summary.min is not None and summary.max is not None
         else ""
     )

@@ -56,7 +56,7 @@ def render_markdown(diagnosis: Diagnosis, evidence: Evidence, templates: Path | 
 
 
 def render_html(diagnosis: Diagnosis, evidence: Evidence, templates: Path | None = None) -> str:
-    """One self-contained page: styles inline, plots as inline SVG, no script, no external resource."""
+    """One self-contained page: styles inline, inline SVG plots, no script, no external resource."""
     view = build_view(diagnosis, evidence, plots=True)
     return environment(templates).get_template("report.html.j2").render(view=view)
 

@@ -28,7 +28,7 @@ class Signal:
 
 @dataclass
 class LayerRow:
-    """One parameter: its gradient norm and update ratio (last sample), its initial std and scales."""
+    """One parameter: gradient norm and update ratio (last sample), initial std and scales."""
 
     name: str
     grad_norm: str
@@ -49,7 +49,7 @@ class ActivationRow:
 
 
 def sparkline(values: list[float], width: int = 48) -> str:
-    """A Unicode sparkline; non-finite points show as '×'. Log scale when the range spans decades."""
+    """A Unicode sparkline; non-finite points show as '×'. Log scale if the range spans decades."""
     if not values:
         return ""
     step = max(1, math.ceil(len(values) / width))
@@ -150,8 +150,8 @@ def _projected_schedule(ev: Evidence) -> Signal | None:
         return None
     first = projected[0]
     value = (
-        f"{first.cls}: {first.lrs[0]:.3g} → {first.lrs[-1]:.3g} by step {first.planned_steps} of the planned "
-        f"run ({first.observed_steps} observed)"
+        f"{first.cls}: {first.lrs[0]:.3g} → {first.lrs[-1]:.3g} by step {first.planned_steps} of "
+        f"the planned run ({first.observed_steps} observed)"
     )
     if len(projected) > 1:
         value += f"; {len(projected) - 1} more scheduler(s)"

@@ -43,7 +43,8 @@ def plain_summary(diagnosis: Diagnosis, files: list[Path]) -> str:
     for rank, cause in enumerate(diagnosis.causes[:SHOWN], 1):
         fix = cause.fixes[0].text if cause.fixes else ""
         lines.append(
-            f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}, {status_label(cause)}: {fix}"
+            f"  {rank}. {cause.title} [{cause.id}] {cause.confidence:.0%}, "
+            f"{status_label(cause)}: {fix}"
         )
     if diagnosis.verdict == "not_learning" and diagnosis.ruled_out:
         lines.append(f"Ruled out by replays: {ruled_out(diagnosis)}")
@@ -60,7 +61,10 @@ def patch_line(diagnosis: Diagnosis) -> str:
     if patch is None:
         return ""
     if patch.offered:
-        return f"Patch for {patch.cause}, verified by running it: {patch.summary} (fix.patch, patched/)"
+        return (
+            f"Patch for {patch.cause}, verified by running it: {patch.summary} "
+            "(fix.patch, patched/)"
+        )
     return f"No patch for {patch.cause}: {patch.reason}"
 
 
@@ -102,7 +106,7 @@ def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
 
 
 class LiveProgress(Progress):
-    """A live line for the running scenario (spinner, step count, elapsed), and a line per finished one."""
+    """A live line for the running scenario (spinner, steps, elapsed), a line per finished one."""
 
     def __init__(self, console: Console) -> None:
         self.console = console

@@ -15,6 +15,7 @@ from diagnose.diagnosis import (
     SourceRef,
 )
 from diagnose.evidence import Evidence
+from diagnose.probes.sections import Frame
 from diagnose.reports.figure import Plot
 from diagnose.reports.signals import (
     ActivationRow,
@@ -140,7 +141,7 @@ class ReportView:
 
 
 def build_view(diagnosis: Diagnosis, evidence: Evidence, plots: bool = False) -> ReportView:
-    """The view of a report; ``plots`` draws the evidence figures (for HTML: slow-ish, needs matplotlib)."""
+    """A report's view; ``plots`` draws evidence figures (for HTML: slow-ish, needs matplotlib)."""
     run = evidence.observe
     exception = diagnosis.exception
     view = ReportView(
@@ -219,8 +220,8 @@ def _status_note(cause: CauseReport) -> str:
     """Why a likely cause is not confirmed (or what makes a consequence one)."""
     if cause.status == "consequence":
         return (
-            f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its symptoms: "
-            f"{cause.consequence_of} is the root."
+            f"Its fix helped, but so did the fix of {cause.consequence_of}, which also removed its "
+            f"symptoms: {cause.consequence_of} is the root."
         )
     if cause.confirmed or cause.status != "supported":
         return ""
@@ -294,5 +295,5 @@ def _diff_kind(line: str) -> str:
     return {"@": "hunk", "+": "add", "-": "del"}.get(line[:1], "context")
 
 
-def _where(ref: SourceRef | object) -> str:
+def _where(ref: SourceRef | Frame) -> str:
     return f"{Path(ref.file).name}:{ref.line}"

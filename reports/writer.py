@@ -1,4 +1,4 @@
-"""Write the report files: atomically, only under the output folder, never over a file we did not write."""
+"""Write report files: atomically, only in the output folder, never over a file we did not write."""
 
 from __future__ import annotations
 

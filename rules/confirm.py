@@ -1,14 +1,15 @@
-"""Does a replay confirm a cause? Compare the run with the cause's own fix applied against the observed
-run, and hold that against learning. Only fixes confirm: the rule schema refuses a control
+"""Does a replay confirm a cause? Compare the run with the cause's own fix applied against the
+observed run, and hold that against learning. Only fixes confirm: the rule schema refuses a control
 experiment as a cause's ``confirm``."""
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 
 from diagnose.diagnosis import Confirmation
-from diagnose.evidence import Evidence, ObservedRun
+from diagnose.evidence import Evidence, ObservedRun, ScenarioRun
 from diagnose.rules.findings import finite_values, mean, median, window
 from diagnose.rules.learning import Learning, learns
 from diagnose.rules.loader import RuleBook
@@ -29,9 +30,9 @@ STILL_CLIMBS = (
 def confirm_all(
     evidence: Evidence, book: RuleBook, searched: frozenset[str], failing: bool
 ) -> dict[str, Confirmation]:
-    """The confirmation of every cause whose fix replay ran. On a failing run, a fix whose replay then
-    learns by the standard a healthy run must meet removed the failure, whatever scale its loss is
-    on (a mean instead of a sum). A fix the repair search tried blindly (``searched``) names its
+    """The confirmation of every cause whose fix replay ran. On a failing run, a fix whose replay
+    then learns by the standard a healthy run must meet removed the failure, whatever scale its loss
+    is on (a mean instead of a sum). A fix the repair search tried blindly (``searched``) names its
     cause only when its replay learns: an improvement alone may be noise or a side effect."""
     learning: dict[str, Learning] = {}
 
@@ -97,7 +98,7 @@ def _crashed(run: ObservedRun) -> str | None:
 
 
 def training_improves(
-    before: ObservedRun, after: ObservedRun, compare_loss: bool = True
+    before: ObservedRun, after: ScenarioRun, compare_loss: bool = True
 ) -> Verdict:
     """No more NaN, or training accuracy up 10 points, or the loss down 20% without accuracy
     dropping (loss values are compared only when the fix keeps the loss's scale)."""
@@ -112,7 +113,8 @@ def training_improves(
         if late is not None and start and start > 0 and late > STILL_CLIMBS * start:
             return (
                 False,
-                f"no NaN/Inf in {steps} steps, but the loss still climbs from {start:.4g} to {late:.4g}",
+                f"no NaN/Inf in {steps} steps, but the loss still climbs from "
+                f"{start:.4g} to {late:.4g}",
                 None,
                 late,
             )
@@ -122,8 +124,15 @@ def training_improves(
             None,
             late,
         )
-    accuracy = _late(before.loss.train_accuracy), _late(after.loss.train_accuracy)
-    gain = accuracy[1] - accuracy[0] if None not in accuracy else None
+    accuracy = was_accuracy, now_accuracy = (
+        _late(before.loss.train_accuracy),
+        _late(after.loss.train_accuracy),
+    )
+    gain = (
+        now_accuracy - was_accuracy
+        if was_accuracy is not None and now_accuracy is not None
+        else None
+    )
     if gain is not None and gain >= ACCURACY_GAIN:
         return (
             True,
@@ -146,7 +155,7 @@ def training_improves(
     return False, f"training loss {medians[0]:.4g} → {medians[1]:.4g} over the same steps", *medians
 
 
-def _first_nonfinite_after_fork(run: ObservedRun) -> int | None:
+def _first_nonfinite_after_fork(run: ScenarioRun) -> int | None:
     """The first NaN/Inf loss the fix could have prevented: the loss of the fork step itself was
     computed before the intervention became active."""
     fork = run.intervention.activated_at_step if run.intervention else None
@@ -164,7 +173,7 @@ def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
     Both runs start from the same step; the calmer start is the scale, since a run that blows up
     at once would make any gain look immaterial."""
     starts = [
-        abs(median(start))
+        abs(statistics.median(start))
         for start in (finite_values(before[:3]), finite_values(after[:3]))
         if start
     ]
@@ -182,8 +191,8 @@ def _loss_improved(before: list[float], after: list[float]) -> Verdict | None:
     return None
 
 
-def accuracy_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
-    """For fixes that change how the loss is computed, so loss values before and after differ in scale."""
+def accuracy_improves(before: ObservedRun, after: ScenarioRun) -> Verdict:
+    """For fixes changing how the loss is computed, so losses before and after differ in scale."""
     return training_improves(before, after, compare_loss=False)
 
 
@@ -194,7 +203,7 @@ def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
     ]
     if len(losses[0]) < 2 or len(losses[1]) < 2:
         return False, "too few validation passes to compare", None, None
-    was, now = median(losses[0][-3:]), median(losses[1][-3:])
+    was, now = statistics.median(losses[0][-3:]), statistics.median(losses[1][-3:])
     return now <= 0.9 * was, f"validation loss {was:.4g} → {now:.4g}", was, now
 
 
@@ -221,7 +230,7 @@ def minority_recovers(before: ObservedRun, after: ObservedRun) -> Verdict:
     counts = before.data.class_counts if before.data else {}
     if not counts:
         return predictions_diversify(before, after)
-    rarest = min(counts, key=counts.get)
+    rarest = min(counts, key=counts.__getitem__)
     for where, table in (("validation", "confusion"), ("training", "train_confusion")):
         was, now = (_recall(run, table, rarest) for run in (before, after))
         if was is not None and now is not None:
@@ -250,7 +259,7 @@ def no_crash(before: ObservedRun, after: ObservedRun) -> Verdict:
     )
 
 
-CRITERIA: dict[str, Callable[[ObservedRun, ObservedRun], Verdict]] = {
+CRITERIA: dict[str, Callable[[ObservedRun, ScenarioRun], Verdict]] = {
     "training_improves": training_improves,
     "accuracy_improves": accuracy_improves,
     "validation_improves": validation_improves,

@@ -13,7 +13,7 @@ from diagnose.rules.findings import Finding, detector
 def exception_matches(
     ev: Evidence, patterns: Sequence[str] = (), types: Sequence[str] = ()
 ) -> Finding:
-    """The run raised an exception whose type is one of ``types`` or whose message matches a pattern."""
+    """The run raised an exception of a type in ``types`` or whose message matches a pattern."""
     exception = ev.observe.messages.exception if ev.observe.messages else None
     if exception is None:
         return Finding.no("the script raised no exception")

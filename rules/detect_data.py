@@ -110,7 +110,7 @@ def normalize_on_standardized(
     far_std: float = 5.0,
     far_mean: float = 2.0,
 ) -> Finding:
-    """A torchvision normalize given data that is already standardized, or two normalizes per sample."""
+    """A torchvision normalize given already standardized data, or two normalizes per sample."""
     data = observed(ev, "data")
     if data.normalize_calls_per_sample and data.normalize_calls_per_sample >= 1.9:
         return Finding.yes(
@@ -170,7 +170,7 @@ def class_shares_shift(ev: Evidence, min_factor: float = 4.0, min_share: float =
     held_out = min(
         (
             loader.dataset_size
-            for loader in ev.observe.data.loaders
+            for loader in observed(ev, "data").loaders
             if loader.role == "eval" and loader.dataset_size
         ),
         default=0,
@@ -201,8 +201,9 @@ def class_shares_shift(ev: Evidence, min_factor: float = 4.0, min_share: float =
 
 @detector
 def targets_from_inputs(ev: Evidence, min_share: float = 0.5) -> Finding:
-    """The targets are the model's own input tokens, shifted to the next position (language modelling)
-    or as they are: they match their inputs by construction, and their balance is the text's."""
+    """The targets are the model's own input tokens, shifted to the next position (language
+    modelling) or as they are: they match their inputs by construction, and their balance is the
+    text's."""
     share = observed(ev, "data").targets_from_inputs
     if share is None:
         raise NotEvaluated("no integer sequence input to compare the targets with")
@@ -222,7 +223,8 @@ def targets_from_inputs(ev: Evidence, min_share: float = 0.5) -> Finding:
 def predictions_collapsed(ev: Evidence, min_share: float = 0.98) -> Finding:
     """The model predicts one class although the labels it trains on hold several. A model may
     predict the majority as often as it occurs; collapse is predicting it more than halfway from
-    there to always. Without labels read from the data (a GAN's constant targets), it cannot be told."""
+    there to always. Without labels read from the data (a GAN's constant targets), it cannot be
+    told."""
     share = require(observed(ev, "loss").predicted_share, "classification prediction")
     counts = ev.observe.data.class_counts if ev.observe.data else {}
     if len(counts) < 2:
@@ -333,8 +335,8 @@ def targets_look_like_classes(ev: Evidence, max_classes: int = 100) -> Finding:
 
 @detector
 def targets_are_values(ev: Evidence) -> Finding:
-    """A classification loss given real-valued targets outside [0, 1]: regression targets. Soft labels
-    and smoothed one-hot targets are probabilities and stay within [0, 1]."""
+    """A classification loss given real-valued targets outside [0, 1]: regression targets. Soft
+    labels and smoothed one-hot targets are probabilities and stay within [0, 1]."""
     loss = observed(ev, "loss")
     if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("no classification loss")

@@ -78,8 +78,9 @@ def sampler_epoch_fixed(ev: Evidence, min_passes: int = 2) -> Finding:
 
 @detector
 def eval_unreduced(ev: Evidence) -> Finding:
-    """Validation on a sharded loader (each rank evaluates its own part of the data) while the script
-    reduces or gathers nothing across ranks: what rank 0 reports covers 1/N of the validation data."""
+    """Validation on a sharded loader (each rank evaluates its own part of the data) while the
+    script reduces or gathers nothing across ranks: what rank 0 reports covers 1/N of the validation
+    data."""
     section, data = observed(ev, "distributed"), observed(ev, "data")
     loss = ev.observe.loss
     passes = [p for p in (loss.eval_passes if loss else []) if p.forwards or p.loss is not None]
@@ -91,7 +92,8 @@ def eval_unreduced(ev: Evidence) -> Finding:
     first = section.ranks[0] if section.ranks else None
     if first is None or first.metric_reductions:
         return Finding.no(
-            f"rank 0 reduced or gathered its numbers {first.metric_reductions if first else 0} times"
+            f"rank 0 reduced or gathered its numbers {first.metric_reductions if first else 0} "
+            "times"
         )
     return Finding.yes(
         0.9,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import REGRESSION_LOSSES
@@ -73,8 +74,9 @@ def _val_curve(ev: Evidence, min_passes: int) -> tuple[list[int], list[float]]:
 
 
 def _train_loss_near(ev: Evidence, step: int, points: int = 10) -> float | None:
-    """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs included),
-    each step counted once at its best evaluation: an LBFGS line search tries worse points first."""
+    """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs
+    included), each step counted once at its best evaluation: an LBFGS line search tries worse
+    points first."""
     loss = observed(ev, "loss")
     best: dict[int, float] = {}
     for at, value in zip(loss.steps, loss.values):
@@ -90,7 +92,7 @@ def val_loss_rising(
     """Validation loss rising after its best pass while the training loss keeps falling."""
     steps, losses = _val_curve(ev, min_passes)
     best = min(range(len(losses)), key=losses.__getitem__)
-    recent = median(losses[-after_best:])
+    recent = statistics.median(losses[-after_best:])
     rise = recent / losses[best] - 1 if losses[best] > 0 else 0.0
     if len(losses) - 1 - best < after_best or rise < min_rise:
         return Finding.no(f"validation loss {losses[best]:.4g} at best, {losses[-1]:.4g} last")
@@ -113,7 +115,7 @@ def generalization_gap(ev: Evidence, min_ratio: float = 5.0, min_passes: int = 2
     train = finite_values(observed(ev, "loss").values)
     if len(train) < 10:
         raise NotEvaluated("fewer than 10 finite training loss values")
-    train_late, val_late = median(window(train, 0.8, 1.0)), losses[-1]
+    train_late, val_late = statistics.median(window(train, 0.8, 1.0)), losses[-1]
     if train_late <= 0 or val_late / train_late < min_ratio:
         return Finding.no(
             f"validation/training loss ratio {val_late / train_late if train_late > 0 else 0:.3g}"
@@ -141,7 +143,7 @@ def val_at_chance(
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
     if len(scored) < min_passes:
         return _val_loss_at_chance(ev, margin, min_passes)
-    accuracy = median([p.accuracy for p in scored[-3:]])
+    accuracy = statistics.median([p.accuracy for p in scored[-3:]])
     chance, basis = _chance_accuracy(ev, scored[-1].loss, accuracy)
     if chance is None:
         return Finding.no(f"validation accuracy {accuracy:.1%}")
@@ -166,7 +168,7 @@ def _val_loss_at_chance(ev: Evidence, margin: float, min_passes: int) -> Finding
     values = finite_values([p.loss for p in loss.eval_passes if p.kind == loss.kind])
     if len(values) < min_passes:
         raise NotEvaluated(f"fewer than {min_passes} validation passes with a {loss.kind}")
-    chance, late = chance_loss(ev), median(values[-3:])
+    chance, late = chance_loss(ev), statistics.median(values[-3:])
     if late < (1 - margin) * chance:
         return Finding.no(f"validation {loss.kind} {late:.4g}, constant prediction {chance:.4g}")
     return Finding.yes(
@@ -203,7 +205,8 @@ def train_fits_worse_than_val(
     at its best validation pass. A model fits what it trains on at least as well as what it never
     saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
     regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
-    pass keeps the signal when the model starts memorizing the wrong labels and validation worsens."""
+    pass keeps the signal when the model starts memorizing the wrong labels and validation
+    worsens."""
     steps, losses = _val_curve(ev, min_passes)
     logged = len(set(observed(ev, "loss").steps))
     train, best = (
@@ -221,20 +224,22 @@ def train_fits_worse_than_val(
         if accuracy_gap
         else ""
     )
-    # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is already telling.
+    # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is
+    # already telling.
     return Finding.yes(
         max(
             scaled(ratio, 1.0, 1.5 * min_ratio),
             scaled(accuracy_gap or 0, 0.0, 3 * min_accuracy_gap),
         ),
-        f"late in training the training loss is {train:.3g} against {best:.3g} on validation data at "
-        f"its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
+        f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
+        f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
     )
 
 
 def _accuracy_gap(ev: Evidence, late: float = 0.6, points: int = 2) -> float | None:
     """The best validation accuracy minus the training accuracy over the last stretch of the run
-    (training accuracy is sampled sparsely once the first steps are past), when both were measured."""
+    (training accuracy is sampled sparsely once the first steps are past), when both were
+    measured."""
     loss = observed(ev, "loss")
     passes = [p.accuracy for p in loss.eval_passes if p.accuracy is not None]
     if not passes or not loss.train_accuracy_steps:

@@ -4,6 +4,7 @@ the loss fit the task and the model's output, and is the loss curve moving at al
 from __future__ import annotations
 
 import math
+import statistics
 
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import REGRESSION_LOSSES, InitLayer
@@ -272,7 +273,7 @@ def single_unit_classifier(ev: Evidence) -> Finding:
 
 @detector
 def output_range_mismatch(ev: Evidence) -> Finding:
-    """Regression outputs that stay on one side of a bound the targets cross (ReLU/sigmoid heads)."""
+    """Regression outputs staying on one side of a bound the targets cross (ReLU/sigmoid heads)."""
     loss, data = observed(ev, "loss"), observed(ev, "data")
     targets = require(data.targets, "training target")
     if loss.kind not in REGRESSION_LOSSES or loss.output_min is None or targets.min is None:
@@ -332,10 +333,10 @@ def unregistered_layers(ev: Evidence) -> Finding:
 def sum_reduction(
     ev: Evidence, min_fraction: float = 0.5, min_batch: int = 8, mean_divisor: float = 0.5
 ) -> Finding:
-    """A loss summed over the batch, so its gradients grow with the batch size. A sum that the script
-    divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face computes
-    its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding and
-    gradient accumulation make the divisor differ from this batch's count)."""
+    """A loss summed over the batch, so its gradients grow with the batch size. A sum that the
+    script divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face
+    computes its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding
+    and gradient accumulation make the divisor differ from this batch's count)."""
     loss = observed(ev, "loss")
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
@@ -372,7 +373,8 @@ def dropout_too_high(ev: Evidence, max_p: float = 0.75) -> Finding:
 @detector
 def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
     values = _curve(ev)
-    early, late = median(window(values, 0, 0.1)), median(window(values, 0.8, 1.0))
+    early = statistics.median(window(values, 0, 0.1))
+    late = statistics.median(window(values, 0.8, 1.0))
     improvement = (early - late) / abs(early) if early else 0.0
     if improvement >= min_improvement:
         return Finding.no(f"loss improved {improvement:.0%} ({early:.4g} → {late:.4g})")
@@ -387,7 +389,7 @@ def loss_not_improving(ev: Evidence, min_improvement: float = 0.05) -> Finding:
 def loss_at_chance(ev: Evidence, tolerance: float = 0.1) -> Finding:
     loss, values = observed(ev, "loss"), _curve(ev)
     chance = chance_loss(ev)
-    late = median(window(values, 0.8, 1.0))
+    late = statistics.median(window(values, 0.8, 1.0))
     if abs(late - chance) > tolerance * chance:
         return Finding.no(f"loss {late:.4g} vs chance {chance:.4g}")
     baseline = (
@@ -442,7 +444,7 @@ def chance_loss(ev: Evidence) -> float:
         constants = finite_values(loss.constant_values)
         if len(constants) < MIN_CURVE:
             raise NotEvaluated("too few batches measured for the loss of a constant prediction")
-        return median(constants)
+        return statistics.median(constants)
     if loss.kind not in CLASSIFICATION_LOSSES:
         raise NotEvaluated("not a classification loss")
     if loss.weighted_calls:
@@ -530,9 +532,9 @@ def narrow_hidden_layer(ev: Evidence, min_width: int = 2) -> Finding:
 
 
 def _hidden_widths(ev: Evidence) -> list[tuple[int, str]]:
-    """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a convolution's
-    channels share their work with the positions) and of each recurrent
-    state (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""
+    """Units of each dense hidden activation (the output's own softmax/sigmoid aside; a
+    convolution's channels share their work with the positions) and of each recurrent state
+    (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are the state)."""
     loss = ev.observe.loss
     outputs = loss.output_shape[-1] if loss and loss.output_shape else None
     activations = ev.observe.activations

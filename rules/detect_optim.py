@@ -4,6 +4,7 @@ activations, learning-rate settings and gradient bookkeeping."""
 from __future__ import annotations
 
 import math
+import statistics
 
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import ActivationSample, ActivationStat, GradSample
@@ -40,9 +41,9 @@ def loss_diverging(ev: Evidence, min_ratio: float = 3.0) -> Finding:
     values = finite_values(observed(ev, "loss").values)
     if len(values) < 10:
         raise NotEvaluated("fewer than 10 finite loss values")
-    early = median(values[:3])  # where the loss started, not where it had already got to
+    early = statistics.median(values[:3])  # where the loss started, not where it had already got to
     width = max(3, len(values) // 20)
-    peak = max(median(values[i : i + width]) for i in range(len(values) - width + 1))
+    peak = max(statistics.median(values[i : i + width]) for i in range(len(values) - width + 1))
     if early <= 0 or peak / early < min_ratio:
         return Finding.no(f"peak/initial loss {peak / early if early > 0 else 0:.3g}")
     return Finding.yes(
@@ -87,7 +88,7 @@ def updates_tiny(ev: Evidence, min_ratio: float = 1e-5, first_samples: int = 5) 
     ratios = [r for r in map(_median_ratio, samples) if r]
     if not ratios:
         raise NotEvaluated("no non-zero parameter update was measured")
-    typical = median(ratios)
+    typical = statistics.median(ratios)
     if typical >= min_ratio:
         return Finding.no(f"median update/weight ratio {typical:.3g}")
     return Finding.yes(
@@ -157,7 +158,7 @@ def grads_vanish(ev: Evidence, max_ratio: float = 1e-4, min_layers: int = 3) -> 
             ratios.append(relative[0] / relative[-1])
     if not ratios:
         raise NotEvaluated("no sample with gradients in two layers")
-    typical = median(ratios)
+    typical = statistics.median(ratios)
     if typical > max_ratio:
         return Finding.no(f"first/last layer relative gradient {typical:.3g}")
     return Finding.yes(
@@ -279,7 +280,9 @@ def relu_dead(
     start, end = _dead_share(samples[0]), _dead_share(samples[-1])
     if start is None:
         raise NotEvaluated("no ReLU activation was observed")
-    for (overall, worst), weight, when in (
+    # A last sample without ReLUs leaves `end` None and fails here (the engine then reports the
+    # detector's error): see issue 23.
+    for (overall, worst), weight, when in (  # type: ignore[misc]
         (start, 1.0, "from the first step"),
         (end, later_weight, "by the end"),
     ):
@@ -350,8 +353,9 @@ def lr_atypical(
         if off:
             return Finding.yes(
                 scaled(decades(info.lr / limit), 0, 1.5),
-                f"{info.cls} with lr={info.lr:g} is far {'above' if direction == 'high' else 'below'} "
-                f"the usual range for {info.cls} (limit {limit:g})",
+                f"{info.cls} with lr={info.lr:g} is far "
+                f"{'above' if direction == 'high' else 'below'} the usual range for {info.cls} "
+                f"(limit {limit:g})",
                 where="optimizer",
             )
     return Finding.no()

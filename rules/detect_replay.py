@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from diagnose.evidence import Evidence, ObservedRun
+import statistics
+
+from diagnose.evidence import Evidence, ObservedRun, ScenarioRun
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
@@ -68,14 +70,14 @@ def _fits(
     finite = finite_values(losses)
     if len(finite) < 5 or len(finite) < len(losses) // 2:
         return False, "the loss became NaN" if len(finite) < len(losses) else "too few steps"
-    late = median(window(finite, 0.8, 1.0))
+    late = statistics.median(window(finite, 0.8, 1.0))
     accuracy = median(window(accuracies, 0.8, 1.0)) if len(accuracies) >= 5 else None
     fitted = late <= fraction * finite[0] or (accuracy is not None and accuracy >= FIT_ACCURACY)
     acc = f", accuracy {accuracy:.0%}" if accuracy is not None else ""
     return fitted, f"loss {finite[0]:.4g} → {late:.4g} on one fixed batch{acc}"
 
 
-def _replay(ev: Evidence, name: str) -> ObservedRun:
+def _replay(ev: Evidence, name: str) -> ScenarioRun:
     if name not in ev.scenarios:
         raise NotEvaluated(f"the {name} replay did not run")
     return ev.scenarios[name]
@@ -135,8 +137,8 @@ def labels_carry_no_signal(ev: Evidence, max_ratio: float = 0.85) -> Finding:
     if true is None or permuted is None or permuted <= 0:
         raise NotEvaluated("too few finite losses in the label control")
     detail = (
-        f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} with the "
-        f"true labels and {permuted:.4g} with shuffled labels"
+        f"the loop learns one batch, yet on the same fixed batches the mean loss is {true:.4g} "
+        f"with the true labels and {permuted:.4g} with shuffled labels"
     )
     return Finding.yes(1.0, detail) if true / permuted >= max_ratio else Finding.no(detail)
 
@@ -155,17 +157,18 @@ def input_ignored(ev: Evidence, tolerance: float = 0.05) -> Finding:
         median(window(finite_values(run.values), 0.8, 1.0)) if finite_values(run.values) else None
         for run in (observed, zeroed)
     ]
-    if None in late or not late[0]:
+    observed_late, zeroed_late = late
+    if observed_late is None or zeroed_late is None or not observed_late:
         raise NotEvaluated("too few finite losses")
-    gap = abs(late[1] - late[0]) / abs(late[0])
+    gap = abs(zeroed_late - observed_late) / abs(observed_late)
     if gap > tolerance:
         return Finding.no(
-            f"with zeroed inputs the loss ends at {late[1]:.4g} instead of {late[0]:.4g}"
+            f"with zeroed inputs the loss ends at {zeroed_late:.4g} instead of {observed_late:.4g}"
         )
     return Finding.yes(
         scaled(tolerance - gap, 0, tolerance),
         f"with every input replaced by zeros the loss ends "
-        f"at {late[1]:.4g}, as with the real inputs ({late[0]:.4g})",
+        f"at {zeroed_late:.4g}, as with the real inputs ({observed_late:.4g})",
     )
 
 
@@ -175,7 +178,7 @@ def custom_backward(ev: Evidence, expect: str = "wrong", max_error: float = 1e-3
     checked = [r for r in (section.results if section else []) if r.relative_error is not None]
     if not checked:
         raise NotEvaluated("no custom autograd.Function could be checked")
-    wrong = [r for r in checked if r.relative_error > max_error]
+    wrong = [r for r in checked if r.relative_error is not None and r.relative_error > max_error]
     if bool(wrong) != (expect == "wrong"):
         return Finding.no()
     if wrong:

@@ -1,4 +1,4 @@
-"""Detectors of the LR schedule over the whole planned run, beyond the steps the run was observed for."""
+"""Detectors of the LR schedule over the whole planned run, beyond the steps observed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from diagnose.rules.findings import Finding, NotEvaluated, detector, observed
 
 PLANNED_FROM = {
     "loop": "the length of the loop around the passes over the training data",
-    "passes": "at least the epochs the observed run saw end, as the script's epoch count could not be read",
+    "passes": (
+        "at least the epochs the observed run saw end, as the script's epoch count could not be "
+        "read"
+    ),
     "horizon": "the length the scheduler was given",
 }
 
@@ -83,10 +86,12 @@ def _detail(
     end = (
         f"to the planned end ({schedule.lrs[-1]:.2g})"
         if not schedule.stopped
-        else f"through step {schedule.steps[-1]} ({schedule.lrs[-1]:.2g}; the projection stopped: {schedule.stopped})"
+        else f"through step {schedule.steps[-1]} ({schedule.lrs[-1]:.2g}; the projection stopped: "
+        f"{schedule.stopped})"
     )
     return (
-        f"{schedule.cls}{rate}: projected over the run's planned {schedule.planned_steps} steps{epochs} "
-        f"({basis}), the learning rate falls below {min_drop:g}x its peak {peak:.3g} by step {step} "
-        f"({share:.0%} of the run) and stays there {end}; {schedule.observed_steps} steps were observed"
+        f"{schedule.cls}{rate}: projected over the run's planned {schedule.planned_steps} "
+        f"steps{epochs} ({basis}), the learning rate falls below {min_drop:g}x its peak {peak:.3g} "
+        f"by step {step} ({share:.0%} of the run) and stays there {end}; {schedule.observed_steps} "
+        "steps were observed"
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from diagnose.diagnosis import Confirmation
+from diagnose.diagnosis import Confirmation, Status, SymptomStatus
 from diagnose.evidence import Evidence
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.findings import Finding, NotEvaluated
@@ -40,7 +40,7 @@ TIE_BREAK = 0.1
 @dataclass
 class SymptomResult:
     symptom: Symptom
-    status: str
+    status: SymptomStatus
     strength: float = 0.0
     detail: str = ""
     where: str | None = None
@@ -68,7 +68,7 @@ class CauseScore:
         return self.fix_helped and self.consequence_of is None
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         if self.consequence_of is not None:
             return "consequence"
         if self.confirmed:
@@ -112,7 +112,7 @@ def evaluate(symptom: Symptom, evidence: Evidence) -> SymptomResult:
 
 
 def edge_strength(edge: Edge, results: dict[str, SymptomResult]) -> float | None:
-    """``weight x strength`` when the edge fires, 0 when it does not, None when it cannot be told."""
+    """``weight x strength`` when the edge fires, 0 if it does not, None when it cannot be told."""
     if any(results[s].status == "fired" for s in edge.none_of):
         return 0.0
     required = [results[s] for s in edge.all_of]
@@ -134,11 +134,11 @@ def score_causes(
     confirmations: dict[str, Confirmation] | None = None,
     searched: frozenset[str] = frozenset(),
 ) -> list[CauseScore]:
-    """Score every cause; a replay that confirms a cause (its fix removes the symptom) lifts it to at
-    least CONFIRMED_FLOOR, one whose fix did not help halves it. Only causes with evidence of their
-    own can be confirmed (a fix may help for reasons other than this cause), except those the repair
-    search tried (``searched``): on a failing run that no rule explains, the fix that repairs it is the
-    evidence."""
+    """Score every cause; a replay that confirms a cause (its fix removes the symptom) lifts it to
+    at least CONFIRMED_FLOOR, one whose fix did not help halves it. Only causes with evidence of
+    their own can be confirmed (a fix may help for reasons other than this cause), except those the
+    repair search tried (``searched``): on a failing run that no rule explains, the fix that repairs
+    it is the evidence."""
     scores: dict[str, CauseScore] = {}
     for cause_id in book.explanation_order():
         score = CauseScore(book.causes[cause_id])
@@ -163,7 +163,8 @@ def score_causes(
         if verdict is not None and (score.confidence >= MIN_EVIDENCE or cause_id in searched):
             score.confirmation = verdict
             # An unhelpful fix weakens what was inferred from consequences; a bug observed directly
-            # (a step run in eval mode) is still there, it just did no measurable harm in the replay.
+            # (a step run in eval mode) is still there, it just did no measurable harm in the
+            # replay.
             score.confidence = (
                 max(score.confidence, CONFIRMED_FLOOR)
                 if verdict.confirmed

@@ -11,11 +11,14 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, TypeVar
 
 from diagnose.evidence import Evidence
 
-Detector = Callable[..., "Finding"]
+# A detector takes the Evidence, then its rule's ``params`` as keyword arguments.
+Detector = Callable[Concatenate[Evidence, ...], "Finding"]
+DetectorT = TypeVar("DetectorT", bound=Detector)
+T = TypeVar("T")
 
 
 class NotEvaluated(Exception):
@@ -24,7 +27,7 @@ class NotEvaluated(Exception):
 
 @dataclass(frozen=True)
 class Finding:
-    """A detector's verdict: did the symptom show, how strongly (0..1), and the numbers behind it."""
+    """A detector's verdict: did the symptom show, how strongly (0..1), the numbers behind it."""
 
     fired: bool
     strength: float = 0.0
@@ -40,13 +43,13 @@ class Finding:
         return cls(False, 0.0, detail)
 
 
-def detector(function: Callable[..., Finding]) -> Callable[..., Finding]:
+def detector(function: DetectorT) -> DetectorT:
     """Mark a function as part of the detector library (rules name it in ``detector:``)."""
     function.is_detector = True  # type: ignore[attr-defined]
     return function
 
 
-def require(value: Any, what: str) -> Any:
+def require(value: T | None, what: str) -> T:
     """The value, or NotEvaluated when it is missing."""
     if value is None or value == [] or value == {}:
         raise NotEvaluated(f"no {what} was observed")

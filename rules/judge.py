@@ -13,6 +13,7 @@ from diagnose.diagnosis import (
     ScenarioReport,
     SourceRef,
     SymptomReport,
+    Verdict,
 )
 from diagnose.evidence import Evidence, ObservedRun
 from diagnose.rules.confirm import confirm_all
@@ -142,7 +143,7 @@ def _cause_report(score: CauseScore, run: ObservedRun) -> CauseReport:
         evidence=[_item(r) for r in score.support],
         refuted_by=[_item(r) for r in score.refuted_by],
         fixes=[Fix(text=cause.fix.strip(), code=cause.example.strip())],
-        where=next((ref for ref in map(lambda k: source_ref(run, k), keys) if ref), None),
+        where=next((ref for ref in (source_ref(run, k) for k in keys) if ref), None),
     )
 
 
@@ -179,8 +180,8 @@ def _symptom_report(result: SymptomResult) -> SymptomReport:
 
 
 def _ruled_out(scores: list[CauseScore]) -> list[RuledOut]:
-    """Causes an experiment spoke against: their fix replay did not help and nothing observed directly
-    keeps them likely, or a control refuted them."""
+    """Causes an experiment spoke against: their fix replay did not help and nothing observed
+    directly keeps them likely, or a control refuted them."""
     found = []
     for score in scores:
         if (
@@ -207,7 +208,7 @@ def _ruled_out(scores: list[CauseScore]) -> list[RuledOut]:
     return found
 
 
-def _verdict(run: ObservedRun, causes: list[CauseReport], learning: Learning) -> str:
+def _verdict(run: ObservedRun, causes: list[CauseReport], learning: Learning) -> Verdict:
     """Healthy only when the run demonstrably learns and no cause is likely; a run that fails with
     no established cause is "not learning", never healthy."""
     status = run.run.status
@@ -235,7 +236,10 @@ def _summary(verdict: str, run: ObservedRun, causes: list[CauseReport], learning
         return f"The script did not finish: {run.run.reason}.{likely}"
     if verdict == "no_training":
         ended = run.run.reason or {"completed": "finished"}.get(run.run.status, run.run.status)
-        return f"No training was observed: the script ended ({ended}) before any backward pass.{likely}"
+        return (
+            f"No training was observed: the script ended ({ended}) before any "
+            f"backward pass.{likely}"
+        )
     if verdict == "problems":
         confirmed = (
             " It was confirmed by replaying the run with the fix applied."

@@ -3,18 +3,20 @@
 A run is healthy only when it demonstrably learns: its training loss falls materially from where
 it started and ends clearly below chance (the loss of predicting the class frequencies for a
 classifier, of predicting the target mean for a regression); and no failure symptom of the rule
-files fired (a climbing or NaN loss, a loss at chance, collapsed predictions, validation at chance). A run that shows none of this is "not learning"
-even when no cause explains it: a wrong *healthy* lets a broken run through a CI gate.
+files fired (a climbing or NaN loss, a loss at chance, collapsed predictions, validation at chance).
+A run that shows none of this is "not learning" even when no cause explains it: a wrong *healthy*
+lets a broken run through a CI gate.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from diagnose.evidence import Evidence
 from diagnose.rules.detect_learning import MIN_CURVE, chance_loss
 from diagnose.rules.engine import SymptomResult, evaluate
-from diagnose.rules.findings import NotEvaluated, adversarial, finite_values, median, window
+from diagnose.rules.findings import NotEvaluated, adversarial, finite_values, window
 from diagnose.rules.loader import RuleBook
 
 MATERIAL_DROP = 0.1  # of the starting loss
@@ -60,7 +62,8 @@ def _loss_falls(evidence: Evidence) -> tuple[bool, str]:
     values = finite_values(curve)
     if len(values) < MIN_CURVE:
         return False, f"too few finite {what} values ({len(values)}) to show that the run learns"
-    early, late = median(window(values, 0, 0.1)), median(window(values, 0.8, 1.0))
+    early = statistics.median(window(values, 0, 0.1))
+    late = statistics.median(window(values, 0.8, 1.0))
     drop = (early - late) / abs(early) if early else 0.0
     moved = (
         f"the {what} went from {early:.4g} to {late:.4g} over {len(values)} values ({-drop:+.0%})"

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 import yaml
@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from diagnose.rules.detectors import DETECTORS
 from diagnose.rules.schema import Cause, Edge, RuleFile, Symptom
+
+RuleT = TypeVar("RuleT", Symptom, Cause)
 
 
 class RuleError(ValueError):
@@ -99,20 +101,21 @@ def _describe(label: str, data: dict[str, Any], error: Any) -> str:
     return f"{label}: field '{'.'.join(str(p) for p in loc)}': {error['msg']}"
 
 
+def _add_once(label: str, kind: str, items: list[RuleT], known: dict[str, RuleT]) -> None:
+    for index, item in enumerate(items):
+        if item.id in known:
+            raise RuleError(
+                f"{label}: rule '{item.id}' ({kind}[{index}]), field 'id': defined twice"
+            )
+        known[item.id] = item
+
+
 def build(files: list[tuple[str, RuleFile]]) -> RuleBook:
     symptoms: dict[str, Symptom] = {}
     causes: dict[str, Cause] = {}
     for label, rules in files:
-        for kind, items, known in (
-            ("symptoms", rules.symptoms, symptoms),
-            ("causes", rules.causes, causes),
-        ):
-            for index, item in enumerate(items):
-                if item.id in known:
-                    raise RuleError(
-                        f"{label}: rule '{item.id}' ({kind}[{index}]), field 'id': defined twice"
-                    )
-                known[item.id] = item
+        _add_once(label, "symptoms", rules.symptoms, symptoms)
+        _add_once(label, "causes", rules.causes, causes)
         for index, symptom in enumerate(rules.symptoms):
             if symptom.detector not in DETECTORS:
                 raise RuleError(

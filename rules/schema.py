@@ -10,7 +10,7 @@ prose a report shows: title, why, fix, example) and **edges** from symptoms to c
 from __future__ import annotations
 
 import json
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -49,7 +49,7 @@ SCENARIOS = (
     "zeroed_input",
     "gradcheck",
 )
-ParamValue = Union[bool, int, float, str, list[str], list[float], dict[str, float]]
+ParamValue = bool | int | float | str | list[str] | list[float] | dict[str, float]
 Identifier = Field(pattern=r"^[a-z][a-z0-9_]*$")
 
 
@@ -73,16 +73,18 @@ class Symptom(Strict):
     failure: bool = Field(
         default=False,
         description=(
-            "The run fails when this fires (the loss does not fall, climbs, turns NaN, sits at chance, the "
-            "predictions collapse): a run where a failure symptom fired is never reported healthy."
+            "The run fails when this fires (the loss does not fall, climbs, turns NaN, sits at "
+            "chance, the predictions collapse): a run where a failure symptom fired is never "
+            "reported healthy."
         ),
     )
 
 
 class Confirm(Strict):
-    """How a replay confirms a cause: run ``scenario``, the cause's own fix applied to the user's loop,
-    and compare it with the observed run by ``criterion``. Controls (``SCENARIOS``) are evidence and
-    can never confirm: a model that cannot learn at all fails every control, whatever the cause."""
+    """How a replay confirms a cause: run ``scenario``, the cause's own fix applied to the user's
+    loop, and compare it with the observed run by ``criterion``. Controls (``SCENARIOS``) are
+    evidence and can never confirm: a model that cannot learn at all fails every control, whatever
+    the cause."""
 
     scenario: str = Identifier
     criterion: Literal[
@@ -97,8 +99,9 @@ class Confirm(Strict):
         default=0,
         ge=0,
         description=(
-            "Order in the repair search (1 first): when a run fails and no cause is established, fixes are "
-            "tried blindly in this order, lower pyramid levels first. 0: never tried blindly."
+            "Order in the repair search (1 first): when a run fails and no cause is established, "
+            "fixes are tried blindly in this order, lower pyramid levels first. 0: "
+            "never tried blindly."
         ),
     )
 
@@ -131,29 +134,30 @@ class Cause(Strict):
     unconfirmable: str = Field(
         default="",
         description=(
-            "Why no replay can apply this cause's fix (the data must be rebuilt, the code rewritten): such a "
-            "cause is at most 'supported', never 'confirmed'."
+            "Why no replay can apply this cause's fix (the data must be rebuilt, the code "
+            "rewritten): such a cause is at most 'supported', never 'confirmed'."
         ),
     )
     consequence: bool = Field(
         default=False,
         description=(
-            "The cause is itself a symptom of others (exploding gradients, dead ReLUs): it ranks first only "
-            "when no other candidate's fix also resolves it."
+            "The cause is itself a symptom of others (exploding gradients, dead ReLUs): it ranks "
+            "first only when no other candidate's fix also resolves it."
         ),
     )
     patch: str = Field(
         default="",
         pattern=r"^([a-z][a-z0-9_]*)?$",
         description=(
-            "The source edit (by name) that writes this cause's fix into the user's script for `--patch`."
+            "The source edit (by name) that writes this cause's fix into the user's "
+            "script for `--patch`."
         ),
     )
     not_local: str = Field(
         default="",
         description=(
-            "Why this cause's fix is not a local edit of the script (the data pipeline or the architecture "
-            "must change): the report says so instead of offering a diff."
+            "Why this cause's fix is not a local edit of the script (the data pipeline or the "
+            "architecture must change): the report says so instead of offering a diff."
         ),
     )
 
@@ -166,7 +170,8 @@ class Cause(Strict):
             )
         if self.patch and self.not_local:
             raise ValueError(
-                "a cause names at most one of 'patch' (its source edit) and 'not_local' (why there is none)"
+                "a cause names at most one of 'patch' (its source edit) and 'not_local' "
+                "(why there is none)"
             )
         return self
 
@@ -183,8 +188,9 @@ class Edge(Strict):
     direct: bool = Field(
         default=False,
         description=(
-            "The symptoms observe the cause itself (training steps run in eval mode), not a consequence of "
-            "it: a replay whose fix did not measurably help does not weaken this edge's support."
+            "The symptoms observe the cause itself (training steps run in eval mode), not a "
+            "consequence of it: a replay whose fix did not measurably help does not weaken this "
+            "edge's support."
         ),
     )
 

@@ -1,5 +1,5 @@
-"""Root cause before symptom: when two candidates' fixes both remove the failure, the upstream one wins
-if its fix alone also clears the other's symptoms.
+"""Root cause before symptom: when two candidates' fixes both remove the failure, the upstream one
+wins if its fix alone also clears the other's symptoms.
 
 Clipping gradients "repairs" exploding gradients that a summed loss causes; averaging the loss
 repairs both. The summed loss is the root, the exploding gradients its consequence: only the root

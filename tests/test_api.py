@@ -65,10 +65,12 @@ def test_watch_of_a_healthy_loop_is_healthy_and_leaves_torch_as_it_was():
 def test_watch_records_the_users_exception_and_lets_it_through(tmp_path):
     model = mlp()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(RuntimeError, match="mat1 and mat2"):
-        with diagnose.watch(model, optimizer, out=tmp_path / "out") as watched:
-            train(model, optimizer, 5)
-            model(torch.randn(4, 7))
+    with (
+        pytest.raises(RuntimeError, match="mat1 and mat2"),
+        diagnose.watch(model, optimizer, out=tmp_path / "out") as watched,
+    ):
+        train(model, optimizer, 5)
+        model(torch.randn(4, 7))
     assert watched.diagnosis.verdict == "crashed"
     assert watched.diagnosis.causes[0].id == "shape_mismatch"
     assert (tmp_path / "out" / "report.html").is_file()

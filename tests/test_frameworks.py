@@ -66,10 +66,10 @@ CASES = [
     ("numpy", "nanogpt/train.py", "zero_grad", ["--zero_grad=False"], "missing_zero_grad"),
     ("numpy", "nanogpt/train.py", "detach", ["--detach_head=True"], "detached_graph"),
 ]
-# A too-high LR shows in the observed run as its consequences (dead ReLUs, a stuck or climbing loss);
-# the LR range test and the lower-LR replay establish it, so those cases run with replays: forked
-# (accelerate, nanoGPT) or cold (Lightning's TensorBoard logger runs a thread), through the optimizer
-# the framework built.
+# A too-high LR shows in the observed run as its consequences (dead ReLUs, a stuck or climbing
+# loss); the LR range test and the lower-LR replay establish it, so those cases run with replays:
+# forked (accelerate, nanoGPT) or cold (Lightning's TensorBoard logger runs a thread), through the
+# optimizer the framework built.
 REPLAYED = {"lr": ["--budget", "45"]}
 CONFIRMED = {
     "accelerate-lr",
@@ -117,9 +117,9 @@ def diagnose_command(script: str, args: list[str], out: Path, *options: str) -> 
 
 @pytest.fixture(scope="module")
 def quick_reports(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
-    """Every installed case diagnosed two at a time, each from a working folder of its own (where the
-    framework writes): the observed run judged alone (``--quick``), or with replays for the cases of
-    ``REPLAYED``. Its report and that folder."""
+    """Every installed case diagnosed two at a time, each from a working folder of its own (where
+    the framework writes): the observed run judged alone (``--quick``), or with replays for the
+    cases of ``REPLAYED``. Its report and that folder."""
 
     def diagnose(case: tuple) -> tuple[dict, Path]:
         _, script, bug, args, _ = case

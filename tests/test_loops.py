@@ -89,7 +89,7 @@ def test_manual_sgd_without_torch_optim_is_stepped_like_an_optimizer(diagnose_lo
 
 
 def test_compiled_model_runs_eager_with_a_note(diagnose_loop):
-    evidence, diagnosis, seconds = diagnose_loop("compiled")
+    evidence, _diagnosis, seconds = diagnose_loop("compiled")
     assert "torch.compile was bypassed" in evidence.observe.run.notes[0]
     assert seconds < 20  # compiling would take longer than the whole diagnosis
 

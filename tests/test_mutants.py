@@ -1,4 +1,4 @@
-"""The mutation bench (bench/mutants/): its operators and hosts, and a fixed sample diagnosed for real.
+"""The mutation bench (bench/mutants/): its operators and hosts, a fixed sample diagnosed for real.
 
 The unit tests need no torch run. The sample test builds ten mutants over different hosts and
 operators, checks their labels and that the kill check keeps them (plain runs come from the

@@ -71,7 +71,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
-    """diagnose --patch on a copy of the script's folder; then patch -p1 on a fresh copy, and a plain run."""
+    """diagnose --patch on a copy of the folder; then patch -p1 on a fresh copy, and a plain run."""
     user, out = tmp / "user" / script.stem, tmp / "out" / script.stem
     user.mkdir(parents=True)
     shutil.copy(script, user / script.name)

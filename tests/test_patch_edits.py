@@ -33,7 +33,7 @@ from diagnose.probes.sections import (
 
 
 def _located(source: SourceFile, text: str) -> SourceLine:
-    """The line (and span) the run would record for the call ``text``, or the loop headed ``text``."""
+    """The line (and span) a run would record for the call ``text``, or the loop headed ``text``."""
     for node in ast.walk(source.tree):
         header = source.lines[node.lineno - 1].strip() if isinstance(node, ast.For) else None
         if (isinstance(node, ast.Call) and source.segment(node) == text) or header == text:
@@ -54,14 +54,14 @@ def patch_of(
     cause: str,
     calls: dict[str, str],
     rule_book,
-    files: dict[str, str] = {},
-    scenarios: dict[str, dict] = {},
+    files: dict[str, str] | None = None,
+    scenarios: dict[str, dict] | None = None,
     **sections: object,
 ) -> str:
     """The patched text of train.py (or the reason there is none) for ``cause``."""
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(code))
-    for name, text in files.items():
+    for name, text in (files or {}).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
     source = SourceFile.read(script)
     lines = {key: _located(source, text) for key, text in calls.items()}
@@ -74,7 +74,7 @@ def patch_of(
             run=RunInfo(scenario=name, status="completed"),
             intervention=InterventionSection(name=name, params=params),
         )
-        for name, params in scenarios.items()
+        for name, params in (scenarios or {}).items()
     }
     evidence = Evidence(
         script=str(script),
@@ -383,8 +383,9 @@ def test_summed_reduction_becomes_mean_where_the_criterion_is_built(tmp_path, ru
         ),
         ("LR = 8\nopt = SGD(model.parameters(), LR)\n", "LR = 8", "LR = 0.08"),
         (
-            "def get_args():\n    p.add_argument('--lr', type=float, default=8e0)\n    return p.parse_args()\n"
-            "args = get_args()\nopt = SGD(model.parameters(), lr=args.lr)\n",
+            "def get_args():\n    p.add_argument('--lr', type=float, default=8e0)\n"
+            "    return p.parse_args()\nargs = get_args()\n"
+            "opt = SGD(model.parameters(), lr=args.lr)\n",
             "default=8e0",
             "default=8e-2",
         ),
@@ -426,7 +427,10 @@ def test_learning_rate_is_set_where_it_is_written(tmp_path, rule_book, code, old
 
 
 def test_learning_rate_from_the_command_line_is_not_edited(tmp_path, rule_book):
-    code = "p.add_argument('--lr', type=float, default=0.1)\nopt = SGD(model.parameters(), lr=args.lr)\n"
+    code = (
+        "p.add_argument('--lr', type=float, default=0.1)\n"
+        "opt = SGD(model.parameters(), lr=args.lr)\n"
+    )
     reason = patch_of(
         tmp_path,
         code,
@@ -536,8 +540,8 @@ def test_frozen_parameters_are_unfrozen(tmp_path, rule_book):
     )
     assert (
         patched
-        == "model = Model()\noptimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], "
-        "lr=1e-3)\n"
+        == "model = Model()\noptimizer = torch.optim.Adam([p for p in model.parameters() if "
+        "p.requires_grad], lr=1e-3)\n"
     )
 
 
@@ -566,10 +570,13 @@ def test_optimizer_is_built_for_the_model_that_is_trained(tmp_path, rule_book):
         model=ModelSection(params=100, trainable=100),
     )
     assert (
-        "    model = ConvNet().to(device)\n    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
-        in patched
+        "    model = ConvNet().to(device)\n    optimizer = "
+        "torch.optim.Adam(model.parameters(), lr=1e-3)\n" in patched
     )
-    code = "net = Net()\noptimizer = SGD(net.fc.parameters(), lr=0.05)\nloss = F.cross_entropy(net(x), y)\n"
+    code = (
+        "net = Net()\noptimizer = SGD(net.fc.parameters(), lr=0.05)\n"
+        "loss = F.cross_entropy(net(x), y)\n"
+    )
     patched = patch_of(
         tmp_path,
         code,
@@ -615,7 +622,9 @@ def test_dropout_is_lowered_where_its_probability_is_written(tmp_path, rule_book
             dropout: float = 0.9
 
         def build(cfg):
-            return nn.Sequential(nn.Linear(4, 4), nn.Dropout(cfg.dropout), nn.Linear(4, 2), nn.Dropout(p=0.1))
+            return nn.Sequential(
+                nn.Linear(4, 4), nn.Dropout(cfg.dropout), nn.Linear(4, 2), nn.Dropout(p=0.1)
+            )
     """
     patched = patch_of(
         tmp_path, code, "dropout_too_high", {}, rule_book, model=ModelSection(dropout=[0.9, 0.1])
@@ -667,8 +676,8 @@ def test_sliced_inputs_are_standardized_before_the_training_loop(tmp_path, rule_
         tmp_path, code, "inputs_not_normalized", {"forward": "net(xb)"}, rule_book, data=data
     )
     assert (
-        "pixels_mean, pixels_std = pixels.mean(), pixels.std()\npixels = (pixels - pixels_mean) / pixels_std\n"
-        "for epoch in range(4):"
+        "pixels_mean, pixels_std = pixels.mean(), pixels.std()\n"
+        "pixels = (pixels - pixels_mean) / pixels_std\nfor epoch in range(4):"
     ) in patched
 
 

@@ -1,5 +1,5 @@
-"""Public-style example scripts (tests/scripts/realistic): a recurrent model unrolled per time step and
-trained with LBFGS and a closure, a word-level LSTM language model updated by hand, and a small
+"""Public-style example scripts (tests/scripts/realistic): a recurrent model unrolled per time step
+and trained with LBFGS and a closure, a word-level LSTM language model updated by hand, and a small
 character-level GPT. Healthy, they are healthy: not hung, and no label, class-balance or init alarm
 (next-token targets are skewed by nature; GPT-2 style inits are 0.02). With a planted bug, the bug
 ranks first and nothing else is confirmed."""

@@ -88,7 +88,7 @@ def test_sparkline_marks_nonfinite_and_uses_log_scale():
     assert sparkline([]) == ""
 
 
-# -- a real diagnosis of a zoo case with image inputs and validation passes, shared by the report tests
+# -- a real diagnosis of a zoo case with image inputs and validation passes, shared by these tests
 RICH_CASE = "double_normalization.py"  # images, validation passes with labels, a confirming replay
 RICH_PLOTS = {
     "plot-loss",

@@ -1,4 +1,4 @@
-"""Rule files: the bundled ones are valid and canonical; broken ones fail with file, rule and field."""
+"""Rule files: bundled ones are valid and canonical; broken ones fail with file, rule and field."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ def test_stopping_diagnose_stops_the_run_it_started(tmp_path):
 
 @pytest.mark.parametrize("command", [[], ["batch"]], ids=["single", "batch"])
 def test_a_killed_diagnose_leaves_no_run_behind(tmp_path, command):
-    """Even SIGKILL, which diagnose cannot handle: its runs stop with it (Linux parent-death signal)."""
+    """Even a SIGKILLed diagnose, which cannot react, stops its runs (Linux parent-death signal)."""
     process = subprocess.Popen(
         [
             sys.executable,

@@ -57,8 +57,8 @@ def test_a_schedule_reaching_zero_at_the_planned_end_is_healthy(observed, rule_b
 
 
 def test_holding_the_lr_confirms_a_projected_collapse(rule_book):
-    """The hold_lr replay steps with the first LR whatever the scheduler says: the schedule no longer
-    describes that run, which learns with nothing collapsing ahead."""
+    """The hold_lr replay steps with the first LR whatever the scheduler says: the schedule no
+    longer describes that run, which learns with nothing collapsing ahead."""
     evidence = investigate(resolve(SCRIPT, ["--schedule", "poly_one_epoch"]), rule_book)
     (held,) = evidence.scenarios["hold_lr"].schedule.schedulers
     assert "other LRs than this scheduler set" in held.note and not held.lrs
@@ -156,7 +156,7 @@ def test_a_long_curve_keeps_each_spans_largest_lr():
     assert curve.lrs[:4] == [1.0, 0.0, 1.0, 0.0]
 
 
-# -- the planned length ------------------------------------------------------------------------------
+# -- the planned length ----------------------------------------------------------------------------
 
 
 def test_planned_steps_follow_the_batches_or_the_epochs():
@@ -183,11 +183,14 @@ def test_planned_steps_follow_the_batches_or_the_epochs():
 
 LOOPS = {
     "for epoch in range(args.epochs):\n    for xb in loader:\n        pass\n": 4,
-    "for epoch in range(1, config['epochs'] + 1):\n    for i, xb in enumerate(loader):\n        pass\n": 5,
+    "for epoch in range(1, config['epochs'] + 1):\n    for i, xb in "
+    "enumerate(loader):\n        pass\n": 5,
     "def one_epoch():\n    for xb in loader:\n        pass\n"
     "for epoch in enumerate(range(args.epochs * 2)):\n    one_epoch()\n": 8,
-    "def run():\n    for epoch in range(len(sizes)):\n        for xb in loader:\n            pass\nrun()\n": 3,
-    "for epoch in range(9):\n    for xb in loader:\n        pass\n    if epoch == 1:\n        break\n": None,
+    "def run():\n    for epoch in range(len(sizes)):\n        for xb in loader:\n"
+    "            pass\nrun()\n": 3,
+    "for epoch in range(9):\n    for xb in loader:\n        pass\n    if epoch == 1:\n"
+    "        break\n": None,
     "for epoch in range(9):\n    for xb in loader:\n        break\n": 9,
     "while True:\n    for xb in loader:\n        pass\n    break\n": None,
     "it = iter(loader)\nfor step in range(9):\n    next(it, None)\n": None,

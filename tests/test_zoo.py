@@ -1,4 +1,4 @@
-"""End to end over the shared zoo: each broken script's cause ranks first, healthy ones stay healthy."""
+"""End to end over the zoo: each broken script's cause ranks first, healthy ones stay healthy."""
 
 from __future__ import annotations
 
@@ -66,8 +66,9 @@ def test_zoo_case(case, diagnoses):
             assert not top.confirmed, top
         elif not top.confirmed and diagnosis.learning.learns:  # no failure for the fix to remove
             pytest.skip(
-                f"the labelled failure did not reproduce in this observed run ({diagnosis.learning.detail}); "
-                "'likely' is then the honest word, and no replay can confirm the fix"
+                "the labelled failure did not reproduce in this observed run "
+                f"({diagnosis.learning.detail}); 'likely' is then the honest word, and no replay "
+                "can confirm the fix"
             )
         else:
             assert top.confirmed, top

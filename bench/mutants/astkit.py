@@ -24,7 +24,7 @@ def dotted(node: ast.AST) -> str:
 
 
 def leaf(node: ast.AST) -> str:
-    """The last name of a callee or target: `zero_grad` for `self.opt.zero_grad`, `lr` for `cfg.lr`."""
+    """Last name of a callee or target: `zero_grad` for `self.opt.zero_grad`, `lr` for `cfg.lr`."""
     if isinstance(node, ast.Call):
         node = node.func
     if isinstance(node, ast.Attribute):
@@ -84,7 +84,7 @@ def locate(tree: ast.AST, target: ast.AST) -> tuple[Block, int]:
 
 
 def _nested_holds(stmt: ast.stmt, target: ast.AST) -> bool:
-    """True when a statement nested in `stmt` holds the target: then a deeper block is the answer."""
+    """True if a statement nested in `stmt` holds the target: then a deeper block is the answer."""
     return any(
         target is node for block in blocks(stmt) for inner in block for node in ast.walk(inner)
     )
@@ -128,10 +128,12 @@ def enclosing_function(tree: ast.AST, target: ast.AST) -> ast.AST | None:
     """The innermost function holding `target` (None at module level)."""
     found = None
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if any(n is target for n in ast.walk(node)):
-                if found is None or any(n is node for n in ast.walk(found)):
-                    found = node
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(n is target for n in ast.walk(node))
+            and (found is None or any(n is node for n in ast.walk(found)))
+        ):
+            found = node
     return found
 
 

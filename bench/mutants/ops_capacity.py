@@ -49,7 +49,7 @@ def heavy_dropout(tree: ast.Module) -> bool:
 
 
 def shrink_model(tree: ast.Module) -> bool:
-    """Hidden widths cut to 2: named width settings, and literal widths shared by adjacent layers."""
+    """Hidden widths cut to 2: named width settings and literal widths shared by adjacent layers."""
     found = [
         c
         for c in sites.hyper_constants(tree, lambda name: name.lower() in WIDTH_NAMES)

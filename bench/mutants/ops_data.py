@@ -49,7 +49,7 @@ def _site(node: ast.AST) -> Site | None:
 
 
 def input_sites(tree: ast.AST) -> list[Site]:
-    """Normalisation of inputs (targets are left alone: their scale is the task's, not the data's)."""
+    """Normalisation of inputs (targets are kept: their scale is the task's, not the data's)."""
     found = [_site(n) for n in ast.walk(tree)]
     return [
         s for s in found if s and not any(sites.is_target_name(n) for n in sites.names_in(s[1]))
@@ -69,7 +69,7 @@ def _normalisers(tree: ast.AST) -> set[str]:
 
 
 def val_sites(tree: ast.AST) -> list[Site]:
-    """Normalisations (or calls of a normalising helper) whose result is stored as validation data."""
+    """Normalisations (or normalising helper calls) whose result is stored as validation data."""
     helpers, found = _normalisers(tree), []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and all(sites.is_val_name(leaf(t)) for t in node.targets):

@@ -41,7 +41,7 @@ def remove_step(tree: ast.Module) -> bool:
 
 
 def _mode_calls(tree: ast.Module, mode: str) -> list[ast.Expr]:
-    """`x.train()` / `x.eval()` statements (`train(True)` too), on receivers that also call the other."""
+    """`x.train()` / `x.eval()` statements (`train(True)` too), on receivers that call both."""
     other = "eval" if mode == "train" else "train"
     receivers = {source(s.value.func.value) for s in call_statements(tree, other)}
     return [
@@ -61,7 +61,7 @@ def remove_eval(tree: ast.Module) -> bool:
 
 
 def detach_features(tree: ast.Module) -> bool:
-    """`return self.head(features)` -> `return self.head(features.detach())` in the model's forward."""
+    """`return self.head(features)` -> `return self.head(features.detach())` in `forward`."""
     found = sites.forward_returns(tree)
     for _, ret in found:
         ret.value.args[0] = ast.Call(ast.Attribute(ret.value.args[0], "detach", ast.Load()), [], [])

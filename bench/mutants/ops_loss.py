@@ -38,7 +38,7 @@ def squash_logits(tree: ast.Module) -> bool:
 
 
 def swap_loss(tree: ast.Module) -> bool:
-    """Replace the loss by one that does not fit the task (keeping only its inputs and reduction)."""
+    """Replace the loss with one unfit for the task (keeping only its inputs and reduction)."""
     found = calls(tree, *SWAP)
     for call in found:
         rename_callee(call, SWAP[leaf(call.func)])

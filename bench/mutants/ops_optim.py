@@ -116,7 +116,10 @@ def initialise(template: str) -> Callable[[ast.Module], bool]:
 
 ZEROS = "for p in {model}.parameters():\n    {torch}.nn.init.zeros_(p)"
 CONSTANT = "for p in {model}.parameters():\n    {torch}.nn.init.constant_(p, 0.05)"
-SCALED = "with {torch}.no_grad():\n    for p in {model}.parameters():\n        if p.dim() > 1:\n            p.mul_(%s)"
+SCALED = (
+    "with {torch}.no_grad():\n    for p in {model}.parameters():\n        if p.dim() > 1:\n"
+    "            p.mul_(%s)"
+)
 
 OPERATORS = [
     Operator(

@@ -110,7 +110,7 @@ def diagnose(
         eta = (time.monotonic() - started) / done * (len(targets) - done)
         causes = [c["id"] for c in (run["report"] or {}).get("causes", [])[:3]]
         log(
-            f"[diagnose {done}/{len(targets)}] {name}: exit {run['exit']} {run['seconds']:.0f}s {causes} "
-            f"{run['error'][-120:]} (about {eta / 60:.0f} min left)"
+            f"[diagnose {done}/{len(targets)}] {name}: exit {run['exit']} {run['seconds']:.0f}s "
+            f"{causes} {run['error'][-120:]} (about {eta / 60:.0f} min left)"
         )
     return found

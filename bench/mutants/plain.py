@@ -36,7 +36,7 @@ class Plain:
 
 
 def run_plain(files: dict[str, str], timeout: float, threads: int) -> Plain:
-    """Run the folder's train.py in a scratch copy (scripts may write files) and read its metrics."""
+    """Run the folder's train.py in a scratch copy (scripts may write files), read its metrics."""
     with tempfile.TemporaryDirectory(prefix="mutant-plain-") as tmp:
         folder = write_folder(files, Path(tmp) / "run")
         env = dict(

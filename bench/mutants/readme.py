@@ -39,12 +39,13 @@ def render(data: dict) -> str:
     lines = [
         f"Last run: {data['date']}, {data['machine']}, `--jobs {data['jobs']}`.",
         "",
-        "| buildable | kept | dropped | hosts | operators | diagnosed | top-1 | top-3 | called healthy "
-        "| confirmed wrong | median s | hosts healthy |",
+        "| buildable | kept | dropped | hosts | operators | diagnosed | top-1 | top-3 | called "
+        "healthy | confirmed wrong | median s | hosts healthy |",
         "|" + " --- |" * 12,
-        f"| {s['buildable']} | {s['kept']} | {s['dropped']} | {s['hosts']} | {s['operators']} | {s['diagnosed']} "
-        f"| {_cell('top1', s['top1'])} | {_cell('top3', s['top3'])} | {s['called_healthy']} "
-        f"| {s['confirmed_wrong']} | {_cell('median_s', s['median_s'])} | {s['hosts_healthy']}/{s['hosts_diagnosed']} |",
+        f"| {s['buildable']} | {s['kept']} | {s['dropped']} | {s['hosts']} | {s['operators']} | "
+        f"{s['diagnosed']} | {_cell('top1', s['top1'])} | {_cell('top3', s['top3'])} | "
+        f"{s['called_healthy']} | {s['confirmed_wrong']} | {_cell('median_s', s['median_s'])} | "
+        f"{s['hosts_healthy']}/{s['hosts_diagnosed']} |",
         "",
         f"Phases: build {t['build_s']:.0f} s; plain runs {t['plain_s'] / 60:.0f} min "
         f"({t['plain_runs']} run, the rest cached; {t['plain_total_s'] / 60:.0f} min of plain runs "
@@ -69,8 +70,8 @@ def catalogue(ops: list[Operator], hosts: list[Host]) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [
-        f"| `{op.name}` | `{op.cause}` | {', '.join(f'`{a}`' for a in op.also_ok) or '–'} | {op.describe} "
-        f"| {', '.join(sorted(op.kills))} |"
+        f"| `{op.name}` | `{op.cause}` | {', '.join(f'`{a}`' for a in op.also_ok) or '–'} | "
+        f"{op.describe} | {', '.join(sorted(op.kills))} |"
         for op in ops
     ]
     lines += ["", "| host | style | task | inputs | needs |", "| --- | --- | --- | --- | --- |"]

@@ -31,7 +31,7 @@ def zoo_score() -> ModuleType:
 
 
 def diagnose(folder: Path, out: Path, timeout: float, threads: int, reuse: bool = False) -> dict:
-    """Run `diagnose train.py -o OUT --format json` in the folder: {exit, seconds, report, error}."""
+    """Run `diagnose train.py -o OUT --format json` in `folder`: {exit, seconds, report, error}."""
     if reuse and (out / "report.json").exists() and (out / RUN_FILE).exists():
         return json.loads((out / RUN_FILE).read_text()) | {"report": _read(out)}
     exe = shutil.which("diagnose") or "diagnose"

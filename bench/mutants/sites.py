@@ -60,7 +60,7 @@ def model_of(call: ast.Call) -> ast.expr | None:
 
 
 def model_sites(tree: ast.AST) -> list[tuple[ast.Call, ast.expr]]:
-    """(call, model) for the calls that hand a model to its trainer: before them, the model exists."""
+    """(call, model) for calls that hand a model to its trainer: before them, the model exists."""
     found = [(c, model_of(c)) for c in optimizer_calls(tree) + calls(tree, "Trainer")]
     return [(c, m) for c, m in found if m is not None]
 

@@ -9,6 +9,7 @@ its reason, never a failed batch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from diagnose.batch.runlist import Run
 from diagnose.batch.summary import BatchRow, write_summaries
@@ -51,7 +53,7 @@ _lock = threading.Lock()
 
 
 def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
-    """Diagnose one run in a fresh process, into a temporary folder; its row and the files written."""
+    """Diagnose one run in a fresh process, into a temp folder; its row and the files written."""
     with tempfile.TemporaryDirectory(prefix="diagnose-batch-") as tmp:
         command = [
             sys.executable,
@@ -117,10 +119,8 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     """Ask the run to stop (it then stops its own children, which live in sessions of their own),
     and kill it if it has not within a few seconds."""
     for sig, grace in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, None)):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
         try:
             process.wait(timeout=grace)
             return
@@ -134,6 +134,14 @@ def stop_all() -> None:
         running = list(_running)
     for process in running:
         _kill(process)
+
+
+class Executor(Protocol):
+    """Where runs are diagnosed: threads on this machine, or a Ray cluster (ray_executor)."""
+
+    def results(
+        self, runs: list[Run], options: BatchOptions
+    ) -> Iterator[tuple[Run, BatchRow, Files]]: ...
 
 
 class LocalExecutor:
@@ -160,7 +168,7 @@ class LocalExecutor:
 def run_batch(
     runs: list[Run],
     options: BatchOptions,
-    executor: LocalExecutor | object,
+    executor: Executor,
     progress: Progress | None = None,
 ) -> list[BatchRow]:
     """Diagnose the runs not finished yet; write every row's files, then the summaries."""

@@ -55,7 +55,7 @@ class BatchRow(BaseModel):
     def from_report(
         cls, run: Run, report: Path, returncode: int | None, stderr: str, seconds: float
     ) -> BatchRow:
-        base = {
+        base: dict[str, Any] = {
             "name": run.name,
             "script": str(run.script),
             "args": run.args,

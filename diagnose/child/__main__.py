@@ -1,4 +1,4 @@
-"""Child process entry: ``python -m diagnose.child SPEC.json`` runs one scenario of the user's script."""
+"""Child entry: ``python -m diagnose.child SPEC.json`` runs one scenario of the user's script."""
 
 import os
 import sys

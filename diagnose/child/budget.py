@@ -23,7 +23,7 @@ class BudgetExhausted(RunInterrupted):
 
 
 class TimeBudgetSpent(BudgetExhausted):
-    """The scenario's seconds ran out while it was still taking steps: a slow script, not a hung one."""
+    """The scenario's seconds ran out while it still took steps: a slow script, not a hung one."""
 
 
 class TimeLimitReached(RunInterrupted):

@@ -1,4 +1,4 @@
-"""One rank of a multi-process run (``diagnose --nproc-per-node N``): what the cross-rank checks need.
+"""One rank of a multi-process run (``--nproc-per-node N``): what the cross-rank checks need.
 
 Each rank records a fingerprint of its weights (a few values of a few of the optimizer's tensors)
 before and after its first update and at the end, the epoch its ``DistributedSampler`` is at each

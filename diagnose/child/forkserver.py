@@ -9,6 +9,7 @@ processes run torch single-threaded (two replays can then share the two cores).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -26,8 +27,8 @@ PID_FILE = "forkserver.pid"
 UNAVAILABLE = "forkserver.unavailable"
 IDLE_SECONDS = 300.0
 TERM_GRACE_SECONDS = 10.0
-# Threads a replay never needs: tqdm's monitor only nudges slow progress bars (Hugging Face's Trainer
-# starts it). Any other thread may hold a lock or drain a queue the replay would block on (a
+# Threads a replay never needs: tqdm's monitor only nudges slow progress bars (Hugging Face's
+# Trainer starts it). Any other thread may hold a lock or drain a queue the replay would block on (a
 # TensorBoard event writer), so its presence makes the replays cold.
 FORK_SAFE_THREADS = ("tqdm._monitor",)
 
@@ -154,10 +155,8 @@ def _reap(running: dict[int, socket.socket]) -> None:
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.sendall((json.dumps(message) + "\n").encode())
-    except OSError:
-        pass
 
 
 class ForkClient:
@@ -219,7 +218,5 @@ def _stop_group(pid: int, conn: socket.socket, reader: Any) -> None:
     except TimeoutError:
         groups.kill(pid, signal.SIGKILL)
         conn.settimeout(5.0)
-        try:
+        with contextlib.suppress(TimeoutError):
             reader.readline()
-        except TimeoutError:
-            pass

@@ -40,6 +40,7 @@ class ForwardHooks:
 
     def install(self) -> None:
         self.handles = [
+            # torch's stub types a pre-hook as returning None; it may return replaced inputs
             module_hooks.register_module_forward_pre_hook(self.before),  # type: ignore[arg-type]
             module_hooks.register_module_forward_hook(self.after, always_call=True),
         ]

@@ -1,4 +1,4 @@
-"""Loops that update parameters by hand (``p -= lr * p.grad`` under ``no_grad``, no ``torch.optim``).
+"""Loops updating parameters by hand (``p -= lr * p.grad`` under ``no_grad``, no ``torch.optim``).
 
 Such a loop has no optimizer step to hook, yet it is a training loop whose gradients can go stale
 and whose learning rate can be wrong. When a backward pass runs and no torch optimizer exists, each
@@ -82,8 +82,8 @@ class HandUpdates:
             ]
 
     def _adopt(self, root: torch.Tensor) -> bool:
-        """Take hand updates as the loop's steps: at once (``eager``), or once the trained parameters
-        changed between two backward passes with no torch optimizer in sight."""
+        """Take hand updates as the loop's steps: at once (``eager``), or once the trained
+        parameters changed between two backward passes with no torch optimizer in sight."""
         if self.tap.state.optimizers:
             return False
         params = _trained_params(self.tap.state, root)

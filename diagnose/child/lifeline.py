@@ -17,7 +17,7 @@ TIED_ENV = "DIAGNOSE_STOP_WITH_PARENT"  # the pid a diagnose command must stop w
 
 
 def stop_with_parent(parent: int) -> None:
-    """Get SIGTERM when ``parent`` (the pid that started this process) dies, or now if it already has."""
+    """Get SIGTERM when ``parent`` (the pid that started us) dies, or now if it already has."""
     if not sys.platform.startswith("linux"):
         return
     try:

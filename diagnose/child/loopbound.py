@@ -111,7 +111,7 @@ def _chain(filename: str, line: int) -> tuple[ast.AST, ...]:
                 child
                 for child in ast.iter_child_nodes(node)
                 if hasattr(child, "lineno")
-                and child.lineno <= line <= (child.end_lineno or child.lineno)
+                and child.lineno <= line <= (getattr(child, "end_lineno", None) or child.lineno)
             ),
             None,
         )

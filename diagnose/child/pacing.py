@@ -6,10 +6,11 @@ none of it has run when the observation ends. And a slow script spends most of t
 steps that add nothing once the picture is clear. Both are decided here, inside the run, because
 only the run knows its loaders' lengths and its own pace.
 
-- **Compression.** After ``TIMED_STEPS`` training steps the pace is known. When fewer than ``EPOCHS`` passes
-  over the training loader would fit in the step budget or in ``TARGET_SECONDS``, every pass over
-  every ``DataLoader`` (training and validation) is cut to ``k`` batches from then on, so that at
-  least ``EPOCHS`` epochs, with their validation passes, scheduler steps and mode switches, run.
+- **Compression.** After ``TIMED_STEPS`` training steps the pace is known. When fewer than
+  ``EPOCHS`` passes over the training loader would fit in the step budget or in ``TARGET_SECONDS``,
+  every pass over every ``DataLoader`` (training and validation) is cut to ``k`` batches from then
+  on, so that at least ``EPOCHS`` epochs, with their validation passes, scheduler steps and mode
+  switches, run.
 - **Adaptive stop.** A run whose full budget would take longer than ``TARGET_SECONDS`` stops once
   at least ``EPOCHS`` training passes (when it has them) and ``MIN_STEPS`` steps were seen and its
   loss trend no longer changes: the same class (falling, flat, climbing, non-finite) over the last
@@ -19,6 +20,7 @@ only the run knows its loaders' lengths and its own pace.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from typing import Any
@@ -38,7 +40,7 @@ STABLE_WINDOWS = 3
 
 
 class Pacing:
-    """Decides, as the run goes, how long each pass over a loader is and when observing is enough."""
+    """Decides as the run goes how long each pass over a loader is and when observing is enough."""
 
     def __init__(self, state: Any, max_steps: int, adaptive: bool, compress: bool = True) -> None:
         self.state = state
@@ -58,7 +60,7 @@ class Pacing:
 
     @faults.entry("pacing")
     def after_step(self) -> None:
-        """At each step boundary: decide the compression once; end an observation that has seen enough."""
+        """At a step boundary: decide compression once; end an observation that has seen enough."""
         state = self.state
         if self.compress and self.batches_per_pass is None and state.steps == TIMED_STEPS:
             self.batches_per_pass = self._compression()
@@ -86,9 +88,9 @@ class Pacing:
         )
 
     def _pace(self) -> float | None:
-        """Seconds per step, from the steps after the first few (those carry the sampled statistics)."""
+        """Seconds per step, from the steps after the first few (those carry sampled statistics)."""
         clock = self.state.step_clock[3:]
-        gaps = sorted(b - a for a, b in zip(clock, clock[1:]))
+        gaps = sorted(b - a for a, b in itertools.pairwise(clock))
         return gaps[len(gaps) // 2] if gaps else None
 
     def _slow(self) -> bool:
@@ -104,8 +106,9 @@ class Pacing:
             return None
         batches = max(MIN_BATCHES, int(fits))
         self.state.notes.append(
-            f"Epochs were compressed: each pass over a data loader was cut to {batches} batches (the training "
-            f"loader has {length}), so that {EPOCHS} epochs with their validation passes ran within the budget."
+            f"Epochs were compressed: each pass over a data loader was cut to {batches} batches "
+            f"(the training loader has {length}), so that {EPOCHS} epochs with their validation "
+            "passes ran within the budget."
         )
         return batches
 
@@ -116,7 +119,7 @@ class Pacing:
             return None
         values = self.state.loss_curve[-needed:]
         windows = [values[i : i + WINDOW] for i in range(0, needed, WINDOW)]
-        trends = {_trend(before, after) for before, after in zip(windows, windows[1:])}
+        trends = {_trend(before, after) for before, after in itertools.pairwise(windows)}
         return trends.pop() if len(trends) == 1 else None
 
 

@@ -67,7 +67,8 @@ class Patches:
 
     def when_imported(self, module: str, patch: Callable[[ModuleType], None]) -> None:
         """Run ``patch`` on ``module`` now if it is loaded, else right after the script imports it:
-        a library the tool must reach into (safetensors' file writer) is not imported on its behalf."""
+        a library the tool must reach into (safetensors' file writer) is not imported on its
+        behalf."""
         if module in sys.modules:
             patch(sys.modules[module])
             return

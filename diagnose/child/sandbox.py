@@ -30,7 +30,8 @@ from diagnose.child import faults, spawned
 from diagnose.child.patching import Patches
 
 WRITE_MODES = set("wax+")
-# Not the user's files: compiler caches, and what tempfile / multiprocessing (DataLoader workers) create.
+# Not the user's files: compiler caches, and what tempfile / multiprocessing (DataLoader workers)
+# create.
 TEMP_PREFIXES = ("torchinductor_", "triton", "pymp-", "tmp")
 SYSTEM_ROOTS = ("/dev/", "/proc/", "/sys/")
 

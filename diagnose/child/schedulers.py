@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def scheduler_classes() -> list[type]:
-    """torch's scheduler classes that define ``step`` themselves (the others inherit a wrapped one)."""
+    """torch's scheduler classes that define ``step`` themselves (others inherit a wrapped one)."""
     found = []
     for value in vars(lr_scheduler).values():
         if (

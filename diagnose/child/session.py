@@ -111,7 +111,7 @@ class Session:
 
     @faults.entry("fork_server")
     def serve(self) -> None:
-        """At the fork point: start the fork server; in a replay forked from it, become that replay."""
+        """At the fork point: start the fork server; in a forked replay, become that replay."""
         spec = forkserver.start(self.workdir, self.state, self.owner)
         if spec is not None:
             _redirect_output(spec)
@@ -168,15 +168,16 @@ class Session:
         interpreter.print_traceback(error, error.__traceback__)
 
     def _time_limit(self, stop: TimeLimitReached) -> dict[str, str]:
-        """Slow is not hung: a run still making progress at the time limit ends like a budget, with a
-        note; only a run that stopped making progress is hung."""
+        """Slow is not hung: a run still making progress at the time limit ends like a budget, with
+        a note; only a run that stopped making progress is hung."""
         state = self.state
         if state.stalled(min(STALL_SECONDS, max(2.0, self.tap.budget.seconds / 4))):
             quiet = (
                 "never started training"
                 if state.last_activity is None
                 else (
-                    f"made no progress (no forward, backward or step) for {time.monotonic() - state.last_activity:.0f} s"
+                    "made no progress (no forward, backward or step) for "
+                    f"{time.monotonic() - state.last_activity:.0f} s"
                 )
             )
             return {
@@ -192,8 +193,9 @@ class Session:
     def _note_slow(self) -> None:
         seconds = time.monotonic() - self.started
         self.state.notes.append(
-            f"The script is slow: the time limit ({seconds:.0f} s) came after {self.state.steps} steps while it was "
-            "still training; it was diagnosed from those steps (raise --timeout to observe more)."
+            f"The script is slow: the time limit ({seconds:.0f} s) came after {self.state.steps} "
+            "steps while it was still training; it was diagnosed from those steps (raise "
+            "--timeout to observe more)."
         )
 
     def _exited(self, code: Any) -> None:
@@ -233,7 +235,9 @@ def _redirect_output(spec: dict[str, Any]) -> None:
 def plain_sections(sections: dict[str, Any]) -> dict[str, Any]:
     """The probes' dataclasses as plain dicts, as the parent's Evidence model reads them."""
     return {
-        name: dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s
+        name: dataclasses.asdict(s)
+        if dataclasses.is_dataclass(s) and not isinstance(s, type)
+        else s
         for name, s in sections.items()
     }
 

@@ -99,8 +99,8 @@ class TrainingState:
         self.last_activity = now
 
     def stalled(self, floor: float) -> bool:
-        """No progress for longer than the run's own pace explains (at least ``floor`` seconds): hung,
-        not slow. A run that never trained has stalled too."""
+        """No progress for longer than the run's own pace explains (at least ``floor`` seconds):
+        hung, not slow. A run that never trained has stalled too."""
         if self.last_activity is None:
             return True
         return time.monotonic() - self.last_activity > max(floor, 3 * self.longest_gap)
@@ -114,7 +114,7 @@ class TrainingState:
 
     @property
     def median_step_seconds(self) -> float | None:
-        """Median time between consecutive optimizer steps (what the overhead benchmark compares)."""
+        """Median time between optimizer steps (what the overhead benchmark compares)."""
         gaps = sorted(b - a for a, b in zip(self.step_clock, self.step_clock[1:]))
         return gaps[len(gaps) // 2] if gaps else None
 

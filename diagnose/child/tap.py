@@ -15,8 +15,8 @@ import warnings
 import weakref
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+from types import MethodType, ModuleType
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -78,7 +78,8 @@ class Tap:
         self._closure_pending = False
         self.patches = Patches()
         self.handles: list[Any] = []
-        self.subscribers: dict[str, tuple[Callable[..., Any], ...]] = {
+        # the probes' bound methods: a failing one is switched off with its probe
+        self.subscribers: dict[str, tuple[MethodType, ...]] = {
             event: tuple(getattr(p, event) for p in probes if p.handles(event)) for event in EVENTS
         }
         self._in_loss = False
@@ -109,7 +110,7 @@ class Tap:
                         h for h in self.subscribers[event] if h != handler
                     )
             except Exception as error:  # a broken probe must never break the user's run
-                self._disable(handler.__self__, event, error)
+                self._disable(cast(Probe, handler.__self__), event, error)
 
     def _disable(self, probe: Probe, event: str, error: Exception) -> None:
         self.state.probe_errors.append(f"{probe.name}.{event}: {type(error).__name__}: {error}")
@@ -279,7 +280,7 @@ class Tap:
     @faults.entry("backward", passes_through=True)
     def _backward(
         self,
-        original: Callable[..., None],
+        original: Callable[..., Any],
         root: Any,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -487,7 +488,7 @@ class Tap:
 
     # -- messages ----------------------------------------------------------------------------
     def _patch_compile(self) -> None:
-        """torch.compile'd code hides the ops the probes watch: observe the same model in eager mode."""
+        """Compiled code hides the ops the probes watch: observe the same model in eager mode."""
 
         def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(original)

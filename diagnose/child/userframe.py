@@ -28,7 +28,7 @@ _OUR_DIRS = tuple(
 
 
 class UserCode:
-    """Decides which source files are the user's: under the script's folder, not a library of ours."""
+    """Decides which source files are the user's: under the script's folder, not ours."""
 
     def __init__(self, script: Path) -> None:
         self.folder = str(script.resolve().parent) + os.sep
@@ -65,7 +65,7 @@ def attributed_outside_ours(filename: str, lineno: int) -> tuple[str, int]:
     point without the tool. Any other location is returned as it is."""
     if not is_ours(filename):
         return filename, lineno
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and not (
         frame.f_code.co_filename == filename and frame.f_lineno == lineno
     ):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from diagnose import defaults
 from diagnose.batch.executor import (
     EXTRA_SECONDS,
     BatchOptions,
+    Executor,
     LocalExecutor,
     clean_staging,
     run_batch,
@@ -73,13 +75,15 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
     except KeyboardInterrupt:
         clean_staging(options.out)
         print(
-            f"diagnose: interrupted; finished runs are kept in {options.out}, rerun to complete the rest",
+            f"diagnose: interrupted; finished runs are kept in {options.out}, rerun to "
+            "complete the rest",
             file=sys.stderr,
         )
         return EXIT_USAGE
     if not options.quiet:
         print(
-            f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: {options.out / 'index.html'}"
+            f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: "
+            f"{options.out / 'index.html'}"
         )
     return EXIT_HEALTHY if all(r.healthy for r in rows) else EXIT_PROBLEMS
 
@@ -100,7 +104,7 @@ def _pass_through(options: argparse.Namespace) -> list[str]:
     return args
 
 
-def _executor(options: argparse.Namespace) -> object:
+def _executor(options: argparse.Namespace) -> Executor:
     if options.executor == "ray":
         from diagnose.batch.ray_executor import RayExecutor
 
@@ -108,7 +112,7 @@ def _executor(options: argparse.Namespace) -> object:
     return LocalExecutor(options.jobs)
 
 
-def _printer(total: int):
+def _printer(total: int) -> Callable[[BatchRow, int, int], None]:
     def show(row: BatchRow, done: int, _total: int) -> None:
         found = (
             f"{row.top_cause} {row.confidence:.0%}"
@@ -116,7 +120,8 @@ def _printer(total: int):
             else ""
         )
         print(
-            f"[{done}/{total}] {row.name}: {row.verdict or row.status} {found} ({row.seconds:.1f} s)",
+            f"[{done}/{total}] {row.name}: {row.verdict or row.status} {found} "
+            f"({row.seconds:.1f} s)",
             flush=True,
         )
 

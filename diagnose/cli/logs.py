@@ -1,4 +1,4 @@
-"""``diagnose logs PATH...``: diagnose runs from their logged metrics (parsing and printing only)."""
+"""``diagnose logs PATH...``: diagnose runs from their logged metrics (parse and print only)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ def parser(make: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
 
     p = make(
         prog="diagnose logs",
-        description="Diagnose runs that cannot be rerun, from their logged metrics: CSV or JSONL with "
-        "step/loss/val_loss/lr columns, or TensorBoard event files (a file or a log folder).",
+        description="Diagnose runs that cannot be rerun, from their logged metrics: CSV or JSONL "
+        "with step/loss/val_loss/lr columns, or TensorBoard event files (a file or a log folder).",
     )
     p.add_argument("paths", nargs="+", type=Path, help="metrics logs, or folders holding them")
     add_output_options(p)

@@ -1,8 +1,8 @@
 """The ``diagnose`` command: parse arguments, call the facade, print, exit with the contract's code.
 
-    diagnose SCRIPT [-- SCRIPT_ARGS...] [-o OUT] [--format md,html,json]   exit 0 healthy, 1 problems
-    diagnose report EVIDENCE.json [-o OUT] [--format ...]                   re-render, no rerun
-    diagnose batch PATH... / diagnose logs PATH...                          many runs / logged metrics
+    diagnose SCRIPT [-- SCRIPT_ARGS...] [-o OUT] [--format md,html,json]  exit 0 healthy, 1 problems
+    diagnose report EVIDENCE.json [-o OUT] [--format ...]                 re-render, no rerun
+    diagnose batch PATH... / diagnose logs PATH...                        many runs / logged metrics
 Usage and tool errors print one line and exit 2 (a traceback only with --debug).
 """
 
@@ -93,8 +93,8 @@ def _run_parser() -> argparse.ArgumentParser:
         "--observe",
         choices=("adaptive", "full"),
         default="adaptive",
-        help="adaptive: a slow script stops being observed once its loss trend is settled (default); "
-        "full: always the whole step budget",
+        help="adaptive: a slow script stops being observed once its loss trend is settled "
+        "(default); full: always the whole step budget",
     )
     parser.add_argument(
         "--nproc-per-node",
@@ -107,8 +107,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--patch",
         action="store_true",
-        help="write the top cause's fix as OUT/fix.patch and OUT/patched/, once running the patched "
-        "copy shows it works",
+        help="write the top cause's fix as OUT/fix.patch and OUT/patched/, once running the "
+        "patched copy shows it works",
     )
     parser.add_argument("--version", action="version", version=f"nn-diagnose {__version__}")
     return parser
@@ -145,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(
-            f"diagnose: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+            f"diagnose: internal error: {type(error).__name__}: {error} (rerun with "
+            "--debug for details)",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -176,7 +176,8 @@ class Agent:
             if item is not None and not cause_id:
                 return (
                     item,
-                    f"repair search: the {cause.confirm.scenario} replay needs the {needed} replay first",
+                    f"repair search: the {cause.confirm.scenario} replay needs the "
+                    f"{needed} replay first",
                     "",
                 )
             if item is not None:
@@ -203,7 +204,8 @@ class Agent:
 
     def untested_roots(self, diagnosis: Diagnosis, top: CauseReport) -> list[CauseReport]:
         """Candidates that may be the root of ``top`` and whose own fix has not been replayed: a
-        confirmed symptom-level cause waits for them (clipping hides what a mean loss would cure)."""
+        confirmed symptom-level cause waits for them (clipping hides what a mean loss would
+        cure)."""
         explained_by, consequence = (
             self.book.causes[top.id].explained_by,
             self.book.causes[top.id].consequence,
@@ -246,7 +248,8 @@ class Agent:
                 add(
                     spec.scenario,
                     weight * (1.3 if rank == 0 else 1.0),
-                    f"confirm {cause.id}: does the {spec.scenario} replay make the symptom go away?",
+                    f"confirm {cause.id}: does the {spec.scenario} replay make the "
+                    "symptom go away?",
                 )
             for edge in self.book.edges_into(cause.id):
                 for symptom in map(self.book.symptoms.get, edge.symptoms):

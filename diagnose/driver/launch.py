@@ -11,6 +11,7 @@ diagnose stops them all. The result is rank 0's, with every rank's record gather
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -52,7 +53,7 @@ def rank_env(rank: int, world: int, port: int) -> dict[str, str]:
 
 
 def rank_spec(spec: ScenarioSpec, rank: int) -> ScenarioSpec:
-    """Rank 0 keeps the scenario's files (its heartbeat is the progress shown); the others get their own."""
+    """Rank 0 keeps the scenario's files (progress shows its heartbeat); others get their own."""
     if rank == 0:
         return spec
     return ScenarioSpec(
@@ -131,10 +132,8 @@ def _wait_until(processes: list[subprocess.Popen[bytes]], deadline: float) -> No
 
 def _signal_all(processes: list[subprocess.Popen[bytes]], sig: int) -> None:
     for process in processes:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def gathered(results: list[ChildResult]) -> ChildResult:

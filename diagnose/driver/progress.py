@@ -1,5 +1,6 @@
 """What a diagnosis tells its caller while it runs: which scenario, why, and where its step count
-can be read (see ``diagnose.child.heartbeat``). The terminal shows it; library callers may ignore it."""
+can be read (see ``diagnose.child.heartbeat``). The terminal shows it; library callers may ignore
+it."""
 
 from __future__ import annotations
 

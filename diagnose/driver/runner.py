@@ -1,4 +1,4 @@
-"""The runner: one fresh child interpreter per scenario, with budgets, a hard time limit and no orphans.
+"""The runner: a fresh child interpreter per scenario, with budgets, a hard time limit, no orphans.
 
 The child writes its result file itself; when it cannot (killed after ignoring SIGTERM, or a
 crash of the interpreter) the runner still returns a result that says what happened.

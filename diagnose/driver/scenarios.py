@@ -69,7 +69,7 @@ def _has_dropout(ev: Evidence) -> bool:
 
 
 def _sums_loss(ev: Evidence) -> bool:
-    """The loss is a sum that backward() receives undivided (a sum divided by its item count is a mean)."""
+    """The loss is a sum backward() receives undivided (a sum divided by its count is a mean)."""
     try:
         return sum_reduction(ev).fired
     except NotEvaluated:
@@ -133,7 +133,8 @@ def _experiment(
 
 
 def _scaled_lr(direction: str) -> Callable[[Evidence], Plan]:
-    def build(ev: Evidence) -> Plan | None:
+    def build(ev: Evidence) -> Plan:
+        factor: float | None
         try:
             lr = lr_analysis(ev)
             factor = lr.suggested_lr / lr.user_lr
@@ -199,7 +200,7 @@ def _class_weights(ev: Evidence) -> Plan | None:
 
 
 def _batches_smaller_than_real(ev: Evidence) -> bool:
-    """A training DataLoader (which the replay can resample) serving batches smaller than REAL_BATCH."""
+    """A training DataLoader (the replay can resample it) with batches smaller than REAL_BATCH."""
     loaders = ev.observe.data.loaders if ev.observe.data else []
     return any(
         loader.role == "train"

@@ -24,8 +24,8 @@ class Target:
 
 
 def resolve(path: Path, args: list[str] | None = None, nproc: int = 1) -> Target:
-    """A script file, or a folder holding one (named by diagnose.toml / pyproject's [tool.diagnose]),
-    run by ``nproc`` processes."""
+    """A script file, or a folder holding one (named by diagnose.toml / pyproject's
+    [tool.diagnose]), run by ``nproc`` processes."""
     if nproc < 1:
         raise UsageError("--nproc-per-node must be at least 1")
     target = _locate(path, args)
@@ -53,7 +53,8 @@ def _from_folder(folder: Path, args: list[str] | None) -> Target:
     found = [folder / name for name in DEFAULT_SCRIPTS if (folder / name).is_file()]
     if not found:
         raise UsageError(
-            f'{folder}: no training script found (add train.py, or diagnose.toml with script = "...")'
+            f"{folder}: no training script found (add train.py, or diagnose.toml with "
+            'script = "...")'
         )
     return _locate(found[0], args)
 

@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from diagnose.errors import UsageError
 
@@ -116,7 +117,7 @@ def _in_order(series: Series) -> Series:
     return ordered
 
 
-def _number(value: object) -> float | None:
+def _number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -1,4 +1,4 @@
-"""The source edits by name. A cause names its edit in the rule files (``patch: insert_zero_grad``)."""
+"""Source edits by name. A cause names its edit in the rule files (``patch: insert_zero_grad``)."""
 
 from __future__ import annotations
 

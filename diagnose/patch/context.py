@@ -53,7 +53,7 @@ class Context:
         return self.run.sources.lines.get(key) if self.run.sources else None
 
     def node(self, key: str) -> tuple[SourceFile, ast.AST]:
-        """The node the run recorded for ``key``: the exact span when known, else the one call on its line."""
+        """The node the run recorded for ``key``: its exact span, else the one call on its line."""
         ref = self.line(key)
         if ref is None:
             raise NoEdit(f"the run did not record {WHAT.get(key, key)}")

@@ -79,7 +79,8 @@ def drop_normalize(ctx: Context) -> list[Change]:
     pipeline (the last one, when a pipeline has two)."""
     if not (ctx.run.data and ctx.run.data.normalize_calls):
         raise NoEdit(
-            "the run saw no torchvision Normalize; the second normalization is in the script's own code"
+            "the run saw no torchvision Normalize; the second normalization is in the "
+            "script's own code"
         )
     changes = []
     for source in ctx.project.modules():
@@ -95,7 +96,8 @@ def drop_normalize(ctx: Context) -> list[Change]:
                     Change(
                         source,
                         source.remove_item(steps, normalizing[-1]),
-                        f"`{source.segment(normalizing[-1])}` removed from line {normalizing[-1].lineno}",
+                        f"`{source.segment(normalizing[-1])}` removed from line "
+                        f"{normalizing[-1].lineno}",
                     )
                 )
     if not changes:

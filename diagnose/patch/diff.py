@@ -9,7 +9,7 @@ NO_NEWLINE = "\\ No newline at end of file\n"
 
 
 def unified_diff(changed: dict[str, tuple[str, str]]) -> str:
-    """The diff of every file in ``changed`` (relative path → (old text, new text)), in path order."""
+    """Diff of every file in ``changed`` (relative path → (old text, new text)), in path order."""
     parts: list[str] = []
     for path in sorted(changed):
         old, new = changed[path]

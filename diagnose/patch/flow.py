@@ -41,7 +41,7 @@ def origins(source: SourceFile, expr: ast.expr, depth: int = 0) -> list[Origin]:
 
 
 def call_name(node: ast.AST) -> str:
-    """``DataLoader`` for ``DataLoader(...)`` and ``torch.utils.data.DataLoader(...)``; else empty."""
+    """``DataLoader`` for ``DataLoader(...)`` or ``torch.utils.data.DataLoader(...)``, else ""."""
     if not isinstance(node, ast.Call):
         return ""
     func = node.func
@@ -135,7 +135,7 @@ def _assigned(node: ast.stmt, name: str) -> ast.expr | None:
 
 
 def body_statements(scope: ast.AST) -> list[ast.stmt]:
-    """The statements of a function or module, nested blocks included, not nested functions/classes."""
+    """Statements of a function or module, nested blocks included, not nested functions/classes."""
     found, stack = [], list(getattr(scope, "body", []))
     while stack:
         node = stack.pop()
@@ -290,7 +290,7 @@ def _options(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
 
 
 def _keywords(source: SourceFile, name: str) -> list[tuple[ast.AST, ast.expr]]:
-    """``name=...`` in the call that built the object (``Config(lr=0.1)``, ``SimpleNamespace(lr=0.1)``)."""
+    """``name=...`` where the object is built (``Config(lr=0.1)``, ``SimpleNamespace(lr=0.1)``)."""
     builders = {"SimpleNamespace", "Namespace"} | {
         c.name for c in ast.walk(source.tree) if isinstance(c, ast.ClassDef)
     }

@@ -44,8 +44,8 @@ def set_lr(ctx: Context, scenario: str) -> list[Change]:
         return [_set(o, new, "learning rate") for o in matching]
     if found or given is None or isinstance(given, REFERENCES):
         raise NoEdit(
-            f"the learning rate {user_lr:g} is not written in the script (it comes from the command line "
-            f"or a file); use {literal(new, '')}"
+            f"the learning rate {user_lr:g} is not written in the script (it comes from the "
+            f"command line or a file); use {literal(new, '')}"
         )
     return [
         Change(
@@ -112,7 +112,7 @@ def _set(origin: Origin, value: float, what: str) -> Change:
 
 
 def literal(value: float, like: str) -> str:
-    """A readable Python number, in the notation of the literal it replaces (``1e-3`` or ``0.001``)."""
+    """A readable number, in the notation of the literal it replaces (``1e-3`` or ``0.001``)."""
     if "e" in like.lower() or 0 < abs(value) < 1e-4:
         mantissa, exponent = f"{value:.0e}".split("e")
         return f"{mantissa}e{int(exponent)}"

@@ -206,7 +206,7 @@ def optimizer_name(ctx: Context) -> tuple[SourceFile, ast.stmt, str]:
 
 
 def stepped_optimizer(ctx: Context, source: SourceFile, step: ast.Call) -> str:
-    """The optimizer ``step`` steps: its receiver, or its argument for ``scaler.step(optimizer)``."""
+    """The optimizer ``step`` steps: its receiver, or its argument in ``scaler.step(optimizer)``."""
     if not isinstance(step.func, ast.Attribute) or step.func.attr != "step":
         raise NoEdit("the update is not an optimizer.step() call")
     if len(step.args) == 1:

@@ -37,7 +37,7 @@ def logits_into_loss(ctx: Context) -> list[Change]:
 
 
 def mean_reduction(ctx: Context) -> list[Change]:
-    """``reduction="sum"`` → ``"mean"`` where it is written (the call, or the criterion's constructor)."""
+    """``reduction="sum"`` → ``"mean"`` where written (the call or the criterion's constructor)."""
     source, call = ctx.call("loss")
     given = [(source, call)] + [
         (o.source, o.node) for o in origins(source, call.func) if isinstance(o.node, ast.Call)

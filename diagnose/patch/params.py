@@ -139,7 +139,7 @@ def _without(source: SourceFile, node: ast.expr, kept: ast.expr, note: str) -> C
 
 
 def _leaves_autograd(source: SourceFile, node: ast.AST) -> bool:
-    """Is ``node`` followed by ``.numpy()``/``.tolist()``/``.item()``: a value meant to leave autograd."""
+    """Is ``node`` followed by ``.numpy()``/``.tolist()``/``.item()``: a value leaving autograd."""
     for parent in source.ancestors(node):
         if isinstance(parent, ast.Attribute):
             if parent.attr in LEAVES_AUTOGRAD:
@@ -178,12 +178,13 @@ def _unwrap_block(source: SourceFile, block: ast.With) -> Change:
     return Change(
         source,
         Edit(source.line_start(block.lineno), end, body),
-        f"`{source.lines[block.lineno - 1].strip()}` removed at line {block.lineno}, its body dedented",
+        f"`{source.lines[block.lineno - 1].strip()}` removed at line {block.lineno}, "
+        "its body dedented",
     )
 
 
 def train_all_parameters(ctx: Context) -> list[Change]:
-    """Unfreeze the parameters the script froze, and build the optimizer over the model it trains."""
+    """Unfreeze the parameters the script froze and build the optimizer over the model it trains."""
     changes, reasons = [], []
     for edit in (_unfreeze, _rebind):
         try:
@@ -342,7 +343,7 @@ def _holding(ctx: Context, types: set[str]) -> set[str]:
 
 
 def _container(cls: ast.ClassDef, stmt: ast.Assign, types: set[str]) -> str:
-    """``ModuleList`` / ``ModuleDict`` when ``self.x = [...]`` / ``{...}`` holds layers of ``types``."""
+    """``ModuleList``/``ModuleDict`` when ``self.x = [...]``/``{...}`` holds layers of ``types``."""
     target, value = stmt.targets[0], stmt.value
     if not (
         isinstance(target, ast.Attribute)

@@ -36,7 +36,7 @@ class Project:
         return source.path.resolve().relative_to(self.root).as_posix()
 
     def modules(self) -> list[SourceFile]:
-        """The script, then the modules of its folder that it imports (transitively), in that order."""
+        """The script, then the modules of its folder it imports (transitively), in that order."""
         found, queue = [self.file(self.script)], [self.file(self.script)]
         while queue and len(found) < MAX_MODULES:
             for path in self._imported(queue.pop(0)):

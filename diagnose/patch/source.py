@@ -43,7 +43,7 @@ class SourceFile:
 
     # -- positions ---------------------------------------------------------------------------
     def offset(self, line: int, col: int) -> int:
-        """The character offset of a (1-based line, UTF-8 byte column) position, as ast gives them."""
+        """Character offset of a (1-based line, UTF-8 byte column) position, as ast gives them."""
         text = self.lines[line - 1] if line <= len(self.lines) else ""
         return self._starts[line - 1] + len(
             text.encode("utf-8")[:col].decode("utf-8", errors="ignore")
@@ -97,7 +97,7 @@ class SourceFile:
         return text[: len(text) - len(text.lstrip())]
 
     def owns_its_lines(self, stmt: ast.stmt) -> bool:
-        """Nothing else starts on its first line before it (not ``for x in y: stmt``, not ``a; stmt``)."""
+        """Nothing starts on its first line before it (not ``for x in y: stmt``, ``a; stmt``)."""
         start = self.offset(stmt.lineno, stmt.col_offset)
         return not self.text[self.line_start(stmt.lineno) : start].strip()
 
@@ -175,7 +175,7 @@ class SourceFile:
 
 
 def apply(text: str, edits: list[Edit]) -> str:
-    """The text with every edit made; edits must not overlap (insertions at one point keep their order)."""
+    """The text with every edit made (no overlaps; insertions at one point keep their order)."""
     ordered = sorted(enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[0]))
     pieces, cursor = [], 0
     for _, edit in ordered:

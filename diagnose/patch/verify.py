@@ -68,7 +68,7 @@ def run_patched(
 
 
 def build_mirror(source: Path, mirror: Path, patched: dict[str, str], prefix: str = "") -> None:
-    """``mirror`` made to look like ``source`` with the ``patched`` files (relative paths) replaced."""
+    """``mirror`` made like ``source`` with the ``patched`` files (relative paths) replaced."""
     mirror.mkdir(parents=True)
     for entry in sorted(source.iterdir()):
         relative = f"{prefix}{entry.name}"
