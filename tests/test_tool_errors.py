@@ -94,7 +94,7 @@ def test_a_fault_of_ours_reruns_without_it_and_says_so(tmp_path):
     assert run["status"] == "completed" and run["disabled"] == ["losses"]
     assert result["verdict"] != "crashed" and evidence["observe"]["messages"]["exception"] is None
     (note,) = [note for note in result["notes"] if "diagnose's own code failed" in note]
-    assert "not a problem of the script" in note and "the loss function calls" in note
+    assert "not a problem of the script" in note and "not observed: the loss function" in note
     assert "fault injected" in note
     assert outcome["folder_unchanged"] and outcome["survivors"] == []
 

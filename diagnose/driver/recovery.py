@@ -42,7 +42,7 @@ def _note(result: ChildResult, fault: dict[str, Any], rerun: bool) -> None:
         f"{fault['where']}); this is not a problem of the script"
     )
     if rerun:
-        note = f"{what}. The run was repeated without it: {fault['lost']} were not observed."
+        note = f"{what}. The run was repeated without that part; not observed: {fault['lost']}."
     else:
         note = f"{what}. It could not be turned off, so the run ended there."
     result.run.setdefault("notes", []).insert(0, note)
