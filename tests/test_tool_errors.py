@@ -131,7 +131,8 @@ def test_an_error_raised_in_our_code_is_ours_and_names_its_component():
     """The stand-in a fault injection installs raises in our code, as a bug of ours would."""
     broken = faults.faulty("backward")
     fault = faults.locate(raised(lambda: broken(torch.zeros(1))), USER)
-    assert fault is not None and fault.component == "backward" and fault.switchable
+    assert fault is not None and fault.component == "backward"
+    assert faults.switchable("backward") and not faults.switchable(faults.SANDBOX)
     assert fault.lost == faults.COMPONENTS["backward"] and "RuntimeError" in fault.error
 
 

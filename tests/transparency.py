@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -153,7 +154,9 @@ def _members(archive: bytes) -> dict[str, bytes]:
 
 
 def _script_state(archive: bytes) -> dict[str, torch.Tensor]:
-    return dict(torch.jit.load(io.BytesIO(archive)).state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated
+        return dict(torch.jit.load(io.BytesIO(archive)).state_dict())
 
 
 def _equal(first: Any, second: Any) -> bool:

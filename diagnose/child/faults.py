@@ -84,6 +84,11 @@ def entry(component: str, passes_through: bool = False) -> Callable[[F], F]:
     return mark
 
 
+def switchable(component: str) -> bool:
+    """Whether a run can go without ``component`` (never without the sandbox)."""
+    return component != SANDBOX
+
+
 def injected(component: str | None) -> bool:
     """Whether a test asked for a fault in ``component`` (``DIAGNOSE_INJECT_FAULT``)."""
     return component is not None and os.environ.get(INJECT_VARIABLE) == component
@@ -107,10 +112,6 @@ class Fault:
     error: str
     where: str
     lost: str
-
-    @property
-    def switchable(self) -> bool:
-        return self.component != SANDBOX
 
     def record(self) -> dict[str, str]:
         return asdict(self)

@@ -22,8 +22,14 @@ _LIBRARY_ROOTS = tuple(
         sysconfig.get_paths()["platlib"],
     }
 )
+# Both the folders our modules are imported from and where they really are: a strict editable
+# install imports them through a tree of links (code objects carry the link's path).
 _OUR_DIRS = tuple(
-    str(Path(d).resolve()) + os.sep for d in (Path(__file__).parent, Path(sections_file).parent)
+    {
+        str(folder) + os.sep
+        for d in (Path(__file__).parent, Path(sections_file).parent)
+        for folder in (d.absolute(), d.resolve(), *(f.resolve().parent for f in d.glob("*.py")))
+    }
 )
 
 

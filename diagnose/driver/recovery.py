@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from diagnose.child.faults import SANDBOX
+from diagnose.child.faults import switchable
 from diagnose.child.forkserver import ForkClient
 from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
 
@@ -24,7 +24,7 @@ def run_observed(spec: ScenarioSpec, workdir: Path) -> ChildResult:
     fault = result.run.get("fault")
     if not fault:
         return result
-    if fault["component"] == SANDBOX:
+    if not switchable(fault["component"]):
         _note(result, fault, rerun=False)
         return result
     ForkClient(workdir).close()  # a fork server the failed run started must not serve the rerun
