@@ -65,6 +65,10 @@ class RunInfo(BaseModel):
     mlflow_run: dict[str, str] | None = Field(
         default=None, description="The MLflow run the script opened: run_id and tracking_uri."
     )
+    disabled: list[str] = Field(
+        default_factory=list,
+        description="Instrumentation left out of this run after it failed (see the notes).",
+    )
     stdout_tail: str = ""
     stderr_tail: str = ""
 

@@ -5,7 +5,6 @@ The CLI and batch mode are thin layers over these two functions.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,9 +14,11 @@ from diagnose.child.forkserver import ForkClient
 from diagnose.diagnosis import Diagnosis
 from diagnose.driver.agent import Agent, Replays
 from diagnose.driver.progress import Progress
+from diagnose.driver.recovery import run_observed
 from diagnose.driver.results import observed_run
-from diagnose.driver.runner import ChildResult, ScenarioSpec, run_scenario
+from diagnose.driver.runner import ChildResult, ScenarioSpec
 from diagnose.driver.targets import Target, resolve
+from diagnose.driver.workspace import Workspace
 from diagnose.errors import UsageError
 from diagnose.evidence import Evidence, EvidenceError
 from diagnose.logs.mlflow_store import (
@@ -122,8 +123,8 @@ def investigate(
     progress: Progress | None = None,
 ) -> Evidence:
     """The observed run, then (with a budget) the agent's replays, forked from its first step."""
-    with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
-        workdir = Path(tmp)
+    space = Workspace()
+    with space as workdir:
         client = ForkClient(workdir)
         try:
             evidence = observe(
@@ -144,6 +145,8 @@ def investigate(
             client.close()
             if progress is not None:
                 progress.finished()  # while the scenarios' heartbeat files still exist
+    if space.leftover:
+        evidence.observe.run.notes.append(space.leftover)
     return evidence
 
 
@@ -180,15 +183,19 @@ def observe(
         nproc=target.nproc,
         notebook=target.notebook_spec(),
     )
-    with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
-        folder = workdir or Path(tmp)
+    space = Workspace()
+    with space as own:
+        folder = workdir or own
         (progress or Progress()).scenario(
             spec.name,
             f"{target.script.name} as written, observed",
             steps,
             spec.paths(folder)["progress"],
         )
-        return evidence_from(target, run_scenario(spec, folder))
+        evidence = evidence_from(target, run_observed(spec, folder))
+    if space.leftover:
+        evidence.observe.run.notes.append(space.leftover)
+    return evidence
 
 
 def evidence_from(target: Target, result: ChildResult) -> Evidence:

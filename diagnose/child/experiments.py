@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -24,6 +23,7 @@ from diagnose.probes.sections import (
     OverfitSection,
 )
 from diagnose.probes.tensors import as_float, tensors_in
+from diagnose.probes.unseen import unseen
 
 
 class FixedBatches(Intervention):
@@ -150,26 +150,27 @@ class IsolatedOverfit(Intervention):
 
     def activate(self) -> None:
         self.record = OverfitSection()
+        state = self.state
+        model, call, args = state.model, state.last_loss_call, state.last_training_args
+        if model is None or call is None or args is None:
+            self.record.note = (
+                "skipped: the loss is not a torch loss function, or no training forward was seen"
+            )
+            raise BudgetExhausted("isolated overfit skipped")
         try:
-            self._train(int(self.params.get("steps", 150)))
+            with unseen(model, state=state, eval_mode=False):
+                self._train(model, call, args, int(self.params.get("steps", 150)))
         except Exception as error:  # the copy cannot be driven outside the script's loop
             self.record = OverfitSection(
                 note="skipped: the model copy could not be trained alone "
                 f"({type(error).__name__}: {error})"[:300]
             )
-        finally:
-            self.state.muted = False
         raise BudgetExhausted("isolated overfit finished")
 
-    def _train(self, steps: int) -> None:
-        state, call, args = self.state, self.state.last_loss_call, self.state.last_training_args
-        if state.model is None or call is None or args is None:
-            self.record.note = (
-                "skipped: the loss is not a torch loss function, or no training forward was seen"
-            )
-            return
-        state.muted = True
-        model = _bare_copy(state.model).train()
+    def _train(self, model: nn.Module, call: Any, args: tuple[Any, ...], steps: int) -> None:
+        """Train a copy of ``model`` (made with the script's hooks detached: it has none)."""
+        state = self.state
+        model = copy.deepcopy(model).train()
         model.zero_grad(set_to_none=True)
         optimizer = _fresh_optimizer(type(state.optimizers[0]) if state.optimizers else None, model)
         self.record.optimizer, self.record.lr = (
@@ -193,21 +194,6 @@ class IsolatedOverfit(Intervention):
 
     def sections(self) -> dict[str, Any]:
         return {**super().sections(), "isolated": self.record}
-
-
-def _bare_copy(model: nn.Module) -> nn.Module:
-    """A deep copy of the model without its forward hooks: the tap's own hooks (bound to the tap and
-    the tensors it holds) must not be copied along, and the copy trains outside any loop."""
-    saved = [
-        (module, module._forward_hooks, module._forward_pre_hooks) for module in model.modules()
-    ]
-    for module, _, _ in saved:
-        module._forward_hooks, module._forward_pre_hooks = OrderedDict(), OrderedDict()
-    try:
-        return copy.deepcopy(model)
-    finally:
-        for module, hooks, pre_hooks in saved:
-            module._forward_hooks, module._forward_pre_hooks = hooks, pre_hooks
 
 
 def _fresh_optimizer(cls: type | None, model: nn.Module) -> torch.optim.Optimizer:
@@ -237,9 +223,11 @@ class GradCheck(Intervention):
 
     def activate(self) -> None:
         self.record = GradCheckSection()
-        calls = self._capture()
-        for function, args in calls.items():
-            self.record.results.append(_check(function, args))
+        models = (self.state.model,) if self.state.model is not None else ()
+        with unseen(*models, state=self.state, eval_mode=False):
+            calls = self._capture()
+            for function, args in calls.items():
+                self.record.results.append(_check(function, args))
         self.note = f"{len(calls)} custom autograd.Function(s) checked against finite differences"
         raise BudgetExhausted("gradient check finished")
 
@@ -256,12 +244,10 @@ class GradCheck(Intervention):
             return original.__get__(None, cls)(*args, **kwargs)
 
         torch.autograd.Function.apply = classmethod(apply)
-        state.muted = True
         try:
             state.model(*state.last_training_args)
         finally:
             torch.autograd.Function.apply = original
-            state.muted = False
         return calls
 
     def sections(self) -> dict[str, Any]:

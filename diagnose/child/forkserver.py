@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from diagnose.child import groups
+
 UNAVAILABLE = "forkserver.unavailable"
 IDLE_SECONDS = 300.0
 TERM_GRACE_SECONDS = 10.0
@@ -141,9 +143,9 @@ def _stop_orphaned(running: dict[int, _Running]) -> None:
             continue
         if job.stopped_at is None:
             job.stopped_at = time.monotonic()
-            _kill_group(pid, signal.SIGTERM)
+            groups.kill(pid, signal.SIGTERM)
         elif time.monotonic() - job.stopped_at > TERM_GRACE_SECONDS:
-            _kill_group(pid, signal.SIGKILL)
+            groups.kill(pid, signal.SIGKILL)
 
 
 def _alive(pid: int | None) -> bool:
@@ -221,10 +223,10 @@ class ForkClient:
                 _stop_group(pid, replies)
                 return None
             except BaseException:  # diagnose interrupted: the run (its own session) must go too
-                _kill_group(pid, signal.SIGKILL)
+                groups.kill(pid)
                 raise
-            finally:
-                _kill_group(pid, signal.SIGKILL)  # workers or threads the script left behind
+            finally:  # the run has ended or been killed: its DataLoader workers go too
+                groups.stop(pid)
 
     def close(self) -> None:
         """Stop the server (and anything it still runs)."""
@@ -237,7 +239,7 @@ class ForkClient:
             except OSError:
                 pass
         if self.pid_file.exists():
-            _kill_group(int(self.pid_file.read_text()), signal.SIGKILL)
+            groups.stop(int(self.pid_file.read_text()))
 
 
 class _Replies:
@@ -265,15 +267,10 @@ class _Replies:
 
 def _stop_group(pid: int, replies: _Replies) -> None:
     """Ask the run's process group to stop (SIGTERM), and kill it if it has not ended in time."""
-    _kill_group(pid, signal.SIGTERM)
+    groups.kill(pid, signal.SIGTERM)
     try:
         replies.next(TERM_GRACE_SECONDS)
     except TimeoutError:
-        _kill_group(pid, signal.SIGKILL)
+        groups.kill(pid, signal.SIGKILL)
         with contextlib.suppress(TimeoutError, ConnectionError):
             replies.next(5.0)
-
-
-def _kill_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)

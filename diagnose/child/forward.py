@@ -1,11 +1,13 @@
 """Forward-pass hooks of the tap: which top-level modules run, and what happens inside sampled ones.
 
-Until the first backward pass every module call is watched (global hooks): that is how the
-trained model is found. From then on only the top-level modules seen so far are hooked, and the
-global hooks come back just for the few sampled forward passes whose inner layers the probes
-inspect: a module call outside those costs nothing. Inside a sampled pass, each module's first
-``CALLS_PER_MODULE`` calls reach the probes: a recurrent cell unrolled over a thousand time steps
-costs what a few calls cost.
+Only torch's global module hooks are used, never hooks on the user's modules: a model that the
+script pickles, deep-copies or compiles with TorchScript must carry nothing of the tool's. Until
+the first backward pass every module call is looked at: that is how the trained model is found.
+From then on only the top-level modules seen so far count, and an inner call costs a depth count
+and a return, except in the few sampled forward passes whose inner layers the probes inspect.
+Inside a sampled pass, each module's first ``CALLS_PER_MODULE`` calls reach the probes: a
+recurrent cell unrolled over a thousand time steps costs what a few calls cost. Forward passes
+that TorchScript traces are not the script's training: they are not seen.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 from torch.nn.modules import module as module_hooks
+
+from diagnose.child import faults
 
 if TYPE_CHECKING:
     from diagnose.child.tap import Tap
@@ -28,49 +32,39 @@ class ForwardHooks:
         self.tap = tap
         self.state = tap.state
         self.schedule = tap.state.schedule.sparse(FORWARD_SPARSITY)
-        self.global_handles: list[Any] = []
-        self.root_handles: list[Any] = []
-        self.inner_handles: list[Any] = []
+        self.handles: list[Any] = []
         self.narrowed = False
         self.sampled_step: int | None = None
         self.sampled_module: nn.Module | None = None
         self.calls: dict[int, int] = {}  # inner module calls seen in the current sampled pass
 
     def install(self) -> None:
-        self.global_handles = [
+        self.handles = [
             # torch's stub types a pre-hook as returning None; it may return replaced inputs
             module_hooks.register_module_forward_pre_hook(self.before),  # type: ignore[arg-type]
             module_hooks.register_module_forward_hook(self.after, always_call=True),
         ]
 
     def narrow(self) -> None:
-        """Watch only the top-level modules from now on (once the trained model is known)."""
-        if self.narrowed:
-            return
-        for handle in self.global_handles:
-            handle.remove()
-        self.global_handles = []
+        """Count only the top-level modules seen so far from now on (the trained model is known)."""
         self.narrowed = True
-        for root in self.state.roots:
-            self.root_handles += [
-                root.register_forward_pre_hook(self.before),
-                root.register_forward_hook(self.after, always_call=True),
-            ]
 
     def remove(self) -> None:
-        for handle in self.global_handles + self.root_handles + self.inner_handles:
+        for handle in self.handles:
             handle.remove()
-        self.global_handles, self.root_handles, self.inner_handles = [], [], []
+        self.handles = []
 
     # -- hooks -------------------------------------------------------------------------------
+    @faults.entry("forward_hooks")
     def before(self, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         state, tap = self.state, self.tap
-        is_root = state.forward_depth == 0
-        state.forward_depth += 1
-        if state.muted:
+        depth = state.forward_depth
+        state.forward_depth = depth + 1
+        if depth:
+            if self.sampled_module is not None:
+                self._inner_before(module, args)
             return None
-        if not (is_root and _is_model(module)):
-            self._inner_before(module, args)
+        if state.muted or traced() or not self._top_level(module):
             return None
         if torch.is_grad_enabled():
             tap.hand.settle()  # a hand-written update ends where the next training forward begins
@@ -86,15 +80,15 @@ class ForwardHooks:
         tap.emit("on_root_forward_pre", module, args)
         return replaced
 
+    @faults.entry("forward_hooks")
     def after(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
         state, tap = self.state, self.tap
-        if module is self.sampled_module and state.forward_depth > 1:
-            return None  # the global hook of a sampled pass, seen again by the root itself
-        state.forward_depth = max(0, state.forward_depth - 1)
-        if state.muted:
+        state.forward_depth = depth = max(0, state.forward_depth - 1)
+        if depth:
+            if self.sampled_module is not None:
+                self._inner_after(module, args, output)
             return None
-        if state.forward_depth > 0 or module not in state.roots:
-            self._inner_after(module, args, output)
+        if state.muted or traced() or module not in state.roots:
             return None
         replaced = (
             tap.intervention.after_forward(module, args, output)
@@ -105,6 +99,11 @@ class ForwardHooks:
         if module is self.sampled_module:
             self._end_sample(module)
         return replaced
+
+    def _top_level(self, module: nn.Module) -> bool:
+        """A top-level call that counts: a model (parameters, not a loss) until the trained model
+        is known, then one of the top-level modules seen until then."""
+        return module in self.state.roots if self.narrowed else _is_model(module)
 
     # -- sampled forwards --------------------------------------------------------------------
     def _starts_sample(self) -> bool:
@@ -118,17 +117,9 @@ class ForwardHooks:
 
     def _start_sample(self, module: nn.Module) -> None:
         self.sampled_step, self.sampled_module, self.calls = self.state.steps, module, {}
-        if self.narrowed:
-            self.inner_handles = [
-                module_hooks.register_module_forward_pre_hook(self._inner_before),
-                module_hooks.register_module_forward_hook(self._inner_after, always_call=True),
-            ]
         self.tap.emit("on_sampled_forward_start", module)
 
     def _end_sample(self, module: nn.Module) -> None:
-        for handle in self.inner_handles:
-            handle.remove()
-        self.inner_handles = []
         self.sampled_module = None
         self.tap.emit("on_sampled_forward_end", module)
 
@@ -149,6 +140,12 @@ class ForwardHooks:
             and not self.state.muted
             and self.calls.get(id(module), 0) < CALLS_PER_MODULE
         )
+
+
+def traced() -> bool:
+    """A forward pass that ``torch.jit.trace`` records: its tensors stand for the trace's inputs,
+    and reading them would warn on the script's standard error."""
+    return torch._C._get_tracing_state() is not None
 
 
 def _is_model(module: nn.Module) -> bool:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from diagnose.child import faults
 from diagnose.probes.standin import HandUpdate
 
 if TYPE_CHECKING:
@@ -35,9 +36,10 @@ UNIT_LR = (
 class HandUpdates:
     """Turns hand-written updates into steps of the tap's clock."""
 
-    def __init__(self, tap: Tap, eager: bool = True) -> None:
+    def __init__(self, tap: Tap, eager: bool = True, active: bool = True) -> None:
         self.tap = tap
         self.eager = eager
+        self.active = active  # off: backward passes never stand for steps
         self.optimizer: HandUpdate | None = None
         self.pending = False
         self.factor = 1.0
@@ -47,8 +49,11 @@ class HandUpdates:
         self.fingerprint: list[torch.Tensor] | None = None
         self.mark: list[torch.Tensor] = []
 
+    @faults.entry("hand_updates")
     def after_backward(self, root: torch.Tensor) -> None:
         """A backward pass in a loop without torch optimizer: a step begins."""
+        if not self.active:
+            return
         optimizer = self.optimizer if self.optimizer is not None else self._adopt(root)
         if optimizer is None:
             return
@@ -89,6 +94,7 @@ class HandUpdates:
             self.optimizer = HandUpdate(params)  # adopted by the tap's patched Optimizer.__init__
         return self.optimizer
 
+    @faults.entry("hand_updates")
     def settle_if_updated(self) -> None:
         """A ``no_grad`` block closed: the step ends there if it updated every watched weight."""
         if (
@@ -101,6 +107,7 @@ class HandUpdates:
         ):
             self.settle()
 
+    @faults.entry("hand_updates")
     def settle(self, final: bool = False) -> None:
         """The user's update is done (a new training forward or backward began, or the run ends:
         ``final``)."""

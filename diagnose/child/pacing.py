@@ -25,6 +25,7 @@ import math
 import statistics
 from typing import Any
 
+from diagnose.child import faults
 from diagnose.child.budget import BudgetExhausted
 
 EPOCHS = 3
@@ -52,10 +53,12 @@ class Pacing:
         )
         self.batches_per_pass: int | None = None
 
+    @faults.entry("pacing")
     def pass_limit(self) -> int | None:
         """Batches a pass over any loader may take from now on (None: the loader's own length)."""
         return self.batches_per_pass
 
+    @faults.entry("pacing")
     def after_step(self) -> None:
         """At a step boundary: decide compression once; end an observation that has seen enough."""
         state = self.state

@@ -5,21 +5,28 @@ through ``open`` (which ``torch.save``, ``np.save``, loggers and most libraries 
 creation, renames, deletions and metadata changes (``chmod``, ``utime``: fsspec's atomic writes,
 which Lightning's checkpoints use, set the mode of the file they just moved) are mapped to
 ``scratch/<absolute path>``; reads of a file the run wrote earlier come back from there (``open``,
-``os.stat``, folder listings merged with the user's), so a script that saves and reloads a
-checkpoint still works.
+``os.stat``, ``torch.load``, folder listings merged with the user's), so a script that saves and
+reloads a checkpoint still works. TorchScript archives, written and read by torch's C++ code, are
+mapped at ``ScriptModule.save`` and ``torch.jit.load``. A script may ``os.chdir`` into a folder it
+created: the process then works in that folder's shadow while ``os.getcwd`` still answers the
+folder's own path. Processes started with the spawn or forkserver methods (DataLoader workers)
+install the same sandbox before they import anything of the script's (``spawned``).
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import io
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from diagnose.child import faults, spawned
 from diagnose.child.patching import Patches
 
 WRITE_MODES = set("wax+")
@@ -32,13 +39,17 @@ SYSTEM_ROOTS = ("/dev/", "/proc/", "/sys/")
 class Sandbox:
     def __init__(self, scratch: Path, exempt: list[Path]) -> None:
         self.scratch = scratch.resolve()
+        self.folders = list(exempt)
         folders = [scratch, *exempt, Path.home() / ".cache", Path.home() / ".triton"]
         self.exempt = tuple(str(p.resolve()) + os.sep for p in folders) + tuple(
             os.path.join(tempfile.gettempdir(), name) for name in TEMP_PREFIXES
         )
         self.written: list[str] = []
-        self.patches = Patches()
+        self.patches = Patches(component=faults.SANDBOX)
         self._lstat = os.lstat  # the real one: os.path.lexists would call the patched os.lstat
+        self._stat = os.stat
+        self._getcwd = os.getcwd
+        self.in_shadow = False  # the process works in a folder that exists only in the scratch
 
     # -- mapping -----------------------------------------------------------------------------
     def _absolute(self, path: Any) -> str | None:
@@ -61,7 +72,10 @@ class Sandbox:
         if absolute is None:
             return path
         shadow = self._shadow(absolute)
-        os.makedirs(os.path.dirname(shadow), exist_ok=True)
+        folder = os.path.dirname(shadow)
+        if not (self._real_dir(folder) or self._real_dir(os.path.dirname(absolute))):
+            return path  # a folder that exists nowhere: the call fails as it would unobserved
+        os.makedirs(folder, exist_ok=True)
         if absolute not in self.written:
             self.written.append(absolute)
         return shadow
@@ -74,14 +88,23 @@ class Sandbox:
         try:
             self._lstat(shadow)
         except (OSError, ValueError):
-            return path
+            # a relative path means the folder os.getcwd() names, not the shadow the process is in
+            return absolute if self.in_shadow else path
         return shadow
+
+    def _logical(self, real: str) -> str:
+        """The path a shadow stands for (``real`` itself outside the scratch folder)."""
+        root = str(self.scratch)
+        return real[len(root) :] or os.sep if (real + os.sep).startswith(root + os.sep) else real
 
     # -- install -----------------------------------------------------------------------------
     def install(self) -> None:
         import torch  # torch.save with a path writes through its own C++ writer, not open()
 
         self.patches.replace(torch, "save", self._save)
+        self.patches.replace(torch, "load", self._mapped_first(self.for_read))
+        self.patches.replace(torch.jit, "load", self._mapped_first(self.for_read))
+        self.patches.replace(torch.jit.RecursiveScriptModule, "save", self._script_save)
         self.patches.when_imported("safetensors", self._patch_safetensors)
         self.patches.replace(builtins, "open", self._open)
         self.patches.replace(io, "open", self._open)
@@ -96,6 +119,10 @@ class Sandbox:
             self.patches.replace(os, name, self._read_path)
         self.patches.replace(os, "listdir", self._listdir)
         self.patches.replace(os, "scandir", self._scandir)
+        self.patches.replace(os, "chdir", self._chdir)
+        self.patches.replace(os, "getcwd", self._getcwd_logical)
+        self.patches.replace(os, "getcwdb", self._getcwdb_logical)
+        spawned.carry(self, self.patches)
 
     def remove(self) -> None:
         self.patches.restore()
@@ -119,6 +146,62 @@ class Sandbox:
             )
 
         return save
+
+    def _mapped_first(
+        self, mapping: Callable[[Any], Any]
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A wrapper factory: the call's first argument, when a path, goes through ``mapping``."""
+
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def mapped(f: Any, *args: Any, **kwargs: Any) -> Any:
+                if isinstance(f, (str, bytes, os.PathLike)):
+                    f = mapping(f)
+                return original(f, *args, **kwargs)
+
+            return mapped
+
+        return wrap
+
+    def _script_save(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def save(module: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(module, self.for_write(f), *args, **kwargs)
+
+        return save
+
+    def _chdir(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def chdir(path: Any) -> None:
+            absolute = self._absolute(path)
+            if absolute is None:
+                original(path)
+            elif self._real_dir(self._shadow(absolute)) and not self._real_dir(absolute):
+                original(self._shadow(absolute))  # a folder the run created: work in its shadow
+            else:
+                original(absolute if self.in_shadow else path)
+            self.in_shadow = (self._getcwd() + os.sep).startswith(str(self.scratch) + os.sep)
+
+        return chdir
+
+    def _real_dir(self, path: str) -> bool:
+        try:
+            return stat.S_ISDIR(self._stat(path).st_mode)
+        except OSError:
+            return False
+
+    def _getcwd_logical(self, original: Callable[[], str]) -> Callable[[], str]:
+        @functools.wraps(original)
+        def getcwd() -> str:
+            return self._logical(original()) if self.in_shadow else original()
+
+        return getcwd
+
+    def _getcwdb_logical(self, original: Callable[[], bytes]) -> Callable[[], bytes]:
+        @functools.wraps(original)
+        def getcwdb() -> bytes:
+            return os.fsencode(self._logical(self._getcwd())) if self.in_shadow else original()
+
+        return getcwdb
 
     def _patch_safetensors(self, module: Any) -> None:
         """safetensors reads and writes files from Rust (Hugging Face checkpoints): map the paths it

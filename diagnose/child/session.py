@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from diagnose import defaults
-from diagnose.child import atomic, forkserver
+from diagnose.child import atomic, faults, forkserver, interpreter
 from diagnose.child.budget import Budget, RunInterrupted, TimeBudgetSpent, TimeLimitReached
 from diagnose.child.distributed import RankWatch, world_size
 from diagnose.child.heartbeat import Heartbeat
@@ -69,7 +69,10 @@ class Session:
         self.state = TrainingState(
             UserCode(self.script), Schedule(every=spec.get("every", defaults.EVERY))
         )
-        self.tap = Tap(self.state, observe_probes(self.state), Budget(1, 1.0))
+        self.disabled = list(spec.get("disabled", []))  # components turned off (faults.py)
+        self.tap = Tap(
+            self.state, observe_probes(self.state), Budget(1, 1.0), disabled=self.disabled
+        )
         self.workdir = Path(spec.get("workdir", Path(spec["result"]).parent))
         self.sandbox = Sandbox(self.workdir / "scratch", exempt=[self.workdir])
         self.ranks = RankWatch(self.state) if world_size() > 1 else None
@@ -79,7 +82,7 @@ class Session:
             self.tap.pacing.compress = False
         self.configure(spec)
         self.owner = spec.get("owner")
-        if spec.get("serve"):
+        if spec.get("serve") and self.tap.enabled("fork_server"):
             self.tap.fork_point.append(self.serve)
 
     def configure(self, spec: dict[str, Any]) -> None:
@@ -88,7 +91,9 @@ class Session:
         self.result_path = Path(spec["result"])
         self.tap.budget = Budget(spec["max_steps"], spec["seconds"])
         self.tap.pacing.max_steps = spec["max_steps"]
-        self.tap.pacing.adaptive = bool(spec.get("adaptive")) and self.ranks is None
+        self.tap.pacing.adaptive = (
+            bool(spec.get("adaptive")) and self.ranks is None and self.tap.enabled("pacing")
+        )
         self.tap.heartbeat = Heartbeat(spec.get("progress"))
         planned = spec.get("intervention") or {}
         self.intervention: Intervention = build(
@@ -104,8 +109,10 @@ class Session:
             "reason": "",
             "exit_code": None,
             "mode": spec.get("mode", "cold"),
+            "disabled": self.disabled,
         }
 
+    @faults.entry("fork_server")
     def serve(self) -> None:
         """At the fork point: start the fork server; in a forked replay, become that replay."""
         spec = forkserver.start(self.workdir, self.state, self.owner)
@@ -136,16 +143,35 @@ class Session:
             self.run.update(status=stop.status, reason=str(stop))
         except SystemExit as exit_:
             self._exited(exit_.code)
+            interpreter.report_exit(exit_)
         except BaseException as error:  # the user's crash is evidence, not our error
-            self.run.update(status="crashed", reason=f"{type(error).__name__}: {error}"[:500])
-            self.tap.on_exception(error)
+            self._ended_by(error)
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             if self.ranks is not None:
                 self.ranks.remove()
-            self.tap.remove()
-            self.sandbox.remove()
+            self.tap.remove()  # the sandbox stays: the script's exit handlers may still write
         return self.result()
+
+    def _ended_by(self, error: BaseException) -> None:
+        """The script's crash is evidence; an exception of the tool's own code is not the script's
+        crash: it is recorded as the fault of the component that raised it (the driver runs the
+        script again without it)."""
+        try:
+            fault = faults.locate(error, self.state.user)
+        except Exception:  # telling faults apart must never cost the run its evidence
+            fault = None
+        if fault is None:
+            self.run.update(status="crashed", reason=f"{type(error).__name__}: {error}"[:500])
+            self.tap.on_exception(error)
+            interpreter.report_crash(error, self.script)
+            return
+        self.run.update(
+            status="tool_error",
+            reason=f"diagnose's own code failed ({fault.error})"[:500],
+            fault=fault.record(),
+        )
+        interpreter.print_traceback(error, error.__traceback__)
 
     def _time_limit(self, stop: TimeLimitReached) -> dict[str, str]:
         """Slow is not hung: a run still making progress at the time limit ends like a budget, with
@@ -236,6 +262,5 @@ def main(argv: list[str], watched: bool = False) -> int:
     atomic.write_text(
         session.result_path, json.dumps(result, default=str)
     )  # a replay has its own path by now
-    sys.stdout.flush()
-    sys.stderr.flush()
+    interpreter.shut_down()
     return 0

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from types import MethodType, ModuleType
 from typing import Any, cast
 
@@ -23,8 +25,9 @@ from torch.optim import optimizer as optimizer_hooks
 from torch.utils.data import DataLoader
 from torch.utils.data import dataloader as dataloader_module
 
+from diagnose.child import faults
 from diagnose.child.budget import Budget
-from diagnose.child.forward import ForwardHooks
+from diagnose.child.forward import ForwardHooks, traced
 from diagnose.child.handupdates import HandUpdates
 from diagnose.child.heartbeat import Heartbeat
 from diagnose.child.interventions import Intervention
@@ -32,6 +35,7 @@ from diagnose.child.pacing import Pacing
 from diagnose.child.patching import Patches
 from diagnose.child.schedulers import SchedulerHooks
 from diagnose.child.state import TrainingState
+from diagnose.child.userframe import attributed_outside_ours
 from diagnose.probes.base import DONE, EVENTS, LossCall, Probe
 from diagnose.vocabulary import LOSS_FUNCTIONS
 
@@ -46,8 +50,10 @@ class Tap:
         budget: Budget,
         intervention: Intervention | None = None,
         watching: bool = False,
+        disabled: Collection[str] = (),
     ) -> None:
         self.state = state
+        self.disabled = frozenset(disabled)  # components this run goes without (faults.py)
         self.probes = probes
         self.budget = budget
         self.heartbeat = Heartbeat(None)
@@ -66,9 +72,16 @@ class Tap:
         self._in_backward = False
         self._mode_depth = 0
         self.forward = ForwardHooks(self)
-        self.hand = HandUpdates(self, eager=not watching)
+        self.hand = HandUpdates(self, eager=not watching, active=self.enabled("hand_updates"))
         self.schedulers = SchedulerHooks(self)
-        self.pacing = Pacing(state, budget.max_steps, adaptive=False, compress=not watching)
+        self.pacing = Pacing(
+            state,
+            budget.max_steps,
+            adaptive=False,
+            compress=not watching and self.enabled("pacing"),
+        )
+        # Passes over DataLoaders, by iterator: nothing of ours is stored on the user's objects.
+        self._passes: weakref.WeakKeyDictionary[Any, _Pass] = weakref.WeakKeyDictionary()
 
     # -- dispatch ----------------------------------------------------------------------------
     def emit(self, event: str, *args: Any) -> None:
@@ -103,22 +116,41 @@ class Tap:
 
     # -- install / remove --------------------------------------------------------------------
     def install(self) -> None:
+        """Install each component (``faults.COMPONENTS``) the run has not turned off."""
+        for component, install in self._components():
+            if self.enabled(component):
+                self.patches.component = component  # what the wrappers installed now belong to
+                install()
+        self.patches.component = None
+
+    def enabled(self, component: str) -> bool:
+        if faults.EVERYTHING in self.disabled:
+            return component == "step_hooks"
+        return component not in self.disabled
+
+    def _components(self) -> tuple[tuple[str, Callable[[], None]], ...]:
+        return (
+            ("step_hooks", self._install_step_hooks),
+            ("forward_hooks", self.forward.install),
+            ("optimizer_init", self._patch_optimizer_init),
+            ("schedulers", self.schedulers.install),
+            ("backward", self._patch_backward),
+            ("zero_grad", self._patch_zero_grad),
+            ("mode", self._patch_mode),
+            ("loaders", self._patch_loaders),
+            ("losses", self._patch_losses),
+            ("scalers", self._patch_scalers),
+            ("warnings", self._patch_warnings),
+            ("compile", self._patch_compile),
+            ("grad_mode", self._patch_grad_mode),
+            ("torchscript", self._patch_torchscript),
+        )
+
+    def _install_step_hooks(self) -> None:
         self.handles += [
             optimizer_hooks.register_optimizer_step_pre_hook(self._on_step_pre),
             optimizer_hooks.register_optimizer_step_post_hook(self._on_step_post),
         ]
-        self.forward.install()
-        self._patch_optimizer_init()
-        self.schedulers.install()
-        self._patch_backward()
-        self._patch_zero_grad()
-        self._patch_mode()
-        self._patch_loaders()
-        self._patch_losses()
-        self._patch_scalers()
-        self._patch_warnings()
-        self._patch_compile()
-        self._patch_grad_mode()
 
     def remove(self) -> None:
         self.hand.settle(final=True)
@@ -134,7 +166,8 @@ class Tap:
             @functools.wraps(original)
             def __init__(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
                 original(optimizer, *args, **kwargs)
-                self.adopt_optimizer(optimizer)
+                if not self.state.muted:  # the tool's own optimizer (a copy trained alone)
+                    self.adopt_optimizer(optimizer)
 
             return __init__
 
@@ -146,6 +179,7 @@ class Tap:
             self.state.optimizers.append(optimizer)
             self.emit("on_optimizer_created", optimizer)
 
+    @faults.entry("step_hooks")
     def _on_step_pre(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> Any:
         if self.state.muted:
             return None
@@ -183,6 +217,7 @@ class Tap:
             self.intervention.start()
         self.forward.narrow()
 
+    @faults.entry("step_hooks")
     def _on_step_post(
         self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any, final: bool = False
     ) -> None:
@@ -227,6 +262,7 @@ class Tap:
         self.patches.replace(torch.Tensor, "backward", wrap_tensor_backward)
         self.patches.replace(torch.autograd, "backward", wrap_autograd_backward)
 
+    @faults.entry("backward", passes_through=True)
     def _backward(
         self,
         original: Callable[..., Any],
@@ -241,8 +277,7 @@ class Tap:
         try:
             self.state.note_backward()
             if self.state.chosen_model is not None:
-                # the trained model is known: module calls need not be watched
-                self.forward.narrow()
+                self.forward.narrow()  # the trained model is known: only its calls count now
             if self.intervention.active:
                 self.intervention.before_backward(root)
             self.emit("on_backward", root)
@@ -260,6 +295,8 @@ class Tap:
         def wrap(original: Callable[..., None]) -> Callable[..., None]:
             @functools.wraps(original)
             def zero_grad(owner: Any, *args: Any, **kwargs: Any) -> None:
+                if self.state.muted:
+                    return original(owner, *args, **kwargs)
                 if self.intervention.active and not self.intervention.allow_zero_grad(owner):
                     return None
                 self.emit("on_zero_grad", owner)
@@ -294,8 +331,9 @@ class Tap:
             @functools.wraps(original)
             def __iter__(loader: DataLoader) -> Any:
                 iterator = original(loader)
-                iterator._diagnose_loader = loader
-                iterator._diagnose_batches = 0
+                if self.state.muted:
+                    return iterator
+                self._passes[iterator] = _Pass(loader)
                 self._patch_torchvision()
                 self.state.note_loader_iter(loader)
                 self.emit("on_loader_iter", loader)
@@ -306,13 +344,16 @@ class Tap:
         def wrap_next(original: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(original)
             def __next__(iterator: Any) -> Any:
+                current = self._passes.get(iterator)
                 limit = self.pacing.pass_limit()
-                if limit is not None and getattr(iterator, "_diagnose_batches", 0) >= limit:
+                if limit is not None and current is not None and current.batches >= limit:
                     raise StopIteration  # a compressed epoch ends here
                 batch = original(iterator)
-                iterator._diagnose_batches = getattr(iterator, "_diagnose_batches", 0) + 1
-                loader = getattr(iterator, "_diagnose_loader", None)
-                if loader is not None and not self.state.muted:
+                if current is None:
+                    return batch
+                current.batches += 1
+                loader = current.loader
+                if not self.state.muted:
                     if self.intervention.active:
                         batch = self.intervention.replace_batch(loader, batch)
                     self.state.note_batch(loader, batch)
@@ -330,7 +371,7 @@ class Tap:
         Done lazily so that diagnosing a script that never imports torchvision does not import it.
         """
         functional = sys.modules.get("torchvision.transforms.functional")
-        if functional is None or self._torchvision_patched:
+        if functional is None or self._torchvision_patched or not self.enabled("normalize"):
             return
         self._torchvision_patched = True
 
@@ -343,7 +384,7 @@ class Tap:
 
             return normalize
 
-        self.patches.replace(functional, "normalize", wrap)
+        self.patches.replace(functional, "normalize", wrap, component="normalize")
 
     def _patch_scalers(self) -> None:
         """Watch scikit-learn's standardizing scalers once the script imports them: a scaler applied
@@ -381,7 +422,7 @@ class Tap:
     ) -> Callable[..., torch.Tensor]:
         @functools.wraps(original)
         def loss_function(input: Any, target: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
-            if self._in_loss or self.state.muted:
+            if self._in_loss or self.state.muted or traced():
                 return original(input, target, *args, **kwargs)
             self._in_loss = True
             call = LossCall(name, input, target, dict(kwargs), torch.is_grad_enabled(), args=args)
@@ -415,6 +456,21 @@ class Tap:
         self.patches.replace(torch.no_grad, "__exit__", wrap)
         self.patches.replace(torch.set_grad_enabled, "__exit__", wrap)
 
+    def _patch_torchscript(self) -> None:
+        """``torch.jit.script`` compiles the torch functions it finds from their source, with the
+        globals of the function object: it must find torch's own, not the tap's wrappers (which
+        scripted code never calls back anyway)."""
+
+        def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(original)
+            def script(obj: Any, *args: Any, **kwargs: Any) -> Any:
+                with self.patches.originals():
+                    return original(obj, *args, **kwargs)
+
+            return script
+
+        self.patches.replace(torch.jit, "script", wrap)
+
     # -- messages ----------------------------------------------------------------------------
     def _patch_compile(self) -> None:
         """Compiled code hides the ops the probes watch: observe the same model in eager mode."""
@@ -435,10 +491,18 @@ class Tap:
         def wrap(original: Callable[..., None]) -> Callable[..., None]:
             @functools.wraps(original)
             def showwarning(
-                message: Any, category: type, filename: str, lineno: int, *args: Any, **kwargs: Any
+                message: Any,
+                category: type,
+                filename: str,
+                lineno: int,
+                file: Any = None,
+                line: str | None = None,
             ) -> None:
+                where = attributed_outside_ours(filename, lineno)
+                if where != (filename, lineno):
+                    (filename, lineno), line = where, None  # the source line is read again
                 self.emit("on_warning", str(message), category.__name__, filename, lineno)
-                return original(message, category, filename, lineno, *args, **kwargs)
+                return original(message, category, filename, lineno, file, line)
 
             return showwarning
 
@@ -446,6 +510,14 @@ class Tap:
 
     def on_exception(self, error: BaseException) -> None:
         self.emit("on_exception", error)
+
+
+@dataclass(slots=True)
+class _Pass:
+    """One pass over a DataLoader: its loader and the batches served so far."""
+
+    loader: DataLoader
+    batches: int = 0
 
 
 def defer_to_closure(
@@ -474,6 +546,7 @@ def defer_to_closure(
             begins()
         return result
 
+    faults.tag("step_hooks", closure_then_begin, passes_through=True)
     if position is None:
         return args, {**kwargs, "closure": closure_then_begin}
     return (*args[:position], closure_then_begin, *args[position + 1 :]), kwargs

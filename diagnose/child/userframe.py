@@ -22,8 +22,14 @@ _LIBRARY_ROOTS = tuple(
         sysconfig.get_paths()["platlib"],
     }
 )
+# Both the folders our modules are imported from and where they really are: a strict editable
+# install imports them through a tree of links (code objects carry the link's path).
 _OUR_DIRS = tuple(
-    str(Path(d).resolve()) + os.sep for d in (Path(__file__).parent, Path(sections_file).parent)
+    {
+        str(folder) + os.sep
+        for d in (Path(__file__).parent, Path(sections_file).parent)
+        for folder in (d.absolute(), d.resolve(), *(f.resolve().parent for f in d.glob("*.py")))
+    }
 )
 
 
@@ -51,6 +57,28 @@ class UserCode:
                 return source_line(filename, frame.f_lineno, _call_span(frame))
             frame = frame.f_back
         return None
+
+
+def is_ours(filename: str) -> bool:
+    """A source file of the tool's own code that runs in the user's process."""
+    return filename.startswith(_OUR_DIRS)
+
+
+def attributed_outside_ours(filename: str, lineno: int) -> tuple[str, int]:
+    """Where a warning belongs when its ``stacklevel`` counted one of our wrappers as its
+    caller (``F.mse_loss`` warns about the line that called it, and under the tap that is the
+    wrapper around it): the first frame outside our code above that wrapper, where it would
+    point without the tool. Any other location is returned as it is."""
+    if not is_ours(filename):
+        return filename, lineno
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and not (
+        frame.f_code.co_filename == filename and frame.f_lineno == lineno
+    ):
+        frame = frame.f_back
+    while frame is not None and is_ours(frame.f_code.co_filename):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else (filename, lineno)
 
 
 Span = tuple[int | None, int | None, int | None]

@@ -60,6 +60,7 @@ class Replays:
         self.target, self.workdir, self.client = target, workdir, client
         self.timeout, self.every = timeout, every
         run = observed.observe.run
+        self.disabled = run.disabled  # what failed in the observed run stays off in replays
         self.cold_seconds = max(run.wall_seconds, 1.0)
         self.step_seconds = run.seconds / run.steps if run.steps >= 10 else DEFAULT_STEP_SECONDS
 
@@ -82,6 +83,7 @@ class Replays:
             intervention={"name": item.intervention, "params": item.params},
             nproc=self.target.nproc,
             notebook=self.target.notebook_spec(),
+            disabled=list(self.disabled),
         )
 
     def heartbeat(self, item: Plan) -> Path:

@@ -6,7 +6,6 @@ crash of the interpreter) the runner still returns a result that says what happe
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose import defaults
+from diagnose.child import groups
 from diagnose.child.forkserver import ForkClient
 from diagnose.driver import zygote
 from diagnose.driver.interpreter import module_command
@@ -45,6 +45,7 @@ class ScenarioSpec:
     )
     # A notebook's program and cell map (Target.notebook_spec); None for a script.
     notebook: dict[str, Any] | None = None
+    disabled: list[str] = field(default_factory=list)  # components left out (child/faults.py)
 
     def paths(self, workdir: Path) -> dict[str, Path]:
         return {
@@ -71,6 +72,7 @@ class ScenarioSpec:
             "stderr": str(paths["stderr"]),
             "progress": str(paths["progress"]),
             "owner": os.getpid(),
+            "disabled": self.disabled,
         }
 
 
@@ -186,13 +188,12 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> bool:
         _signal_group(process, signal.SIGKILL)
         process.wait()
         raise
-    _signal_group(process, signal.SIGKILL)  # DataLoader workers or threads the script left behind
+    groups.stop(process.pid)  # DataLoader workers the script left behind, before their folder goes
     return timed_out
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
+    groups.kill(process.pid, sig)
 
 
 def _read_result(

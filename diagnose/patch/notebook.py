@@ -1,11 +1,12 @@
 """A patch of a notebook's program, turned back into a patched notebook.
 
-The edits of ``--patch`` are made on the program the notebook ran as (its code cells in order, see
-``diagnose.notebooks.program``), located by the run's records like a script's. Each changed cell is rebuilt from
-its own source: lines the edit kept come from the cell as written (magics stay magics), lines it
-added are the edit's. The notebook is then written with nbformat with that cell's source replaced
-and its outputs cleared; every other cell is left as it was. The diff (``fix.patch``) is against
-the program as a ``.py`` export of the notebook, named like nbconvert's (``train.py``).
+The edits of ``--patch`` are made on the program the notebook ran as (its code cells in order,
+see ``diagnose.notebooks.program``), located by the run's records like a script's. Each changed
+cell is rebuilt from its own source: lines the edit kept come from the cell as written (magics
+stay magics), lines it added are the edit's. The notebook is then written with nbformat with that
+cell's source replaced and its outputs cleared; every other cell is left as it was. The diff
+(``fix.patch``) is against the program as a ``.py`` export of the notebook, named like
+nbconvert's (``train.py``).
 """
 
 from __future__ import annotations
