@@ -469,6 +469,19 @@ CASES += [
         activations([tanh("fc1", 0.1)]),
         "no ReLU activation was observed",
     ),
+    unknown(
+        "alive at the start and no ReLU in the last sample: dying later cannot be told",
+        "relu_dead",
+        activations([relu("fc1", 100, 0.1)], [tanh("fc1", 0.0)]),
+        "the last activation sample holds no ReLU (the first does): whether units died later "
+        "cannot be told",
+    ),
+    fires(
+        "dead from the start, whatever the last sample holds",
+        "relu_dead",
+        activations([relu("fc1", 100, 0.7)], [tanh("fc1", 0.0)]),
+        "70% of ReLU units output zero for the whole batch from the first step (fc1 → relu: 70%)",
+    ),
     fires(
         "tanh layers pinned at their bounds",
         "activations_saturated",
