@@ -68,7 +68,8 @@ def edit(host: Host, files: dict[str, str], op: Operator | Benign) -> dict[str, 
 def mutate(host: Host, op: Operator | Benign) -> Mutant | None:
     """The mutant (or, for a benign operator, the healthy variant) of `host` under `op`; None when
     the operator finds nothing to change."""
-    changed = edit(host, host.sources(), op)
+    files = host.sources()
+    changed = edit(host, files, op)
     if changed is None:
         return None
     healthy = isinstance(op, Benign)
@@ -79,7 +80,7 @@ def mutate(host: Host, op: Operator | Benign) -> Mutant | None:
         op.cause,
         op.also_ok,
         tuple(sorted(changed)),
-        host.sources() | changed,
+        files | changed,
         kind="healthy" if healthy else "mutant",
         benign=(op.name,) if healthy else (),
         origin=host.origin,
