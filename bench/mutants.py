@@ -109,10 +109,17 @@ def choose_hosts(options: argparse.Namespace) -> tuple[list[hostlib.Host], list[
 
 
 def spread(variants: list[generate.Mutant], size: int) -> list[generate.Mutant]:
-    """A spread subset of buildable variants (by operator, then host) for a sampled run."""
+    """A spread subset of buildable variants for a sampled run: by operator, then by host, the
+    hosts taken from each origin in turn (own, public, own, ...)."""
     if not size:
         return variants
-    rows = [{"id": v.id, "operator": v.operator, "benign": list(v.benign)} for v in variants]
+    by_origin: dict[str, list[str]] = {}
+    for v in variants:
+        if v.host not in by_origin.setdefault(v.origin, []):
+            by_origin[v.origin].append(v.host)
+    rank = {h: (i, origin) for origin, names in by_origin.items() for i, h in enumerate(names)}
+    ordered = sorted(variants, key=lambda v: rank[v.host])
+    rows = [{"id": v.id, "operator": v.operator, "benign": list(v.benign)} for v in ordered]
     keep = {r["id"] for r in phases.sample(rows, size, kept_only=False)}
     return [v for v in variants if v.id in keep]
 

@@ -18,9 +18,14 @@ ALL: list[Operator] = (
 BY_NAME: dict[str, Operator] = {op.name: op for op in ALL}
 
 CLASSIFY = frozenset({"classification"})
+EVAL_MODE = frozenset({"eval_mode"})  # dropout or batch norm added to a script that never
+# switches to eval mode would make its evaluation wrong: a real fault, not a benign change
 BENIGN: list[Benign] = [
     Benign(
-        "dropout_head", "dropout (p=0.2) on the features the head reads", model.dropout_before_head
+        "dropout_head",
+        "dropout (p=0.2) on the features the head reads",
+        model.dropout_before_head,
+        needs=EVAL_MODE,
     ),
     Benign(
         "label_smoothing",
@@ -79,6 +84,7 @@ BENIGN: list[Benign] = [
         "batch_norm_added",
         "BatchNorm after the first Conv2d (else after the first of several Linear layers)",
         model.add_norm("BatchNorm"),
+        needs=EVAL_MODE,
     ),
     Benign(
         "sum_loss_lr_scaled",

@@ -47,11 +47,16 @@ class Host:
 
     @property
     def tags(self) -> frozenset[str]:
-        """What operators may require of a host: its task and the kind of its inputs."""
+        """What operators may require of a host: its task, the kind of its inputs, and whether it
+        switches the model to eval mode for evaluation (itself or through a framework's
+        trainer): only then is a layer that behaves differently in training benign."""
+        texts = [p.read_text() for p in sorted((self.folder or FOLDER / self.name).glob("*.py"))]
+        switches = any(".eval()" in t or "Trainer(" in t for t in texts)
         return frozenset(
             TASK_TAGS[self.task]
             | ({"float_inputs"} if self.inputs in FLOAT_INPUTS else set())
             | ({"grid_inputs"} if self.inputs in GRID_INPUTS else set())
+            | ({"eval_mode"} if switches else set())
         )
 
     @property
