@@ -3,6 +3,7 @@ looked up by name."""
 
 from __future__ import annotations
 
+from . import benign_eval as evaluation
 from . import benign_loop as loop
 from . import benign_model as model
 from . import ops_capacity, ops_data, ops_loop, ops_loss, ops_optim
@@ -94,27 +95,29 @@ BENIGN: list[Benign] = [
     ),
     Benign(
         "ema_eval",
-        f"an EMA of the weights (decay {loop.EMA_DECAY}) evaluated in place of the model",
-        loop.ema_for_evaluation,
+        f"an EMA of the weights (decay {evaluation.EMA_DECAY}) evaluated in place of the model",
+        evaluation.ema_for_evaluation,
     ),
     Benign(
         "early_stop",
-        f"early stopping on the validation loss (patience {loop.PATIENCE} epochs)",
-        loop.early_stopping,
+        f"early stopping on the validation loss (patience {evaluation.PATIENCE} epochs)",
+        evaluation.early_stopping,
     ),
-    Benign("save_model", "torch.save(model) after every epoch", loop.checkpoint(whole=True)),
+    Benign("save_model", "torch.save(model) after every epoch", evaluation.checkpoint(whole=True)),
     Benign(
         "save_state_dict",
         "torch.save(model.state_dict()) after every epoch",
-        loop.checkpoint(whole=False),
+        evaluation.checkpoint(whole=False),
     ),
-    Benign("progress_bar", "a tqdm progress bar over the training batches", loop.progress_bar),
+    Benign(
+        "progress_bar", "a tqdm progress bar over the training batches", evaluation.progress_bar
+    ),
     Benign("print_to_logging", "logging.info in place of print", model.logging_for_print),
     Benign("seed_plus_1", "every seed the script sets, plus one", model.another_seed),
     Benign(
         "inference_mode_eval",
         "evaluation under torch.inference_mode() instead of no_grad()",
-        loop.inference_mode,
+        evaluation.inference_mode,
     ),
     Benign(
         "model_factory",

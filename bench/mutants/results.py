@@ -154,7 +154,8 @@ def precision_table(
 
 
 def wrong_answers(rows: list[Row]) -> dict[str, dict[str, int]]:
-    """Per operator, what the tool ranked first instead when top-1 missed ('healthy' when it said so)."""
+    """Per operator, what the tool ranked first instead when top-1 missed ('healthy' when it said
+    so)."""
     found: dict[str, dict[str, int]] = {}
     for r in scored(rows):
         if not r["top1"]:
