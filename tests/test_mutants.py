@@ -1,10 +1,12 @@
 """The mutation bench (bench/mutants/): its operators and hosts, a fixed sample diagnosed for real.
 
 The unit tests need no torch run. The sample test builds ten mutants over different hosts and
-operators, checks their labels and that the kill check keeps them (plain runs come from the
-committed cache in bench/results/plain_cache.json when the files are unchanged), diagnoses each
-with the real `diagnose` command and asserts it is not called healthy and that no top cause is
-confirmed wrong.
+operators, two healthy variants and one invariance pair, checks their labels and that the kill
+check keeps them (plain runs come from the committed cache in bench/results/plain_cache.json
+when the files are unchanged), diagnoses each with the real `diagnose` command and asserts that
+no mutant is called healthy and no top cause is confirmed wrong, that the healthy variants come
+out healthy, and that the pair names the top cause of its mutant alone. (The benign operators'
+edits and the public-host extraction are tested without any run in test_mutants_benign.py.)
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ SAMPLE = [
     ("notebook_regression", "nan_inputs", None),
     ("helper_resmlp", "zero_grad_after_backward", None),
 ]
+# (host, benign operator) and (host, mutation operator, benign operators): the pair's mutant alone
+# is in SAMPLE, so its diagnosis is the one the pair's must agree with.
+HEALTHY_SAMPLE = [("flat_digits", "print_to_logging"), ("argparse_cancer", "clip_grad_1")]
+PAIR = ("helper_resmlp", "zero_grad_after_backward", ("model_factory",))
 
 
 def test_catalogue_is_large_enough_and_uses_canonical_causes() -> None:
@@ -128,7 +134,16 @@ def test_summary_leads_with_the_published_keys() -> None:
         "host": "x",
         "got": ["c"],
     }
-    summary = results.summary([row, {"kept": False}], [], 1, [])
+    row |= {"origin": "own", "extra": [], "benign": []}
+    healthy = {"kept": True, "diagnosed": True, "healthy_ok": False, "confirmed": False}
+    healthy |= {"origin": "public", "benign": ["clip_grad_1"], "seconds": 3.0}
+    pair = row | {"same_top": True}
+    rows = {
+        "mutants": [row, {"kept": False, "origin": "own"}],
+        "healthy": [healthy],
+        "pairs": [pair],
+    }
+    summary = results.summary(rows, [], 1, 25, [])
     assert list(summary)[:9] == [
         "kept",
         "dropped",
@@ -141,6 +156,14 @@ def test_summary_leads_with_the_published_keys() -> None:
         "median_s",
     ]
     assert summary["kept"] == 1 and summary["dropped"] == 1 and summary["top1"] == 1.0
+    assert summary["healthy_variants"] == 1 and summary["false_alarms"] == 1
+    assert summary["invariance"] == 1.0 and summary["extra_causes"] == 0
+    assert summary["benign_operators"] == 25 and summary["public_hosts"] == 0
+    own, public = summary["by_origin"]["own"], summary["by_origin"]["public"]
+    assert own["kept"] == 1 and own["top1"] == 1.0 and own["false_alarms"] == 0
+    assert public["healthy_variants"] == 1 and public["false_alarms"] == 1 and public["kept"] == 0
+    for key in ("kept", "top1", "called_healthy", "confirmed_wrong", "hosts_healthy"):
+        assert key in own and key in public
 
 
 def _plain(files: dict[str, str], cache: PlainCache) -> Plain:
@@ -155,22 +178,40 @@ def _sample_params() -> list:
     return params
 
 
+def _variant(case: tuple) -> tuple:
+    """(variant, the operator its kill check follows, loss changed) for a sample case: (host,
+    operator), ("healthy", host, benign operator) or ("pair", host, operator, benign operators)."""
+    if case[0] == "healthy":
+        op = catalog.BENIGN_BY_NAME[case[2]]
+        return generate.mutate(hosts.BY_NAME[case[1]], op), op, False
+    if case[0] == "pair":
+        benign = [catalog.BENIGN_BY_NAME[b] for b in case[3]]
+        op = catalog.BY_NAME[case[2]]
+        pair = generate.combine(hosts.BY_NAME[case[1]], benign, op)
+        return pair, op, any(b.touches_loss for b in benign)
+    op = catalog.BY_NAME[case[1]]
+    return generate.mutate(hosts.BY_NAME[case[0]], op), op, False
+
+
 @pytest.fixture(scope="module")
-def sample_runs(tmp_path_factory) -> dict[tuple[str, str], tuple]:
-    """Each sample mutant built, kill-checked and diagnosed, two at a time."""
+def sample_runs(tmp_path_factory) -> dict[tuple, tuple]:
+    """Each sample case built, kill-checked and diagnosed, two at a time."""
     cache = PlainCache(ROOT / "bench" / "results" / "plain_cache.json")
 
-    def run(pair: tuple[str, str]) -> tuple:
-        host, op = hosts.BY_NAME[pair[0]], catalog.BY_NAME[pair[1]]
-        mutant = generate.mutate(host, op)
-        if mutant is None:
+    def run(case: tuple) -> tuple:
+        variant, op, loss_changed = _variant(case)
+        if variant is None:
             return None, (None, "the operator does not apply"), None
-        outcome = kill.outcome(_plain(host.sources(), cache), _plain(mutant.files, cache), op)
+        host = hosts.BY_NAME[variant.host]
+        plain = _plain(variant.files, cache)
+        outcome = kill.outcome(_plain(host.sources(), cache), plain, op, loss_changed)
         tmp = tmp_path_factory.mktemp("mutant")
-        folder = generate.write_folder(mutant.files, tmp / mutant.id)
-        return mutant, outcome, scoring.diagnose(folder, tmp / "report", timeout=600, threads=1)
+        folder = generate.write_folder(variant.files, tmp / variant.id)
+        return variant, outcome, scoring.diagnose(folder, tmp / "report", timeout=600, threads=1)
 
-    return two_at_a_time(run, [(host, op) for host, op, _ in SAMPLE])
+    cases = [(host, op) for host, op, _ in SAMPLE]
+    cases += [("healthy", *case) for case in HEALTHY_SAMPLE] + [("pair", *PAIR)]
+    return two_at_a_time(run, cases)
 
 
 @pytest.mark.skipif(
@@ -187,6 +228,29 @@ def test_sample_mutant_is_diagnosed(host_name: str, op_name: str, sample_runs) -
     score = scoring.score(run["report"], mutant.cause, mutant.also_ok)
     assert not score["healthy"], f"called healthy: {score['verdict']} {score['got'][:3]}"
     assert not score["confirmed_wrong"], f"confirmed wrong: {score['top']}"
+
+
+@pytest.mark.skipif(not scoring.ZOO_SCORE.exists(), reason="shared/zoo/score.py is missing")
+@pytest.mark.parametrize(("host_name", "op_name"), HEALTHY_SAMPLE)
+def test_healthy_variant_stays_healthy(host_name: str, op_name: str, sample_runs) -> None:
+    variant, (result, reason), run = sample_runs[("healthy", host_name, op_name)]
+    assert variant is not None and variant.kind == "healthy" and variant.cause == ""
+    assert kill.kept(catalog.BENIGN_BY_NAME[op_name], result), f"no longer learns: {reason}"
+    assert run["report"] is not None, run["error"]
+    score = scoring.score_host(run["report"])
+    assert score["healthy_ok"], f"false alarm: {score['verdict']} {score['top']} {score['fired']}"
+    assert not score["confirmed"]
+
+
+@pytest.mark.skipif(not scoring.ZOO_SCORE.exists(), reason="shared/zoo/score.py is missing")
+def test_pair_names_the_top_cause_of_its_mutant_alone(sample_runs) -> None:
+    host, fault, benign = PAIR
+    pair, (result, reason), run = sample_runs[("pair", *PAIR)]
+    _, _, alone = sample_runs[(host, fault)]
+    assert pair is not None and pair.kind == "pair" and pair.benign == benign
+    assert kill.kept(catalog.BY_NAME[fault], result), f"equivalent pair: {result} ({reason})"
+    assert run["report"] is not None and alone["report"] is not None
+    assert scoring.top_cause(run["report"]) == scoring.top_cause(alone["report"])
 
 
 def test_sample_covers_distinct_hosts_and_operators() -> None:

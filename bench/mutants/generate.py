@@ -1,8 +1,11 @@
-"""Apply operators to hosts and write each mutant to a folder whose name says nothing.
+"""Apply operators to hosts and write each variant to a folder whose name says nothing.
 
-A mutant folder holds the host's files (the mutated ones unparsed from the edited AST, so no
-comment survives) and nothing else: labels live only in `labels.json` beside the folders, and
-folder names are hashes, so neither the file, its path nor its text tells the tool the answer.
+Three kinds of variant: a mutant (one mutation operator), a healthy variant (one benign operator)
+and a pair (one or two benign operators, then a mutation operator: a broken script that also
+differs from its host in ways that must not matter). A folder holds the host's files (the edited
+ones unparsed from the AST, so no comment survives) and nothing else: labels live only in
+`labels.json` beside the folders, and folder names are hashes, so neither the file, its path nor
+its text tells the tool the answer.
 """
 
 from __future__ import annotations
@@ -11,22 +14,25 @@ import ast
 import hashlib
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .hosts import Host
-from .operators import Operator
+from .operators import Benign, Operator
 
 
 @dataclass(frozen=True)
 class Mutant:
     id: str
     host: str
-    operator: str
-    cause: str
+    operator: str  # the mutation operator ("" for a healthy variant)
+    cause: str  # the planted cause ("" for a healthy variant)
     also_ok: tuple[str, ...]
-    changed: tuple[str, ...]  # the host files the operator edited
-    files: dict[str, str]  # every file of the mutant folder: name -> source
+    changed: tuple[str, ...]  # the host files the operators edited
+    files: dict[str, str]  # every file of the folder: name -> source
+    kind: str = "mutant"  # "mutant", "healthy" or "pair"
+    benign: tuple[str, ...] = ()  # the benign operators applied (healthy variants and pairs)
+    origin: str = "own"  # the host's origin
 
 
 def digest(files: dict[str, str]) -> str:
@@ -42,33 +48,71 @@ def neutral_id(host: str, operator: str) -> str:
     return "m" + hashlib.sha1(f"{host}/{operator}".encode()).hexdigest()[:7]
 
 
-def mutate(host: Host, op: Operator) -> Mutant | None:
-    """The mutant of `host` under `op`, or None when the operator finds nothing to change."""
+def edit(host: Host, files: dict[str, str], op: Operator | Benign) -> dict[str, str] | None:
+    """The files an operator changes (name -> new source), or None when it changes nothing (or
+    does not fit the host). A host's fixed files (offline data) are never edited."""
     if not op.needs <= host.tags:
         return None
-    files = host.sources()
     changed = {}
     for name, text in files.items():
+        if name in host.fixed:
+            continue
         tree = ast.parse(text)
         if op.mutate(tree):
-            mutated = ast.unparse(ast.fix_missing_locations(tree))
-            if mutated != text:
-                changed[name] = mutated
-    if not changed:
+            edited = ast.unparse(ast.fix_missing_locations(tree))
+            if edited != text:
+                changed[name] = edited
+    return changed or None
+
+
+def mutate(host: Host, op: Operator | Benign) -> Mutant | None:
+    """The mutant (or, for a benign operator, the healthy variant) of `host` under `op`; None when
+    the operator finds nothing to change."""
+    files = host.sources()
+    changed = edit(host, files, op)
+    if changed is None:
         return None
+    healthy = isinstance(op, Benign)
     return Mutant(
         neutral_id(host.name, op.name),
         host.name,
-        op.name,
+        "" if healthy else op.name,
         op.cause,
         op.also_ok,
         tuple(sorted(changed)),
         files | changed,
+        kind="healthy" if healthy else "mutant",
+        benign=(op.name,) if healthy else (),
+        origin=host.origin,
     )
 
 
-def build(hosts: list[Host], ops: list[Operator]) -> list[Mutant]:
-    """Every (host, operator) mutant that applies, host by host in catalogue order."""
+def combine(host: Host, benign: list[Benign], fault: Operator) -> Mutant | None:
+    """The pair: `benign` applied in turn, then `fault`; None unless every one changes something
+    (a benign edit applied first, so the fault is the last word, as in the mutant alone)."""
+    files, touched = host.sources(), set()
+    for op in [*benign, fault]:
+        changed = edit(host, files, op)
+        if changed is None:
+            return None
+        files, touched = files | changed, touched | set(changed)
+    names = [b.name for b in benign]
+    return Mutant(
+        neutral_id(host.name, "+".join([fault.name, *names])),
+        host.name,
+        fault.name,
+        fault.cause,
+        fault.also_ok,
+        tuple(sorted(touched)),
+        files,
+        kind="pair",
+        benign=tuple(names),
+        origin=host.origin,
+    )
+
+
+def build(hosts: list[Host], ops: list[Operator] | list[Benign]) -> list[Mutant]:
+    """Every (host, operator) variant that applies, host by host in catalogue order."""
     return [m for h in hosts for op in ops if (m := mutate(h, op)) is not None]
 
 
@@ -82,9 +126,10 @@ def write_folder(files: dict[str, str], folder: Path) -> Path:
     return folder
 
 
-def write_labels(mutants: list[Mutant], out: Path) -> None:
-    """The side file that says what each neutral folder plants."""
-    labels = {
-        m.id: {k: v for k, v in asdict(m).items() if k not in ("id", "files")} for m in mutants
-    }
+LABEL_KEYS = ("kind", "origin", "host", "operator", "benign", "cause", "also_ok", "changed")
+
+
+def write_labels(rows: list[dict], out: Path) -> None:
+    """The side file that says what each neutral folder plants (nothing, for a healthy variant)."""
+    labels = {r["id"]: {k: r[k] for k in LABEL_KEYS} for r in rows}
     (out / "labels.json").write_text(json.dumps(labels, indent=1, sort_keys=True))

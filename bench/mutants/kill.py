@@ -12,24 +12,33 @@ result (hosts are seeded, so a plain run repeats):
 
 A mutant is kept when its outcome is one its operator declares (`Operator.kills`): most faults
 are silent, so a crash there means the edit broke the script in a way the label does not
-describe, and the mutant is dropped rather than mislabelled.
+describe, and the mutant is dropped rather than mislabelled. A healthy variant (a benign
+operator) is kept the other way round: only when it comes out the same or better, i.e. still
+learns within its host's margins. A pair is kept like its mutation operator's mutant.
+
+Accuracies (`val_acc`, or `train_acc` where a public script holds no data out) are better
+higher; every other metric is a loss or an error, better lower.
 """
 
 from __future__ import annotations
 
-from .operators import Operator
+from .operators import Benign, Operator
 from .plain import Plain
 
 ACC_MARGIN = 0.05
 LOSS_RATIO = 1.2
 LOSS_FLOOR = 0.02
-HIGHER_IS_BETTER = ("val_acc",)
+HIGHER_IS_BETTER = ("val_acc", "train_acc")
 CRITERION_LOSS = "val_loss"  # computed with the script's own loss, unlike a hand-computed val_mse
 EPS = 1e-9  # "at least" is inclusive, whatever the float rounding of the difference
 
 
-def outcome(host: Plain, mutant: Plain, op: Operator) -> tuple[str, str]:
-    """(outcome, what the plain run showed against the host)."""
+def outcome(
+    host: Plain, mutant: Plain, op: Operator | Benign, loss_changed: bool = False
+) -> tuple[str, str]:
+    """(outcome, what the plain run showed against the host). `loss_changed`: another edit in the
+    same folder (a pair's benign operator) changed the loss, so the script's own validation loss
+    is no evidence either."""
     if mutant.status != "ok":
         return mutant.status, mutant.error
     if not mutant.finite:
@@ -37,7 +46,7 @@ def outcome(host: Plain, mutant: Plain, op: Operator) -> tuple[str, str]:
     usable = [
         k
         for k in host.metrics
-        if k in mutant.metrics and not (op.touches_loss and k == CRITERION_LOSS)
+        if k in mutant.metrics and not ((op.touches_loss or loss_changed) and k == CRITERION_LOSS)
     ]
     worse = [k for k in usable if _worse(k, host.metrics[k], mutant.metrics[k])]
     better = [k for k in usable if _worse(k, mutant.metrics[k], host.metrics[k])]
@@ -60,5 +69,5 @@ def _compare(host: Plain, mutant: Plain, metrics: list[str]) -> str:
     )
 
 
-def kept(op: Operator, result: str) -> bool:
+def kept(op: Operator | Benign, result: str) -> bool:
     return result in op.kills

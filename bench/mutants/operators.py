@@ -1,8 +1,9 @@
-"""What a mutation operator is: a named source edit that plants one cause from causes.yaml.
+"""What an operator is: a named source edit that plants one cause from causes.yaml, or a benign
+edit that real scripts make and that must leave a healthy script healthy.
 
-The operators themselves live in the `ops_*` modules, grouped as the issue groups them, and
-`catalog.ALL` lists them. Each is data plus one small function that edits a module's AST in place
-and returns whether it found anything to change.
+The mutation operators live in the `ops_*` modules, grouped as the issue groups them, the benign
+ones in `benign_*`, and `catalog` lists them. Each is data plus one small function that edits a
+module's AST in place and returns whether it found anything to change.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 SILENT = frozenset({"nan", "worse"})
 LOUD = SILENT | {"crash"}
 INFLATED = frozenset({"better"})  # leakage makes validation look better than it is
+HEALTHY = frozenset({"same", "better"})  # a benign variant still learns within its host's margins
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,21 @@ class Operator:
     needs: frozenset[str] = field(default_factory=frozenset)
     kills: frozenset[str] = SILENT
     touches_loss: bool = False
+
+
+@dataclass(frozen=True)
+class Benign:
+    """A benign operator: an edit after which a healthy script is still healthy.
+
+    Kill-checked the other way round: a variant is kept only when its plain run shows one of
+    `kills` (by default: as good as its host within the margins, or better); otherwise the edit
+    broke something and the variant is dropped, never labelled healthy. It plants no cause."""
+
+    name: str
+    describe: str
+    mutate: Callable[[ast.Module], bool]
+    needs: frozenset[str] = field(default_factory=frozenset)
+    touches_loss: bool = False
+    kills: frozenset[str] = HEALTHY
+    cause: str = ""
+    also_ok: tuple[str, ...] = ()

@@ -6,16 +6,7 @@ import ast
 from collections.abc import Callable
 
 from . import sites
-from .astkit import (
-    calls,
-    enclosing_function,
-    import_name,
-    insert,
-    keyword,
-    leaf,
-    set_keyword,
-    source,
-)
+from .astkit import calls, import_name, insert, keyword, leaf, set_keyword, source
 from .operators import Operator
 
 LR_NAMES = {"lr", "learning_rate"}
@@ -65,7 +56,7 @@ def tiny_batches(tree: ast.Module) -> bool:
 def per_step_decay(tree: ast.Module) -> bool:
     """An exponential LR schedule (gamma 0.9) stepped every batch: the LR is ~0 within 100 steps."""
     step = sites.step_after_backward(tree)
-    owner = _assigned_optimizer(tree, step)
+    owner = sites.assigned_optimizer(tree, step)
     if owner is None:
         return False
     torch, target = import_name(tree, "torch"), source(owner.targets[0])
@@ -81,24 +72,6 @@ def per_step_decay(tree: ast.Module) -> bool:
     )
     insert(tree, step, f"{name}.step()", after=True)
     return True
-
-
-def _assigned_optimizer(tree: ast.Module, step: ast.Expr | None) -> ast.Assign | None:
-    """`opt = torch.optim.X(...)` whose `opt.step()` is `step`, in a scope that also sees `opt`."""
-    if step is None:
-        return None
-    receiver = source(step.value.func.value)
-    for call in sites.optimizer_calls(tree):
-        owner = next(
-            (n for n in ast.walk(tree) if isinstance(n, ast.Assign) and n.value is call), None
-        )
-        if owner is None or len(owner.targets) != 1 or source(owner.targets[0]) != receiver:
-            continue
-        if receiver.startswith("self.") or enclosing_function(tree, owner) is enclosing_function(
-            tree, step
-        ):
-            return owner
-    return None
 
 
 def initialise(template: str) -> Callable[[ast.Module], bool]:

@@ -1,7 +1,8 @@
 """The bench's phases after generation: plain runs and the kill check, then diagnosis.
 
 Each phase turns folders into rows; the entry script (`bench/mutants.py`) only wires them up,
-prints progress and writes the results.
+prints progress and writes the results. Rows of all three kinds (mutants, healthy variants,
+pairs) share one shape.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import kill, scoring
-from .catalog import BY_NAME
+from .catalog import BENIGN_BY_NAME, BY_NAME
 from .generate import Mutant
 from .plain import Plain, PlainCache, run_plain
 from .pool import parallel, threads_per_job
@@ -47,19 +48,24 @@ def plain_runs(
 def kill_rows(
     mutants: list[Mutant], hosts: dict[str, Plain], plains: dict[str, Plain]
 ) -> list[dict]:
-    """One row per mutant: its label, what its plain run showed against its host, kept or not."""
+    """One row per variant: its label, what its plain run showed against its host, kept or not."""
     rows = []
     for m in mutants:
-        op, host = BY_NAME[m.operator], hosts[m.host]
+        host = hosts[m.host]
+        op = BENIGN_BY_NAME[m.benign[0]] if m.kind == "healthy" else BY_NAME[m.operator]
+        loss_changed = m.kind == "pair" and any(BENIGN_BY_NAME[b].touches_loss for b in m.benign)
         if host.status != "ok":
             result, reason = "host_failed", f"the host itself {host.status}: {host.error}"
         else:
-            result, reason = kill.outcome(host, plains[m.id], op)
+            result, reason = kill.outcome(host, plains[m.id], op, loss_changed)
         rows.append(
             {
                 "id": m.id,
+                "kind": m.kind,
+                "origin": m.origin,
                 "host": m.host,
                 "operator": m.operator,
+                "benign": list(m.benign),
                 "cause": m.cause,
                 "also_ok": list(m.also_ok),
                 "kept": kill.kept(op, result),
@@ -73,21 +79,28 @@ def kill_rows(
     return rows
 
 
-def sample(rows: list[dict], size: int) -> list[dict]:
-    """Up to `size` kept rows spread over operators first, then hosts: round r takes each
-    operator's r-th kept mutant, the operators' lists rotated so that hosts vary too."""
+def group(row: dict) -> str:
+    """What a row is spread by: its mutation operator, or a healthy variant's benign operator."""
+    return row["operator"] or row["benign"][0]
+
+
+def sample(rows: list[dict], size: int, kept_only: bool = True) -> list[dict]:
+    """Up to `size` rows (kept ones, unless `kept_only` is off) spread over operators first, then
+    hosts: round r takes each operator's r-th row, the operators' lists rotated so that hosts
+    vary too."""
     by_op: dict[str, list[dict]] = {}
     for r in rows:
-        if r["kept"]:
-            by_op.setdefault(r["operator"], []).append(r)
+        if r.get("kept") or not kept_only:
+            by_op.setdefault(group(r), []).append(r)
     lists = [
-        group[i % len(group) :] + group[: i % len(group)] for i, group in enumerate(by_op.values())
+        members[i % len(members) :] + members[: i % len(members)]
+        for i, members in enumerate(by_op.values())
     ]
     picked = [
-        group[k]
+        members[k]
         for k in range(max(map(len, lists), default=0))
-        for group in lists
-        if k < len(group)
+        for members in lists
+        if k < len(members)
     ]
     return picked[:size] if size else picked
 

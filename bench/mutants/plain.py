@@ -106,5 +106,11 @@ class PlainCache:
         self.entries[self.key(files)] = asdict(result)
 
     def save(self) -> None:
+        """Write the cache, merged with what is on disk (another bench run may be adding to it),
+        through a temporary file so a reader never sees half of it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.entries, indent=0, sort_keys=True) + "\n")
+        if self.path.exists():
+            self.entries = json.loads(self.path.read_text()) | self.entries
+        partial = self.path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(self.entries, indent=0, sort_keys=True) + "\n")
+        partial.replace(self.path)

@@ -3,7 +3,8 @@
 Judging reuses `judge` from ../shared/zoo/score.py, so a mutant counts exactly as a zoo case
 would: top-1 only when the verdict is not healthy and the first cause is the planted one, top-3
 when the planted cause or an also_ok id is in the first three, confirmed-wrong when the first
-cause is confirmed but is neither.
+cause is confirmed but is neither. A healthy variant counts as a healthy zoo case: healthy, with
+no cause at confidence 0.5 or more.
 """
 
 from __future__ import annotations
@@ -73,11 +74,25 @@ def _read(out: Path) -> dict | None:
         return None
 
 
+CONFIDENT = 0.5  # a cause listed at this confidence or more is a claim, right or wrong
+
+
+def top_cause(report: dict | None) -> str:
+    """What a diagnosis names first: "healthy", the first cause's id, or "none" (no report or no
+    cause)."""
+    if report and report.get("healthy"):
+        return "healthy"
+    causes = (report or {}).get("causes", [])
+    return causes[0].get("id", "none") if causes else "none"
+
+
 def score(report: dict | None, cause: str, also_ok: tuple[str, ...]) -> dict:
-    """How a mutant's report fares against its label."""
+    """How a mutant's (or a pair's) report fares against its label. `extra`: the wrong causes it
+    lists at confidence 0.5 or more."""
     case = {"expected": cause, "also_ok": list(also_ok), "healthy": False}
     top1, top3, ids, wrong = zoo_score().judge(case, report)
     causes = (report or {}).get("causes", [])
+    right = {cause, *also_ok}
     return {
         "top1": top1,
         "top3": top3,
@@ -91,18 +106,32 @@ def score(report: dict | None, cause: str, also_ok: tuple[str, ...]) -> dict:
             for c in causes[:3]
         ],
         "fired": _fired(report),
+        "extra": [
+            c.get("id")
+            for c in causes
+            if c.get("confidence", 0) >= CONFIDENT and c.get("id") not in right
+        ],
+        "top_cause": top_cause(report),
     }
 
 
 def score_host(report: dict | None) -> dict:
-    """A host must come out healthy with no cause at confidence 0.5 or more."""
+    """A host (or a healthy variant) must come out healthy with no cause at confidence 0.5 or
+    more; `confirmed`: a cause was confirmed by its fix, which must never happen on one."""
     ok, _, ids, _ = zoo_score().judge({"healthy": True}, report)
+    causes = (report or {}).get("causes", [])
     return {
         "healthy_ok": ok,
         "healthy": bool(report and report.get("healthy")),
         "got": ids,
         "verdict": (report or {}).get("verdict"),
+        "confirmed": any(c.get("confirmed") for c in causes),
+        "top": [
+            [c.get("id"), round(c.get("confidence", 0), 2), bool(c.get("confirmed"))]
+            for c in causes[:3]
+        ],
         "fired": _fired(report),
+        "top_cause": top_cause(report),
     }
 
 

@@ -13,7 +13,16 @@ import ast
 import re
 from collections.abc import Callable
 
-from .astkit import call_statements, calls, dotted, is_number, leaf, locate
+from .astkit import (
+    call_statements,
+    calls,
+    dotted,
+    enclosing_function,
+    is_number,
+    leaf,
+    locate,
+    source,
+)
 
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam")
 CLASSIFICATION_LOSSES = (
@@ -232,3 +241,23 @@ def sequential_models(tree: ast.AST) -> list[ast.Call]:
         for c in calls(tree, "Sequential")
         if c.args and isinstance(c.args[-1], ast.Call) and leaf(c.args[-1].func) == "Linear"
     ]
+
+
+def assigned_optimizer(tree: ast.AST, step: ast.Expr | None) -> ast.Assign | None:
+    """`opt = torch.optim.X(...)` whose `opt.step()` is `step`, in a scope that also sees `opt`:
+    the same function, or an attribute of `self` (an optimizer built in `__init__`, stepped in a
+    method)."""
+    if step is None:
+        return None
+    receiver = source(step.value.func.value)
+    for call in optimizer_calls(tree):
+        owner = next(
+            (n for n in ast.walk(tree) if isinstance(n, ast.Assign) and n.value is call), None
+        )
+        if owner is None or len(owner.targets) != 1 or source(owner.targets[0]) != receiver:
+            continue
+        if receiver.startswith("self.") or enclosing_function(tree, owner) is enclosing_function(
+            tree, step
+        ):
+            return owner
+    return None
