@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
+from diagnose.probes.sections import FitCheckpoint, FitSection
 from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.findings import (
     Curve,
@@ -19,6 +20,8 @@ from diagnose.rules.findings import (
     observed,
     scaled,
 )
+from diagnose.rules.fit import Point, paired, series
+from diagnose.rules.fit import chance as fit_chance
 from diagnose.vocabulary import REGRESSION_LOSSES
 
 
@@ -155,6 +158,22 @@ class GeneralizationGap(Curve):
 
 @detector
 def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
+    """Validation's loss many times the training loss at the end: memorization. With the fit
+    probe, both are the model's loss on fixed batches in eval mode, per sample (the running loss
+    is a train-mode loss on the batch being learned, in the script's units)."""
+    pairs = paired(ev.observe.fit, "train", "val")
+    if len(pairs) >= rule.min_passes:
+        _, train_late, val_late = pairs[-1]
+        if train_late <= 0:
+            return Finding.no(f"the training probe loss ends at {train_late:.3g}: no ratio to it")
+        if val_late / train_late < rule.min_ratio:
+            return Finding.no(f"validation/training probe loss ratio {val_late / train_late:.3g}")
+        return Finding.yes(
+            scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
+            f"on fixed probe batches in eval mode the training batches' loss is {train_late:.3g} "
+            f"per sample but the validation batches' {val_late:.3g} ({val_late / train_late:.3g}x):"
+            " the model memorizes the training set",
+        )
     _, losses = _val_curve(ev, rule.min_passes)
     train = finite_values(observed(ev, "loss").values)
     if len(train) < rule.min_values:
@@ -193,7 +212,13 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     one time in six, so a few points above chance there prove nothing. Without accuracies (a
     regression), its loss stays at the loss of a constant prediction. A classifier's loss is not
     read that way: overconfident mistakes lift it above chance while the accuracy stays well above
-    chance."""
+    chance. With the fit probe, the validation probe batches are read (in eval mode, per sample),
+    and the task decides the measure: accuracy against the most frequent class's share for a
+    classifier, the loss against a constant prediction's for next-token prediction (where the top
+    character's share says nothing of learning), a regression or a reconstruction."""
+    probed = series(ev.observe.fit, "val")
+    if len(probed) >= rule.min_passes and ev.observe.fit is not None:
+        return _val_probe_at_chance(ev.observe.fit, probed, rule)
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
     if len(scored) < rule.min_passes:
         return _val_loss_at_chance(ev, rule)
@@ -211,6 +236,36 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
         f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}) "
         f"within what {samples} validation samples can tell: the model has learned nothing "
         "that carries to validation",
+    )
+
+
+def _val_probe_at_chance(fit: FitSection, probed: list[Point], rule: ValAtChance) -> Finding:
+    recent = probed[-rule.recent_passes :]
+    samples = fit.samples.get("val", 0)
+    accuracies = [p.accuracy for p in recent if p.accuracy is not None]
+    top = fit.task.majority.get("val")
+    if fit.task.kind == "classification" and top is not None and len(accuracies) == len(recent):
+        accuracy = statistics.median(accuracies)
+        noise = rule.spread * math.sqrt(top * (1 - top) / samples) if samples > 0 else 0.0
+        if accuracy > top + max(rule.margin * (1 - top), noise):
+            return Finding.no(f"validation probe accuracy {accuracy:.1%}, chance {top:.1%}")
+        return Finding.yes(
+            1.0,
+            f"on the validation probe batches ({samples} samples, eval mode) the accuracy stays at "
+            f"{accuracy:.1%}, the most frequent class's share ({top:.1%}) within what {samples} "
+            "samples can tell: the model has learned nothing that carries to validation",
+        )
+    chance = fit_chance(fit, "val")
+    if chance is None:
+        raise NotEvaluated("no chance level for this task's validation probe")
+    loss = statistics.median([p.loss for p in recent])
+    if loss < (1 - rule.margin) * chance:
+        return Finding.no(f"validation probe loss {loss:.4g} per sample, chance {chance:.4g}")
+    return Finding.yes(
+        1.0,
+        f"on the validation probe batches ({samples} samples, eval mode) the loss stays at "
+        f"{loss:.4g} per sample, no lower than a constant prediction's ({chance:.4g}): nothing "
+        "learned carries to validation",
     )
 
 
@@ -277,7 +332,12 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
     regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
     pass keeps the signal when the model starts memorizing the wrong labels and validation
-    worsens."""
+    worsens. With the fit probe both sides are fixed batches measured in eval mode, per sample:
+    dropout, augmentation and a per-batch sum against a per-sample mean no longer read as wrong
+    labels."""
+    pairs = paired(ev.observe.fit, "train", "val")
+    if len(pairs) >= rule.min_passes:
+        return _probe_fits_worse(pairs, rule)
     steps, losses = _val_curve(ev, rule.min_passes)
     logged = len(set(observed(ev, "loss").steps))
     points = max(1, min(rule.train_points, int(logged * rule.train_share)))
@@ -304,6 +364,40 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
         ),
         f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
         f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
+    )
+
+
+def _probe_fits_worse(
+    pairs: list[tuple[FitCheckpoint, float, float]], rule: TrainFitsWorseThanVal
+) -> Finding:
+    """The training probe's late loss (and accuracy) against the validation probe's best."""
+    late_pairs = pairs[-max(1, math.ceil(len(pairs) * rule.train_share)) :]
+    train = statistics.median([a for _, a, _ in late_pairs])
+    best = min(b for _, _, b in pairs)
+    if best <= 0:
+        raise NotEvaluated("the validation probe loss reached 0: no ratio to it can be read")
+    ratio = train / best
+    accuracies = [c.train_accuracy for c, _, _ in late_pairs if c.train_accuracy is not None]
+    val_best = max(
+        (c.val_accuracy for c, _, _ in pairs if c.val_accuracy is not None), default=None
+    )
+    gap = val_best - statistics.median(accuracies) if accuracies and val_best is not None else None
+    if ratio < rule.min_ratio and (gap is None or gap < rule.min_accuracy_gap):
+        return Finding.no(f"training probe loss {train:.3g}, best validation probe loss {best:.3g}")
+    shown = (
+        f"; the validation accuracy is {val_best:.0%} at best against "
+        f"{statistics.median(accuracies):.0%} on the training batches"
+        if gap is not None and gap > 0 and val_best is not None
+        else ""
+    )
+    return Finding.yes(
+        max(
+            scaled(ratio, 1.0, rule.full_strength_ratio),
+            scaled(gap or 0, 0.0, rule.full_strength_gap),
+        ),
+        f"on fixed probe batches in eval mode, late in training the first training batches' loss "
+        f"is {train:.3g} per sample against {best:.3g} on the validation batches at their best "
+        f"({ratio:.2g}x){shown}: the training targets hold what the model cannot fit",
     )
 
 
