@@ -11,7 +11,7 @@ from collections.abc import Callable
 from diagnose.diagnosis import Confirmation
 from diagnose.evidence import Evidence, ObservedRun, ScenarioRun
 from diagnose.rules.findings import finite_values, mean, median, window
-from diagnose.rules.fit import PREFERRED, PROBE_SETS, series
+from diagnose.rules.fit import PROBE_SETS, series
 from diagnose.rules.learning import Learning, learns
 from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import Cause
@@ -26,6 +26,10 @@ MIN_VALUES = 10
 MIN_CHECKPOINTS = 2  # probe measurements of each run to compare (the start and the end)
 NOISE_POINTS = 4  # the observed run's last probe checkpoints its jitter is read from
 NOISE_BANDS = 2.0  # a gain must exceed this many times that jitter
+# The probe sets a fix is judged on, in order: data the updates did not learn from first (the
+# validation batches), then rows drawn from the whole training set (order-free: a replay that
+# reorders the data is never judged by its own batches), then the first training batches.
+JUDGED_ON = ("val", "sampled", "train")
 STILL_CLIMBS = (
     3.0  # a replay without NaN whose loss ends this many times above its start did not fix it
 )
@@ -170,7 +174,7 @@ def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> V
     """The fix judged on the observed run's probe batches (None when the replay has none)."""
     if after.fit is None or not after.fit.loaded:
         return None
-    for name in PREFERRED:
+    for name in JUDGED_ON:
         was_points, now_points = series(before.fit, name), series(after.fit, name)
         end = now_points[-1].step if now_points else 0
         was_points = [p for p in was_points if p.step <= end]
@@ -262,12 +266,9 @@ def accuracy_improves(before: ObservedRun, after: ScenarioRun) -> Verdict:
 
 
 def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
-    """The validation loss falls by a tenth: on the validation probe batches when the replay
-    measured them, else on the script's own validation passes."""
-    was_points, now_points = series(before.fit, "val"), series(after.fit, "val")
-    if after.fit is not None and after.fit.loaded and was_points and now_points:
-        was, now = was_points[-1].loss, now_points[-1].loss
-        return now <= 0.9 * was, f"validation probe loss {was:.4g} → {now:.4g} per sample", was, now
+    """The script's own validation loss falls by a tenth. Not on the validation probe: the probe
+    is always measured in eval mode, and what this fix changes is the mode the script validates
+    in."""
     losses = [
         finite_values([p.loss for p in run.loss.eval_passes]) if run.loss else []
         for run in (before, after)
