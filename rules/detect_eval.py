@@ -20,7 +20,7 @@ from diagnose.rules.findings import (
     observed,
     scaled,
 )
-from diagnose.rules.fit import Point, paired, series
+from diagnose.rules.fit import PROBE_SETS, TRAINING_ROWS, Point, paired, series
 from diagnose.rules.fit import chance as fit_chance
 from diagnose.vocabulary import REGRESSION_LOSSES
 
@@ -156,13 +156,27 @@ class GeneralizationGap(Curve):
     min_passes: int
 
 
+def _training_and_val(
+    ev: View, min_points: int
+) -> tuple[str, list[tuple[FitCheckpoint, float, float]]] | None:
+    """The training-side probe set measured beside the validation probe at ``min_points``
+    checkpoints or more, with those checkpoints: rows sampled from the whole training set first,
+    since the first batches of an ordered set are not the set."""
+    for name in TRAINING_ROWS:
+        pairs = paired(ev.observe.fit, name, "val")
+        if len(pairs) >= min_points:
+            return name, pairs
+    return None
+
+
 @detector
 def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
     """Validation's loss many times the training loss at the end: memorization. With the fit
     probe, both are the model's loss on fixed batches in eval mode, per sample (the running loss
     is a train-mode loss on the batch being learned, in the script's units)."""
-    pairs = paired(ev.observe.fit, "train", "val")
-    if len(pairs) >= rule.min_passes:
+    probe = _training_and_val(ev, rule.min_passes)
+    if probe is not None:
+        name, pairs = probe
         _, train_late, val_late = pairs[-1]
         if train_late <= 0:
             return Finding.no(f"the training probe loss ends at {train_late:.3g}: no ratio to it")
@@ -170,9 +184,9 @@ def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
             return Finding.no(f"validation/training probe loss ratio {val_late / train_late:.3g}")
         return Finding.yes(
             scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
-            f"on fixed probe batches in eval mode the training batches' loss is {train_late:.3g} "
-            f"per sample but the validation batches' {val_late:.3g} ({val_late / train_late:.3g}x):"
-            " the model memorizes the training set",
+            f"on fixed probe batches in eval mode {PROBE_SETS[name]} have {train_late:.3g} per "
+            f"sample but the validation batches {val_late:.3g} ({val_late / train_late:.3g}x): "
+            "the model memorizes the training set",
         )
     _, losses = _val_curve(ev, rule.min_passes)
     train = finite_values(observed(ev, "loss").values)
@@ -335,9 +349,9 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     worsens. With the fit probe both sides are fixed batches measured in eval mode, per sample:
     dropout, augmentation and a per-batch sum against a per-sample mean no longer read as wrong
     labels."""
-    pairs = paired(ev.observe.fit, "train", "val")
-    if len(pairs) >= rule.min_passes:
-        return _probe_fits_worse(pairs, rule)
+    probe = _training_and_val(ev, rule.min_passes)
+    if probe is not None:
+        return _probe_fits_worse(*probe, rule)
     steps, losses = _val_curve(ev, rule.min_passes)
     logged = len(set(observed(ev, "loss").steps))
     points = max(1, min(rule.train_points, int(logged * rule.train_share)))
@@ -368,26 +382,31 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
 
 
 def _probe_fits_worse(
-    pairs: list[tuple[FitCheckpoint, float, float]], rule: TrainFitsWorseThanVal
+    name: str, pairs: list[tuple[FitCheckpoint, float, float]], rule: TrainFitsWorseThanVal
 ) -> Finding:
-    """The training probe's late loss (and accuracy) against the validation probe's best."""
-    late_pairs = pairs[-max(1, math.ceil(len(pairs) * rule.train_share)) :]
-    train = statistics.median([a for _, a, _ in late_pairs])
-    best = min(b for _, _, b in pairs)
+    """The training rows' loss (and accuracy) against the validation probe's at the checkpoint
+    where validation was best: the same weights on both sides, so a run that diverges later (both
+    sides worsen) or memorizes later (the training side improves) cannot fake a gap."""
+    checkpoint, train, best = min(pairs, key=lambda pair: pair[2])
     if best <= 0:
         raise NotEvaluated("the validation probe loss reached 0: no ratio to it can be read")
     ratio = train / best
-    accuracies = [c.train_accuracy for c, _, _ in late_pairs if c.train_accuracy is not None]
-    val_best = max(
-        (c.val_accuracy for c, _, _ in pairs if c.val_accuracy is not None), default=None
+    train_accuracy = getattr(checkpoint, f"{name}_accuracy")
+    val_accuracy = checkpoint.val_accuracy
+    gap = (
+        val_accuracy - train_accuracy
+        if train_accuracy is not None and val_accuracy is not None
+        else None
     )
-    gap = val_best - statistics.median(accuracies) if accuracies and val_best is not None else None
     if ratio < rule.min_ratio and (gap is None or gap < rule.min_accuracy_gap):
-        return Finding.no(f"training probe loss {train:.3g}, best validation probe loss {best:.3g}")
+        return Finding.no(
+            f"at the best validation probe loss ({best:.3g}, step {checkpoint.step}) "
+            f"{PROBE_SETS[name]} have {train:.3g} per sample"
+        )
     shown = (
-        f"; the validation accuracy is {val_best:.0%} at best against "
-        f"{statistics.median(accuracies):.0%} on the training batches"
-        if gap is not None and gap > 0 and val_best is not None
+        f"; accuracy {val_accuracy:.0%} on the validation batches against {train_accuracy:.0%} "
+        f"on {PROBE_SETS[name]}"
+        if gap is not None and gap > 0 and val_accuracy is not None and train_accuracy is not None
         else ""
     )
     return Finding.yes(
@@ -395,9 +414,9 @@ def _probe_fits_worse(
             scaled(ratio, 1.0, rule.full_strength_ratio),
             scaled(gap or 0, 0.0, rule.full_strength_gap),
         ),
-        f"on fixed probe batches in eval mode, late in training the first training batches' loss "
-        f"is {train:.3g} per sample against {best:.3g} on the validation batches at their best "
-        f"({ratio:.2g}x){shown}: the training targets hold what the model cannot fit",
+        f"on fixed probe batches in eval mode, at step {checkpoint.step}, where the validation "
+        f"batches' loss was lowest ({best:.3g} per sample), {PROBE_SETS[name]} have {train:.3g} "
+        f"per sample ({ratio:.2g}x){shown}: the training targets hold what the model cannot fit",
     )
 
 

@@ -17,6 +17,9 @@ from diagnose.probes.sections import FitCheckpoint, FitSection
 # The probe sets in the order a judgement of "does it learn" prefers them: rows drawn from the
 # whole training set (order-free), then the script's validation batches, then its first batches.
 PREFERRED = ("sampled", "val", "train")
+# The training-side probe sets, order-free rows first: the first batches of a training set sorted
+# by class hold one class, which a model trained through the rest is bound to fit worse.
+TRAINING_ROWS = ("sampled", "train")
 
 
 @dataclass(frozen=True)

@@ -444,8 +444,8 @@ CASES += [
         "the probe's training batches far below its validation batches",
         "generalization_gap",
         probed(CLASSES_60, flat(0.9), train=[1.1, 0.3, 0.02], val=[1.1, 0.6, 0.5]),
-        "on fixed probe batches in eval mode the training batches' loss is 0.02 per sample but the "
-        "validation batches' 0.5 (25x): the model memorizes the training set",
+        "on fixed probe batches in eval mode the first training batches have 0.02 per sample but "
+        "the validation batches 0.5 (25x): the model memorizes the training set",
     ),
     clear(
         "dropout lifts the running loss; on the probe both sets sit together",
@@ -465,7 +465,8 @@ CASES += [
             train=[540, 180, 170],
             val=[545, 178, 169],
         ),
-        "training probe loss 170, best validation probe loss 169",
+        "at the best validation probe loss (169, step 50) the first training batches have 170 per "
+        "sample",
     ),
     fires(
         "noisy labels keep the probe's training batches at twice the validation loss",
@@ -476,9 +477,49 @@ CASES += [
             train=[(1.3, 0.3), (1.2, 0.5), (1.2, 0.5)],
             val=[(1.3, 0.3), (0.6, 0.8), (0.5, 0.85)],
         ),
-        "on fixed probe batches in eval mode, late in training the first training batches' loss "
-        "is 1.2 per sample against 0.5 on the validation batches at their best (2.4x); the "
-        f"validation accuracy is 85% at best against 50% on the training batches: {WORSE}",
+        "on fixed probe batches in eval mode, at step 50, where the validation batches' loss was "
+        "lowest (0.5 per sample), the first training batches have 1.2 per sample (2.4x); accuracy "
+        f"85% on the validation batches against 50% on the first training batches: {WORSE}",
+    ),
+    fires(
+        "noisy labels: the training rows lag at validation's best, then are memorized",
+        "train_fits_worse_than_val",
+        probed(
+            CLASSES_60,
+            flat(0.3),
+            sampled=[(1.3, 0.3), (1.1, 0.55), (0.2, 0.97), (0.05, 1.0)],
+            val=[(1.3, 0.3), (0.4, 0.85), (0.7, 0.8), (0.9, 0.78)],
+        ),
+        "on fixed probe batches in eval mode, at step 25, where the validation batches' loss was "
+        "lowest (0.4 per sample), rows drawn from the training set have 1.1 per sample (2.8x); "
+        f"accuracy 85% on the validation batches against 55% on rows drawn from the training set: "
+        f"{WORSE}",
+    ),
+    clear(
+        "a run that diverges late: training rows and validation both fine at validation's best",
+        "train_fits_worse_than_val",
+        probed(
+            CLASSES_60,
+            [*flat(0.3, 50), *flat(1e2, 50)],
+            train=[(2.3, 0.1), (0.25, 0.93), (102.0, 0.36), (110.0, 0.3)],
+            val=[(2.3, 0.1), (0.212, 0.96), (95.0, 0.4), (120.0, 0.3)],
+        ),
+        "at the best validation probe loss (0.212, step 25) the first training batches have 0.25 "
+        "per sample",
+    ),
+    clear(
+        "a training set sorted by class: its first batches hold one class, rows drawn from the "
+        "whole set fit like validation",
+        "train_fits_worse_than_val",
+        probed(
+            CLASSES_60,
+            flat(2.0),
+            train=[(2.3, 0.3), (4.0, 0.0), (5.0, 0.0)],
+            sampled=[(2.3, 0.1), (2.3, 0.12), (2.4, 0.1)],
+            val=[(2.3, 0.1), (2.32, 0.12), (2.4, 0.1)],
+        ),
+        "at the best validation probe loss (2.3, step 0) rows drawn from the training set have 2.3 "
+        "per sample",
     ),
 ]
 
