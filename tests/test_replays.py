@@ -14,7 +14,7 @@ from conftest import SCRIPTS, live_runs
 
 from diagnose.child.forkserver import ForkClient
 from diagnose.driver.agent import Replays
-from diagnose.driver.scenarios import PLANS, plan
+from diagnose.driver.scenarios import OVERFIT_STEPS, PLANS, plan
 from diagnose.driver.targets import resolve
 from diagnose.facade import investigate, observe
 from diagnose.reports.render import render_markdown
@@ -56,7 +56,7 @@ def fired(evidence, symptom: str, book) -> bool:
 
 def test_replays_fork_from_the_first_optimizer_step(healthy):
     replay = healthy.scenarios["overfit_loop"]
-    assert replay.mode == "fork" and replay.run.status == "budget" and replay.run.steps == 150
+    assert replay.mode == "fork" and replay.run.status == "budget" and replay.run.steps == OVERFIT_STEPS
     assert replay.run.wall_seconds < 5
     assert replay.intervention.activated_at_step == 0
 
