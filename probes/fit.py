@@ -20,6 +20,8 @@ batches; a replay loads them instead of capturing its own.
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +69,17 @@ class FitProbe(Probe):
         self.unseen_share: float | None = None
         self.planned_for = 0
         self.restarted = False
+        self.seconds = 0.0
         self._sync()
+
+    @contextlib.contextmanager
+    def _clocked(self) -> Iterator[None]:
+        """Add the block's wall time to what the probe cost the run."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - started
 
     def _sync(self) -> None:
         """A forked replay inherits this probe in the state it had at the fork point. A fix's
@@ -147,7 +159,8 @@ class FitProbe(Probe):
         """The first training step is captured: draw the sampled set, plan the checkpoints and
         measure before the first update."""
         if not self.loaded and self.items["train"]:
-            found = sampled_items(self.state, self.items["train"][0], MAX_SAMPLES)
+            with self._clocked():
+                found = sampled_items(self.state, self.items["train"][0], MAX_SAMPLES)
             self.items["sampled"], note, self.unseen_share = found
             if note:
                 self.notes.append(note)
@@ -183,7 +196,7 @@ class FitProbe(Probe):
         if not items:
             return None
         transform = getattr(self.state, "probe_transform", None)
-        with unseen(model, state=self.state), torch.no_grad():
+        with self._clocked(), unseen(model, state=self.state), torch.no_grad():
             return evaluate(model, items, self._listen, transform)
 
     def _listen(self, receiver: Any) -> None:
@@ -194,9 +207,11 @@ class FitProbe(Probe):
         self._settle()
         if self.checkpoints and self.checkpoints[-1].step != self.state.steps:
             self._measure(self.state.steps)
-        self._save(getattr(self.state, "probe_sink", None))
+        with self._clocked():
+            self._save(getattr(self.state, "probe_sink", None))
+            task = self._task()
         return FitSection(
-            task=self._task(),
+            task=task,
             samples={
                 name: sum(item.samples for item in items) for name, items in self.items.items()
             },
@@ -204,6 +219,7 @@ class FitProbe(Probe):
             sampled_unseen=self.unseen_share,
             checkpoints=self.checkpoints,
             note="; ".join(self.notes) or self._why_none(),
+            seconds=round(self.seconds, 3),
         )
 
     def _task(self) -> TaskInfo:

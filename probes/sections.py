@@ -502,3 +502,4 @@ class FitSection:
     sampled_unseen: float | None = None  # share of the training set the planned run never reaches
     checkpoints: list[FitCheckpoint] = field(default_factory=list)
     note: str = ""
+    seconds: float = 0.0  # what the probe cost the run: drawing, measuring, saving its batches
