@@ -99,8 +99,8 @@ def term_of(call: LossCall, output: Any, inside: bool) -> LossTerm | None:
     kwargs = {
         k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()
     }
-    if inside:
-        return LossTerm(call.name, target, kwargs, inside=True)
+    if inside:  # its input's shape still tells the classes a chance level needs
+        return LossTerm(call.name, target, kwargs, inside=True, trailing=_trailing(call.input))
     given = call.input.detach()
     with torch.no_grad():
         for index, tensor in enumerate(tensors_in(output, limit=MAX_OUTPUT_TENSORS)):
@@ -110,9 +110,12 @@ def term_of(call: LossCall, output: Any, inside: bool) -> LossTerm | None:
             for dim in (None, *LOG_SOFTMAX_DIMS):
                 produced = candidate if dim is None else F.log_softmax(candidate, dim=dim)
                 if _same(produced.reshape(given.shape), given):
-                    trailing = tuple(given.shape[1:])
-                    return LossTerm(call.name, target, kwargs, False, index, trailing, dim)
+                    return LossTerm(call.name, target, kwargs, False, index, _trailing(given), dim)
     return None
+
+
+def _trailing(tensor: torch.Tensor) -> tuple[int, ...]:
+    return tuple(tensor.shape[1:])
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -6,8 +6,10 @@ loss are a classification, unless they are the model's own integer inputs shifte
 (next-token prediction: a language model); targets shaped like an input and equal to it, under a
 regression loss, are a reconstruction; other real-valued targets a regression; 0/1 targets under
 a binary loss a binary classification. Chance is the loss of the best constant prediction, fitted
-on the training probe's targets (the class frequencies, the mean target, the mean image) and
-scored by the script's own loss function on each probe set, per sample in the probes' units.
+on the training targets (the class frequencies, the mean target, the mean image: of the rows
+sampled from the whole training set where there are some, since the first batches of an ordered
+set hold one class) and scored by the script's own loss function on each probe set, per sample in
+the probes' units.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ def describe_task(items: dict[str, list[ProbeItem]]) -> TaskInfo:
     term = train[0].terms[0]
     copies, following = _token_matches(train[0], term)
     kind = _kind(term, train[0], following)
+    fitted_on = items.get("sampled") or train
     chance = {
         name: value
         for name, probe in items.items()
-        if probe and (value := _chance(term, train, probe)) is not None
+        if probe and (value := _chance(term, fitted_on, probe)) is not None
     }
     majority = (
         {name: share for name, probe in items.items() if probe and (share := _majority(probe))}
@@ -116,9 +119,10 @@ def _share(a: torch.Tensor, b: torch.Tensor) -> float | None:
     return round(float((a == b).float().mean()), 4) if a.numel() else None
 
 
-def _chance(term: LossTerm, train: list[ProbeItem], probe: list[ProbeItem]) -> float | None:
-    """Mean per-sample loss of the best constant prediction fitted on ``train``, on ``probe``."""
-    make = _constant(term, [item.terms[0].target for item in train if item.terms])
+def _chance(term: LossTerm, fitted_on: list[ProbeItem], probe: list[ProbeItem]) -> float | None:
+    """Mean per-sample loss of the best constant prediction fitted on ``fitted_on``, on
+    ``probe``."""
+    make = _constant(term, [item.terms[0].target for item in fitted_on if item.terms])
     if make is None:
         return None
     total, count = 0.0, 0
@@ -147,6 +151,8 @@ def _constant(term: LossTerm, targets: list[torch.Tensor]) -> Any:
     ):
         return None
     if term.name in CLASS_SCORE_LOSSES and term.trailing:
+        if targets[0].is_floating_point():
+            return None  # class probabilities as targets: no class frequencies to count
         classes = term.trailing[0]
         ignore = term.kwargs.get("ignore_index", -100)
         labels = torch.cat([t.reshape(-1) for t in targets])

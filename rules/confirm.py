@@ -201,10 +201,15 @@ def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> V
             )
     if not compare_loss:
         return None
-    noise = _noise([p.loss for p in was_points])
-    material = max(NOISE_BANDS * noise, MATERIAL * abs(was_points[0].loss))
+    tail = [p.loss for p in was_points[-NOISE_POINTS:]]
+    beyond_jitter = was.loss - now.loss >= NOISE_BANDS * _noise(tail) or (
+        now.loss <= IMPROVEMENT * min(tail)  # below anything the observed run reached lately
+    )
     confirmed = (
-        was.loss > 0 and now.loss <= IMPROVEMENT * was.loss and was.loss - now.loss >= material
+        was.loss > 0
+        and now.loss <= IMPROVEMENT * was.loss
+        and was.loss - now.loss >= MATERIAL * abs(was_points[0].loss)
+        and beyond_jitter
     )
     return (
         confirmed,
@@ -214,10 +219,10 @@ def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> V
     )
 
 
-def _noise(losses: list[float]) -> float:
+def _noise(tail: list[float]) -> float:
     """The observed run's own checkpoint-to-checkpoint jitter: how far its last few probe losses
-    stray from the line through the first and last of them."""
-    tail = losses[-NOISE_POINTS:]
+    stray from the line through the first and last of them. An unstable run jitters most; a
+    replay that ends below anything it reached lately needs no band."""
     if len(tail) < 3:
         return 0.0
     slope = (tail[-1] - tail[0]) / (len(tail) - 1)

@@ -337,6 +337,7 @@ class TrainFitsWorseThanVal(Params):
     train_share: float
     accuracy_since: float
     min_accuracy_samples: int
+    min_chance_share: float
 
 
 @detector
@@ -351,7 +352,7 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     labels."""
     probe = _training_and_val(ev, rule.min_passes)
     if probe is not None:
-        return _probe_fits_worse(*probe, rule)
+        return _probe_fits_worse(*probe, fit_chance(ev.observe.fit, probe[0]), rule)
     steps, losses = _val_curve(ev, rule.min_passes)
     logged = len(set(observed(ev, "loss").steps))
     points = max(1, min(rule.train_points, int(logged * rule.train_share)))
@@ -382,7 +383,10 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
 
 
 def _probe_fits_worse(
-    name: str, pairs: list[tuple[FitCheckpoint, float, float]], rule: TrainFitsWorseThanVal
+    name: str,
+    pairs: list[tuple[FitCheckpoint, float, float]],
+    chance: float | None,
+    rule: TrainFitsWorseThanVal,
 ) -> Finding:
     """The training rows' loss (and accuracy) against the validation probe's at the checkpoint
     where validation was best: the same weights on both sides, so a run that diverges later (both
@@ -391,6 +395,12 @@ def _probe_fits_worse(
     if best <= 0:
         raise NotEvaluated("the validation probe loss reached 0: no ratio to it can be read")
     ratio = train / best
+    if chance is not None and train < rule.min_chance_share * chance:
+        return Finding.no(
+            f"{PROBE_SETS[name]} have {train:.3g} per sample at the best validation probe loss "
+            f"({best:.3g}, step {checkpoint.step}), {train / chance:.1%} of a constant "
+            f"prediction's ({chance:.3g}): what is left unfit is the targets' own noise"
+        )
     train_accuracy = getattr(checkpoint, f"{name}_accuracy")
     val_accuracy = checkpoint.val_accuracy
     gap = (

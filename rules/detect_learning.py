@@ -27,7 +27,7 @@ from diagnose.rules.findings import (
     scaled,
     warming_up,
 )
-from diagnose.rules.fit import PROBE_SETS, Point, primary
+from diagnose.rules.fit import PROBE_SETS, Point, primary, since
 from diagnose.rules.fit import chance as fit_chance
 from diagnose.rules.fit import late as probe_late
 from diagnose.vocabulary import (
@@ -533,8 +533,8 @@ def _probe_not_improving(name: str, points: list[Point], rule: LossNotImproving)
         return Finding.no(f"probe loss on {where} improved {-change:.0%} ({start:.4g} → {end:.4g})")
     return Finding.yes(
         scaled(rule.min_improvement + change, 0, rule.min_improvement),
-        f"on {where} (fixed, in eval mode) the loss moved from {start:.4g} per sample before "
-        f"the first update to {end:.4g} at step {points[-1].step} ({change:+.1%})",
+        f"on {where} (fixed, in eval mode) the loss moved from {start:.4g} per sample "
+        f"{since(points)} to {end:.4g} at step {points[-1].step} ({change:+.1%})",
     )
 
 

@@ -42,12 +42,20 @@ def series(fit: FitSection | None, name: str) -> list[Point]:
 
 
 def primary(fit: FitSection | None, min_points: int) -> tuple[str, list[Point]] | None:
-    """The preferred probe set measured at ``min_points`` checkpoints or more, with its points."""
-    for name in PREFERRED:
-        points = series(fit, name)
-        if len(points) >= min_points:
-            return name, points
-    return None
+    """The preferred probe set measured at ``min_points`` checkpoints or more, with its points,
+    among those measured from the first checkpoint on (validation batches exist only once the
+    script first validates: a set that starts later has missed the first fall)."""
+    found = [(name, series(fit, name)) for name in PREFERRED]
+    found = [(name, points) for name, points in found if len(points) >= min_points]
+    if not found:
+        return None
+    first = min(points[0].step for _, points in found)
+    return next((name, points) for name, points in found if points[0].step == first)
+
+
+def since(points: list[Point]) -> str:
+    """When a probe series starts, as a reader needs it."""
+    return "before the first update" if points[0].step == 0 else f"at step {points[0].step}"
 
 
 def paired(

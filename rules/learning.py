@@ -28,7 +28,7 @@ from diagnose.rules.findings import (
     finite_values,
     late,
 )
-from diagnose.rules.fit import PROBE_SETS, Point, primary
+from diagnose.rules.fit import PROBE_SETS, Point, primary, since
 from diagnose.rules.fit import chance as fit_chance
 from diagnose.rules.fit import late as probe_late
 from diagnose.rules.loader import RuleBook
@@ -71,8 +71,8 @@ def _probe_falls(
     drop = (start - end) / abs(start) if start else 0.0
     where = PROBE_SETS[name]
     moved = (
-        f"on {where} (fixed, in eval mode) the loss went from {start:.4g} per sample before the "
-        f"first update to {end:.4g} at step {points[-1].step} ({-drop:+.0%})"
+        f"on {where} (fixed, in eval mode) the loss went from {start:.4g} per sample "
+        f"{since(points)} to {end:.4g} at step {points[-1].step} ({-drop:+.0%})"
     )
     if drop < MATERIAL_DROP:
         return False, f"{moved}: it did not fall by {MATERIAL_DROP:.0%} or more"

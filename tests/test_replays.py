@@ -56,7 +56,11 @@ def fired(evidence, symptom: str, book) -> bool:
 
 def test_replays_fork_from_the_first_optimizer_step(healthy):
     replay = healthy.scenarios["overfit_loop"]
-    assert replay.mode == "fork" and replay.run.status == "budget" and replay.run.steps == OVERFIT_STEPS
+    assert (
+        replay.mode == "fork"
+        and replay.run.status == "budget"
+        and replay.run.steps == OVERFIT_STEPS
+    )
     assert replay.run.wall_seconds < 5
     assert replay.intervention.activated_at_step == 0
 

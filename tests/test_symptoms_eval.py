@@ -496,6 +496,20 @@ CASES += [
         f"{WORSE}",
     ),
     clear(
+        "a regression at its noise floor: training rows 27x validation's clean targets, but a "
+        "tiny share of a constant prediction's loss",
+        "train_fits_worse_than_val",
+        probed(
+            TaskInfo(kind="regression", loss="mse_loss", chance={"train": 0.5, "val": 0.5}),
+            flat(0.0025),
+            train=[0.5, 0.01, 0.0025],
+            val=[0.5, 0.008, 9.4e-05],
+        ),
+        "the first training batches have 0.0025 per sample at the best validation probe loss "
+        "(9.4e-05, step 50), 0.5% of a constant prediction's (0.5): what is left unfit is the "
+        "targets' own noise",
+    ),
+    clear(
         "a run that diverges late: training rows and validation both fine at validation's best",
         "train_fits_worse_than_val",
         probed(
