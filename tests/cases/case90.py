@@ -1,4 +1,4 @@
-"""Digit classifier fed from a folder-per-class layout (ImageFolder style), small MLP, Adam."""
+"""Digit classifier: a folder-style Dataset of standardized images, small MLP, Adam."""
 
 import numpy as np
 import torch
@@ -10,8 +10,6 @@ from torch.utils.data import DataLoader, Dataset
 
 
 class DigitFolders(Dataset):
-    """Samples gathered class folder by class folder, as an on-disk image tree would be read."""
-
     def __init__(self, images, labels):
         self.samples = []
         for class_index in sorted(set(labels.tolist())):
