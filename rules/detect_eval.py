@@ -10,6 +10,7 @@ from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.findings import (
     Curve,
     Finding,
+    Horizon,
     NotEvaluated,
     Params,
     View,
@@ -20,7 +21,7 @@ from diagnose.rules.findings import (
     observed,
     scaled,
 )
-from diagnose.rules.fit import PROBE_SETS, TRAINING_ROWS, Point, paired, series
+from diagnose.rules.fit import PROBE_SETS, TRAINING_ROWS, Point, paired, series, still_falling
 from diagnose.rules.fit import chance as fit_chance
 from diagnose.vocabulary import REGRESSION_LOSSES
 
@@ -204,10 +205,11 @@ def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
     )
 
 
-class ValAtChance(Curve):
+class ValAtChance(Curve, Horizon):
     """How far above chance validation must score, on how many passes, read over how many of the
     last ones; how close a loss must be to ln(1/accuracy) to show uniform predictions. A
-    regression's chance loss is read as the shared set ``curve`` says."""
+    regression's chance loss is read as the shared set ``curve`` says; a validation probe loss
+    still falling as the shared set ``horizon`` says is learning that carries."""
 
     margin: float
     min_passes: int
@@ -275,11 +277,16 @@ def _val_probe_at_chance(fit: FitSection, probed: list[Point], rule: ValAtChance
     loss = statistics.median([p.loss for p in recent])
     if loss < (1 - rule.margin) * chance:
         return Finding.no(f"validation probe loss {loss:.4g} per sample, chance {chance:.4g}")
+    if still_falling(probed, rule.late_start, rule.min_late_fall):
+        return Finding.no(
+            f"validation probe loss {loss:.4g} per sample near chance {chance:.4g} but still "
+            "falling: what is learned carries, not yet past chance"
+        )
     return Finding.yes(
         1.0,
         f"on the validation probe batches ({samples} samples, eval mode) the loss stays at "
-        f"{loss:.4g} per sample, no lower than a constant prediction's ({chance:.4g}): nothing "
-        "learned carries to validation",
+        f"{loss:.4g} per sample, not {rule.margin:.0%} below a constant prediction's "
+        f"({chance:.4g}), and no longer falls: nothing learned carries to validation",
     )
 
 

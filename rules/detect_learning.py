@@ -27,7 +27,7 @@ from diagnose.rules.findings import (
     scaled,
     warming_up,
 )
-from diagnose.rules.fit import PROBE_SETS, Point, primary, since
+from diagnose.rules.fit import PROBE_SETS, Point, late_fall, primary, since, still_falling
 from diagnose.rules.fit import chance as fit_chance
 from diagnose.rules.fit import late as probe_late
 from diagnose.vocabulary import (
@@ -572,10 +572,10 @@ def _probe_at_chance(name: str, points: list[Point], chance: float, rule: LossAt
     margin = rule.tolerance * chance
     if abs(end - chance) > margin:
         return Finding.no(f"probe loss {end:.4g} vs chance {chance:.4g}")
-    before, last = points[-2].loss if len(points) > 1 else end, points[-1].loss
-    if before > 0 and (before - last) / before >= rule.min_late_fall:
+    if still_falling(points, rule.late_start, rule.min_late_fall):
+        begin, last = late_fall(points, rule.late_start) or (end, end)
         return Finding.no(
-            f"probe loss {end:.4g} near chance {chance:.4g} but still falling ({before:.4g} → "
+            f"probe loss {end:.4g} near chance {chance:.4g} but still falling ({begin:.4g} → "
             f"{last:.4g}): learning, not yet past chance"
         )
     return Finding.yes(

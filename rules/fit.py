@@ -53,6 +53,25 @@ def primary(fit: FitSection | None, min_points: int) -> tuple[str, list[Point]] 
     return next((name, points) for name, points in found if points[0].step == first)
 
 
+def late_fall(points: list[Point], late_start: float) -> tuple[float, float] | None:
+    """The probe loss at the start and at the end of the run's last stretch (from ``late_start``
+    of its steps on), read by steps rather than checkpoints, so a slow steady fall over many
+    closely spaced checkpoints still shows; None with fewer than two points there."""
+    if len(points) < 2:
+        return None
+    begin = late_start * points[-1].step
+    stretch = [p for p in points if p.step >= begin]
+    if len(stretch) < 2:
+        stretch = points[-2:]
+    return stretch[0].loss, stretch[-1].loss
+
+
+def still_falling(points: list[Point], late_start: float, min_fall: float) -> bool:
+    """The probe loss still fell by ``min_fall`` or more over the run's last stretch."""
+    found = late_fall(points, late_start)
+    return found is not None and found[0] > 0 and (found[0] - found[1]) / found[0] >= min_fall
+
+
 def since(points: list[Point]) -> str:
     """When a probe series starts, as a reader needs it."""
     return "before the first update" if points[0].step == 0 else f"at step {points[0].step}"

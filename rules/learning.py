@@ -28,7 +28,7 @@ from diagnose.rules.findings import (
     finite_values,
     late,
 )
-from diagnose.rules.fit import PROBE_SETS, Point, primary, since
+from diagnose.rules.fit import PROBE_SETS, Point, primary, since, still_falling
 from diagnose.rules.fit import chance as fit_chance
 from diagnose.rules.fit import late as probe_late
 from diagnose.rules.loader import RuleBook
@@ -79,8 +79,7 @@ def _probe_falls(
     level = fit_chance(evidence.observe.fit, name)
     if level is None or end < BELOW_CHANCE * level:
         return True, moved + (f", below chance level ({level:.4g})" if level is not None else "")
-    before, last = (points[-2].loss, points[-1].loss) if len(points) > 1 else (end, end)
-    if before > 0 and (before - last) / before >= reading.min_late_fall:
+    if still_falling(points, reading.late_start, reading.min_late_fall):
         return True, f"{moved}: learning, not yet past chance level ({level:.4g}), still falling"
     return False, f"{moved}, but not clearly below chance level ({level:.4g})"
 

@@ -893,6 +893,13 @@ CASES += [
         "probe loss 3.3 near chance 3.3 but still falling (3.45 → 3.3): learning, not yet past "
         "chance",
     ),
+    clear(
+        "a slow steady fall over many checkpoints, under 1% each, 2.5% over the last fifth",
+        "loss_at_chance",
+        probed([3.55 - 0.02 * k for k in range(25)], chance=3.3),
+        "probe loss 3.11 near chance 3.3 but still falling (3.15 → 3.07): learning, not yet "
+        "past chance",
+    ),
     fires(
         "a probe that settled at the unigram entropy",
         "loss_at_chance",

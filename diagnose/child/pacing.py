@@ -12,8 +12,9 @@ only the run knows its loaders' lengths and its own pace.
   on, so that at least ``EPOCHS`` epochs, with their validation passes, scheduler steps and mode
   switches, run.
 - **Longer horizon.** An observed run that reaches its step budget while its learning rate is
-  still ramping up (a warm-up) or its probe loss still falls at half its average pace or more (it
-  has not settled) is given more steps, up to
+  still ramping up (a warm-up), has run fewer steps at its peak rate than its warm-up took, or
+  whose probe loss still falls at half its average pace or more (it has not settled) is given
+  more steps, up to
   ``MAX_EXTENSION`` times its budget and while its time allows: "does not learn" must not be read
   off a run cut short before its schedule or its loss settled.
 - **Adaptive stop.** A run whose full budget would take longer than ``TARGET_SECONDS`` stops once
@@ -45,8 +46,8 @@ STABLE_WINDOWS = 3
 MAX_EXTENSION = 3  # times the step budget, at most
 EXTEND_BY = 0.5  # of the step budget, each time
 RAMP = 1.05  # the LR this much above its value a window earlier: a warm-up still rising
-MIN_FALL = 0.02  # the probe loss fell at least this share over the last checkpoint interval
-KEEPS_PACE = 0.5  # ... at this share of its average pace over the run or more: not settled
+MIN_FALL = 0.02  # the probe loss fell at least this share since the first checkpoint
+KEEPS_PACE = 0.5  # ... and still falls at this share of its average pace or more: not settled
 
 
 class Pacing:
@@ -94,7 +95,7 @@ class Pacing:
         lrs = self.state.lr_curve
         if len(lrs) > WINDOW and lrs[-1] > RAMP * lrs[-1 - WINDOW] > 0:
             return True
-        return _falling_fast(self.state.fit_curve)
+        return _warmed_up_lately(lrs) or _falling_fast(self.state.fit_curve)
 
     @faults.entry("pacing")
     def after_step(self) -> None:
@@ -161,8 +162,20 @@ class Pacing:
         return trends.pop() if len(trends) == 1 else None
 
 
+def _warmed_up_lately(lrs: list[float]) -> bool:
+    """The LR rose to its peak during the run and fewer steps have run since than the rise took:
+    a model that has barely trained at its full rate is not yet judged (a one-cycle schedule
+    ramps up over a third of its steps, then does most of its learning)."""
+    if not lrs or lrs[0] <= 0:
+        return False
+    peak = max(range(len(lrs)), key=lrs.__getitem__)
+    return lrs[peak] > RAMP * lrs[0] and len(lrs) < 2 * (peak + 1)
+
+
 def _falling_fast(fit: list[tuple[int, float]]) -> bool:
-    """The probe loss still falls, over the last interval, at half its average pace or more."""
+    """The probe loss has fallen materially and still falls, over the last interval, at half its
+    average pace or more: a slow steady fall (a small learning rate on a long schedule) is a run
+    still learning, not one that settled."""
     if len(fit) < 3:
         return False
     (first_step, first), (before_step, before), (last_step, last) = fit[0], fit[-2], fit[-1]
@@ -170,7 +183,7 @@ def _falling_fast(fit: list[tuple[int, float]]) -> bool:
         return False
     recent = (before - last) / (last_step - before_step)
     average = (first - last) / (last_step - first_step)
-    return before - last >= MIN_FALL * before and recent >= KEEPS_PACE * average > 0
+    return first - last >= MIN_FALL * first and recent >= KEEPS_PACE * average > 0
 
 
 def _trend(before: list[float], after: list[float]) -> str:
