@@ -507,7 +507,7 @@ def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
             "the learning rate was still rising when the observation ended (a warm-up): whether "
             "the loss falls cannot be told yet"
         )
-    probe = primary(ev.observe.fit, rule.min_checkpoints)
+    probe = primary(ev.observe.fit, rule.min_checkpoints, from_start=True)
     if probe is not None:
         return _probe_not_improving(*probe, rule)
     values = _curve(ev, rule)

@@ -41,11 +41,17 @@ def series(fit: FitSection | None, name: str) -> list[Point]:
     return found
 
 
-def primary(fit: FitSection | None, min_points: int) -> tuple[str, list[Point]] | None:
-    """The preferred probe set measured at ``min_points`` checkpoints or more, with its points."""
+def primary(
+    fit: FitSection | None, min_points: int, *, from_start: bool = False
+) -> tuple[str, list[Point]] | None:
+    """The preferred probe set measured at ``min_points`` checkpoints or more, with its points.
+    With ``from_start``, only a set measured at the first checkpoint (before the first update)
+    qualifies: the validation batches are kept at the script's first validation pass, after
+    training began, and a loss read from there cannot show how far it fell from the start."""
+    first = fit.checkpoints[0].step if fit is not None and fit.checkpoints else None
     for name in PREFERRED:
         points = series(fit, name)
-        if len(points) >= min_points:
+        if len(points) >= min_points and (not from_start or points[0].step == first):
             return name, points
     return None
 

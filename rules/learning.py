@@ -53,7 +53,7 @@ class Learning:
 def assess(evidence: Evidence, results: dict[str, SymptomResult], reading: Verdict) -> Learning:
     """Whether the run learns; ``reading``: how a run is read, as the rule book sets it."""
     failures = [r for r in results.values() if r.symptom.failure and r.status == "fired"]
-    probe = primary(evidence.observe.fit, reading.min_checkpoints)
+    probe = primary(evidence.observe.fit, reading.min_checkpoints, from_start=True)
     if adversarial(evidence, reading):
         learns, detail = True, ADVERSARIAL
     elif probe is not None:
