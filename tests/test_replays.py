@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SCRIPTS, live_runs
+from conftest import SCRIPTS, fired, live_runs
 
 from diagnose.child.forkserver import ForkClient
 from diagnose.driver.agent import Replays
@@ -18,7 +18,6 @@ from diagnose.driver.scenarios import OVERFIT_STEPS, PLANS, plan
 from diagnose.driver.targets import resolve
 from diagnose.facade import investigate, observe
 from diagnose.reports.render import render_markdown
-from diagnose.rules.engine import evaluate
 from diagnose.rules.judge import judge
 
 NOTHING_FIRED: frozenset[str] = frozenset()  # these replays' plans read only the evidence
@@ -47,11 +46,6 @@ def healthy(tmp_path_factory):
         evidence.scenarios[name] = replays.run(plan(name, evidence, NOTHING_FIRED), "test", 60)
     yield evidence
     client.close()
-
-
-def fired(evidence, symptom: str, book) -> bool:
-    """Whether the rule book's symptom fires on the evidence (with its rule's parameters)."""
-    return evaluate(book.symptoms[symptom], evidence).status == "fired"
 
 
 def test_replays_fork_from_the_first_optimizer_step(healthy):
