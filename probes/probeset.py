@@ -14,6 +14,7 @@ own units, whatever reduction the script uses, so that training and validation n
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,8 +93,8 @@ def term_of(call: LossCall, output: Any, inside: bool) -> LossTerm | None:
     is not an output tensor as it is, reshaped, or through a log-softmax."""
     if not isinstance(call.input, torch.Tensor) or not isinstance(call.target, torch.Tensor):
         return None
-    kwargs = {key: value for key, value in call.kwargs.items() if key != "reduction"}
-    if not all(_plain(value) for value in kwargs.values()) or call.args:
+    kwargs = _keywords(call)
+    if kwargs is None or not all(_plain(value) for value in kwargs.values()):
         return None
     target = call.target.detach().clone()
     kwargs = {
@@ -112,6 +113,21 @@ def term_of(call: LossCall, output: Any, inside: bool) -> LossTerm | None:
                 if _same(produced.reshape(given.shape), given):
                     return LossTerm(call.name, target, kwargs, False, index, _trailing(given), dim)
     return None
+
+
+def _keywords(call: LossCall) -> dict[str, Any] | None:
+    """The call's options by name, the reduction left out: loss modules pass some positionally
+    (``BCEWithLogitsLoss`` its ``weight``). None when they do not fit the function's signature."""
+    try:
+        bound = inspect.signature(getattr(F, call.name)).bind_partial(
+            call.input, call.target, *call.args, **call.kwargs
+        )
+    except (AttributeError, TypeError, ValueError):
+        return None
+    named = dict(bound.arguments)
+    for key in (*list(named)[:2], "reduction", "size_average", "reduce"):
+        named.pop(key, None)
+    return named
 
 
 def _trailing(tensor: torch.Tensor) -> tuple[int, ...]:
