@@ -19,6 +19,7 @@ from diagnose.probes.sections import (
     BookkeepingSection,
     DataSection,
     DistributedSection,
+    FitSection,
     GradCheckSection,
     GradientSection,
     GraphSection,
@@ -92,6 +93,7 @@ class ObservedRun(BaseModel):
     sources: SourcesSection | None = None
     messages: MessagesSection | None = None
     distributed: DistributedSection | None = None
+    fit: FitSection | None = None
 
 
 class ScenarioRun(ObservedRun):

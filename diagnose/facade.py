@@ -36,6 +36,7 @@ from diagnose.rules.judge import judge
 from diagnose.rules.loader import RuleBook, RuleError, load_rules
 
 DEFAULT_FORMATS = ("md", "html", "json")
+PROBE_FILE = "probes.pt"
 
 
 def run(
@@ -74,27 +75,31 @@ def run(
         check_output(Path(out), formats)
         if patch:
             check_patch_output(Path(out))
-    evidence = investigate(
-        target,
-        book,
-        steps=steps,
-        timeout=timeout,
-        every=every,
-        budget=0.0 if quick else budget,
-        adaptive=adaptive,
-        progress=progress,
-    )
-    diagnosis = judge(evidence, book)
-    if patch:
-        evidence.patch = attempt_patch(
-            diagnosis,
-            evidence,
-            book,
+    kept = Workspace()  # the probe batches, for the replays and the patched run alike
+    with kept as folder:
+        probes = folder / PROBE_FILE
+        evidence = investigate(
             target,
-            RunSettings(steps, timeout, every, adaptive),
-            progress,
+            book,
+            steps=steps,
+            timeout=timeout,
+            every=every,
+            budget=0.0 if quick else budget,
+            adaptive=adaptive,
+            progress=progress,
+            probes=probes,
         )
         diagnosis = judge(evidence, book)
+        if patch:
+            evidence.patch = attempt_patch(
+                diagnosis,
+                evidence,
+                book,
+                target,
+                RunSettings(steps, timeout, every, adaptive, probes),
+                progress,
+            )
+            diagnosis = judge(evidence, book)
     discarded = discard_replay_runs(evidence, launched)
     if discarded:
         diagnosis.notes.append(discarded)
@@ -121,11 +126,15 @@ def investigate(
     budget: float = defaults.BUDGET,
     adaptive: bool = True,
     progress: Progress | None = None,
+    probes: Path | None = None,
 ) -> Evidence:
-    """The observed run, then (with a budget) the agent's replays, forked from its first step."""
+    """The observed run, then (with a budget) the agent's replays, forked from its first step.
+    The observed run's probe batches are written to ``probes`` (by default in the work folder),
+    where every replay reads them."""
     space = Workspace()
     with space as workdir:
         client = ForkClient(workdir)
+        probe_file = probes or workdir / PROBE_FILE
         try:
             evidence = observe(
                 target,
@@ -136,9 +145,10 @@ def investigate(
                 workdir=workdir,
                 serve=budget > 0 and target.nproc == 1,
                 adaptive=adaptive,
+                probes=probe_file,
             )
             if budget > 0:
-                replays = Replays(target, workdir, client, evidence, timeout, every)
+                replays = Replays(target, workdir, client, evidence, timeout, every, probe_file)
                 evidence.replays = replay_mode(target, client)
                 evidence = Agent(book, replays, budget, progress).investigate(evidence)
         finally:
@@ -169,8 +179,10 @@ def observe(
     workdir: Path | None = None,
     serve: bool = False,
     adaptive: bool = True,
+    probes: Path | None = None,
 ) -> Evidence:
-    """The observed run: the script as written, under the tap (serving replays if asked)."""
+    """The observed run: the script as written, under the tap (serving replays if asked; writing
+    its probe batches to ``probes`` if given)."""
     spec = ScenarioSpec(
         "observe",
         target.script,
@@ -182,6 +194,7 @@ def observe(
         adaptive=adaptive,
         nproc=target.nproc,
         notebook=target.notebook_spec(),
+        probes={"save": str(probes)} if probes is not None else {},
     )
     space = Workspace()
     with space as own:

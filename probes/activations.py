@@ -51,6 +51,8 @@ class ActivationProbe(Probe):
         self.kinds = _activation_kinds()
         self.mode: _Recorder | None = None
         self.last_layer = "input"
+        self.first_params: list[torch.Tensor] = []  # of the first layer a sampled forward ran
+        self.to_check: list[tuple[ActivationStat, Any]] = []  # (stat, its output's grad_fn)
 
     def on_sampled_forward_start(self, model: nn.Module) -> None:
         self.last_layer = "input"
@@ -58,14 +60,28 @@ class ActivationProbe(Probe):
         self.mode.__enter__()
 
     def on_module_forward(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        if any(True for _ in module.parameters(recurse=False)):
+        own = list(module.parameters(recurse=False))
+        if own:
             self.last_layer = self.state.name_of(module)
+            if not self.section.samples and not self.first_params:
+                self.first_params = [p for p in own if p.requires_grad]
+
+    def on_backward(self, root: torch.Tensor) -> None:
+        """The first sampled forward's graph is whole until this backward runs: read which of its
+        activations everything passes through."""
+        checks, self.to_check = self.to_check, []
+        if checks and root.grad_fn is not None and self.first_params:
+            first = {id(p) for p in self.first_params}
+            for stat, node in checks:
+                stat.cut = not _reaches(root.grad_fn, first, blocked=node)
 
     def on_sampled_forward_end(self, model: nn.Module) -> None:
         if self.mode is None:
             return
         self.mode.__exit__(None, None, None)
         if self.mode.stats:
+            if not self.section.samples:  # the first sample's graph is checked at its backward
+                self.to_check = list(zip(self.mode.stats, self.mode.nodes))
             self.section.samples.append(
                 ActivationSample(step=self.state.steps, stats=self.mode.stats)
             )
@@ -110,13 +126,31 @@ class ActivationProbe(Probe):
         return self.section
 
 
+def _reaches(root: Any, targets: set[int], blocked: Any) -> bool:
+    """Whether a path of the autograd graph leads from ``root`` to a gradient accumulator of one of
+    ``targets`` (parameters, by id) without passing through the node ``blocked``."""
+    seen, stack = {id(blocked)}, [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None and id(variable) in targets:
+            return True
+        stack.extend(next_node for next_node, _ in getattr(node, "next_functions", ()))
+    return False
+
+
 class _Recorder(TorchFunctionMode):
-    """Sees every torch function call of one forward pass; keeps statistics of the activations."""
+    """Sees every torch function call of one forward pass; keeps statistics of the activations,
+    and the autograd node of each activation's output."""
 
     def __init__(self, probe: ActivationProbe) -> None:
         super().__init__()
         self.probe = probe
         self.stats: list[ActivationStat] = []
+        self.nodes: list[Any] = []
 
     def __torch_function__(
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
@@ -128,4 +162,5 @@ class _Recorder(TorchFunctionMode):
                 stat = self.probe.record(kind, args[0] if args else None, output)
             if stat is not None:
                 self.stats.append(stat)
+                self.nodes.append(getattr(output, "grad_fn", None))
         return output

@@ -33,6 +33,7 @@ class OptimizerProbe(Probe):
         )
 
     def on_step_pre(self, optimizer: torch.optim.Optimizer) -> None:
+        self.state.lr_curve = self.section.lr_values  # read by the pacing: is a warm-up still on?
         if self.primary is None:
             self.primary = id(optimizer)
         if isinstance(optimizer, HandUpdate) and optimizer.defaults.get("lr") is None:

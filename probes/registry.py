@@ -8,6 +8,7 @@ from diagnose.probes.activations import ActivationProbe
 from diagnose.probes.base import Probe
 from diagnose.probes.bookkeeping import BookkeepingProbe
 from diagnose.probes.data import DataProbe
+from diagnose.probes.fit import FitProbe
 from diagnose.probes.gradients import GradientProbe
 from diagnose.probes.graph import GraphProbe
 from diagnose.probes.loss import LossProbe
@@ -31,6 +32,7 @@ OBSERVE_PROBES: tuple[type[Probe], ...] = (
     SourcesProbe,
     MessagesProbe,
     ScheduleProbe,
+    FitProbe,  # last: it measures once every other probe has seen the step
 )
 
 

@@ -283,6 +283,10 @@ class ActivationStat:
     saturated_fraction: float
     input_std: float
     dims: int = 2  # of the activation tensor: 2 for (batch, units), 3 with a sequence, 4 for images
+    # Whether everything the model knows passes through it: removing it from the loss's autograd
+    # graph cuts the loss off from the model's first layer (no residual path, no parallel head
+    # around it). None: not checked.
+    cut: bool | None = None
 
 
 @dataclass
@@ -453,3 +457,49 @@ class DistributedSection:
     ddp_wrapped: bool = False
     samplers: int = 0  # DistributedSamplers the script built
     ranks: list[RankRecord] = field(default_factory=list)
+
+
+@dataclass
+class TaskInfo:
+    """The task the probe batches pose (read from the loss and its targets), and chance: the
+    per-sample loss of the best constant prediction, fitted on the training probe's targets."""
+
+    kind: str = ""  # classification, binary, next_token, reconstruction, regression ("" unknown)
+    loss: str = ""  # the loss function the probes measure first
+    classes: int | None = None
+    chance: dict[str, float] = field(default_factory=dict)  # per probe set
+    majority: dict[str, float] = field(default_factory=dict)  # the top class's share, per set
+    copies_input: float | None = None  # share of integer targets equal to the input there
+    next_input: float | None = None  # share equal to the input one position on
+    copied_feature: int | None = None  # a tabular input column equal to the target
+    # Whether the model's output at a position depends on later inputs (checked only when the
+    # targets copy the inputs): a causal model can read a same-position copy, an autoencoder not.
+    looks_ahead: bool | None = None
+
+
+@dataclass
+class FitCheckpoint:
+    """The model measured on each probe set at one step, in eval mode, per sample."""
+
+    step: int
+    train: float | None = None
+    train_accuracy: float | None = None
+    val: float | None = None
+    val_accuracy: float | None = None
+    sampled: float | None = None
+    sampled_accuracy: float | None = None
+
+
+@dataclass
+class FitSection:
+    """Fit on fixed probe batches (``train``: the first training batches; ``val``: the first of
+    the script's validation pass; ``sampled``: rows drawn at random from the training set),
+    measured at checkpoints; a replay measures on the observed run's batches (``loaded``)."""
+
+    task: TaskInfo = field(default_factory=TaskInfo)
+    samples: dict[str, int] = field(default_factory=dict)  # rows per probe set
+    loaded: bool = False
+    sampled_unseen: float | None = None  # share of the training set the planned run never reaches
+    checkpoints: list[FitCheckpoint] = field(default_factory=list)
+    note: str = ""
+    seconds: float = 0.0  # what the probe cost the run: drawing, measuring, saving its batches

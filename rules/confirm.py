@@ -11,6 +11,7 @@ from collections.abc import Callable
 from diagnose.diagnosis import Confirmation
 from diagnose.evidence import Evidence, ObservedRun, ScenarioRun
 from diagnose.rules.findings import finite_values, mean, median, window
+from diagnose.rules.fit import PROBE_SETS, series
 from diagnose.rules.learning import Learning, learns
 from diagnose.rules.loader import RuleBook
 from diagnose.rules.schema import Cause
@@ -22,6 +23,13 @@ PREDICTION_SHIFT = 0.05
 RECALL_GAIN = 0.1
 MIN_RECALL_SAMPLES = 10  # fewer samples of the rare class make a recall too coarse to compare
 MIN_VALUES = 10
+MIN_CHECKPOINTS = 2  # probe measurements of each run to compare (the start and the end)
+NOISE_POINTS = 4  # the observed run's last probe checkpoints its jitter is read from
+NOISE_BANDS = 2.0  # a gain must exceed this many times that jitter
+# The probe sets a fix is judged on, in order: data the updates did not learn from first (the
+# validation batches), then rows drawn from the whole training set (order-free: a replay that
+# reorders the data is never judged by its own batches), then the first training batches.
+JUDGED_ON = ("val", "sampled", "train")
 STILL_CLIMBS = (
     3.0  # a replay without NaN whose loss ends this many times above its start did not fix it
 )
@@ -100,8 +108,12 @@ def _crashed(run: ObservedRun) -> str | None:
 def training_improves(
     before: ObservedRun, after: ScenarioRun, compare_loss: bool = True
 ) -> Verdict:
-    """No more NaN, or training accuracy up 10 points, or the loss down 20% without accuracy
-    dropping (loss values are compared only when the fix keeps the loss's scale)."""
+    """No more NaN, or accuracy up 10 points, or the loss down 20% without accuracy dropping
+    (loss values are compared only when the fix keeps the loss's scale). Judged on the observed
+    run's probe batches when the replay measured them (the same batches, in eval mode, at the same
+    step, beyond the run's own checkpoint-to-checkpoint noise): a fix that changes the data's
+    order or sampling is never judged by the batches it trains on. Without them, on the replay's
+    running training loss."""
     if _crashed(after):
         return False, f"the replay with the fix crashed ({_crashed(after)})", None, None
     if before.loss is None or after.loss is None:
@@ -124,6 +136,9 @@ def training_improves(
             None,
             late,
         )
+    probed = _on_probes(before, after, compare_loss)
+    if probed is not None:
+        return probed
     accuracy = was_accuracy, now_accuracy = (
         _late(before.loss.train_accuracy),
         _late(after.loss.train_accuracy),
@@ -153,6 +168,65 @@ def training_improves(
     if None in medians:
         return False, "too few finite loss values to compare", *medians
     return False, f"training loss {medians[0]:.4g} → {medians[1]:.4g} over the same steps", *medians
+
+
+def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> Verdict | None:
+    """The fix judged on the observed run's probe batches (None when the replay has none)."""
+    if after.fit is None or not after.fit.loaded:
+        return None
+    for name in JUDGED_ON:
+        was_points, now_points = series(before.fit, name), series(after.fit, name)
+        end = now_points[-1].step if now_points else 0
+        was_points = [p for p in was_points if p.step <= end]
+        if len(was_points) >= MIN_CHECKPOINTS and len(now_points) >= MIN_CHECKPOINTS:
+            break
+    else:
+        return None
+    was, now, where = was_points[-1], now_points[-1], f"{PROBE_SETS[name]} at step {end}"
+    if was.accuracy is not None and now.accuracy is not None:
+        gain = now.accuracy - was.accuracy
+        if gain >= ACCURACY_GAIN:
+            return (
+                True,
+                f"accuracy on {where} {was.accuracy:.1%} → {now.accuracy:.1%}",
+                was.accuracy,
+                now.accuracy,
+            )
+        if not compare_loss or gain <= -ACCURACY_GAIN / 2:
+            return (
+                False,
+                f"accuracy on {where} {was.accuracy:.1%} → {now.accuracy:.1%}",
+                was.accuracy,
+                now.accuracy,
+            )
+    if not compare_loss:
+        return None
+    tail = [p.loss for p in was_points[-NOISE_POINTS:]]
+    beyond_jitter = was.loss - now.loss >= NOISE_BANDS * _noise(tail) or (
+        now.loss <= IMPROVEMENT * min(tail)  # below anything the observed run reached lately
+    )
+    confirmed = (
+        was.loss > 0
+        and now.loss <= IMPROVEMENT * was.loss
+        and was.loss - now.loss >= MATERIAL * abs(was_points[0].loss)
+        and beyond_jitter
+    )
+    return (
+        confirmed,
+        f"probe loss on {where} {was.loss:.4g} → {now.loss:.4g} per sample",
+        was.loss,
+        now.loss,
+    )
+
+
+def _noise(tail: list[float]) -> float:
+    """The observed run's own checkpoint-to-checkpoint jitter: how far its last few probe losses
+    stray from the line through the first and last of them. An unstable run jitters most; a
+    replay that ends below anything it reached lately needs no band."""
+    if len(tail) < 3:
+        return 0.0
+    slope = (tail[-1] - tail[0]) / (len(tail) - 1)
+    return max(abs(value - (tail[0] + slope * i)) for i, value in enumerate(tail))
 
 
 def _first_nonfinite_after_fork(run: ScenarioRun) -> int | None:
@@ -197,6 +271,9 @@ def accuracy_improves(before: ObservedRun, after: ScenarioRun) -> Verdict:
 
 
 def validation_improves(before: ObservedRun, after: ObservedRun) -> Verdict:
+    """The script's own validation loss falls by a tenth. Not on the validation probe: the probe
+    is always measured in eval mode, and what this fix changes is the mode the script validates
+    in."""
     losses = [
         finite_values([p.loss for p in run.loss.eval_passes]) if run.loss else []
         for run in (before, after)

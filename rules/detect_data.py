@@ -303,6 +303,52 @@ def targets_from_inputs(ev: View, rule: TargetsFromInputs) -> Finding:
     )
 
 
+class TargetsReadableFromInputs(Params):
+    """At which share of positions integer targets equal to the input there are a copy."""
+
+    min_share: float
+
+
+@detector
+def targets_readable_from_inputs(ev: View, rule: TargetsReadableFromInputs) -> Finding:
+    """The targets can be read off the model's own inputs: integer targets equal to the input
+    tokens at the same position, for a model whose output at a position does not depend on later
+    inputs (a causal language model: its task shifts the targets by one), or a tabular input
+    column equal to the label in every row. The model learns to copy; its loss falls below what
+    any learner could reach on the real task, and nothing of the task is learned. A model that
+    reads the whole sequence (an autoencoder, a tagger) may be meant to reproduce its input."""
+    task = observed(ev, "fit").task
+    if task.copied_feature is not None:
+        return Finding.yes(
+            1.0,
+            f"the target equals input feature {task.copied_feature} in every row of the probe "
+            "batches: the label is given to the model as an input",
+            where="loader",
+        )
+    if task.copies_input is None:
+        raise NotEvaluated("no integer sequence input lines up with the targets")
+    following = task.next_input if task.next_input is not None else 0.0
+    copies = (
+        f"targets equal the input tokens at the same position in {task.copies_input:.0%} of "
+        f"positions, at the next position in {following:.0%}"
+    )
+    if task.copies_input < rule.min_share or task.copies_input <= following:
+        return Finding.no(copies)
+    if task.looks_ahead is None:
+        raise NotEvaluated(f"{copies}, and whether the model looks ahead could not be checked")
+    if task.looks_ahead:
+        return Finding.no(
+            f"{copies}, but the model reads the whole sequence (changing the last token changes "
+            "its earlier outputs): reproducing its input can be its task"
+        )
+    return Finding.yes(
+        1.0,
+        f"the {copies}, and the model's output at a position does not depend on later tokens: a "
+        "causal model can copy its input, where next-token prediction shifts the targets by one",
+        where="loss",
+    )
+
+
 class PredictionsCollapsed(Params):
     """Which share of the predictions going to one class is a collapse at the least (on labels
     skewed nearly as much, the share must also be past halfway from the majority's to all)."""

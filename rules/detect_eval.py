@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import statistics
 
+from diagnose.probes.sections import FitCheckpoint, FitSection
 from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.findings import (
     Curve,
     Finding,
+    Horizon,
     NotEvaluated,
     Params,
     View,
@@ -19,6 +21,8 @@ from diagnose.rules.findings import (
     observed,
     scaled,
 )
+from diagnose.rules.fit import PROBE_SETS, TRAINING_ROWS, Point, paired, series, still_falling
+from diagnose.rules.fit import chance as fit_chance
 from diagnose.vocabulary import REGRESSION_LOSSES
 
 
@@ -153,8 +157,38 @@ class GeneralizationGap(Curve):
     min_passes: int
 
 
+def _training_and_val(
+    ev: View, min_points: int
+) -> tuple[str, list[tuple[FitCheckpoint, float, float]]] | None:
+    """The training-side probe set measured beside the validation probe at ``min_points``
+    checkpoints or more, with those checkpoints: rows sampled from the whole training set first,
+    since the first batches of an ordered set are not the set."""
+    for name in TRAINING_ROWS:
+        pairs = paired(ev.observe.fit, name, "val")
+        if len(pairs) >= min_points:
+            return name, pairs
+    return None
+
+
 @detector
 def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
+    """Validation's loss many times the training loss at the end: memorization. With the fit
+    probe, both are the model's loss on fixed batches in eval mode, per sample (the running loss
+    is a train-mode loss on the batch being learned, in the script's units)."""
+    probe = _training_and_val(ev, rule.min_passes)
+    if probe is not None:
+        name, pairs = probe
+        _, train_late, val_late = pairs[-1]
+        if train_late <= 0:
+            return Finding.no(f"the training probe loss ends at {train_late:.3g}: no ratio to it")
+        if val_late / train_late < rule.min_ratio:
+            return Finding.no(f"validation/training probe loss ratio {val_late / train_late:.3g}")
+        return Finding.yes(
+            scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
+            f"on fixed probe batches in eval mode {PROBE_SETS[name]} have {train_late:.3g} per "
+            f"sample but the validation batches {val_late:.3g} ({val_late / train_late:.3g}x): "
+            "the model memorizes the training set",
+        )
     _, losses = _val_curve(ev, rule.min_passes)
     train = finite_values(observed(ev, "loss").values)
     if len(train) < rule.min_values:
@@ -171,10 +205,11 @@ def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
     )
 
 
-class ValAtChance(Curve):
+class ValAtChance(Curve, Horizon):
     """How far above chance validation must score, on how many passes, read over how many of the
     last ones; how close a loss must be to ln(1/accuracy) to show uniform predictions. A
-    regression's chance loss is read as the shared set ``curve`` says."""
+    regression's chance loss is read as the shared set ``curve`` says; a validation probe loss
+    still falling as the shared set ``horizon`` says is learning that carries."""
 
     margin: float
     min_passes: int
@@ -193,7 +228,13 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     one time in six, so a few points above chance there prove nothing. Without accuracies (a
     regression), its loss stays at the loss of a constant prediction. A classifier's loss is not
     read that way: overconfident mistakes lift it above chance while the accuracy stays well above
-    chance."""
+    chance. With the fit probe, the validation probe batches are read (in eval mode, per sample),
+    and the task decides the measure: accuracy against the most frequent class's share for a
+    classifier, the loss against a constant prediction's for next-token prediction (where the top
+    character's share says nothing of learning), a regression or a reconstruction."""
+    probed = series(ev.observe.fit, "val")
+    if len(probed) >= rule.min_passes and ev.observe.fit is not None:
+        return _val_probe_at_chance(ev.observe.fit, probed, rule)
     scored = [p for p in observed(ev, "loss").eval_passes if p.accuracy is not None]
     if len(scored) < rule.min_passes:
         return _val_loss_at_chance(ev, rule)
@@ -211,6 +252,41 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
         f"validation accuracy stays at {accuracy:.1%}, the chance level ({chance:.1%}, {basis}) "
         f"within what {samples} validation samples can tell: the model has learned nothing "
         "that carries to validation",
+    )
+
+
+def _val_probe_at_chance(fit: FitSection, probed: list[Point], rule: ValAtChance) -> Finding:
+    recent = probed[-rule.recent_passes :]
+    samples = fit.samples.get("val", 0)
+    accuracies = [p.accuracy for p in recent if p.accuracy is not None]
+    top = fit.task.majority.get("val")
+    if fit.task.kind == "classification" and top is not None and len(accuracies) == len(recent):
+        accuracy = statistics.median(accuracies)
+        noise = rule.spread * math.sqrt(top * (1 - top) / samples) if samples > 0 else 0.0
+        if accuracy > top + max(rule.margin * (1 - top), noise):
+            return Finding.no(f"validation probe accuracy {accuracy:.1%}, chance {top:.1%}")
+        return Finding.yes(
+            1.0,
+            f"on the validation probe batches ({samples} samples, eval mode) the accuracy stays at "
+            f"{accuracy:.1%}, the most frequent class's share ({top:.1%}) within what {samples} "
+            "samples can tell: the model has learned nothing that carries to validation",
+        )
+    chance = fit_chance(fit, "val")
+    if chance is None:
+        raise NotEvaluated("no chance level for this task's validation probe")
+    loss = statistics.median([p.loss for p in recent])
+    if loss < (1 - rule.margin) * chance:
+        return Finding.no(f"validation probe loss {loss:.4g} per sample, chance {chance:.4g}")
+    if still_falling(probed, rule.late_start, rule.min_late_fall):
+        return Finding.no(
+            f"validation probe loss {loss:.4g} per sample near chance {chance:.4g} but still "
+            "falling: what is learned carries, not yet past chance"
+        )
+    return Finding.yes(
+        1.0,
+        f"on the validation probe batches ({samples} samples, eval mode) the loss stays at "
+        f"{loss:.4g} per sample, not {rule.margin:.0%} below a constant prediction's "
+        f"({chance:.4g}), and no longer falls: nothing learned carries to validation",
     )
 
 
@@ -268,6 +344,7 @@ class TrainFitsWorseThanVal(Params):
     train_share: float
     accuracy_since: float
     min_accuracy_samples: int
+    min_chance_share: float
 
 
 @detector
@@ -277,7 +354,12 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     saw, unless the training targets hold something it cannot fit: wrong labels (or training-only
     regularization such as heavy dropout, which the rules weigh separately). Comparing with the best
     pass keeps the signal when the model starts memorizing the wrong labels and validation
-    worsens."""
+    worsens. With the fit probe both sides are fixed batches measured in eval mode, per sample:
+    dropout, augmentation and a per-batch sum against a per-sample mean no longer read as wrong
+    labels."""
+    probe = _training_and_val(ev, rule.min_passes)
+    if probe is not None:
+        return _probe_fits_worse(*probe, fit_chance(ev.observe.fit, probe[0]), rule)
     steps, losses = _val_curve(ev, rule.min_passes)
     logged = len(set(observed(ev, "loss").steps))
     points = max(1, min(rule.train_points, int(logged * rule.train_share)))
@@ -304,6 +386,54 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
         ),
         f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
         f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
+    )
+
+
+def _probe_fits_worse(
+    name: str,
+    pairs: list[tuple[FitCheckpoint, float, float]],
+    chance: float | None,
+    rule: TrainFitsWorseThanVal,
+) -> Finding:
+    """The training rows' loss (and accuracy) against the validation probe's at the checkpoint
+    where validation was best: the same weights on both sides, so a run that diverges later (both
+    sides worsen) or memorizes later (the training side improves) cannot fake a gap."""
+    checkpoint, train, best = min(pairs, key=lambda pair: pair[2])
+    if best <= 0:
+        raise NotEvaluated("the validation probe loss reached 0: no ratio to it can be read")
+    ratio = train / best
+    if chance is not None and train < rule.min_chance_share * chance:
+        return Finding.no(
+            f"{PROBE_SETS[name]} have {train:.3g} per sample at the best validation probe loss "
+            f"({best:.3g}, step {checkpoint.step}), {train / chance:.1%} of a constant "
+            f"prediction's ({chance:.3g}): what is left unfit is the targets' own noise"
+        )
+    train_accuracy = getattr(checkpoint, f"{name}_accuracy")
+    val_accuracy = checkpoint.val_accuracy
+    gap = (
+        val_accuracy - train_accuracy
+        if train_accuracy is not None and val_accuracy is not None
+        else None
+    )
+    if ratio < rule.min_ratio and (gap is None or gap < rule.min_accuracy_gap):
+        return Finding.no(
+            f"at the best validation probe loss ({best:.3g}, step {checkpoint.step}) "
+            f"{PROBE_SETS[name]} have {train:.3g} per sample"
+        )
+    shown = (
+        f"; accuracy {val_accuracy:.0%} on the validation batches against {train_accuracy:.0%} "
+        f"on {PROBE_SETS[name]}"
+        if gap is not None and gap > 0 and val_accuracy is not None and train_accuracy is not None
+        else ""
+    )
+    return Finding.yes(
+        max(
+            scaled(ratio, 1.0, rule.full_strength_ratio),
+            scaled(gap or 0, 0.0, rule.full_strength_gap),
+        ),
+        f"on fixed probe batches in eval mode, at step {checkpoint.step}, where the validation "
+        f"batches' loss was lowest ({best:.3g} per sample), {PROBE_SETS[name]} have {train:.3g} "
+        f"per sample ({ratio:.2g}x){shown}: the training targets hold what the model cannot fit",
     )
 
 

@@ -11,6 +11,7 @@ from diagnose.rules.findings import (
     Curve,
     CurveReading,
     Finding,
+    Horizon,
     NotEvaluated,
     Params,
     Readable,
@@ -24,7 +25,11 @@ from diagnose.rules.findings import (
     observed,
     require,
     scaled,
+    warming_up,
 )
+from diagnose.rules.fit import PROBE_SETS, Point, late_fall, primary, since, still_falling
+from diagnose.rules.fit import chance as fit_chance
+from diagnose.rules.fit import late as probe_late
 from diagnose.vocabulary import (
     CLASS_SCORE_LOSSES,
     CLASSIFICATION_LOSSES,
@@ -486,7 +491,7 @@ def dropout_too_high(ev: View, rule: DropoutTooHigh) -> Finding:
     )
 
 
-class LossNotImproving(CurveReading):
+class LossNotImproving(CurveReading, Horizon):
     """How much the training loss must fall to be moving."""
 
     min_improvement: float
@@ -494,6 +499,17 @@ class LossNotImproving(CurveReading):
 
 @detector
 def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
+    """The loss does not fall. Read on the fit probe when the run has it (the model on fixed
+    batches, in eval mode, from before the first update to the end), else on the running loss;
+    not judged while the learning rate is still warming up when the observation ends."""
+    if warming_up(ev.observe.optimizer.lr_values if ev.observe.optimizer else [], rule):
+        raise NotEvaluated(
+            "the learning rate was still rising when the observation ended (a warm-up): whether "
+            "the loss falls cannot be told yet"
+        )
+    probe = primary(ev.observe.fit, rule.min_checkpoints)
+    if probe is not None:
+        return _probe_not_improving(*probe, rule)
     values = _curve(ev, rule)
     start, end = early(values, rule), late(values, rule)
     change = (end - start) / abs(start) if start else 0.0
@@ -506,7 +522,23 @@ def loss_not_improving(ev: View, rule: LossNotImproving) -> Finding:
     )
 
 
-class LossAtChance(CurveReading):
+def _probe_not_improving(name: str, points: list[Point], rule: LossNotImproving) -> Finding:
+    start, end = (
+        points[0].loss,
+        statistics.median(p.loss for p in probe_late(points, 1 - rule.late_start)),
+    )
+    change = (end - start) / abs(start) if start else 0.0
+    where = PROBE_SETS[name]
+    if -change >= rule.min_improvement:
+        return Finding.no(f"probe loss on {where} improved {-change:.0%} ({start:.4g} → {end:.4g})")
+    return Finding.yes(
+        scaled(rule.min_improvement + change, 0, rule.min_improvement),
+        f"on {where} (fixed, in eval mode) the loss moved from {start:.4g} per sample "
+        f"{since(points)} to {end:.4g} at step {points[-1].step} ({change:+.1%})",
+    )
+
+
+class LossAtChance(CurveReading, Horizon):
     """How near chance level the late training loss must sit."""
 
     tolerance: float
@@ -514,6 +546,14 @@ class LossAtChance(CurveReading):
 
 @detector
 def loss_at_chance(ev: View, rule: LossAtChance) -> Finding:
+    """The loss sits at the loss of a model that learned nothing from its inputs. On the fit probe
+    (against the constant prediction for the probe's task: the class frequencies, the unigram
+    distribution of next tokens, the mean target), it must also have stopped falling: a loss on
+    its way down that has not yet passed chance is learning."""
+    probe = primary(ev.observe.fit, rule.min_checkpoints)
+    level = probe and fit_chance(ev.observe.fit, probe[0])
+    if probe is not None and level:
+        return _probe_at_chance(*probe, level, rule)
     values = _curve(ev, rule)
     chance = chance_loss(ev, rule)
     end = late(values, rule)
@@ -524,6 +564,25 @@ def loss_at_chance(ev: View, rule: LossAtChance) -> Finding:
         scaled(margin - abs(end - chance), 0, margin),
         f"the training loss sits at {end:.4g}, the loss of {_chance_baseline(ev)} "
         f"({chance:.4g}): the model has learned nothing",
+    )
+
+
+def _probe_at_chance(name: str, points: list[Point], chance: float, rule: LossAtChance) -> Finding:
+    end = statistics.median(p.loss for p in probe_late(points, 1 - rule.late_start))
+    margin = rule.tolerance * chance
+    if abs(end - chance) > margin:
+        return Finding.no(f"probe loss {end:.4g} vs chance {chance:.4g}")
+    if still_falling(points, rule.late_start, rule.min_late_fall):
+        begin, last = late_fall(points, rule.late_start) or (end, end)
+        return Finding.no(
+            f"probe loss {end:.4g} near chance {chance:.4g} but still falling ({begin:.4g} → "
+            f"{last:.4g}): learning, not yet past chance"
+        )
+    return Finding.yes(
+        scaled(margin - abs(end - chance), 0, margin),
+        f"on {PROBE_SETS[name]} (fixed, in eval mode) the loss sits at {end:.4g} per sample, the "
+        f"loss of a constant prediction for this task ({chance:.4g}), and no longer falls: the "
+        "model has learned nothing",
     )
 
 
@@ -684,34 +743,53 @@ class NarrowHiddenLayer(Params):
 @detector
 def narrow_hidden_layer(ev: View, rule: NarrowHiddenLayer) -> Finding:
     """A hidden representation narrower than the classes it must separate, or of one or two units
-    whatever the task: everything the model knows must pass through it."""
-    widths = _hidden_widths(ev, rule.max_dense_dims)
+    whatever the task: everything the model knows must pass through it.
+
+    Only the path that carries the representation counts: an activation the loss cannot go around
+    (the child checks the first step's autograd graph: without it, the loss no longer reaches the
+    first layer) and a recurrent state. An attention head's projection, a gate, an adapter or a
+    branch beside a residual connection is narrow by design. Classes bound the width only for a
+    classification task: a language model's 65-token output from a 32-wide stream is a low-rank
+    softmax, not a bottleneck."""
+    widths = _carrying_widths(ev, rule.max_dense_dims)
     if not widths:
-        raise NotEvaluated("no hidden activation or recurrent state was measured")
+        raise NotEvaluated("no hidden activation that everything passes through was measured")
     width, where = min(widths)
-    loss = observed(ev, "loss")
-    classes = loss.n_classes if loss.kind in CLASS_SCORE_LOSSES else None
+    classes = _classes_to_separate(ev)
     if classes and classes >= rule.min_classes and width < classes:
         return Finding.yes(
             scaled(classes / width, 1, rule.full_strength_ratio),
-            f"{where} has {width} units for {classes} classes: "
-            "a bottleneck narrower than the output",
+            f"{where} has {width} units for {classes} classes, and everything the model computes "
+            "passes through it: a bottleneck narrower than the output",
             where="forward",
         )
     if width <= rule.min_width:
         return Finding.yes(
             rule.tiny_strength,
-            f"{where} has only {width} unit{'s' if width > 1 else ''}",
+            f"{where} has only {width} unit{'s' if width > 1 else ''}, and everything the model "
+            "computes passes through it",
             where="forward",
         )
-    return Finding.no(f"the narrowest hidden layer has {width} units")
+    return Finding.no(f"the narrowest layer everything passes through has {width} units")
 
 
-def _hidden_widths(ev: View, max_dense_dims: int) -> list[tuple[int, str]]:
-    """Units of each dense hidden activation, of at most ``max_dense_dims`` dimensions ((batch,
-    units) or (batch, positions, units); the output's own softmax/sigmoid aside), and of each
-    recurrent state (PyTorch names its hidden-to-hidden weights ``weight_hh``; their columns are
-    the state)."""
+def _classes_to_separate(ev: View) -> int | None:
+    """The classes of a classification task: from the probe's task model when the run has one
+    (a next-token task's vocabulary is not a set of classes to separate), else from a class-score
+    loss."""
+    fit = ev.observe.fit
+    if fit is not None and fit.task.kind:
+        return fit.task.classes if fit.task.kind == "classification" else None
+    loss = observed(ev, "loss")
+    return loss.n_classes if loss.kind in CLASS_SCORE_LOSSES else None
+
+
+def _carrying_widths(ev: View, max_dense_dims: int) -> list[tuple[int, str]]:
+    """Units of each dense hidden activation (at most ``max_dense_dims`` dimensions: (batch,
+    units) or (batch, positions, units); the output's own softmax/sigmoid aside) that the loss
+    cannot go around, and of each recurrent state (PyTorch names its hidden-to-hidden weights
+    ``weight_hh``; their columns are the state). An activation whose graph was not checked
+    (``cut`` None) does not count: a guess about the architecture is no evidence."""
     loss = ev.observe.loss
     outputs = loss.output_shape[-1] if loss and loss.output_shape else None
     activations = ev.observe.activations
@@ -719,7 +797,8 @@ def _hidden_widths(ev: View, max_dense_dims: int) -> list[tuple[int, str]]:
     widths = [
         (stat.units, stat.name)
         for stat in stats
-        if stat.dims <= max_dense_dims
+        if stat.cut
+        and stat.dims <= max_dense_dims
         and not (stat.kind in {"softmax", "sigmoid"} and stat.units == outputs)
     ]
     layers = ev.observe.init.layers if ev.observe.init else []

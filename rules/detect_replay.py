@@ -17,6 +17,7 @@ from diagnose.rules.findings import (
     mean,
     scaled,
 )
+from diagnose.rules.fit import series
 from diagnose.rules.lr_range import lr_analysis
 
 
@@ -105,12 +106,25 @@ class OverfitLoop(OneBatchFit):
     expect: Literal["fits", "fails"]
 
 
-@detector
-def overfit_loop(ev: View, rule: OverfitLoop) -> Finding:
-    loss = _replay(ev, "overfit_loop").loss
+def _one_batch_curve(replay: ScenarioRun, rule: OneBatchFit) -> tuple[list[float], list[float]]:
+    """The fixed batch's loss and accuracy over the replay: measured by the fit probe in eval mode
+    (dropout and batch-norm noise aside) when it has enough checkpoints, else the running loss."""
+    probed = series(replay.fit, "train")
+    if len(probed) >= rule.min_replay_steps:
+        accuracies = [p.accuracy for p in probed if p.accuracy is not None]
+        return [p.loss for p in probed], accuracies if len(accuracies) == len(probed) else []
+    loss = replay.loss
     if loss is None or not loss.values:
         raise NotEvaluated("the overfit replay recorded no loss")
-    fitted, detail = _fits(loss.values, loss.train_accuracy, rule.fit_fraction, rule)
+    return loss.values, loss.train_accuracy
+
+
+@detector
+def overfit_loop(ev: View, rule: OverfitLoop) -> Finding:
+    """Whether the script's own loop memorizes one batch (replayed with dropout off), read on the
+    batch itself in eval mode when the fit probe measured it."""
+    losses, accuracies = _one_batch_curve(_replay(ev, "overfit_loop"), rule)
+    fitted, detail = _fits(losses, accuracies, rule.fit_fraction, rule)
     if fitted == (rule.expect == "fits"):
         return Finding.yes(
             1.0,
@@ -158,12 +172,11 @@ def labels_carry_no_signal(ev: View, rule: LabelsCarryNoSignal) -> Finding:
     labels only when the same loop learns a small batch (its loss at least halves, short of a
     perfect fit): a model that cannot learn at all learns no faster on true labels than on shuffled
     ones, whatever the labels."""
-    loss = _replay(ev, "overfit_loop").loss
-    learned, fit_detail = (
-        _fits(loss.values, loss.train_accuracy, rule.learns_fraction, rule)
-        if loss and loss.values
-        else (False, "no loss")
-    )
+    try:
+        curve, accuracies = _one_batch_curve(_replay(ev, "overfit_loop"), rule)
+        learned, fit_detail = _fits(curve, accuracies, rule.learns_fraction, rule)
+    except NotEvaluated:
+        learned, fit_detail = False, "no loss"
     if not learned:
         raise NotEvaluated(
             f"the script's loop does not learn one batch ({fit_detail}), so shuffling the labels "

@@ -213,6 +213,25 @@ class CurveReading(Curve, Adversarial):
     """A training curve, read unless it is a game's."""
 
 
+class Horizon(Params):
+    """Whether the observation saw enough of the run (shared set ``horizon``): a learning rate
+    still warming up at its end, a probe loss still falling."""
+
+    ramp: float
+    ramp_window: int
+    min_late_fall: float
+    min_checkpoints: int
+
+
+class Verdict(CurveReading, Horizon):
+    """How the healthy verdict reads a run: its curve, and whether the horizon covered enough."""
+
+
+def warming_up(lrs: Sequence[float], rule: Horizon) -> bool:
+    """The learning rate was still rising when the observation ended (a warm-up)."""
+    return len(lrs) > rule.ramp_window and lrs[-1] > rule.ramp * lrs[-1 - rule.ramp_window] > 0
+
+
 def adversarial(ev: Readable, rule: Adversarial) -> bool:
     """Optimizers take turns, each with a loss of its own (a GAN's generator and critic): their
     losses play a game and are not expected to fall, so a falling loss cannot show learning."""

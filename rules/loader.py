@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from diagnose.rules.detectors import DETECTORS
-from diagnose.rules.findings import CurveReading
+from diagnose.rules.findings import Verdict
 from diagnose.rules.schema import Cause, Edge, RuleFile, Symptom, Threshold
 
 RuleT = TypeVar("RuleT", Symptom, Cause)
@@ -38,11 +38,12 @@ class RuleBook:
     shared: dict[str, dict[str, Threshold]] = field(default_factory=dict)
 
     @property
-    def reading(self) -> CurveReading:
-        """How the healthy verdict reads a curve: the shared sets ``curve`` and ``adversarial``,
-        as the symptoms that take them read it."""
-        values = {**self.shared.get("curve", {}), **self.shared.get("adversarial", {})}
-        return CurveReading.model_validate({k: t.value for k, t in values.items()})
+    def reading(self) -> Verdict:
+        """How the healthy verdict reads a run: the shared sets ``curve``, ``adversarial`` and
+        ``horizon``, as the symptoms that take them read it."""
+        names = ("curve", "adversarial", "horizon")
+        values = {key: t for name in names for key, t in self.shared.get(name, {}).items()}
+        return Verdict.model_validate({k: t.value for k, t in values.items()})
 
     def edges_into(self, cause: str) -> list[Edge]:
         return [

@@ -31,6 +31,7 @@ Section = Literal[
     "sources",
     "messages",
     "distributed",
+    "fit",
     # replays: a symptom that needs one is "not evaluated" until the agent runs it
     "overfit_loop",
     "overfit_isolated",

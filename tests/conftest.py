@@ -20,6 +20,7 @@ from diagnose.driver.runner import child_env
 from diagnose.driver.targets import resolve
 from diagnose.evidence import Evidence
 from diagnose.facade import observe
+from diagnose.rules.engine import evaluate
 from diagnose.rules.judge import judge
 from diagnose.rules.loader import load_rules
 
@@ -122,6 +123,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules marked heavy first: with files spread over workers, a long module that started last
     would leave one worker running alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
+def symptom_status(evidence: Evidence, symptom: str, book) -> str:
+    """The rule book's symptom on the evidence (with its rule's parameters): fired, clear or
+    not_evaluated."""
+    return evaluate(book.symptoms[symptom], evidence).status
+
+
+def fired(evidence: Evidence, symptom: str, book) -> bool:
+    return symptom_status(evidence, symptom, book) == "fired"
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,12 @@ per-batch sum against a per-sample mean. ``tests/test_symptom_contract.py`` chec
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from diagnose.evidence import Evidence, ObservedRun, RunInfo, ScenarioRun
-from diagnose.probes.sections import InterventionSection
+from diagnose.probes.sections import FitCheckpoint, FitSection, InterventionSection, TaskInfo
 from diagnose.rules.engine import SymptomResult, evaluate
 from diagnose.rules.loader import RuleBook
 
@@ -101,3 +102,21 @@ def curve(start: float, end: float, points: int = 100) -> list[float]:
 
 def flat(value: float, points: int = 100) -> list[float]:
     return [value] * points
+
+
+def fit(task: TaskInfo, **sets: Sequence[float | tuple[float, float]]) -> FitSection:
+    """A fit probe measured at checkpoints 25 steps apart: per probe set (train, val, sampled),
+    its per-sample loss at each, or (loss, accuracy); 64 samples per set."""
+    count = max(len(values) for values in sets.values())
+    checkpoints = []
+    for index in range(count):
+        fields: dict[str, float] = {}
+        for name, values in sets.items():
+            if index < len(values):
+                value = values[index]
+                loss, accuracy = value if isinstance(value, tuple) else (value, None)
+                fields[name] = loss
+                if accuracy is not None:
+                    fields[f"{name}_accuracy"] = accuracy
+        checkpoints.append(FitCheckpoint(step=25 * index, **fields))
+    return FitSection(task=task, samples=dict.fromkeys(sets, 64), checkpoints=checkpoints)

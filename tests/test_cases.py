@@ -33,8 +33,17 @@ pytestmark = [
 ]
 
 
+def _missing(label: dict) -> list[str]:
+    """The packages a case needs (its ``needs`` list) that are not installed here."""
+    return [module for module in label.get("needs", []) if importlib.util.find_spec(module) is None]
+
+
 def _param(name: str, label: dict) -> pytest.param:
-    marks = [pytest.mark.xfail(reason=label["xfail"], strict=False)] if "xfail" in label else []
+    marks = []
+    if "xfail" in label:
+        marks.append(pytest.mark.xfail(reason=label["xfail"], strict=False))
+    if missing := _missing(label):
+        marks.append(pytest.mark.skip(reason=f"needs {', '.join(missing)}"))
     return pytest.param(name, label, marks=marks, id=Path(name).stem)
 
 
@@ -44,10 +53,22 @@ def _diagnose(name: str, label: dict, book: RuleBook) -> Diagnosis:
     return judge(evidence, book)
 
 
+def _selected(session: pytest.Session) -> list[str]:
+    """The cases this session runs (``-k`` may pick a few), without those whose packages are
+    missing: only these are diagnosed."""
+    names = [
+        item.callspec.params["name"]
+        for item in session.items
+        if item.module.__name__ == __name__ and hasattr(item, "callspec")
+    ]
+    return [name for name in names if not _missing(LABELS[name])]
+
+
 @pytest.fixture(scope="module")
-def diagnoses(rule_book) -> dict[str, Diagnosis]:
-    """All cases, diagnosed two at a time."""
-    return two_at_a_time(lambda name: _diagnose(name, LABELS[name], rule_book), list(LABELS))
+def diagnoses(request, rule_book) -> dict[str, Diagnosis]:
+    """The selected cases, diagnosed two at a time."""
+    names = _selected(request.session)
+    return two_at_a_time(lambda name: _diagnose(name, LABELS[name], rule_book), names)
 
 
 @pytest.mark.parametrize("name, label", [_param(n, lb) for n, lb in LABELS.items()])

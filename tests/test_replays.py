@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SCRIPTS, live_runs
+from conftest import SCRIPTS, fired, live_runs
 
 from diagnose.child.forkserver import ForkClient
 from diagnose.driver.agent import Replays
-from diagnose.driver.scenarios import PLANS, plan
+from diagnose.driver.scenarios import OVERFIT_STEPS, PLANS, plan
 from diagnose.driver.targets import resolve
 from diagnose.facade import investigate, observe
 from diagnose.reports.render import render_markdown
-from diagnose.rules.engine import evaluate
 from diagnose.rules.judge import judge
 
 NOTHING_FIRED: frozenset[str] = frozenset()  # these replays' plans read only the evidence
@@ -49,14 +48,13 @@ def healthy(tmp_path_factory):
     client.close()
 
 
-def fired(evidence, symptom: str, book) -> bool:
-    """Whether the rule book's symptom fires on the evidence (with its rule's parameters)."""
-    return evaluate(book.symptoms[symptom], evidence).status == "fired"
-
-
 def test_replays_fork_from_the_first_optimizer_step(healthy):
     replay = healthy.scenarios["overfit_loop"]
-    assert replay.mode == "fork" and replay.run.status == "budget" and replay.run.steps == 150
+    assert (
+        replay.mode == "fork"
+        and replay.run.status == "budget"
+        and replay.run.steps == OVERFIT_STEPS
+    )
     assert replay.run.wall_seconds < 5
     assert replay.intervention.activated_at_step == 0
 

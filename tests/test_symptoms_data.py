@@ -12,9 +12,11 @@ from symptom_cases import Case, check, clear, evidence, fires, unknown
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import (
     DataSection,
+    FitSection,
     LoaderInfo,
     LossSection,
     NormalizeCall,
+    TaskInfo,
     TensorSummary,
 )
 
@@ -534,6 +536,57 @@ CASES += [
         "classification_loss_on_values",
         targets("cross_entropy", floats(0.0, 1.0, -1.67, 2.54), "mse_loss"),
         "several losses are trained together (cross_entropy, mse_loss)",
+    ),
+]
+
+
+def read_off(**task: Any) -> Evidence:
+    """The fit probe's task model of a run: how its targets line up with its inputs."""
+    return evidence(fit=FitSection(task=TaskInfo(kind="classification", **task)))
+
+
+COPIED = "targets equal the input tokens at the same position in 100% of positions, at the next "
+CASES += [
+    fires(
+        "a character model trained on its own inputs",
+        "targets_copy_inputs",
+        read_off(copies_input=1.0, next_input=0.07, looks_ahead=False),
+        f"the {COPIED}position in 7%, and the model's output at a position does not depend on "
+        "later tokens: a causal model can copy its input, where next-token prediction shifts the "
+        "targets by one",
+    ),
+    clear(
+        "a language model's targets shifted by one",
+        "targets_copy_inputs",
+        read_off(copies_input=0.07, next_input=1.0),
+        "targets equal the input tokens at the same position in 7% of positions, at the next "
+        "position in 100%",
+    ),
+    clear(
+        "a sequence autoencoder reproduces its input through a bottleneck",
+        "targets_copy_inputs",
+        read_off(copies_input=1.0, next_input=0.07, looks_ahead=True),
+        f"{COPIED}position in 7%, but the model reads the whole sequence (changing the last "
+        "token changes its earlier outputs): reproducing its input can be its task",
+    ),
+    unknown(
+        "a copy whose model could not be checked",
+        "targets_copy_inputs",
+        read_off(copies_input=1.0, next_input=0.07),
+        f"{COPIED}position in 7%, and whether the model looks ahead could not be checked",
+    ),
+    fires(
+        "the label is an input column",
+        "targets_copy_inputs",
+        read_off(copied_feature=3),
+        "the target equals input feature 3 in every row of the probe batches: the label is "
+        "given to the model as an input",
+    ),
+    unknown(
+        "images and class labels",
+        "targets_copy_inputs",
+        read_off(),
+        "no integer sequence input lines up with the targets",
     ),
 ]
 

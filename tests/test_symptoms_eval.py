@@ -9,13 +9,25 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from symptom_cases import Case, check, clear, curve, evidence, fires, flat, replay, unknown
+from symptom_cases import (
+    Case,
+    check,
+    clear,
+    curve,
+    evidence,
+    fires,
+    fit,
+    flat,
+    replay,
+    unknown,
+)
 
 from diagnose.evidence import Evidence, ScenarioRun
 from diagnose.probes.sections import (
     BookkeepingSection,
     DataSection,
     EvalPass,
+    FitSection,
     GradCheckResult,
     GradCheckSection,
     LossSection,
@@ -24,6 +36,7 @@ from diagnose.probes.sections import (
     OptimizerInfo,
     OptimizerSection,
     OverfitSection,
+    TaskInfo,
 )
 from diagnose.rules.loader import RuleBook
 
@@ -382,6 +395,155 @@ CASES += [
     ),
 ]
 
+# -- the same judgements on the fit probe: fixed batches, eval mode, per sample ---------------
+
+
+def probed(task: TaskInfo, running: Sequence[float], *passes: EvalPass, **sets: Any) -> Evidence:
+    """A run whose script logged ``running`` training losses and ``passes`` in its own units, and
+    whose fit probe measured ``sets`` (see ``symptom_cases.fit``)."""
+    return evidence(
+        loss=LossSection(
+            steps=list(range(len(running))), values=list(running), eval_passes=list(passes)
+        ),
+        fit=fit(task, **sets),
+    )
+
+
+CLASSES_60 = TaskInfo(kind="classification", loss="cross_entropy", classes=3, majority={"val": 0.6})
+CHAR_LM = TaskInfo(kind="next_token", loss="cross_entropy", classes=65, chance={"val": 3.3})
+VAE = TaskInfo(kind="reconstruction", loss="binary_cross_entropy")
+CASES += [
+    fires(
+        "a classifier whose validation probe stays at the majority share",
+        "val_at_chance",
+        probed(CLASSES_60, flat(0.9), val=[(1.1, 0.6), (0.95, 0.59), (0.94, 0.61)]),
+        "on the validation probe batches (64 samples, eval mode) the accuracy stays at 60.0%, the "
+        "most frequent class's share (60.0%) within what 64 samples can tell: the model has "
+        "learned nothing that carries to validation",
+    ),
+    clear(
+        "a character model: 12.9% accuracy under the top character's 19.3%, but the loss fell "
+        "far below the unigram entropy",
+        "val_at_chance",
+        probed(
+            CHAR_LM,
+            flat(2.6),
+            val=[(4.7, 0.02), (3.6, 0.07), (3.0, 0.1), (2.7, 0.12), (2.6, 0.129), (2.6, 0.129)],
+        ),
+        "validation probe loss 2.6 per sample, chance 3.3",
+    ),
+    fires(
+        "a character model's validation probe at the unigram entropy",
+        "val_at_chance",
+        probed(CHAR_LM, flat(3.3), val=[(4.7, 0.02), (3.32, 0.19), (3.3, 0.19)]),
+        "on the validation probe batches (64 samples, eval mode) the loss stays at 3.32 per "
+        "sample, not 10% below a constant prediction's (3.3), and no longer falls: nothing "
+        "learned carries to validation",
+    ),
+    clear(
+        "a bigram model's validation probe falling slowly past the unigram entropy",
+        "val_at_chance",
+        probed(CHAR_LM, flat(3.0), val=[3.6 - 0.022 * k for k in range(25)]),
+        "validation probe loss 3.094 per sample near chance 3.3 but still falling: what is "
+        "learned carries, not yet past chance",
+    ),
+    fires(
+        "the probe's training batches far below its validation batches",
+        "generalization_gap",
+        probed(CLASSES_60, flat(0.9), train=[1.1, 0.3, 0.02], val=[1.1, 0.6, 0.5]),
+        "on fixed probe batches in eval mode the first training batches have 0.02 per sample but "
+        "the validation batches 0.5 (25x): the model memorizes the training set",
+    ),
+    clear(
+        "dropout lifts the running loss; on the probe both sets sit together",
+        "generalization_gap",
+        probed(CLASSES_60, flat(0.02), train=[1.1, 0.5, 0.3], val=[1.1, 0.55, 0.35]),
+        "validation/training probe loss ratio 1.17",
+    ),
+    clear(
+        "a VAE's per-batch sum (2.2e4) against a per-sample mean (169): on the probe both are "
+        "per sample",
+        "train_fits_worse_than_val",
+        probed(
+            VAE,
+            flat(2.2e4),
+            val(50, 175.0),
+            val(100, 169.0),
+            train=[540, 180, 170],
+            val=[545, 178, 169],
+        ),
+        "at the best validation probe loss (169, step 50) the first training batches have 170 per "
+        "sample",
+    ),
+    fires(
+        "noisy labels keep the probe's training batches at twice the validation loss",
+        "train_fits_worse_than_val",
+        probed(
+            CLASSES_60,
+            flat(1.2),
+            train=[(1.3, 0.3), (1.2, 0.5), (1.2, 0.5)],
+            val=[(1.3, 0.3), (0.6, 0.8), (0.5, 0.85)],
+        ),
+        "on fixed probe batches in eval mode, at step 50, where the validation batches' loss was "
+        "lowest (0.5 per sample), the first training batches have 1.2 per sample (2.4x); accuracy "
+        f"85% on the validation batches against 50% on the first training batches: {WORSE}",
+    ),
+    fires(
+        "noisy labels: the training rows lag at validation's best, then are memorized",
+        "train_fits_worse_than_val",
+        probed(
+            CLASSES_60,
+            flat(0.3),
+            sampled=[(1.3, 0.3), (1.1, 0.55), (0.2, 0.97), (0.05, 1.0)],
+            val=[(1.3, 0.3), (0.4, 0.85), (0.7, 0.8), (0.9, 0.78)],
+        ),
+        "on fixed probe batches in eval mode, at step 25, where the validation batches' loss was "
+        "lowest (0.4 per sample), rows drawn from the training set have 1.1 per sample (2.8x); "
+        f"accuracy 85% on the validation batches against 55% on rows drawn from the training set: "
+        f"{WORSE}",
+    ),
+    clear(
+        "a regression at its noise floor: training rows 27x validation's clean targets, but a "
+        "tiny share of a constant prediction's loss",
+        "train_fits_worse_than_val",
+        probed(
+            TaskInfo(kind="regression", loss="mse_loss", chance={"train": 0.5, "val": 0.5}),
+            flat(0.0025),
+            train=[0.5, 0.01, 0.0025],
+            val=[0.5, 0.008, 9.4e-05],
+        ),
+        "the first training batches have 0.0025 per sample at the best validation probe loss "
+        "(9.4e-05, step 50), 0.5% of a constant prediction's (0.5): what is left unfit is the "
+        "targets' own noise",
+    ),
+    clear(
+        "a run that diverges late: training rows and validation both fine at validation's best",
+        "train_fits_worse_than_val",
+        probed(
+            CLASSES_60,
+            [*flat(0.3, 50), *flat(1e2, 50)],
+            train=[(2.3, 0.1), (0.25, 0.93), (102.0, 0.36), (110.0, 0.3)],
+            val=[(2.3, 0.1), (0.212, 0.96), (95.0, 0.4), (120.0, 0.3)],
+        ),
+        "at the best validation probe loss (0.212, step 25) the first training batches have 0.25 "
+        "per sample",
+    ),
+    clear(
+        "a training set sorted by class: its first batches hold one class, rows drawn from the "
+        "whole set fit like validation",
+        "train_fits_worse_than_val",
+        probed(
+            CLASSES_60,
+            flat(2.0),
+            train=[(2.3, 0.3), (4.0, 0.0), (5.0, 0.0)],
+            sampled=[(2.3, 0.1), (2.3, 0.12), (2.4, 0.1)],
+            val=[(2.3, 0.1), (2.32, 0.12), (2.4, 0.1)],
+        ),
+        "at the best validation probe loss (2.3, step 0) rows drawn from the training set have 2.3 "
+        "per sample",
+    ),
+]
+
 # -- the LR range test -------------------------------------------------------------------------
 
 # Half a decade apart from 1e-6 to 10; the loss falls steadily up to 0.01 and explodes from 0.1 on,
@@ -442,12 +604,15 @@ CASES += [
 # -- the overfit replays -----------------------------------------------------------------------
 
 
-def loop(values: Sequence[float], accuracy: Sequence[float] = ()) -> ScenarioRun:
-    """The script's own loop fed one fixed batch."""
+def loop(
+    values: Sequence[float], accuracy: Sequence[float] = (), probe: FitSection | None = None
+) -> ScenarioRun:
+    """The script's own loop fed one fixed batch (its running loss; ``probe``: the batch measured
+    in eval mode at checkpoints)."""
     loss = LossSection(
         steps=list(range(len(values))), values=list(values), train_accuracy=list(accuracy)
     )
-    return replay("overfit_loop", loss=loss)
+    return replay("overfit_loop", loss=loss, fit=probe)
 
 
 def looped(values: Sequence[float], accuracy: Sequence[float] = ()) -> Evidence:
@@ -460,6 +625,10 @@ SMOOTHED = looped([*curve(2.3, 0.6, 40), *flat(0.5, 10)], [*flat(0.5, 40), *flat
 SHORT = looped([*curve(2.3, 0.3, 40), *flat(0.25, 10)], [*flat(0.5, 40), *flat(0.97, 10)])
 BLOWS_UP = looped([*curve(2.3, 5.0, 10), *[math.inf] * 40])
 OWN_LOOP = "the script's own loop"
+MEMORIZED_PROBE = fit(
+    TaskInfo(kind="classification"),
+    train=[(2.3, 0.1), (1.0, 0.6), (0.3, 0.9), (0.05, 1.0), (0.02, 1.0), (0.02, 1.0)],
+)
 
 CASES += [
     fires(
@@ -509,6 +678,12 @@ CASES += [
         "overfit_loop_fails",
         BLOWS_UP,
         f"{OWN_LOOP} cannot memorize one batch: the loss became NaN or infinite",
+    ),
+    fires(
+        "train-mode noise keeps the running loss up; in eval mode the batch is memorized",
+        "overfit_loop_fits",
+        evidence(scenarios={"overfit_loop": loop(flat(1.1, 50), probe=MEMORIZED_PROBE)}),
+        f"{OWN_LOOP} can memorize one batch: loss 2.3 → 0.02 on one fixed batch, accuracy 100%",
     ),
     unknown(
         "the replay recorded no loss",

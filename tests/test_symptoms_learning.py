@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 import pytest
-from symptom_cases import Case, check, clear, curve, evidence, fires, flat, unknown
+from symptom_cases import Case, check, clear, curve, evidence, fires, fit, flat, unknown
 
 from diagnose.evidence import Evidence
 from diagnose.probes.sections import (
@@ -20,6 +20,7 @@ from diagnose.probes.sections import (
     ActivationStat,
     BookkeepingSection,
     DataSection,
+    FitSection,
     GraphSection,
     InitLayer,
     InitSection,
@@ -28,6 +29,7 @@ from diagnose.probes.sections import (
     ModelSection,
     OptimizerInfo,
     OptimizerSection,
+    TaskInfo,
     TensorSummary,
     WarningInfo,
 )
@@ -351,8 +353,22 @@ def hidden(
     )
 
 
-def activation(name: str, units: int, kind: str = "relu", dims: int = 2) -> ActivationStat:
-    return ActivationStat(name, kind, units, 0.5, 1.0, 0.4, 0.0, 0.0, 1.0, dims=dims)
+def activation(
+    name: str, units: int, kind: str = "relu", dims: int = 2, cut: bool | None = True
+) -> ActivationStat:
+    """An activation; ``cut``: everything the model computes passes through it (no residual path
+    or parallel branch around it), None when the graph was not checked."""
+    return ActivationStat(name, kind, units, 0.5, 1.0, 0.4, 0.0, 0.0, 1.0, dims=dims, cut=cut)
+
+
+def next_token_task(*stats: ActivationStat, vocabulary: int) -> Evidence:
+    """A language model's activations, with the fit probe's task model saying next-token."""
+    task = TaskInfo(kind="next_token", loss="cross_entropy", classes=vocabulary)
+    return evidence(
+        loss=LossSection(kind="cross_entropy", n_classes=vocabulary, output_shape=[32, vocabulary]),
+        activations=ActivationSection(samples=[ActivationSample(step=0, stats=list(stats))]),
+        fit=FitSection(task=task),
+    )
 
 
 GRU_STATE = InitSection(
@@ -365,13 +381,14 @@ CASES += [
         "four units for ten classes",
         "narrow_hidden_layer",
         hidden(activation("fc1", 4), kind="cross_entropy", n_classes=10, outputs=10),
-        "fc1 has 4 units for 10 classes: a bottleneck narrower than the output",
+        "fc1 has 4 units for 10 classes, and everything the model computes passes through it: a "
+        "bottleneck narrower than the output",
     ),
     fires(
         "a regression through one unit",
         "narrow_hidden_layer",
         hidden(activation("fc2", 1), kind="mse_loss", n_classes=None, outputs=1),
-        "fc2 has only 1 unit",
+        "fc2 has only 1 unit, and everything the model computes passes through it",
     ),
     fires(
         "a recurrent state of two units",
@@ -383,7 +400,7 @@ CASES += [
             outputs=1,
             init=GRU_STATE,
         ),
-        "rnn.weight_hh_l0 has only 2 units",
+        "rnn.weight_hh_l0 has only 2 units, and everything the model computes passes through it",
     ),
     clear(
         "attention heads of 8 units for 100 classes: a 4-D map, not a dense layer",
@@ -395,7 +412,7 @@ CASES += [
             n_classes=100,
             outputs=100,
         ),
-        "the narrowest hidden layer has 256 units",
+        "the narrowest layer everything passes through has 256 units",
     ),
     clear(
         "a binary head's own sigmoid is the output, not a hidden layer",
@@ -407,19 +424,50 @@ CASES += [
             n_classes=2,
             outputs=1,
         ),
-        "the narrowest hidden layer has 16 units",
+        "the narrowest layer everything passes through has 16 units",
     ),
     clear(
         "three units for two classes",
         "narrow_hidden_layer",
         hidden(activation("fc1", 3), kind="cross_entropy", n_classes=2, outputs=2),
-        "the narrowest hidden layer has 3 units",
+        "the narrowest layer everything passes through has 3 units",
     ),
     unknown(
         "nothing measured",
         "narrow_hidden_layer",
         evidence(loss=LossSection(kind="cross_entropy", n_classes=10)),
-        "no hidden activation or recurrent state was measured",
+        "no hidden activation that everything passes through was measured",
+    ),
+    clear(
+        "an attention query projection of 32 units beside the residual stream, 65 classes",
+        "narrow_hidden_layer",
+        hidden(
+            activation("blocks.0.attn.query", 32, kind="gelu", dims=3, cut=False),
+            activation("blocks.0.mlp", 512, kind="gelu", dims=3, cut=False),
+            activation("head_in", 128, kind="gelu", dims=3),
+            kind="cross_entropy",
+            n_classes=65,
+            outputs=65,
+        ),
+        "the narrowest layer everything passes through has 128 units",
+    ),
+    unknown(
+        "a 4-unit layer whose graph was not checked is no evidence",
+        "narrow_hidden_layer",
+        hidden(activation("fc1", 4, cut=None), kind="cross_entropy", n_classes=10, outputs=10),
+        "no hidden activation that everything passes through was measured",
+    ),
+    clear(
+        "a language model's 32-wide stream before 65 tokens: a low-rank softmax, not a bottleneck",
+        "narrow_hidden_layer",
+        next_token_task(activation("ln_f", 32, kind="gelu", dims=3), vocabulary=65),
+        "the narrowest layer everything passes through has 32 units",
+    ),
+    fires(
+        "a language model's one-unit stream is too narrow for any task",
+        "narrow_hidden_layer",
+        next_token_task(activation("ln_f", 1, kind="gelu", dims=3), vocabulary=65),
+        "ln_f has only 1 unit, and everything the model computes passes through it",
     ),
     fires(
         "two of three connections linear into linear",
@@ -795,6 +843,76 @@ CASES += [
         "loss_not_improving",
         losses([2.3] * 5 + [math.nan] * 20),
         "fewer than 10 finite training loss values",
+    ),
+]
+
+
+def probed(
+    sampled: list[float], *, chance: float | None = None, lrs: list[float] | None = None
+) -> Evidence:
+    """A run whose fit probe measured rows drawn from the training set (eval mode, per sample),
+    while its running loss, in train mode with dropout on, stayed flat and noisy; ``chance``: the
+    constant prediction's loss on those rows."""
+    task = TaskInfo(kind="next_token", loss="cross_entropy", chance={"sampled": chance or 0.0})
+    return evidence(
+        loss=LossSection(kind="cross_entropy", values=[2.9, 3.1] * 50),
+        fit=fit(task, sampled=sampled),
+        optimizer=OptimizerSection(lr_values=lrs or []),
+    )
+
+
+CASES += [
+    clear(
+        "dropout hides the fall in the running loss; the probe shows it",
+        "loss_not_improving",
+        probed([4.2, 3.6, 3.1, 2.8, 2.6, 2.6]),
+        "probe loss on rows drawn from the training set improved 38% (4.2 → 2.6)",
+    ),
+    fires(
+        "a probe loss that stays put",
+        "loss_not_improving",
+        probed([4.2, 4.21, 4.19, 4.2, 4.2, 4.18]),
+        "on rows drawn from the training set (fixed, in eval mode) the loss moved from 4.2 per "
+        "sample before the first update to 4.19 at step 125 (-0.2%)",
+    ),
+    unknown(
+        "a warm-up still ramping when the observation ended",
+        "loss_not_improving",
+        probed([4.2, 4.2, 4.2, 4.2], lrs=[1e-5 * (i + 1) for i in range(40)]),
+        "the learning rate was still rising when the observation ended (a warm-up): whether "
+        "the loss falls cannot be told yet",
+    ),
+]
+
+# A character model's probe: the unigram distribution's loss (chance) is 3.3 per token.
+CASES += [
+    clear(
+        "a bigram model 30% down but still above the unigram entropy, and falling",
+        "loss_at_chance",
+        probed([4.7, 4.1, 3.7, 3.45, 3.3], chance=3.3),
+        "probe loss 3.3 near chance 3.3 but still falling (3.45 → 3.3): learning, not yet past "
+        "chance",
+    ),
+    clear(
+        "a slow steady fall over many checkpoints, under 1% each, 2.5% over the last fifth",
+        "loss_at_chance",
+        probed([3.55 - 0.02 * k for k in range(25)], chance=3.3),
+        "probe loss 3.11 near chance 3.3 but still falling (3.15 → 3.07): learning, not yet "
+        "past chance",
+    ),
+    fires(
+        "a probe that settled at the unigram entropy",
+        "loss_at_chance",
+        probed([4.7, 3.4, 3.31, 3.3, 3.3], chance=3.3),
+        "on rows drawn from the training set (fixed, in eval mode) the loss sits at 3.3 per "
+        "sample, the loss of a constant prediction for this task (3.3), and no longer falls: the "
+        "model has learned nothing",
+    ),
+    clear(
+        "a probe well below chance",
+        "loss_at_chance",
+        probed([4.7, 3.0, 2.4, 2.1, 2.0], chance=3.3),
+        "probe loss 2 vs chance 3.3",
     ),
 ]
 

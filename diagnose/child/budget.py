@@ -45,6 +45,10 @@ class Budget:
         """Backward passes allowed when the optimizer never steps (generous for accumulation)."""
         return 4 * self.max_steps
 
+    def remaining(self) -> float:
+        """Seconds left of the scenario's time budget."""
+        return self.seconds - (time.monotonic() - self.started)
+
     def check(self, steps: int, backward_calls: int) -> None:
         if steps >= self.max_steps:
             raise BudgetExhausted(f"step budget reached ({self.max_steps} optimizer steps)")

@@ -28,7 +28,9 @@ from diagnose.probes.unseen import unseen
 
 class FixedBatches(Intervention):
     """The training data becomes ``count`` fixed batches, replayed in turn (optionally with the
-    labels permuted within each batch): one batch is the overfit test, several the label control."""
+    labels permuted within each batch): one batch is the overfit test, several the label control.
+    Dropout is switched off: the question is whether the model and loop can fit the batch, not
+    how fast they do with half the units dropped (the fit probe measures in eval mode anyway)."""
 
     name = "fixed_batches"
 
@@ -44,8 +46,11 @@ class FixedBatches(Intervention):
         call = self.state.last_loss_call
         self.target = call.target if call is not None else None
         where = "training loader" if last else "model input and loss target"
-        self.note = f"the {where} replays {self.count} fixed batch(es)" + (
-            " with labels permuted within each batch" if self.permute else ""
+        dropped = _dropout_off(self.state.model)
+        self.note = (
+            f"the {where} replays {self.count} fixed batch(es)"
+            + (" with labels permuted within each batch" if self.permute else "")
+            + (f"; dropout off in {dropped} layers" if dropped else "")
         )
 
     def replace_batch(self, loader: Any, batch: Any) -> Any:
@@ -77,6 +82,17 @@ class FixedBatches(Intervention):
             generator = torch.Generator().manual_seed(1234 + key)
             self.permutations[key] = torch.randperm(size, generator=generator)
         return self.permutations[key]
+
+
+def _dropout_off(model: nn.Module | None) -> int:
+    """Set every dropout probability of the model to 0 (this replay's process only)."""
+    count = 0
+    for module in model.modules() if model is not None else ():
+        if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
+            module.p, count = 0.0, count + 1
+        elif isinstance(module, nn.MultiheadAttention) and module.dropout > 0:
+            module.dropout, count = 0.0, count + 1
+    return count
 
 
 class LRRange(Intervention):

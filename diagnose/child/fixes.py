@@ -167,7 +167,14 @@ class StandardizeInputs(_LossFix):
     def before_forward(self, model: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if not args or not isinstance(args[0], torch.Tensor) or not args[0].is_floating_point():
             return None
+        return self.probe_inputs(args)
+
+    def probe_inputs(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self.active or not args or not isinstance(args[0], torch.Tensor):
+            return args
         x = args[0]
+        if not x.is_floating_point():
+            return args
         mean, std = self.mean.to(x.device, x.dtype), self.std.to(x.device, x.dtype)
         if x.dim() >= 2 and x.shape[feature_axis(x)] == mean.numel():
             shape = [1] * x.dim()
@@ -186,8 +193,13 @@ class NanToNum(_LossFix):
 
     def before_forward(self, model: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if args and isinstance(args[0], torch.Tensor) and args[0].is_floating_point():
-            return (torch.nan_to_num(args[0], nan=0.0, posinf=0.0, neginf=0.0), *args[1:])
+            return self.probe_inputs(args)
         return None
+
+    def probe_inputs(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        if args and isinstance(args[0], torch.Tensor) and args[0].is_floating_point():
+            return (torch.nan_to_num(args[0], nan=0.0, posinf=0.0, neginf=0.0), *args[1:])
+        return args
 
     def transform_loss(self, call: LossCall) -> None:
         if isinstance(call.target, torch.Tensor) and call.target.is_floating_point():

@@ -42,7 +42,9 @@ class ForwardHooks:
         self.handles = [
             # torch's stub types a pre-hook as returning None; it may return replaced inputs
             module_hooks.register_module_forward_pre_hook(self.before),  # type: ignore[arg-type]
-            module_hooks.register_module_forward_hook(self.after, always_call=True),
+            module_hooks.register_module_forward_hook(
+                self.after, with_kwargs=True, always_call=True
+            ),
         ]
 
     def narrow(self) -> None:
@@ -81,7 +83,9 @@ class ForwardHooks:
         return replaced
 
     @faults.entry("forward_hooks")
-    def after(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+    def after(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> Any:
         state, tap = self.state, self.tap
         state.forward_depth = depth = max(0, state.forward_depth - 1)
         if depth:
@@ -95,6 +99,8 @@ class ForwardHooks:
             if tap.intervention.active
             else None
         )
+        if torch.is_grad_enabled() or module is state.model:
+            state.last_forward_kwargs = kwargs
         tap.emit("on_root_forward", module, args, output if replaced is None else replaced)
         if module is self.sampled_module:
             self._end_sample(module)

@@ -60,6 +60,11 @@ class Intervention:
     def allow_zero_grad(self, owner: Any) -> bool:
         return True
 
+    def probe_inputs(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A probe batch's inputs as this replay's fix changes the model's inputs: the fit probe
+        measures the fixed model on the observed run's batches (unchanged by default)."""
+        return args
+
     def sections(self) -> dict[str, Any]:
         """What the replay measured beyond the observe probes; always says what was changed."""
         return {

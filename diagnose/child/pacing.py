@@ -11,6 +11,12 @@ only the run knows its loaders' lengths and its own pace.
   every pass over every ``DataLoader`` (training and validation) is cut to ``k`` batches from then
   on, so that at least ``EPOCHS`` epochs, with their validation passes, scheduler steps and mode
   switches, run.
+- **Longer horizon.** An observed run that reaches its step budget while its learning rate is
+  still ramping up (a warm-up), has run fewer steps at its peak rate than its warm-up took, or
+  whose probe loss still falls at half its average pace or more (it has not settled) is given
+  more steps, up to
+  ``MAX_EXTENSION`` times its budget and while its time allows: "does not learn" must not be read
+  off a run cut short before its schedule or its loss settled.
 - **Adaptive stop.** A run whose full budget would take longer than ``TARGET_SECONDS`` stops once
   at least ``EPOCHS`` training passes (when it has them) and ``MIN_STEPS`` steps were seen and its
   loss trend no longer changes: the same class (falling, flat, climbing, non-finite) over the last
@@ -26,7 +32,7 @@ import statistics
 from typing import Any
 
 from diagnose.child import faults
-from diagnose.child.budget import BudgetExhausted
+from diagnose.child.budget import Budget, BudgetExhausted
 
 EPOCHS = 3
 TARGET_SECONDS = 20.0  # of observation, for a slow script
@@ -37,6 +43,11 @@ MIN_BATCHES = 8  # a compressed pass is at least this long
 MIN_STEPS = 30
 WINDOW = 10
 STABLE_WINDOWS = 3
+MAX_EXTENSION = 3  # times the step budget, at most
+EXTEND_BY = 0.5  # of the step budget, each time
+RAMP = 1.05  # the LR this much above its value a window earlier: a warm-up still rising
+MIN_FALL = 0.02  # the probe loss fell at least this share since the first checkpoint
+KEEPS_PACE = 0.5  # ... and still falls at this share of its average pace or more: not settled
 
 
 class Pacing:
@@ -57,6 +68,34 @@ class Pacing:
     def pass_limit(self) -> int | None:
         """Batches a pass over any loader may take from now on (None: the loader's own length)."""
         return self.batches_per_pass
+
+    @faults.entry("pacing")
+    def extend(self, budget: Budget) -> None:
+        """At the step budget: a few more steps while the warm-up or the fall is still on."""
+        state, planned = self.state, self.max_steps
+        if not self.adaptive or state.steps < budget.max_steps:
+            return
+        if budget.max_steps >= MAX_EXTENSION * planned or not self._still_moving():
+            return
+        more = max(1, int(EXTEND_BY * planned))
+        pace = self._pace()
+        if pace is not None and budget.remaining() < 2 * pace * more:
+            return
+        budget.max_steps += more
+        note = (
+            f"The observation was extended beyond {planned} steps (to {budget.max_steps} so far): "
+            "the learning rate was still warming up or the probe loss still falling fast."
+        )
+        state.notes[:] = [
+            n for n in state.notes if not n.startswith("The observation was extended")
+        ]
+        state.notes.append(note)
+
+    def _still_moving(self) -> bool:
+        lrs = self.state.lr_curve
+        if len(lrs) > WINDOW and lrs[-1] > RAMP * lrs[-1 - WINDOW] > 0:
+            return True
+        return _warmed_up_lately(lrs) or _falling_fast(self.state.fit_curve)
 
     @faults.entry("pacing")
     def after_step(self) -> None:
@@ -121,6 +160,30 @@ class Pacing:
         windows = [values[i : i + WINDOW] for i in range(0, needed, WINDOW)]
         trends = {_trend(before, after) for before, after in itertools.pairwise(windows)}
         return trends.pop() if len(trends) == 1 else None
+
+
+def _warmed_up_lately(lrs: list[float]) -> bool:
+    """The LR rose to its peak during the run and fewer steps have run since than the rise took:
+    a model that has barely trained at its full rate is not yet judged (a one-cycle schedule
+    ramps up over a third of its steps, then does most of its learning)."""
+    if not lrs or lrs[0] <= 0:
+        return False
+    peak = max(range(len(lrs)), key=lrs.__getitem__)
+    return lrs[peak] > RAMP * lrs[0] and len(lrs) < 2 * (peak + 1)
+
+
+def _falling_fast(fit: list[tuple[int, float]]) -> bool:
+    """The probe loss has fallen materially and still falls, over the last interval, at half its
+    average pace or more: a slow steady fall (a small learning rate on a long schedule) is a run
+    still learning, not one that settled."""
+    if len(fit) < 3:
+        return False
+    (first_step, first), (before_step, before), (last_step, last) = fit[0], fit[-2], fit[-1]
+    if not (first > 0 and before > 0 and last_step > before_step > first_step):
+        return False
+    recent = (before - last) / (last_step - before_step)
+    average = (first - last) / (last_step - first_step)
+    return first - last >= MIN_FALL * first and recent >= KEEPS_PACE * average > 0
 
 
 def _trend(before: list[float], after: list[float]) -> str:

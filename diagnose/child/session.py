@@ -100,6 +100,11 @@ class Session:
             planned.get("name", "none"), self.state, planned.get("params", {})
         )
         self.tap.intervention = self.intervention
+        probes = spec.get("probes") or {}
+        self.state.planned_steps = spec["max_steps"]
+        self.state.replay = self.name != "observe"
+        self.state.probe_sink, self.state.probe_source = probes.get("save"), probes.get("load")
+        self.state.probe_transform = self.intervention.probe_inputs
         if self.intervention.from_start:
             self.intervention.start()
         self.started = time.monotonic()

@@ -70,7 +70,21 @@ class TrainingState:
         self.last_train_batch: tuple[Any, Any] | None = None
         self.last_training_args: tuple[Any, ...] | None = None
         self.last_loss_call: Any = None
+        self.last_forward_kwargs: dict[str, Any] = {}  # of the last top-level forward
         self.muted = False
+        # The fit probe's settings, set by the session: the steps the run is planned for, where
+        # its probe batches go (the observed run) or come from (a replay), and how a replay's fix
+        # changes the model's inputs (its probe batches are changed alike).
+        self.planned_steps = 0
+        self.replay = False  # a replay of the run, not the observed run itself
+        self.lr_curve: list[float] = []  # the first optimizer's LR per step (the optimizer probe's)
+        self.fit_curve: list[tuple[int, float]] = []  # (step, probe loss) at each checkpoint
+        self.probe_sink: str | None = None
+        self.probe_source: str | None = None
+        self.probe_transform: Any = None
+        # Receives every loss call while set, muted or not: the fit probe's own forward passes
+        # read the losses a model computes inside its forward (Hugging Face, given labels).
+        self.loss_listener: Any = None
         self.notes: list[str] = []
         self.loss_curve: list[
             float

@@ -231,6 +231,7 @@ class Tap:
         self.state.count_step(optimizer)
         self.heartbeat.beat(self.state.steps)
         if not final:
+            self.pacing.extend(self.budget)
             self.budget.check(self.state.steps, self.state.backward_calls)
             self.pacing.after_step()
 
@@ -422,6 +423,12 @@ class Tap:
     ) -> Callable[..., torch.Tensor]:
         @functools.wraps(original)
         def loss_function(input: Any, target: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+            listener = self.state.loss_listener
+            if listener is not None and not self._in_loss:  # the fit probe's own forward pass
+                output = original(input, target, *args, **kwargs)
+                grad = torch.is_grad_enabled()
+                listener(LossCall(name, input, target, dict(kwargs), grad, output, args))
+                return output
             if self._in_loss or self.state.muted or traced():
                 return original(input, target, *args, **kwargs)
             self._in_loss = True

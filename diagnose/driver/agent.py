@@ -56,9 +56,11 @@ class Replays:
         observed: Evidence,
         timeout: float,
         every: int,
+        probes: Path | None = None,
     ) -> None:
         self.target, self.workdir, self.client = target, workdir, client
         self.timeout, self.every = timeout, every
+        self.probes = probes  # the observed run's probe batches, measured by every fix replay
         run = observed.observe.run
         self.disabled = run.disabled  # what failed in the observed run stays off in replays
         self.cold_seconds = max(run.wall_seconds, 1.0)
@@ -84,6 +86,8 @@ class Replays:
             nproc=self.target.nproc,
             notebook=self.target.notebook_spec(),
             disabled=list(self.disabled),
+            # A fix is judged on the observed run's probe batches; a control measures its own.
+            probes={"load": str(self.probes)} if self.probes and item.name not in SCENARIOS else {},
         )
 
     def heartbeat(self, item: Plan) -> Path:

@@ -46,6 +46,8 @@ class ScenarioSpec:
     # A notebook's program and cell map (Target.notebook_spec); None for a script.
     notebook: dict[str, Any] | None = None
     disabled: list[str] = field(default_factory=list)  # components left out (child/faults.py)
+    # The fit probe's batches: {"save": path} for the observed run, {"load": path} for a replay.
+    probes: dict[str, str] = field(default_factory=dict)
 
     def paths(self, workdir: Path) -> dict[str, Path]:
         return {
@@ -73,6 +75,7 @@ class ScenarioSpec:
             "progress": str(paths["progress"]),
             "owner": os.getpid(),
             "disabled": self.disabled,
+            "probes": self.probes,
         }
 
 

@@ -14,6 +14,9 @@ from diagnose.rules.findings import NotEvaluated
 from diagnose.rules.lr_range import lr_analysis
 
 EXPERIMENT_STEPS = 150
+# Memorizing one batch at the script's own learning rate (3e-4 for a small transformer) can take a
+# few hundred steps; failing sooner would say little.
+OVERFIT_STEPS = 300
 REAL_BATCH = 32  # what a larger-batch replay trains on, the smallest batch the fix recommends
 LR_RANGE_STEPS = 100
 # A scenario whose parameters come from another one's result runs after it.
@@ -228,7 +231,7 @@ PLANS: dict[str, Builder] = {
     "overfit_loop": _experiment(
         "overfit_loop",
         "fixed_batches",
-        EXPERIMENT_STEPS,
+        OVERFIT_STEPS,
         "can the script's own loop memorize one batch?",
         count=1,
     ),

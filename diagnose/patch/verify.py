@@ -34,6 +34,7 @@ class RunSettings:
     timeout: float = defaults.TIMEOUT
     every: int = defaults.EVERY
     adaptive: bool = True
+    probes: Path | None = None  # the observed run's probe batches, which the patched run measures
 
 
 def run_patched(
@@ -56,6 +57,7 @@ def run_patched(
             adaptive=settings.adaptive,
             nproc=target.nproc,
             notebook=notebook,
+            probes={"load": str(settings.probes)} if settings.probes else {},
         )
         progress.scenario(
             spec.name,
