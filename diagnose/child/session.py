@@ -94,6 +94,7 @@ class Session:
         self.tap.pacing.adaptive = (
             bool(spec.get("adaptive")) and self.ranks is None and self.tap.enabled("pacing")
         )
+        self.tap.pacing.extendable = bool(spec.get("extendable"))
         self.tap.heartbeat = Heartbeat(spec.get("progress"))
         planned = spec.get("intervention") or {}
         self.intervention: Intervention = build(
