@@ -247,7 +247,8 @@ class FitProbe(Probe):
     def _task(self) -> TaskInfo:
         """The task model; whether the model looks ahead is checked only when the targets copy
         its inputs (it costs three forwards)."""
-        task = describe_task(self.items)
+        with unseen(state=self.state):  # chance is computed by the script's loss functions
+            task = describe_task(self.items)
         model, train = self.state.model, self.items["train"]
         if model is not None and train and (task.copies_input or 0) >= TOKEN_MATCH:
             with unseen(model, state=self.state), torch.no_grad():
