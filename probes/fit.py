@@ -242,6 +242,7 @@ class FitProbe(Probe):
             checkpoints=self.checkpoints,
             note="; ".join(self.notes) or self._why_none(),
             seconds=round(self.seconds, 3),
+            loss_changed=bool(getattr(self.state, "loss_changed", False)),
         )
 
     def _task(self) -> TaskInfo:

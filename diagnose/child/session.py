@@ -106,6 +106,7 @@ class Session:
         self.state.replay = self.name != "observe"
         self.state.probe_sink, self.state.probe_source = probes.get("save"), probes.get("load")
         self.state.probe_transform = self.intervention.probe_inputs
+        self.state.loss_changed = self.intervention.changes_loss
         if self.intervention.from_start:
             self.intervention.start()
         self.started = time.monotonic()
