@@ -47,6 +47,7 @@ SETS = ("train", "val", "sampled")
 class _Forward:
     """A top-level forward pass being watched: its inputs, output and loss calls."""
 
+    module: nn.Module
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
     output: Any = None
@@ -70,6 +71,7 @@ class FitProbe(Probe):
         self.planned_for = 0
         self.restarted = False
         self.seconds = 0.0
+        self.val_closed = False
         self._sync()
 
     @contextlib.contextmanager
@@ -89,6 +91,7 @@ class FitProbe(Probe):
         if getattr(self.state, "replay", False) and not source and not self.restarted:
             self.restarted, self.pending = True, None
             self.items, self.checkpoints, self.due = {name: [] for name in SETS}, [], []
+            self.val_closed = False
             self.state.fit_curve = []
             return
         if not source or self.loaded or not Path(source).exists():
@@ -107,7 +110,7 @@ class FitProbe(Probe):
     def on_root_forward_pre(self, model: nn.Module, args: tuple[Any, ...]) -> None:
         self._settle()
         if model is self.state.model or self.state.model is None:
-            self.pending = _Forward(args=args, training=torch.is_grad_enabled())
+            self.pending = _Forward(model, args, training=torch.is_grad_enabled())
 
     def on_root_forward(self, model: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         if self.pending is not None and self.pending.output is None:
@@ -133,6 +136,8 @@ class FitProbe(Probe):
 
     def on_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._settle()
+        if self.items["val"]:
+            self.val_closed = True  # training went on: the first validation pass is over
         step = self.state.steps + 1  # the step being taken, counted once this hook returns
         if self.due and step >= self.due[0]:
             while self.due and step >= self.due[0]:
@@ -144,6 +149,8 @@ class FitProbe(Probe):
         pending, self.pending = self.pending, None
         if pending is None or self.loaded or pending.output is None:
             return
+        if self.state.model is not None and pending.module is not self.state.model:
+            return  # another network's forward (a GAN's other half)
         kind = "train" if pending.training else "val"
         limit = TRAIN_ITEMS if kind == "train" else VAL_ITEMS
         kept = self.items[kind]
@@ -151,6 +158,8 @@ class FitProbe(Probe):
             return
         if kind == "val" and not self.items["train"]:
             return  # a pass before training (a baseline) is not the validation the run repeats
+        if kind == "val" and self.val_closed:
+            return  # later passes repeat the same rows: counting them again inflates the sample
         item = _item(pending)
         if item is not None:
             kept.append(item)
@@ -181,7 +190,7 @@ class FitProbe(Probe):
         model = self.state.model
         if model is None or not any(self.items.values()):
             return
-        measured = {name: self._evaluate(model, items) for name, items in self.items.items()}
+        measured = {name: self._evaluate_set(model, name) for name in SETS}
         checkpoint = _checkpoint(step, measured)
         self.checkpoints.append(checkpoint)
         primary = next(
@@ -191,6 +200,19 @@ class FitProbe(Probe):
             self.state.fit_curve.append((step, primary))  # read by the pacing: still falling?
         if step and not self.due and step >= self._planned():
             self.due = [step + max(1, self._planned() // len(CHECKPOINTS))]  # a longer horizon
+
+    def _evaluate_set(self, model: nn.Module, name: str) -> Measured | None:
+        """One probe set measured; a set the model cannot take (kept from another network's
+        forward before the model was known, as a GAN's two halves alternate) is dropped with a
+        note rather than failing the probe."""
+        try:
+            return self._evaluate(model, self.items[name])
+        except Exception as error:
+            self.items[name] = []
+            self.notes.append(
+                f"the {name} probe batches could not be measured ({type(error).__name__}): left out"
+            )
+            return None
 
     def _evaluate(self, model: nn.Module, items: list[ProbeItem]) -> Measured | None:
         if not items:
@@ -220,12 +242,14 @@ class FitProbe(Probe):
             checkpoints=self.checkpoints,
             note="; ".join(self.notes) or self._why_none(),
             seconds=round(self.seconds, 3),
+            loss_changed=bool(getattr(self.state, "loss_changed", False)),
         )
 
     def _task(self) -> TaskInfo:
         """The task model; whether the model looks ahead is checked only when the targets copy
         its inputs (it costs three forwards)."""
-        task = describe_task(self.items)
+        with unseen(state=self.state):  # chance is computed by the script's loss functions
+            task = describe_task(self.items)
         model, train = self.state.model, self.items["train"]
         if model is not None and train and (task.copies_input or 0) >= TOKEN_MATCH:
             with unseen(model, state=self.state), torch.no_grad():

@@ -503,3 +503,6 @@ class FitSection:
     checkpoints: list[FitCheckpoint] = field(default_factory=list)
     note: str = ""
     seconds: float = 0.0  # what the probe cost the run: drawing, measuring, saving its batches
+    # A replay whose fix changes what the loss computes: the probe's loss (the script's own, on the
+    # model's outputs) is not what it trained on; its accuracy still is comparable.
+    loss_changed: bool = False

@@ -4,6 +4,7 @@ experiment as a cause's ``confirm``."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Callable
@@ -84,7 +85,7 @@ def confirmation(cause: Cause, evidence: Evidence) -> Confirmation | None:
     if spec is None or spec.scenario not in evidence.scenarios:
         return None
     fixed = evidence.scenarios[spec.scenario]
-    confirmed, summary, before, after = CRITERIA[spec.criterion](evidence.observe, fixed)
+    confirmed, summary, before, after = judge_fix(spec.criterion, evidence.observe, fixed)
     return Confirmation(
         scenario=spec.scenario, confirmed=confirmed, summary=summary, before=before, after=after
     )
@@ -93,12 +94,60 @@ def confirmation(cause: Cause, evidence: Evidence) -> Confirmation | None:
 Verdict = tuple[bool, str, float | None, float | None]
 
 
+def judge_fix(criterion: str, observed: ObservedRun, replay: ScenarioRun) -> Verdict:
+    """A fix replay judged by ``criterion`` against the observed run over the replay's steps."""
+    return CRITERIA[criterion](_as_far_as(observed, replay), replay)
+
+
+def _as_far_as(observed: ObservedRun, replay: ScenarioRun) -> ObservedRun:
+    """The observed run's loss curves up to the replay's last step: the observation may have been
+    extended past the replay's horizon (a warm-up, a loss still falling), and a fix is judged
+    against the run over the same steps, not against where the run got to later."""
+    loss, done = observed.loss, replay.loss
+    if loss is None or done is None or not done.steps or not loss.steps:
+        return observed
+    end = done.steps[-1]
+    if loss.steps[-1] <= end:
+        return observed
+    kept = [(s, v) for s, v in zip(loss.steps, loss.values) if s <= end]
+    accuracies = [
+        (s, a) for s, a in zip(loss.train_accuracy_steps, loss.train_accuracy) if s <= end
+    ]
+    cut = dataclasses.replace(
+        loss,
+        steps=[s for s, _ in kept],
+        values=[v for _, v in kept],
+        train_accuracy_steps=[s for s, _ in accuracies],
+        train_accuracy=[a for _, a in accuracies],
+        eval_passes=[p for p in loss.eval_passes if p.after_step <= end],
+    )
+    return observed.model_copy(update={"loss": cut})
+
+
 def _late(
     values: list[float], statistic: Callable[[list[float]], float | None] = median
 ) -> float | None:
     """A statistic of the last fifth of a curve's finite values."""
     finite = finite_values(values)
     return statistic(window(finite, 0.8, 1.0)) if len(finite) >= MIN_VALUES else None
+
+
+def _learns_sooner(before: list[float], after: list[float]) -> Verdict | None:
+    """Confirmed when the training accuracy averaged over the same steps rose by ``ACCURACY_GAIN``:
+    a fix that makes a slow run learn at once removed its failure even where a long observation
+    let the broken run catch up by the end."""
+    was, now = finite_values(before), finite_values(after)
+    if len(was) < MIN_VALUES or len(now) < MIN_VALUES:
+        return None
+    was_mean, now_mean = statistics.mean(was), statistics.mean(now)
+    if now_mean - was_mean < ACCURACY_GAIN:
+        return None
+    return (
+        True,
+        f"training accuracy averaged over the same steps {was_mean:.1%} → {now_mean:.1%}",
+        was_mean,
+        now_mean,
+    )
 
 
 def _crashed(run: ObservedRun) -> str | None:
@@ -154,6 +203,9 @@ def training_improves(
             f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps",
             *accuracy,
         )
+    sooner = _learns_sooner(before.loss.train_accuracy, after.loss.train_accuracy)
+    if sooner is not None:
+        return sooner
     if compare_loss and (gain is None or gain > -ACCURACY_GAIN / 2):
         improved = _loss_improved(before.loss.values, after.loss.values)
         if improved is not None:
@@ -171,7 +223,9 @@ def training_improves(
 
 
 def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> Verdict | None:
-    """The fix judged on the observed run's probe batches (None when the replay has none)."""
+    """The fix judged on the observed run's probe batches (None when the replay has none, or
+    when its fix changes what the loss computes and the probe's accuracy shows no clear gain: the
+    probe's loss is then the script's old loss, not what the replay trained on)."""
     if after.fit is None or not after.fit.loaded:
         return None
     for name in JUDGED_ON:
@@ -192,6 +246,8 @@ def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> V
                 was.accuracy,
                 now.accuracy,
             )
+        if after.fit.loss_changed:
+            return None  # no clear gain: judged on the replay's running curves, as without probes
         if not compare_loss or gain <= -ACCURACY_GAIN / 2:
             return (
                 False,
@@ -199,7 +255,7 @@ def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> V
                 was.accuracy,
                 now.accuracy,
             )
-    if not compare_loss:
+    if not compare_loss or after.fit.loss_changed:
         return None
     tail = [p.loss for p in was_points[-NOISE_POINTS:]]
     beyond_jitter = was.loss - now.loss >= NOISE_BANDS * _noise(tail) or (

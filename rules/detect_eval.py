@@ -268,8 +268,9 @@ def _val_probe_at_chance(fit: FitSection, probed: list[Point], rule: ValAtChance
         return Finding.yes(
             1.0,
             f"on the validation probe batches ({samples} samples, eval mode) the accuracy stays at "
-            f"{accuracy:.1%}, the most frequent class's share ({top:.1%}) within what {samples} "
-            "samples can tell: the model has learned nothing that carries to validation",
+            f"{accuracy:.1%}, the chance level (the most frequent class's share, {top:.1%}) within "
+            f"what {samples} samples can tell: the model has learned nothing that carries to "
+            "validation",
         )
     chance = fit_chance(fit, "val")
     if chance is None:

@@ -418,8 +418,8 @@ CASES += [
         "val_at_chance",
         probed(CLASSES_60, flat(0.9), val=[(1.1, 0.6), (0.95, 0.59), (0.94, 0.61)]),
         "on the validation probe batches (64 samples, eval mode) the accuracy stays at 60.0%, the "
-        "most frequent class's share (60.0%) within what 64 samples can tell: the model has "
-        "learned nothing that carries to validation",
+        "chance level (the most frequent class's share, 60.0%) within what 64 samples can tell: "
+        "the model has learned nothing that carries to validation",
     ),
     clear(
         "a character model: 12.9% accuracy under the top character's 19.3%, but the loss fell "

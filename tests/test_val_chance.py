@@ -1,6 +1,6 @@
 """How far above chance a validation accuracy must be to count, judged against the size of the
-validation set: 55 % against a majority share of 40 % is chance on 40 samples (two standard errors
-there are 15 points) and learning on 4000."""
+validation set: 50 % against a majority share of 38-40 % is chance on 40 samples (two standard
+errors there are 15 points) and learning on 4000."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ SCRIPT = textwrap.dedent("""
 
     x, y = task(600, 0)
     x_val, y_val = task(int(sys.argv[1]), 1)
-    wrong = torch.arange(len(y_val)) % 20 >= 11         # 45 % of the validation labels wrong
-    y_val = torch.where(wrong, (y_val + 1) % 3, y_val)  # -> validation accuracy at most 55 %
+    wrong = torch.arange(len(y_val)) % 20 >= 10         # half the validation labels wrong
+    y_val = torch.where(wrong, (y_val + 1) % 3, y_val)  # -> validation accuracy at most 50 %
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 3))

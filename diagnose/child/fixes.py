@@ -3,6 +3,7 @@ the fix, the cause is confirmed. Each is the smallest change that repairs one ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -187,6 +188,7 @@ class StandardizeInputs(_LossFix):
 
 class NanToNum(_LossFix):
     name = "nan_to_num"
+    changes_loss = True
 
     def activate(self) -> None:
         self.note = "NaN/Inf in inputs and targets replaced by 0"
@@ -210,6 +212,7 @@ class LogitsFromProbabilities(_LossFix):
     """Undo softmax/sigmoid into a logit loss: log(softmax(z)) is log_softmax(z) plus a constant."""
 
     name = "logits_from_probabilities"
+    changes_loss = True
 
     def transform_loss(self, call: LossCall) -> None:
         x = call.input
@@ -224,6 +227,7 @@ class LogitsFromProbabilities(_LossFix):
 
 class LogSoftmaxForNll(_LossFix):
     name = "log_softmax_for_nll"
+    changes_loss = True
 
     def transform_loss(self, call: LossCall) -> None:
         if (
@@ -237,6 +241,7 @@ class LogSoftmaxForNll(_LossFix):
 
 class StableLog(_LossFix):
     name = "stable_log"
+    changes_loss = True
 
     def activate(self) -> None:
         original = torch.log
@@ -263,6 +268,7 @@ class ClipGradients(Intervention):
 
 class ReshapeTarget(_LossFix):
     name = "reshape_target"
+    changes_loss = True
 
     def transform_loss(self, call: LossCall) -> None:
         x, y = call.input, call.target
@@ -303,6 +309,7 @@ class RebindOptimizer(Intervention):
 
 class ClassWeights(_LossFix):
     name = "class_weights"
+    changes_loss = True
 
     def transform_loss(self, call: LossCall) -> None:
         if call.name == "cross_entropy" and "weights" in self.params:
@@ -374,13 +381,14 @@ class InsertActivation(_LossFix):
         found = [
             model.get_submodule(n) for n in names if model is not None and _has_submodule(model, n)
         ]
-        for module in found:
-            module.register_forward_hook(lambda _m, _i, output: F.relu(output))
+        for module in found:  # a wrapped forward, not a hook: the probe's passes keep it
+            module.forward = _then_relu(module.forward)
         self.note = f"ReLU inserted after {len(found)} layer(s) feeding another linear layer"
 
 
 class CastTargets(Intervention):
     name = "cast_targets"
+    changes_loss = True
     from_start = True
 
     def transform_loss(self, call: LossCall) -> None:
@@ -412,6 +420,7 @@ class CastInputs(Intervention):
 
 class MeanReduction(_LossFix):
     name = "mean_reduction"
+    changes_loss = True
 
     def transform_loss(self, call: LossCall) -> None:
         if call.kwargs.get("reduction") == "sum":
@@ -501,3 +510,10 @@ FIXES: dict[str, type[Intervention]] = {
         NoWeightDecay,
     )
 }
+
+
+def _then_relu(forward: Callable[..., Any]) -> Callable[..., Any]:
+    def with_relu(*args: Any, **kwargs: Any) -> Any:
+        return F.relu(forward(*args, **kwargs))
+
+    return with_relu

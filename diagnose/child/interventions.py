@@ -26,6 +26,9 @@ class Intervention:
 
     name: ClassVar[str] = "none"
     from_start: ClassVar[bool] = False
+    # Whether the fix changes what the loss computes: the fit probe, which measures the script's
+    # own loss on its outputs, then measures something the replay no longer trains on.
+    changes_loss: ClassVar[bool] = False
 
     def __init__(self, state: TrainingState, **params: Any) -> None:
         self.state = state

@@ -16,7 +16,8 @@ only the run knows its loaders' lengths and its own pace.
   whose probe loss still falls at half its average pace or more (it has not settled) is given
   more steps, up to
   ``MAX_EXTENSION`` times its budget and while its time allows: "does not learn" must not be read
-  off a run cut short before its schedule or its loss settled.
+  off a run cut short before its schedule or its loss settled. Only the default budget is
+  extended: a step count the user chose (``--steps``) is kept exactly.
 - **Adaptive stop.** A run whose full budget would take longer than ``TARGET_SECONDS`` stops once
   at least ``EPOCHS`` training passes (when it has them) and ``MIN_STEPS`` steps were seen and its
   loss trend no longer changes: the same class (falling, flat, climbing, non-finite) over the last
@@ -63,6 +64,7 @@ class Pacing:
             compress  # never in a loop observed in the user's own process (diagnose.watch)
         )
         self.batches_per_pass: int | None = None
+        self.extendable = False  # the budget is the default one, not a number the user chose
 
     @faults.entry("pacing")
     def pass_limit(self) -> int | None:
@@ -73,7 +75,7 @@ class Pacing:
     def extend(self, budget: Budget) -> None:
         """At the step budget: a few more steps while the warm-up or the fall is still on."""
         state, planned = self.state, self.max_steps
-        if not self.adaptive or state.steps < budget.max_steps:
+        if not (self.adaptive and self.extendable) or state.steps < budget.max_steps:
             return
         if budget.max_steps >= MAX_EXTENSION * planned or not self._still_moving():
             return

@@ -94,6 +94,7 @@ class Session:
         self.tap.pacing.adaptive = (
             bool(spec.get("adaptive")) and self.ranks is None and self.tap.enabled("pacing")
         )
+        self.tap.pacing.extendable = bool(spec.get("extendable"))
         self.tap.heartbeat = Heartbeat(spec.get("progress"))
         planned = spec.get("intervention") or {}
         self.intervention: Intervention = build(
@@ -105,6 +106,7 @@ class Session:
         self.state.replay = self.name != "observe"
         self.state.probe_sink, self.state.probe_source = probes.get("save"), probes.get("load")
         self.state.probe_transform = self.intervention.probe_inputs
+        self.state.loss_changed = self.intervention.changes_loss
         if self.intervention.from_start:
             self.intervention.start()
         self.started = time.monotonic()

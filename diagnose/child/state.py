@@ -82,6 +82,7 @@ class TrainingState:
         self.probe_sink: str | None = None
         self.probe_source: str | None = None
         self.probe_transform: Any = None
+        self.loss_changed = False  # this replay's fix changes what the loss computes
         # Receives every loss call while set, muted or not: the fit probe's own forward passes
         # read the losses a model computes inside its forward (Hugging Face, given labels).
         self.loss_listener: Any = None

@@ -73,7 +73,8 @@ def _run_parser() -> argparse.ArgumentParser:
         "--steps",
         type=int,
         default=defaults.STEPS,
-        help=f"optimizer steps to observe (default {defaults.STEPS})",
+        help=f"optimizer steps to observe (default {defaults.STEPS}, extended while a warm-up or "
+        "the fit's fall is still on; any other number is kept exactly)",
     )
     parser.add_argument(
         "--timeout",

@@ -67,6 +67,7 @@ class ScenarioSpec:
             "intervention": self.intervention,
             "serve": self.serve,
             "adaptive": self.adaptive,
+            "extendable": self.adaptive and self.max_steps == defaults.STEPS,
             "notebook": self.notebook,
             "workdir": str(workdir),
             "result": str(paths["result"]),
