@@ -13,6 +13,8 @@ import re
 import pytest
 from transparency import Run, both, same_content
 
+from diagnose.rules.judge import judge
+
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> tuple[Run, Run]:
@@ -32,6 +34,11 @@ def workers(tmp_path_factory) -> tuple[Run, Run]:
 @pytest.fixture(scope="module")
 def numbers(tmp_path_factory) -> tuple[Run, Run]:
     return both("numbers", tmp_path_factory.mktemp("numbers"))
+
+
+@pytest.fixture(scope="module")
+def raises(tmp_path_factory) -> tuple[Run, Run]:
+    return both("raises", tmp_path_factory.mktemp("raises"))
 
 
 def same_lines(runs: tuple[Run, Run], tag: str) -> list[str]:
@@ -205,6 +212,27 @@ def test_process_folder_untouched_and_nothing_left_running(process):
     assert observed.folder_changes == []
     assert sorted(observed.written) == sorted(plain.written)
     assert observed.survivors == [] and plain.survivors == []
+
+
+def test_an_uncaught_exception_of_the_scripts_own(raises, rule_book):
+    """A ``ValueError`` subclass of the script's own, raised from a helper after five steps: the
+    same steps, the same traceback on standard error (its last line names the script's type),
+    and the report's crash names that type: the script's crash, not a fault of the tool's.
+    Already passed: the child prints the traceback from the script's frame on, without the
+    frames of the tool's wrappers, and records the exception the script raised."""
+    plain, observed = raises
+    assert same_lines(raises, "steps") == [f"[steps] {step}" for step in range(5)]
+    assert plain.exit_code == 1
+    shown = plain.errors()
+    assert shown[-1] == "DataExhausted: no batch left at step 5"
+    traceback = shown[shown.index("Traceback (most recent call last):") :]
+    assert observed.errors()[-len(traceback) :] == traceback
+    assert observed.evidence.observe.run.status == "crashed"
+    assert observed.evidence.observe.messages.exception.type == "DataExhausted"
+    diagnosis = judge(observed.evidence, rule_book)
+    assert diagnosis.verdict == "crashed"
+    assert "DataExhausted: no batch left at step 5" in diagnosis.summary
+    assert observed.folder_changes == [] and observed.survivors == plain.survivors == []
 
 
 # -- DataLoader workers that import the script again ----------------------------------------------
