@@ -4,51 +4,18 @@ exceptions, and the removal of the work folder."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import traceback
-import uuid
 from pathlib import Path
 
 import pytest
 import torch
-from transparency import copy_idiom, environment, files_in, survivors
+from transparency import copy_idiom, diagnose_cli, report
 
 from diagnose.child import faults
 from diagnose.child.sandbox import Sandbox
 from diagnose.child.userframe import UserCode, is_ours
 from diagnose.driver.workspace import Workspace, remove
-
-
-def diagnose_cli(folder: Path, *options: str, inject: str | None = None) -> tuple[dict, Path]:
-    """``diagnose train.py OPTIONS`` in ``folder``: its outcome, and the report folder."""
-    marker, out = uuid.uuid4().hex, folder.parent / "out"
-    env = environment(marker)
-    if inject:
-        env[faults.INJECT_VARIABLE] = inject
-    before = files_in(folder)
-    done = subprocess.run(
-        [sys.executable, "-m", "diagnose", "train.py", "-o", str(out), "--no-color", *options],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    outcome = {
-        "code": done.returncode,
-        "stderr": done.stderr,
-        "survivors": survivors(marker),
-        "folder_unchanged": files_in(folder) == before,
-    }
-    return outcome, out
-
-
-def report(out: Path) -> tuple[dict, dict]:
-    return json.loads((out / "report.json").read_text()), json.loads(
-        (out / "evidence.json").read_text()
-    )
 
 
 def test_whole_model_saved_every_epoch_is_a_healthy_run(tmp_path):
