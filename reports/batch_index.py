@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,10 @@ class IndexRow:
     run_id: str
 
 
-def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
+def render_index(
+    rows: list[BatchRow], groups: list[dict[str, Any]], notes: Sequence[str] = ()
+) -> str:
+    """The page; ``notes`` on the batch as a whole come first in its notes, then the runs'."""
     view = [
         IndexRow(
             name=r.name,
@@ -48,8 +52,16 @@ def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
     ]
     patches = any(r.patch for r in rows)
     tracked = any(r.run_id for r in rows)
+    noted = [*notes, *(f"{r.name}: {note}" for r in rows for note in r.notes)]
     return (
         environment()
         .get_template("batch_index.html.j2")
-        .render(rows=view, groups=groups, patches=patches, tracked=tracked, version=__version__)
+        .render(
+            rows=view,
+            groups=groups,
+            patches=patches,
+            tracked=tracked,
+            notes=noted,
+            version=__version__,
+        )
     )

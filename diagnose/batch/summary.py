@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ class BatchRow(BaseModel):
     run_id: str = ""  # a run read from an experiment tracker (MLflow): its id, status and params
     run_status: str = ""
     params: dict[str, str] = {}
+    notes: list[str] = []  # about the run's diagnosis by the batch (a temporary folder left)
 
     @classmethod
     def from_report(
@@ -160,7 +162,8 @@ def _values(group: list[BatchRow], key: str) -> list[str]:
     return list(dict.fromkeys(row.params.get(key, "-") for row in group))
 
 
-def write_summaries(out: Path, rows: list[BatchRow]) -> None:
+def write_summaries(out: Path, rows: list[BatchRow], notes: Sequence[str] = ()) -> None:
+    """summary.json, summary.csv and index.html; ``notes`` concern the batch as a whole."""
     summary = {
         "runs": len(rows),
         "healthy": sum(r.healthy for r in rows),
@@ -168,11 +171,12 @@ def write_summaries(out: Path, rows: list[BatchRow]) -> None:
         "not_learning": sum(r.verdict == "not_learning" for r in rows),
         "errors": sum(r.status != "done" for r in rows),
         "groups": groups(rows),
+        "notes": list(notes),
         "rows": [r.model_dump() for r in rows],
     }
     atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
     atomic.write_text(out / "summary.csv", _csv(rows))
-    atomic.write_text(out / "index.html", render_index(rows, groups(rows)))
+    atomic.write_text(out / "index.html", render_index(rows, groups(rows), notes))
 
 
 def _csv(rows: list[BatchRow]) -> str:
