@@ -27,12 +27,15 @@ class IndexRow:
     patch: str
     patch_link: str
     run_id: str
+    params: list[tuple[str, str]]  # a tracked run's values of the params that tell groups apart
+    tags: list[tuple[str, str]]  # and its tags
 
 
 def render_index(
     rows: list[BatchRow], groups: list[dict[str, Any]], notes: Sequence[str] = ()
 ) -> str:
     """The page; ``notes`` on the batch as a whole come first in its notes, then the runs'."""
+    telling = sorted({key for group in groups for key in group.get("params", {})})
     view = [
         IndexRow(
             name=r.name,
@@ -47,6 +50,8 @@ def render_index(
             patch=r.patch,
             patch_link=r.patch_link,
             run_id=r.run_id,
+            params=[(key, r.params.get(key, "-")) for key in telling],
+            tags=sorted(r.tags.items()),
         )
         for r in rows
     ]

@@ -52,9 +52,10 @@ class BatchRow(BaseModel):
     patch: str = (
         ""  # "verified" (OUT/<run>/fix.patch), "not offered: <why>", or empty without --patch
     )
-    run_id: str = ""  # a run read from an experiment tracker (MLflow): its id, status and params
+    run_id: str = ""  # a run read from an experiment tracker (MLflow): its id, status, params, tags
     run_status: str = ""
     params: dict[str, str] = {}
+    tags: dict[str, str] = {}
     notes: list[str] = []  # about the run's diagnosis by the batch (a temporary folder left)
 
     @classmethod
@@ -180,15 +181,23 @@ def write_summaries(out: Path, rows: list[BatchRow], notes: Sequence[str] = ()) 
 
 
 def _csv(rows: list[BatchRow]) -> str:
-    """One line per run; runs from a tracker add their id, status and a column per param."""
+    """One line per run; runs from a tracker add their id, status and a column per param and
+    per tag."""
     tracked = any(row.run_id for row in rows)
     params = sorted({key for row in rows for key in row.params})
-    columns = [*CSV_COLUMNS, *(TRACKER_COLUMNS if tracked else ()), *(f"param.{k}" for k in params)]
+    tags = sorted({key for row in rows for key in row.tags})
+    columns = [
+        *CSV_COLUMNS,
+        *(TRACKER_COLUMNS if tracked else ()),
+        *(f"param.{k}" for k in params),
+        *(f"tag.{k}" for k in tags),
+    ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         values = row.model_dump()
         values.update({f"param.{k}": v for k, v in row.params.items()})
+        values.update({f"tag.{k}": v for k, v in row.tags.items()})
         writer.writerow(values)
     return buffer.getvalue()
