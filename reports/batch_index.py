@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +27,15 @@ class IndexRow:
     patch: str
     patch_link: str
     run_id: str
+    params: list[tuple[str, str]]  # a tracked run's values of the params that tell groups apart
+    tags: list[tuple[str, str]]  # and its tags
 
 
-def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
+def render_index(
+    rows: list[BatchRow], groups: list[dict[str, Any]], notes: Sequence[str] = ()
+) -> str:
+    """The page; ``notes`` on the batch as a whole come first in its notes, then the runs'."""
+    telling = sorted({key for group in groups for key in group.get("params", {})})
     view = [
         IndexRow(
             name=r.name,
@@ -43,13 +50,23 @@ def render_index(rows: list[BatchRow], groups: list[dict[str, Any]]) -> str:
             patch=r.patch,
             patch_link=r.patch_link,
             run_id=r.run_id,
+            params=[(key, r.params.get(key, "-")) for key in telling],
+            tags=sorted(r.tags.items()),
         )
         for r in rows
     ]
     patches = any(r.patch for r in rows)
     tracked = any(r.run_id for r in rows)
+    noted = [*notes, *(f"{r.name}: {note}" for r in rows for note in r.notes)]
     return (
         environment()
         .get_template("batch_index.html.j2")
-        .render(rows=view, groups=groups, patches=patches, tracked=tracked, version=__version__)
+        .render(
+            rows=view,
+            groups=groups,
+            patches=patches,
+            tracked=tracked,
+            notes=noted,
+            version=__version__,
+        )
     )

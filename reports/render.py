@@ -13,6 +13,7 @@ from jinja2 import (
     StrictUndefined,
     select_autoescape,
 )
+from markupsafe import Markup, escape
 
 from diagnose.diagnosis import Diagnosis
 from diagnose.evidence import Evidence
@@ -29,6 +30,7 @@ MARKDOWN_SPECIAL = {
     "[": "\\[",
     "]": "\\]",
 }
+CODE_SPAN = re.compile(r"`([^`]+)`")  # `inline code` in our own prose (notes)
 
 
 def environment(templates: Path | None = None) -> Environment:
@@ -43,6 +45,8 @@ def environment(templates: Path | None = None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = md_inline
+    env.filters["md_prose"] = md_prose
+    env.filters["html_prose"] = html_prose
     env.filters["fence"] = fence
     return env
 
@@ -63,8 +67,35 @@ def render_html(diagnosis: Diagnosis, evidence: Evidence, templates: Path | None
 
 def md_inline(text: object) -> str:
     """Text from the script made inert in Markdown: no HTML, no emphasis, no table breaks."""
-    flat = re.sub(r"\s+", " ", str(text)).strip()
-    return "".join(MARKDOWN_SPECIAL.get(ch, ch) for ch in flat)
+    return _inert(_flat(text))
+
+
+def md_prose(text: object) -> str:
+    """Our own prose (a note) in Markdown: its `inline code` stays code (which Markdown shows
+    as written), everything else is made inert as ``md_inline`` does, since a note may quote
+    the script (a notebook's shell command, a path)."""
+    parts = CODE_SPAN.split(_flat(text))  # text, code, text, code, ..., text
+    return "".join(f"`{part}`" if odd else _inert(part) for odd, part in _alternate(parts))
+
+
+def html_prose(text: object) -> Markup:
+    """Our own prose in HTML: escaped, its `inline code` as ``<code>``."""
+    parts = CODE_SPAN.split(str(text))
+    return Markup("").join(
+        Markup("<code>%s</code>") % part if odd else escape(part) for odd, part in _alternate(parts)
+    )
+
+
+def _alternate(parts: list[str]) -> list[tuple[bool, str]]:
+    return [(index % 2 == 1, part) for index, part in enumerate(parts)]
+
+
+def _flat(text: object) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def _inert(text: str) -> str:
+    return "".join(MARKDOWN_SPECIAL.get(ch, ch) for ch in text)
 
 
 def fence(text: object, language: str = "") -> str:

@@ -1,5 +1,5 @@
 """The terminal: progress while scenarios run, then the short summary (verdict, top causes with a
-one-line fix each, where the files are).
+one-line fix each, the notes on the run, where the files are).
 
 Rich formatting on a terminal; plain text when the output is not a TTY or with ``--no-color``.
 """
@@ -52,6 +52,7 @@ def plain_summary(diagnosis: Diagnosis, files: list[Path]) -> str:
         lines.append(f"Ruled out by replays: {ruled_out(diagnosis)}")
     if diagnosis.patch is not None:
         lines.append(patch_line(diagnosis))
+    lines += [f"Note: {note}" for note in diagnosis.notes]
     if files:
         lines.append("Reports: " + ", ".join(str(f) for f in files))
     return "\n".join(lines) + "\n"
@@ -105,6 +106,8 @@ def _rich(diagnosis: Diagnosis, files: list[Path], console: Console) -> None:
         console.print(f"[dim]ruled out by replays:[/] {ruled_out(diagnosis)}", highlight=False)
     if diagnosis.patch is not None:
         console.print(patch_line(diagnosis), markup=False, highlight=False)
+    for note in diagnosis.notes:
+        console.print(Text.assemble(("note: ", "dim"), note), highlight=False)
     for path in files:
         console.print(f"[dim]report:[/] {path}", highlight=False)
 

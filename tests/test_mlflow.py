@@ -4,7 +4,7 @@
 The store holds 12 runs of real training (a small MLP on scikit-learn's digits), three of each
 kind: diverging (LR far too high), stuck at chance (LR far too low), overfitting (80 training
 samples, a wide model, many epochs) and healthy; the diverging ones and one stuck run ended
-FAILED, the rest FINISHED.
+FAILED, the rest FINISHED. Each run is tagged with its data set and model, as a team would.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from torch import nn  # noqa: E402
 
 import diagnose  # noqa: E402
 from diagnose.cli.main import main  # noqa: E402
+from diagnose.logs.mlflow_store import read_runs  # noqa: E402
 
 pytestmark = pytest.mark.heavy
 
@@ -94,6 +95,10 @@ def train(kind: str, seed: int) -> tuple[dict[str, str], list[Metric]]:
     return params, metrics
 
 
+def tags(kind: str) -> dict[str, str]:
+    return {"dataset": "digits", "model": "mlp-256" if kind == "overfitting" else "mlp-64"}
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """A sqlite store written with MLflow's own API: (uri, client, run ids by name)."""
@@ -108,7 +113,7 @@ def store(tmp_path_factory):
         for kind in KINDS:
             for seed in range(3):
                 params, metrics = train(kind, seed)
-                run = client.create_run(experiment, run_name=f"{kind}-{seed}")
+                run = client.create_run(experiment, run_name=f"{kind}-{seed}", tags=tags(kind))
                 run_id = run.info.run_id
                 client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
                 for start in range(0, len(metrics), 1000):
@@ -170,6 +175,35 @@ def test_summary_rows_carry_run_ids_statuses_and_params(store, diagnosed):
     assert any(ids["diverging-0"] in note and "lr=5.0" in note for note in report["notes"])
 
 
+def test_the_runs_own_tags_are_shown_per_run(store, diagnosed):
+    """A run's tags (its own, not MLflow's ``mlflow.*``) are in its summary row, a ``tag.``
+    column of summary.csv, its cell of index.html beside the params that differ, and the note of
+    its report."""
+    _, _, ids = store
+    _, out = diagnosed
+    summary = json.loads((out / "summary.json").read_text())
+    for row in summary["rows"]:
+        assert row["tags"] == tags(row["name"].rsplit("-", 1)[0]), row["name"]
+    rows = {row["name"]: row for row in csv.DictReader((out / "summary.csv").open())}
+    assert rows["overfitting-0"]["tag.model"] == "mlp-256" and rows["healthy-2"]["tag.model"] == (
+        "mlp-64"
+    )
+    index = (out / "index.html").read_text()
+    cell = index.split(ids["overfitting-1"], 1)[1].split("</td>", 2)[1]
+    assert "<code>train_size</code> 80" in cell and '<span class="tag">model=mlp-256</span>' in cell
+    report = json.loads((out / "overfitting-1" / "report.json").read_text())
+    assert any("tags: dataset=digits, model=mlp-256." in note for note in report["notes"])
+
+
+def test_an_earlier_diagnosis_is_not_read_as_the_users_tags(store, diagnosed):
+    """``--mlflow-log`` set ``diagnose.*`` tags on every run: read again, they are not the user's
+    (the next diagnosis replaces them)."""
+    uri, client, ids = store
+    assert "diagnose.cause" in client.get_run(ids["diverging-0"]).data.tags
+    for run in read_runs(uri, "digits"):
+        assert run.tags == tags(run.name.rsplit("-", 1)[0]), run.name
+
+
 def test_tags_and_artifacts_are_read_back_through_the_client(store, diagnosed):
     _, client, ids = store
     for name, run_id in ids.items():
@@ -217,6 +251,26 @@ def test_status_filter_and_a_store_that_is_not_there(store, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "none.db").exists()  # nothing is created where nothing was
+
+
+def test_without_the_extra_the_error_names_it(monkeypatch, tmp_path, capsys):
+    """Without MLflow (every ``mlflow`` module unimportable, as when the extra is not installed),
+    the commands that need it say so in one line and exit 2; ``logs --mlflow`` ended in an
+    internal error (it imported MLflow before checking). Nothing is written."""
+    for name in [name for name in sys.modules if name.split(".")[0] == "mlflow"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    script = tmp_path / "train.py"
+    script.write_text("print(1)\n")
+    for argv in (
+        ["logs", "--mlflow", f"sqlite:///{tmp_path / 'mlflow.db'}"],
+        [str(script), "--mlflow-log", "--quick"],
+    ):
+        assert main([*argv, "-o", str(tmp_path / "out")]) == 2
+        assert capsys.readouterr().err == (
+            "diagnose: error: MLflow runs need the mlflow package: "
+            'pip install "nn-diagnose[mlflow]"\n'
+        )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["train.py"]
 
 
 def test_a_legacy_mlruns_folder_is_read(tmp_path, monkeypatch):

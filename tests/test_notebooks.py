@@ -139,6 +139,19 @@ def test_magics_run_and_shell_commands_are_noted_not_run(broken):
     notes = " ".join(diagnosis.notes)
     assert "Cell 2, line 1: `!pip install torchmetrics` was not run" in notes
     assert "Cell 2, line 2: `!touch shell-command-ran` was not run" in notes
+    # in the terminal too, and as inline code in the reports (report.md escaped the backticks)
+    printed = plain_summary(diagnosis, []).splitlines()
+    assert any(
+        line.startswith("Note: Cell 2, line 2: `!touch shell-command-ran`") for line in printed
+    )
+    assert (
+        "- Cell 2, line 1: `!pip install torchmetrics` was not run"
+        in (out / "report.md").read_text()
+    )
+    assert (
+        "Cell 2, line 1: <code>!pip install torchmetrics</code> was not run"
+        in (out / "report.html").read_text()
+    )
     assert not (folder / "shell-command-ran").exists()
     assert not list(folder.glob("profile_*")) and not (folder / "ipython").exists()
 
@@ -148,6 +161,10 @@ def test_patch_edits_the_training_cell_only(broken):
     assert diagnosis.patch is not None and diagnosis.patch.offered
     diff = (out / "fix.patch").read_text()
     assert "+++ b/digits.py" in diff and "+        optimizer.zero_grad()" in diff
+    # the header says what the diff is against: not nbconvert's export, the program that ran
+    header = diff.split("--- a/digits.py")[0]
+    assert "patched/digits.ipynb" in header and "# %% cell N" in header
+    assert "nbconvert" not in header
     assert "The patched notebook is `patched/digits.ipynb`" in (out / "report.md").read_text()
     before = nbformat.read(notebook, as_version=4)
     after = nbformat.read(out / "patched" / "digits.ipynb", as_version=4)

@@ -19,7 +19,14 @@ from diagnose.evidence import Evidence, ObservedRun, RunInfo, ScenarioRun
 from diagnose.probes.sections import LRRangeSection
 from diagnose.reports.figure import thin
 from diagnose.reports.plots import build_plots
-from diagnose.reports.render import fence, md_inline, render_html, render_markdown
+from diagnose.reports.render import (
+    fence,
+    html_prose,
+    md_inline,
+    md_prose,
+    render_html,
+    render_markdown,
+)
 from diagnose.reports.view import sparkline
 from diagnose.rules.judge import judge
 
@@ -80,6 +87,20 @@ def test_md_inline_and_fence_neutralise_markup():
     assert md_inline("a|b <i>*x*</i>\nnext") == "a\\|b &lt;i&gt;\\*x\\*&lt;/i&gt; next"
     block = fence("x = '```'\n", "python")
     assert block.startswith("````python\n") and block.endswith("\n````")
+
+
+def test_notes_keep_their_inline_code_and_nothing_else():
+    """A note is our prose quoting the script (a notebook's shell command): its `inline code`
+    renders as code in report.md (its backticks were escaped, showing as backticks) and in
+    report.html; the rest stays inert."""
+    note = "Cell 2, line 1: `!pip install x<b>|y` was not run: *not*  <i>emphasis</i>; `a` b"
+    rendered = MarkdownIt("commonmark").render(f"- {md_prose(note)}\n")
+    assert "<code>!pip install x&lt;b&gt;|y</code> was not run" in rendered
+    assert "<code>a</code> b" in rendered and "`" not in rendered
+    assert "<em>" not in rendered and "<i>" not in rendered
+    page = str(html_prose(note))
+    assert page.startswith("Cell 2, line 1: <code>!pip install x&lt;b&gt;|y</code> was not run")
+    assert page.count("<code>") == 2 and "<i>" not in page
 
 
 def test_sparkline_marks_nonfinite_and_uses_log_scale():

@@ -1,54 +1,29 @@
 """The tool's own errors are never the script's problem (issue 27): the two reported failures, a
 fault in a piece of instrumentation (rerun without it, with a note), the classification of
-exceptions, and the removal of the work folder."""
+exceptions, and the removal of the tool's temporary folders (the work folder, the patched copy's,
+a batch's)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
+import tempfile
 import traceback
-import uuid
 from pathlib import Path
 
 import pytest
 import torch
-from transparency import copy_idiom, environment, files_in, survivors
+from conftest import one_thread_per_child
+from transparency import copy_idiom, diagnose_cli, report
 
+import diagnose
+from diagnose.batch.executor import BatchOptions, LocalExecutor, run_batch
+from diagnose.batch.runlist import collect
 from diagnose.child import faults
 from diagnose.child.sandbox import Sandbox
 from diagnose.child.userframe import UserCode, is_ours
+from diagnose.driver import zygote
 from diagnose.driver.workspace import Workspace, remove
-
-
-def diagnose_cli(folder: Path, *options: str, inject: str | None = None) -> tuple[dict, Path]:
-    """``diagnose train.py OPTIONS`` in ``folder``: its outcome, and the report folder."""
-    marker, out = uuid.uuid4().hex, folder.parent / "out"
-    env = environment(marker)
-    if inject:
-        env[faults.INJECT_VARIABLE] = inject
-    before = files_in(folder)
-    done = subprocess.run(
-        [sys.executable, "-m", "diagnose", "train.py", "-o", str(out), "--no-color", *options],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    outcome = {
-        "code": done.returncode,
-        "stderr": done.stderr,
-        "survivors": survivors(marker),
-        "folder_unchanged": files_in(folder) == before,
-    }
-    return outcome, out
-
-
-def report(out: Path) -> tuple[dict, dict]:
-    return json.loads((out / "report.json").read_text()), json.loads(
-        (out / "evidence.json").read_text()
-    )
 
 
 def test_whole_model_saved_every_epoch_is_a_healthy_run(tmp_path):
@@ -181,3 +156,88 @@ def test_a_work_folder_is_removed():
     with space as folder:
         (folder / "a" / "b").mkdir(parents=True)
     assert space.leftover is None and not folder.exists()
+
+
+# -- the other temporary folders of ours ------------------------------------------------------
+@pytest.fixture
+def unremovable(monkeypatch, tmp_path):
+    """``unremovable("diagnose-batch-", ...)``: from now on, the temporary folders made with one
+    of these prefixes hold a file the file system refuses to delete (``chattr +i``), as a folder
+    that a process outside our control keeps open would; returns those files (the list fills as
+    folders are made). Freed and removed when the test ends."""
+    probe = tmp_path / "probe"
+    probe.write_text("x")
+    if not immutable(probe, on=True):
+        pytest.skip("chattr +i is not available here (needs root on ext4 or xfs)")
+    immutable(probe, on=False)
+    stuck: list[Path] = []
+    prefixes: set[str] = set()
+    make = tempfile.mkdtemp
+
+    def mkdtemp(suffix=None, prefix=None, dir=None):
+        folder = make(suffix, prefix, dir)
+        if prefix in prefixes:
+            held = Path(folder, ".held")  # hidden: a batch run's files are the rest of its folder
+            held.write_text("x")
+            assert immutable(held, on=True)
+            stuck.append(held)
+        return folder
+
+    def choose(*chosen: str) -> list[Path]:
+        prefixes.update(chosen)
+        return stuck
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    yield choose
+    for held in stuck:
+        immutable(held, on=False)
+        assert remove(held.parent) is None
+
+
+def left(stuck: list[Path], prefix: str) -> Path:
+    (folder,) = [held.parent for held in stuck if held.parent.name.startswith(prefix)]
+    assert folder.exists()
+    return folder
+
+
+def test_a_patched_copys_folder_that_cannot_be_removed_is_left_with_a_note(
+    unremovable, tmp_path, monkeypatch
+):
+    """The folder of the patched copy's run (``diagnose-patched-``) was a TemporaryDirectory,
+    whose removal raised: the patch was lost ("could not be made"). Now it is left with a note and
+    the verified patch is offered."""
+    stuck = unremovable("diagnose-patched-")
+    folder = copy_idiom("checkpoint_no_zero_grad", tmp_path)
+    monkeypatch.chdir(folder)
+    with one_thread_per_child():
+        diagnosis = diagnose.run("train.py", out=tmp_path / "out", quick=True, patch=True)
+    assert diagnosis.patch is not None and diagnosis.patch.offered, diagnosis.patch
+    assert (tmp_path / "out" / "fix.patch").is_file()
+    patched = left(stuck, "diagnose-patched-")
+    (note,) = [note for note in diagnosis.notes if str(patched) in note]
+    assert "left in place" in note
+
+
+def test_batch_folders_that_cannot_be_removed_are_left_with_notes(
+    unremovable, tmp_path, monkeypatch
+):
+    """A batch run's report folder (``diagnose-batch-``) and the batch's zygote folder
+    (``diagnose-zygote-``) were TemporaryDirectory folders: a failed removal of the first failed
+    the whole batch, of the second its end. Now the run is a finished row with a note, the batch
+    ends with its summaries, and both notes are in summary.json and index.html."""
+    stuck = unremovable("diagnose-batch-", "diagnose-zygote-")
+    monkeypatch.delenv(zygote.ENV, raising=False)  # the batch starts a zygote of its own
+    runs = collect([copy_idiom("checkpoint_every_epoch", tmp_path) / "train.py"])
+    executor, out = LocalExecutor(1), tmp_path / "batch"
+    with one_thread_per_child():
+        (row,) = run_batch(runs, BatchOptions(out=out, jobs=1, diagnose_args=["--quick"]), executor)
+    assert row.status == "done" and row.verdict in ("healthy", "problems"), row
+    assert (out / row.name / "report.json").is_file()
+    (run_note,) = row.notes
+    assert str(left(stuck, "diagnose-batch-")) in run_note and "left in place" in run_note
+    (batch_note,) = executor.notes
+    assert str(left(stuck, "diagnose-zygote-")) in batch_note and "left in place" in batch_note
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["notes"] == [batch_note] and summary["rows"][0]["notes"] == [run_note]
+    index = (out / "index.html").read_text()
+    assert batch_note in index and f"{row.name}: {run_note}" in index

@@ -3,7 +3,9 @@ the same files written (to the scratch folder, with the same contents), the same
 user's folder untouched, and no process of the run left behind.
 
 Each idiom script runs once plainly and once observed per module (``transparency.both``); each
-test compares one idiom. Tests that passed before issue 27 say why in their docstring.
+test compares one idiom. The replays must not be told apart either: one idiom goes through a
+whole diagnosis (``transparency.diagnose_cli``). Tests that passed before issue 27 say why in
+their docstring.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from transparency import Run, both, same_content
+from transparency import Run, both, copy_idiom, diagnose_cli, report, same_content
+
+from diagnose.rules.judge import judge
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +36,11 @@ def workers(tmp_path_factory) -> tuple[Run, Run]:
 @pytest.fixture(scope="module")
 def numbers(tmp_path_factory) -> tuple[Run, Run]:
     return both("numbers", tmp_path_factory.mktemp("numbers"))
+
+
+@pytest.fixture(scope="module")
+def raises(tmp_path_factory) -> tuple[Run, Run]:
+    return both("raises", tmp_path_factory.mktemp("raises"))
 
 
 def same_lines(runs: tuple[Run, Run], tag: str) -> list[str]:
@@ -207,6 +216,27 @@ def test_process_folder_untouched_and_nothing_left_running(process):
     assert observed.survivors == [] and plain.survivors == []
 
 
+def test_an_uncaught_exception_of_the_scripts_own(raises, rule_book):
+    """A ``ValueError`` subclass of the script's own, raised from a helper after five steps: the
+    same steps, the same traceback on standard error (its last line names the script's type),
+    and the report's crash names that type: the script's crash, not a fault of the tool's.
+    Already passed: the child prints the traceback from the script's frame on, without the
+    frames of the tool's wrappers, and records the exception the script raised."""
+    plain, observed = raises
+    assert same_lines(raises, "steps") == [f"[steps] {step}" for step in range(5)]
+    assert plain.exit_code == 1
+    shown = plain.errors()
+    assert shown[-1] == "DataExhausted: no batch left at step 5"
+    traceback = shown[shown.index("Traceback (most recent call last):") :]
+    assert observed.errors()[-len(traceback) :] == traceback
+    assert observed.evidence.observe.run.status == "crashed"
+    assert observed.evidence.observe.messages.exception.type == "DataExhausted"
+    diagnosis = judge(observed.evidence, rule_book)
+    assert diagnosis.verdict == "crashed"
+    assert "DataExhausted: no batch left at step 5" in diagnosis.summary
+    assert observed.folder_changes == [] and observed.survivors == plain.survivors == []
+
+
 # -- DataLoader workers that import the script again ----------------------------------------------
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_workers_reimport_the_main_module(workers, method):
@@ -229,6 +259,29 @@ def test_workers_write_the_same_files_and_leave_nothing_running(workers):
         same_file(workers, path)
     assert observed.folder_changes == []
     assert observed.survivors == [] and plain.survivors == []
+
+
+# -- the replays ---------------------------------------------------------------------------------
+def test_replays_run_the_whole_model_checkpoint_idiom(tmp_path):
+    """The observed run is not the only one the script must not tell apart: a full diagnosis, with
+    replays, of the whole-model checkpoint idiom (``torch.save(model)`` every epoch, the best kept
+    by ``copy.deepcopy``) whose gradients are never cleared. The replays run the saves and copies
+    too (into the scratch folder), none ends as a fault of the tool's, and the replay with the
+    fix confirms the cause. Already passed: the tap attaches nothing to the model in a replay
+    either (the fix is applied through the same global hooks)."""
+    outcome, out = diagnose_cli(copy_idiom("checkpoint_no_zero_grad", tmp_path))
+    assert outcome["code"] == 1, outcome["stderr"]
+    result, evidence = report(out)
+    assert evidence["scenarios"], "no replay ran"
+    for name, replay in evidence["scenarios"].items():
+        run = replay["run"]
+        assert run["status"] in ("completed", "budget"), (name, run["status"], run["reason"])
+        assert run["disabled"] == [] and not any("own code failed" in n for n in run["notes"])
+        assert any(path.endswith("/model-1.pt") for path in run["redirected"]), name
+    top = result["causes"][0]
+    assert top["id"] == "missing_zero_grad" and top["confirmed"]
+    assert top["confirmation"]["scenario"] in evidence["scenarios"]
+    assert outcome["folder_unchanged"] and outcome["survivors"] == []
 
 
 # -- the same numbers -----------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Run an idiom script plainly and under diagnose, and keep what each run showed of itself.
 
+``diagnose_cli`` runs the whole ``diagnose`` command instead (replays, reports), for the tests
+that need more than the observed run.
+
 Plainly: ``python train.py`` in a fresh copy of the script's folder. Observed: the observed run
 of ``diagnose --quick`` (``diagnose.facade.observe``, the same call ``run`` makes when replays are
 off) in another fresh copy, from a separate interpreter started in that copy, with a work folder
@@ -11,6 +14,7 @@ finds every process of their tree afterwards.
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import re
@@ -28,6 +32,7 @@ from typing import Any
 
 import torch
 
+from diagnose.child import faults
 from diagnose.evidence import Evidence
 
 IDIOMS = Path(__file__).parent / "scripts" / "idioms"
@@ -120,6 +125,38 @@ def run_observed(name: str, root: Path, *args: str, steps: int = 200) -> Run:
         changes,
         survivors(marker),
         evidence,
+    )
+
+
+def diagnose_cli(folder: Path, *options: str, inject: str | None = None) -> tuple[dict, Path]:
+    """``diagnose train.py OPTIONS`` in ``folder`` (a fault injected into the component named
+    ``inject``): its outcome, and the report folder."""
+    marker, out = uuid.uuid4().hex, folder.parent / "out"
+    env = environment(marker)
+    if inject:
+        env[faults.INJECT_VARIABLE] = inject
+    before = files_in(folder)
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose", "train.py", "-o", str(out), "--no-color", *options],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    outcome = {
+        "code": done.returncode,
+        "stderr": done.stderr,
+        "survivors": survivors(marker),
+        "folder_unchanged": files_in(folder) == before,
+    }
+    return outcome, out
+
+
+def report(out: Path) -> tuple[dict, dict]:
+    """``report.json`` and ``evidence.json`` of a diagnosis."""
+    return json.loads((out / "report.json").read_text()), json.loads(
+        (out / "evidence.json").read_text()
     )
 
 

@@ -4,7 +4,8 @@ Each run is the single-run ``diagnose`` command in its own process (its own chil
 budgets below it), writing into a staging folder that is renamed into ``OUT/<run>`` only once
 complete: an interrupted batch loses no finished run and leaves no half-written one, and a
 second call skips finished runs (unless ``force``). A run that crashes or hangs is a row with
-its reason, never a failed batch.
+its reason, never a failed batch; neither is a temporary folder of ours that cannot be removed
+(a ``Workspace``: left in place with a note, on the run's row or on the batch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +30,7 @@ from diagnose.child.lifeline import TIED_ENV
 from diagnose.driver import zygote
 from diagnose.driver.interpreter import module_command
 from diagnose.driver.runner import child_env
+from diagnose.driver.workspace import Workspace
 
 STAGING = ".staging"
 ROW_FILE = "batch-row.json"
@@ -57,12 +58,13 @@ _lock = threading.Lock()
 
 def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
     """Diagnose one run in a fresh process, into a temp folder; its row and the files written."""
-    with tempfile.TemporaryDirectory(prefix="diagnose-batch-") as tmp:
+    space = Workspace(prefix="diagnose-batch-")
+    with space as tmp:
         command = module_command(
             "diagnose",
             str(run.script),
             "-o",
-            tmp,
+            str(tmp),
             "--format",
             ",".join(options.formats),
             "-q",
@@ -83,13 +85,15 @@ def execute(run: Run, options: BatchOptions) -> tuple[BatchRow, Files]:
         started = time.monotonic()
         returncode, stderr = _call(command, run.cwd, env, options.run_seconds)
         row = BatchRow.from_report(
-            run, Path(tmp) / "report.json", returncode, stderr, time.monotonic() - started
+            run, tmp / "report.json", returncode, stderr, time.monotonic() - started
         )
         files = {
             p.relative_to(tmp).as_posix(): p.read_bytes()
-            for p in sorted(Path(tmp).rglob("*"))
+            for p in sorted(tmp.rglob("*"))
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(tmp).parts)
         }
+    if space.leftover:
+        row.notes.append(space.leftover)
     return row, files
 
 
@@ -140,7 +144,11 @@ def stop_all() -> None:
 
 
 class Executor(Protocol):
-    """Where runs are diagnosed: threads on this machine, or a Ray cluster (ray_executor)."""
+    """Where runs are diagnosed: threads on this machine, or a Ray cluster (ray_executor).
+    ``notes`` says what concerns the batch as a whole (a temporary folder of the executor's own
+    left in place), once its results have been read."""
+
+    notes: list[str]
 
     def results(
         self, runs: list[Run], options: BatchOptions
@@ -154,15 +162,19 @@ class LocalExecutor:
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
+        self.notes: list[str] = []
 
     def results(
         self, runs: list[Run], options: BatchOptions
     ) -> Iterator[tuple[Run, BatchRow, Files]]:
+        space = Workspace(prefix="diagnose-zygote-")
         with contextlib.ExitStack() as stack:
             if runs and not options.cold and zygote.client_for(child_env()) is None:
-                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="diagnose-zygote-"))
-                stack.enter_context(zygote.serving(Path(folder), child_env()))
+                folder = stack.enter_context(space)  # removed once the zygote below has stopped
+                stack.enter_context(zygote.serving(folder, child_env()))
             yield from self._pooled(runs, options)
+        if space.leftover:
+            self.notes.append(space.leftover)
 
     def _pooled(
         self, runs: list[Run], options: BatchOptions
@@ -197,7 +209,7 @@ def run_batch(
         if progress:
             progress(row, done, len(runs))
     ordered = [rows[run.name] for run in runs]
-    write_summaries(options.out, ordered)
+    write_summaries(options.out, ordered, executor.notes)
     clean_staging(options.out)
     return ordered
 

@@ -26,6 +26,7 @@ class RayExecutor:
         if self.started_here:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         self.resources: dict[str, Any] = {"num_cpus": cpus_per_run, "num_gpus": gpus_per_run}
+        self.notes: list[str] = []  # the runs' own temporary folders are noted on their rows
 
     def results(
         self, runs: list[Run], options: BatchOptions

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,11 @@ class BatchRow(BaseModel):
     patch: str = (
         ""  # "verified" (OUT/<run>/fix.patch), "not offered: <why>", or empty without --patch
     )
-    run_id: str = ""  # a run read from an experiment tracker (MLflow): its id, status and params
+    run_id: str = ""  # a run read from an experiment tracker (MLflow): its id, status, params, tags
     run_status: str = ""
     params: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    notes: list[str] = []  # about the run's diagnosis by the batch (a temporary folder left)
 
     @classmethod
     def from_report(
@@ -160,7 +163,8 @@ def _values(group: list[BatchRow], key: str) -> list[str]:
     return list(dict.fromkeys(row.params.get(key, "-") for row in group))
 
 
-def write_summaries(out: Path, rows: list[BatchRow]) -> None:
+def write_summaries(out: Path, rows: list[BatchRow], notes: Sequence[str] = ()) -> None:
+    """summary.json, summary.csv and index.html; ``notes`` concern the batch as a whole."""
     summary = {
         "runs": len(rows),
         "healthy": sum(r.healthy for r in rows),
@@ -168,23 +172,32 @@ def write_summaries(out: Path, rows: list[BatchRow]) -> None:
         "not_learning": sum(r.verdict == "not_learning" for r in rows),
         "errors": sum(r.status != "done" for r in rows),
         "groups": groups(rows),
+        "notes": list(notes),
         "rows": [r.model_dump() for r in rows],
     }
     atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
     atomic.write_text(out / "summary.csv", _csv(rows))
-    atomic.write_text(out / "index.html", render_index(rows, groups(rows)))
+    atomic.write_text(out / "index.html", render_index(rows, groups(rows), notes))
 
 
 def _csv(rows: list[BatchRow]) -> str:
-    """One line per run; runs from a tracker add their id, status and a column per param."""
+    """One line per run; runs from a tracker add their id, status and a column per param and
+    per tag."""
     tracked = any(row.run_id for row in rows)
     params = sorted({key for row in rows for key in row.params})
-    columns = [*CSV_COLUMNS, *(TRACKER_COLUMNS if tracked else ()), *(f"param.{k}" for k in params)]
+    tags = sorted({key for row in rows for key in row.tags})
+    columns = [
+        *CSV_COLUMNS,
+        *(TRACKER_COLUMNS if tracked else ()),
+        *(f"param.{k}" for k in params),
+        *(f"tag.{k}" for k in tags),
+    ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         values = row.model_dump()
         values.update({f"param.{k}": v for k, v in row.params.items()})
+        values.update({f"tag.{k}": v for k, v in row.tags.items()})
         writer.writerow(values)
     return buffer.getvalue()

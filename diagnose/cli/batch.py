@@ -97,6 +97,8 @@ def main(argv: list[str], make: type[argparse.ArgumentParser]) -> int:
             f"{len(rows)} runs: {sum(r.healthy for r in rows)} healthy; summary: "
             f"{options.out / 'index.html'}"
         )
+        for note in executor.notes:
+            print(f"note: {note}")
     return EXIT_HEALTHY if all(r.healthy for r in rows) else EXIT_PROBLEMS
 
 
@@ -137,5 +139,7 @@ def _printer(total: int) -> Callable[[BatchRow, int, int], None]:
             f"({row.seconds:.1f} s)",
             flush=True,
         )
+        for note in row.notes:
+            print(f"  note: {note}", flush=True)
 
     return show

@@ -2,8 +2,8 @@
 
 Each run becomes the Evidence a log can hold (``from_metrics.logs_evidence``), its metric names
 mapped to roles by the same word rules as the other log formats. Runs are filed by cause in the
-batch summaries with their run ids, names and params, and the params that tell the groups apart
-(the learning rate, the batch size, the weight decay...). With ``log_back`` each run gets its
+batch summaries with their run ids, names, params and tags, and the params that tell the groups
+apart (the learning rate, the batch size, the weight decay...). With ``log_back`` each run gets its
 reports as artifacts and the ``diagnose.*`` tags.
 """
 
@@ -71,9 +71,10 @@ def _diagnose_run(
         row = BatchRow(name=name, script=script, status="error", reason=run.problem)
         return _tracked_row(row, run), None
     params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())) or "none"
+    tags = ", ".join(f"{k}={v}" for k, v in run.tags.items()) or "none"
     note = (
         f"MLflow run {run.run_id} ({run.name}) of experiment {run.experiment!r}, status "
-        f"{run.status}; params: {params}."
+        f"{run.status}; params: {params}; tags: {tags}."
     )
     started = time.monotonic()
     row, diagnosis = diagnose_evidence(
@@ -84,5 +85,6 @@ def _diagnose_run(
 
 
 def _tracked_row(row: BatchRow, run: TrackedRun) -> BatchRow:
-    row.run_id, row.run_status, row.params = run.run_id, run.status, dict(run.params)
+    row.run_id, row.run_status = run.run_id, run.status
+    row.params, row.tags = dict(run.params), dict(run.tags)
     return row

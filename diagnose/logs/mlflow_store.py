@@ -26,6 +26,7 @@ STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 PAGE = 1000
 ARTIFACT_PATH = "diagnose"
 ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"
+NOT_USER_TAGS = ("mlflow.", "diagnose.")  # MLflow's own, and an earlier diagnosis's
 CLOCK_SLACK = (
     2.0  # seconds: the run's start time and ours come from clocks that may differ a little
 )
@@ -35,7 +36,9 @@ HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TI
 
 @dataclass
 class TrackedRun:
-    """One MLflow run: who it is, how it ended, what it was given, and the curves it logged."""
+    """One MLflow run: who it is, how it ended, what it was given, and the curves it logged. Its
+    tags are the user's own: not MLflow's (``mlflow.*``), nor an earlier diagnosis's
+    (``diagnose.*``, which this one replaces)."""
 
     run_id: str
     name: str
@@ -105,9 +108,9 @@ def read_runs(
 ) -> list[TrackedRun]:
     """Every run of the store (of one experiment, of one status), oldest first, with the metric
     history of each; a store MLflow cannot read is bad input."""
+    tracking = client(uri)  # first: without MLflow, it says which extra to install
     from mlflow.exceptions import MlflowException
 
-    tracking = client(uri)
     try:
         experiments = _experiments(tracking, uri, experiment)
         runs = _search(tracking, list(experiments), status)
@@ -158,7 +161,7 @@ def _tracked(tracking: Any, run: Any, experiment: str) -> TrackedRun:
         experiment=experiment,
         status=info.status,
         params=dict(data.params),
-        tags={k: v for k, v in data.tags.items() if not k.startswith("mlflow.")},
+        tags={k: v for k, v in sorted(data.tags.items()) if not k.startswith(NOT_USER_TAGS)},
     )
     metrics = assign_roles(Path(f"runs:/{info.run_id}"), named)
     if metrics.loss.values or metrics.val_loss.values:

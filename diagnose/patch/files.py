@@ -19,6 +19,10 @@ from diagnose.reports.writer import MARKER, written_by_us
 
 PATCH_FILE = "fix.patch"
 PATCHED_DIR = "patched"
+NOTEBOOK_PROGRAM = (
+    "its code cells in order, each after a '# %% cell N' line, IPython's magics as the Python "
+    "IPython translates them to"
+)
 
 
 def check_patch_output(out: Path) -> None:
@@ -55,14 +59,15 @@ def header(report: PatchReport) -> str:
     """Lines before the diff: what it fixes, how it was verified, how to apply it."""
     notebooks = [name for name in report.files if name.endswith(".ipynb")]
     apply = (
-        f"The patched notebook is {PATCHED_DIR}/{notebooks[0]}; this diff is against its code "
-        "exported as one Python program (jupyter nbconvert --to script)"
+        f"The patched notebook is {PATCHED_DIR}/{notebooks[0]}; this diff shows the same edit on "
+        f"the program diagnose ran the notebook as ({NOTEBOOK_PROGRAM}), not on a file of yours"
         if notebooks
         else f"Apply it in {report.root}:  patch -p1 < {PATCH_FILE}   (or: git apply {PATCH_FILE})"
     )
     lines = [
         f"{MARKER}: a verified fix for: {report.title} ({report.cause})",
-        f"Verified by running the patched script under the same observation: {report.summary}.",
+        f"Verified by running the patched {'notebook' if notebooks else 'script'} under the "
+        f"same observation: {report.summary}.",
         apply,
         "",
     ]

@@ -40,7 +40,9 @@ def attempt_patch(
         if target.notebook is not None:
             attempt = as_notebook_patch(target.notebook, attempt)
         if attempt.files:
-            attempt.run = run_patched(target, attempt, settings, progress)
+            attempt.run, leftover = run_patched(target, attempt, settings, progress)
+            if leftover:  # the diagnosis's notes are the observed run's
+                evidence.observe.run.notes.append(leftover)
     except Exception as error:  # a patch that cannot be made must never cost the user the diagnosis
         return PatchAttempt(
             cause=top.id,

@@ -5,8 +5,9 @@ see ``diagnose.notebooks.program``), located by the run's records like a script'
 cell is rebuilt from its own source: lines the edit kept come from the cell as written (magics
 stay magics), lines it added are the edit's. The notebook is then written with nbformat with that
 cell's source replaced and its outputs cleared; every other cell is left as it was. The diff
-(``fix.patch``) is against the program as a ``.py`` export of the notebook, named like
-nbconvert's (``train.py``).
+(``fix.patch``) is against that program, named as a ``.py`` export of the notebook would be
+(``train.py``); it is not nbconvert's export: each cell follows a ``# %% cell N`` line and its
+magics are IPython's translation of them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from diagnose.patch.source import NoEdit
 
 
 def as_notebook_patch(program: NotebookProgram, attempt: PatchAttempt) -> PatchAttempt:
-    """``attempt`` with the notebook's program replaced by the patched notebook, the diff against
-    the ``.py`` export, and the edits' notes in cells and lines; or why no notebook can be made."""
+    """``attempt`` with the notebook's program replaced by the patched notebook, the diff named
+    as the program's ``.py`` file, and the edits' notes in cells and lines; or why no notebook
+    can be made."""
     name = program.path.name
     edited = next((f for f in attempt.files if f.path == name), None)
     if edited is None:
@@ -46,7 +48,7 @@ def as_notebook_patch(program: NotebookProgram, attempt: PatchAttempt) -> PatchA
 
 
 def export_name(program: NotebookProgram) -> str:
-    """The ``.py`` export's name, as ``jupyter nbconvert --to script`` gives it."""
+    """The name the program's diff goes by: the notebook's, as a ``.py`` file."""
     return program.path.with_suffix(".py").name
 
 
@@ -110,7 +112,7 @@ def in_cells(program: NotebookProgram, note: str) -> str:
 
 
 def _renamed(diff: str, old: str, new: str) -> str:
-    """The diff's header lines for the notebook, renamed to its ``.py`` export."""
+    """The diff's header lines for the notebook, renamed to the program's ``.py`` name."""
     headers = {f"--- a/{old}": f"--- a/{new}", f"+++ b/{old}": f"+++ b/{new}"}
     return "".join(
         headers.get(line.rstrip("\n"), line.rstrip("\n")) + "\n"

@@ -5,13 +5,13 @@ The copy lives in a mirror of the script's folder in a temporary folder: the pat
 files, the other Python files copied (so the run counts them as the user's code), everything else
 linked (data, checkpoints, packages). The mirror is outside the run's work folder, so any write
 there (also through a link) is redirected to the scratch folder like every other write: the
-user's folder is never touched.
+user's folder is never touched. The temporary folder is a ``Workspace``: one that cannot be
+removed is left with a note, never a lost patch.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from diagnose.driver.progress import Progress
 from diagnose.driver.results import scenario_run
 from diagnose.driver.runner import ScenarioSpec, run_scenario
 from diagnose.driver.targets import Target
+from diagnose.driver.workspace import Workspace
 from diagnose.evidence import PatchAttempt, ScenarioRun
 from diagnose.notebooks.program import read_program
 
@@ -39,11 +40,13 @@ class RunSettings:
 
 def run_patched(
     target: Target, attempt: PatchAttempt, settings: RunSettings, progress: Progress | None = None
-) -> ScenarioRun:
+) -> tuple[ScenarioRun, str | None]:
+    """The patched copy's run, and a note when its temporary folder could not be removed."""
     root = Path(attempt.root)
     progress = progress or Progress()
-    with tempfile.TemporaryDirectory(prefix="diagnose-patched-") as tmp:
-        mirror, work = Path(tmp) / "code" / root.name, Path(tmp) / "work"
+    space = Workspace(prefix="diagnose-patched-")
+    with space as tmp:
+        mirror, work = tmp / "code" / root.name, tmp / "work"
         build_mirror(root, mirror, {f.path: f.text for f in attempt.files})
         script = mirror / target.script.relative_to(root)
         notebook = read_program(script).child_spec() if target.notebook is not None else None
@@ -66,11 +69,12 @@ def run_patched(
             spec.paths(work)["progress"],
         )
         try:
-            return scenario_run(
+            run = scenario_run(
                 run_scenario(spec, work), "cold", "the script with the patch applied"
             )
         finally:
             progress.finished()
+    return run, space.leftover
 
 
 def build_mirror(source: Path, mirror: Path, patched: dict[str, str], prefix: str = "") -> None:
