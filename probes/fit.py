@@ -72,6 +72,7 @@ class FitProbe(Probe):
         self.restarted = False
         self.seconds = 0.0
         self.val_closed = False
+        self.finished: tuple[int, FitSection] | None = None
         self._sync()
 
     @contextlib.contextmanager
@@ -187,7 +188,7 @@ class FitProbe(Probe):
 
     # -- measuring -----------------------------------------------------------------------------
     def _measure(self, step: int) -> None:
-        model = self.state.model
+        model = _without_ddp(self.state.model)
         if model is None or not any(self.items.values()):
             return
         measured = {name: self._evaluate_set(model, name) for name in SETS}
@@ -226,13 +227,15 @@ class FitProbe(Probe):
 
     # -- the end -------------------------------------------------------------------------------
     def finish(self) -> FitSection:
+        if self.finished is not None and self.finished[0] == self.state.steps:
+            return self.finished[1]  # asked again with no step since: the same section
         self._settle()
         if self.checkpoints and self.checkpoints[-1].step != self.state.steps:
             self._measure(self.state.steps)
         with self._clocked():
             self._save(getattr(self.state, "probe_sink", None))
             task = self._task()
-        return FitSection(
+        section = FitSection(
             task=task,
             samples={
                 name: sum(item.samples for item in items) for name, items in self.items.items()
@@ -244,13 +247,15 @@ class FitProbe(Probe):
             seconds=round(self.seconds, 3),
             loss_changed=bool(getattr(self.state, "loss_changed", False)),
         )
+        self.finished = (self.state.steps, section)
+        return section
 
     def _task(self) -> TaskInfo:
         """The task model; whether the model looks ahead is checked only when the targets copy
         its inputs (it costs three forwards)."""
         with unseen(state=self.state):  # chance is computed by the script's loss functions
             task = describe_task(self.items)
-        model, train = self.state.model, self.items["train"]
+        model, train = _without_ddp(self.state.model), self.items["train"]
         if model is not None and train and (task.copies_input or 0) >= TOKEN_MATCH:
             with unseen(model, state=self.state), torch.no_grad():
                 task.looks_ahead = looks_ahead(model, train[0], self._listen)
@@ -301,3 +306,11 @@ def _item(forward: _Forward) -> ProbeItem | None:
     if any(term is None for term in terms) or args is None or kwargs is None:
         return None
     return ProbeItem(tuple(args), dict(kwargs), [t for t in terms if t is not None])
+
+
+def _without_ddp(model: nn.Module | None) -> nn.Module | None:
+    """The module a DistributedDataParallel wraps: its own forward runs collectives (a buffer
+    broadcast) that a probe pass on one rank must never start."""
+    if isinstance(model, nn.parallel.DistributedDataParallel):
+        return model.module
+    return model

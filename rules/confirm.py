@@ -132,19 +132,21 @@ def _late(
     return statistic(window(finite, 0.8, 1.0)) if len(finite) >= MIN_VALUES else None
 
 
-def _learns_sooner(before: list[float], after: list[float]) -> Verdict | None:
-    """Confirmed when the training accuracy averaged over the same steps rose by ``ACCURACY_GAIN``:
-    a fix that makes a slow run learn at once removed its failure even where a long observation
-    let the broken run catch up by the end."""
+def _learns_sooner(
+    before: list[float], after: list[float], minimum: int, what: str
+) -> Verdict | None:
+    """Confirmed when the accuracy averaged over the same steps rose by ``ACCURACY_GAIN``: a fix
+    that makes a slow run learn at once removed its failure even where a long observation let
+    the broken run catch up by the end."""
     was, now = finite_values(before), finite_values(after)
-    if len(was) < MIN_VALUES or len(now) < MIN_VALUES:
+    if len(was) < minimum or len(now) < minimum:
         return None
     was_mean, now_mean = statistics.mean(was), statistics.mean(now)
     if now_mean - was_mean < ACCURACY_GAIN:
         return None
     return (
         True,
-        f"training accuracy averaged over the same steps {was_mean:.1%} → {now_mean:.1%}",
+        f"{what} averaged over the same steps {was_mean:.1%} → {now_mean:.1%}",
         was_mean,
         now_mean,
     )
@@ -203,7 +205,9 @@ def training_improves(
             f"training accuracy {accuracy[0]:.1%} → {accuracy[1]:.1%} over the same steps",
             *accuracy,
         )
-    sooner = _learns_sooner(before.loss.train_accuracy, after.loss.train_accuracy)
+    sooner = _learns_sooner(
+        before.loss.train_accuracy, after.loss.train_accuracy, MIN_VALUES, "training accuracy"
+    )
     if sooner is not None:
         return sooner
     if compare_loss and (gain is None or gain > -ACCURACY_GAIN / 2):
@@ -246,6 +250,14 @@ def _on_probes(before: ObservedRun, after: ScenarioRun, compare_loss: bool) -> V
                 was.accuracy,
                 now.accuracy,
             )
+        sooner = _learns_sooner(
+            [p.accuracy for p in was_points if p.accuracy is not None],
+            [p.accuracy for p in now_points if p.accuracy is not None],
+            MIN_CHECKPOINTS,
+            f"accuracy on {PROBE_SETS[name]}",
+        )
+        if sooner is not None:
+            return sooner
         if after.fit.loss_changed:
             return None  # no clear gain: judged on the replay's running curves, as without probes
         if not compare_loss or gain <= -ACCURACY_GAIN / 2:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from diagnose.diagnosis import CauseReport, PatchReport
 from diagnose.evidence import Evidence, PatchAttempt
-from diagnose.rules.confirm import CRITERIA
+from diagnose.rules.confirm import judge_fix
 from diagnose.rules.learning import learns
 from diagnose.rules.loader import RuleBook
 
@@ -50,7 +50,7 @@ def _verified(
 ) -> PatchReport:
     if attempt.run is None:
         return report.model_copy(update={"reason": "the patched script was not run"})
-    improved, summary, before, after = CRITERIA[criterion](evidence.observe, attempt.run)
+    improved, summary, before, after = judge_fix(criterion, evidence.observe, attempt.run)
     learning = learns(
         Evidence(script=evidence.script, args=evidence.args, observe=attempt.run), book
     )
