@@ -197,6 +197,9 @@ def _variant(case: tuple) -> tuple:
 def sample_runs(tmp_path_factory) -> dict[tuple, tuple]:
     """Each sample case built, kill-checked and diagnosed, two at a time."""
     cache = PlainCache(ROOT / "bench" / "results" / "plain_cache.json")
+    # Made here, once: under xdist the first call empties the worker's given base folder, which
+    # two threads calling it at once would do to each other's folders.
+    tmp_path_factory.getbasetemp()
 
     def run(case: tuple) -> tuple:
         variant, op, loss_changed = _variant(case)
