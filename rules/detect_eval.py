@@ -370,7 +370,8 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
     ratio = train / best
     accuracies = _late_accuracies(ev, rule)
     accuracy_gap = accuracies[0] - accuracies[1] if accuracies else None
-    if ratio < rule.min_ratio and (accuracy_gap is None or accuracy_gap < rule.min_accuracy_gap):
+    strength = _worse_beyond_doubt(ratio, accuracy_gap, rule)
+    if strength is None:
         return Finding.no(f"training loss {train:.3g}, best validation loss {best:.3g}")
     gap = (
         f"; the best validation accuracy is {accuracies[0]:.0%} against {accuracies[1]:.0%} in "
@@ -378,15 +379,24 @@ def train_fits_worse_than_val(ev: View, rule: TrainFitsWorseThanVal) -> Finding:
         if accuracies and accuracies[0] > accuracies[1]
         else ""
     )
-    # Strength grows from parity (no gap) rather than from the thresholds: a gap past them is
-    # already telling.
     return Finding.yes(
-        max(
-            scaled(ratio, 1.0, rule.full_strength_ratio),
-            scaled(accuracy_gap or 0, 0.0, rule.full_strength_gap),
-        ),
+        strength,
         f"late in training the training loss is {train:.3g} against {best:.3g} on validation data "
         f"at its best ({ratio:.2g}x){gap}: the training targets hold what the model cannot fit",
+    )
+
+
+def _worse_beyond_doubt(
+    ratio: float, accuracy_gap: float | None, rule: TrainFitsWorseThanVal
+) -> float | None:
+    """The finding's strength when the training side fits worse past the rule's thresholds, in
+    loss or in accuracy (None when it does not). Strength grows from parity (no gap) rather than
+    from the thresholds: a gap past them is already telling."""
+    if ratio < rule.min_ratio and (accuracy_gap is None or accuracy_gap < rule.min_accuracy_gap):
+        return None
+    return max(
+        scaled(ratio, 1.0, rule.full_strength_ratio),
+        scaled(accuracy_gap or 0, 0.0, rule.full_strength_gap),
     )
 
 
@@ -416,7 +426,8 @@ def _probe_fits_worse(
         if train_accuracy is not None and val_accuracy is not None
         else None
     )
-    if ratio < rule.min_ratio and (gap is None or gap < rule.min_accuracy_gap):
+    strength = _worse_beyond_doubt(ratio, gap, rule)
+    if strength is None:
         return Finding.no(
             f"at the best validation probe loss ({best:.3g}, step {checkpoint.step}) "
             f"{PROBE_SETS[name]} have {train:.3g} per sample"
@@ -428,10 +439,7 @@ def _probe_fits_worse(
         else ""
     )
     return Finding.yes(
-        max(
-            scaled(ratio, 1.0, rule.full_strength_ratio),
-            scaled(gap or 0, 0.0, rule.full_strength_gap),
-        ),
+        strength,
         f"on fixed probe batches in eval mode, at step {checkpoint.step}, where the validation "
         f"batches' loss was lowest ({best:.3g} per sample), {PROBE_SETS[name]} have {train:.3g} "
         f"per sample ({ratio:.2g}x){shown}: the training targets hold what the model cannot fit",
