@@ -56,6 +56,12 @@ class LossCall:
     output: Any = None
     args: tuple[Any, ...] = ()
 
+    @property
+    def ignore_index(self) -> int:
+        """The target value this loss skips (padding), torch's default where none is given."""
+        value = self.kwargs.get("ignore_index", -100)
+        return value if isinstance(value, int) else -100
+
 
 class Probe:
     """Base class of all probes. Override the ``on_*`` hooks you need and ``finish``."""

@@ -14,6 +14,7 @@ from torch.utils.data.distributed import DistributedSampler
 from diagnose.probes.base import LossCall, Probe
 from diagnose.probes.sections import DataSection, LoaderInfo, NormalizeCall
 from diagnose.probes.tensors import TensorAccumulator, first_tensor, tensors_in
+from diagnose.probes.tokens import TOKEN_MATCH, token_shares
 from diagnose.vocabulary import CLASSIFICATION_LOSSES
 
 SAMPLE_FIRST, SAMPLE_EVERY = 10, 50
@@ -29,7 +30,6 @@ MIN_TRAINING_SET, TRAINING_SET_SHARE = (
 )  # rows: an evaluated tensor that is the training set
 MAX_CONSTANT_BATCHES = 10_000
 TOKEN_CHECKS = 20  # loss calls whose targets are compared with the model's integer inputs
-TOKEN_MATCH = 0.9  # share of positions where a target equals the input (or the next input)
 
 
 class DataProbe(Probe):
@@ -58,7 +58,8 @@ class DataProbe(Probe):
         self.samples_fetched = 0
         self.sample_images: list = []
         self.sample_labels: list[int] = []
-        self.token_inputs: torch.Tensor | None = None  # the latest training forward's integer input
+        # The latest training forward's integer inputs (a decoder is given its targets too).
+        self.token_inputs: list[torch.Tensor] = []
         self.token_checks = 0
         self.targets_from_inputs = 0
 
@@ -130,8 +131,9 @@ class DataProbe(Probe):
                     self.train_memory.add(_memory(x))
             if self.training_forwards == 1:
                 self.sample_images = _thumbnails(x)
-            if not x.is_floating_point() and x.dim() >= 2:
-                self.token_inputs = x
+            tokens = [t for t in tensors_in(args) if not t.is_floating_point() and t.dim() >= 2]
+            if tokens:
+                self.token_inputs = tokens
             if _sampled(self.training_forwards):
                 self.inputs.add(x)
             if len(self.train_rows) < MAX_TRAIN_ROWS and (
@@ -169,10 +171,12 @@ class DataProbe(Probe):
         self.target_calls += 1
         if _sampled(self.target_calls):
             self.targets.add(y)
-        if self.token_inputs is not None and self.token_checks < TOKEN_CHECKS:
+        if self.token_inputs and self.token_checks < TOKEN_CHECKS:
             self.token_checks += 1
-            self.targets_from_inputs += _tokens_of(y, self.token_inputs)
-        labels = _class_labels(call.name, y)
+            self.targets_from_inputs += any(
+                _tokens_of(y, x, call.ignore_index) for x in self.token_inputs
+            )
+        labels = _class_labels(call.name, y, call.ignore_index)
         if labels is None:
             return
         share = self.target_calls <= LABELS_FIRST or self.state.sampled
@@ -311,33 +315,28 @@ def _row_hashes(x: torch.Tensor) -> set[int]:
     return {hash(row.tobytes()) for row in rows}
 
 
-def _class_labels(loss: str, y: torch.Tensor) -> torch.Tensor | None:
-    """Class indices of a classification target of shape (N,) or (N, 1), else None."""
+def _class_labels(loss: str, y: torch.Tensor, ignore_index: int) -> torch.Tensor | None:
+    """Class indices of a classification target of shape (N,) or (N, 1), else None; positions
+    the loss ignores (padding) are no label."""
     if loss not in CLASSIFICATION_LOSSES or y.dim() > 2 or (y.dim() == 2 and y.shape[1] != 1):
         return None
     flat = y.detach().flatten()
     if flat.is_floating_point() and not torch.equal(flat, flat.round()):
         return None
-    if flat.min() < 0 or flat.max() > 100_000:
+    flat = flat[flat != ignore_index]
+    if not flat.numel() or flat.min() < 0 or flat.max() > 100_000:
         return None
     return flat.long().cpu()
 
 
-def _tokens_of(y: torch.Tensor, x: torch.Tensor) -> bool:
+def _tokens_of(y: torch.Tensor, x: torch.Tensor, ignore_index: int) -> bool:
     """Whether integer targets are the model's integer inputs, as they are or shifted by one
-    position along a sequence axis: a language model's next-token targets (padding marked by a
-    negative ignore index is left out). Their class balance is the text's token frequencies."""
-    if y.is_floating_point() or y.numel() != x.numel():
-        return False
-    y, x = y.detach().reshape(x.shape), x.detach()
-    pairs = [(y, x)] + [
-        (y.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1)) for dim, n in enumerate(x.shape) if n > 1
-    ]
-    for target, given in pairs:
-        kept = target >= 0
-        if kept.any() and (target[kept] == given[kept]).float().mean() >= TOKEN_MATCH:
-            return True
-    return False
+    position along a sequence axis: a language model's next-token targets (padding the loss
+    ignores is left out). Their class balance is the text's token frequencies."""
+    return any(
+        share is not None and share >= TOKEN_MATCH
+        for share in token_shares(y.detach(), x.detach(), ignore_index)
+    )
 
 
 def _thumbnails(x: torch.Tensor) -> list:

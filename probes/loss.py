@@ -104,11 +104,11 @@ class LossProbe(Probe):
         if section.training_calls > CHECK_FIRST and not self.state.sampled:
             return  # the checks below need a sample of steps, not every one
         self._check_inputs(call, x, y)
-        predicted, accuracy = predictions(call.name, x, y)
+        predicted, truth, accuracy = predictions(call.name, x, y, call.ignore_index)
         if predicted is not None:
             self.recent_predictions = [*self.recent_predictions, predicted][-PREDICTION_WINDOW:]
         if predicted is not None and accuracy is not None:
-            counts = confusion_counts(predicted, y, section.n_classes)
+            counts = confusion_counts(predicted, truth, section.n_classes)
             if counts is not None:
                 self.recent_confusions = [*self.recent_confusions, counts][-PREDICTION_WINDOW:]
             section.train_accuracy.append(round(accuracy, 4))
@@ -152,11 +152,11 @@ class LossProbe(Probe):
             value /= max(summed_items(call.name, x, y, call.kwargs), 1)
         totals.loss_sum += value * batch
         totals.loss_samples += batch
-        predicted, accuracy = predictions(call.name, x, y)
-        if predicted is not None and accuracy is not None:
-            totals.correct += accuracy * batch
-            totals.labelled += batch
-            totals.add_confusion(predicted, y, self.section.n_classes)
+        predicted, truth, accuracy = predictions(call.name, x, y, call.ignore_index)
+        if predicted is not None and truth is not None and accuracy is not None:
+            totals.correct += accuracy * truth.numel()  # scored positions: padding left out
+            totals.labelled += truth.numel()
+            totals.add_confusion(predicted, truth, self.section.n_classes)
 
     # -- forwards without gradients: validation passes ---------------------------------------
     def on_root_forward(self, model: nn.Module, args: tuple[Any, ...], output: Any) -> None:
@@ -298,19 +298,28 @@ def _looks_like_probabilities(name: str, x: torch.Tensor, grad_fn: Any) -> bool:
     return type(grad_fn).__name__ in {"SigmoidBackward0", "SoftmaxBackward0"}
 
 
-def predictions(name: str, x: torch.Tensor, y: Any) -> tuple[torch.Tensor | None, float | None]:
-    """Predicted classes and accuracy for classification losses with class targets."""
+def predictions(
+    name: str, x: torch.Tensor, y: Any, ignore_index: int = -100
+) -> tuple[torch.Tensor | None, torch.Tensor | None, float | None]:
+    """Predicted classes, the targets they are scored against and the accuracy, for
+    classification losses with class targets. Positions the loss ignores (padding marked by
+    ``ignore_index``) are left out of all three: they are no prediction the run is trained on."""
     if not isinstance(y, torch.Tensor) or not x.numel():
-        return None, None
+        return None, None, None
     if name in CLASS_SCORE_LOSSES and x.dim() >= 2 and not y.is_floating_point():
         predicted = x.argmax(1)
+        if predicted.shape == y.shape:
+            kept = y != ignore_index
+            predicted, y = predicted[kept], y[kept]
     elif name in BINARY_LOSSES and x.shape == y.shape:
         predicted = (x > (0.0 if name.endswith("logits") else 0.5)).to(y.dtype)
     else:
-        return None, None
+        return None, None, None
     if predicted.shape != y.shape:
-        return predicted, None
-    return predicted.flatten(), float((predicted == y).float().mean())
+        return predicted, None, None
+    if not y.numel():
+        return None, None, None
+    return predicted.flatten(), y.flatten(), float((predicted == y).float().mean())
 
 
 def confusion_counts(

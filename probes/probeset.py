@@ -3,7 +3,8 @@
 A probe item is what the model was given in one forward pass (its positional and keyword
 arguments, copied) and, for each loss function the step called, how that loss is computed from
 the model's output: the target it was given, its keyword arguments, and where its input came from
-(a tensor of the output, reshaped, possibly through a log-softmax), or ``inside`` when the model
+(a tensor of the output, reshaped, with leading or trailing positions of one dimension dropped,
+possibly through a log-softmax), or ``inside`` when the model
 computed the loss in its own forward (Hugging Face models given their labels). A step whose loss
 input cannot be traced back to the output this way (the script transforms it) yields no item.
 
@@ -41,6 +42,9 @@ class LossTerm:
     output_index: int = 0  # which tensor of the output (tensors_in order) is its input
     trailing: tuple[int, ...] = ()  # the input's shape after its first dimension
     log_softmax_dim: int | None = None  # a log_softmax the script applies first
+    # Positions the script drops from the output before its loss: (dimension, leading, trailing),
+    # as in ``output[1:]`` (a decoder's first step) or ``logits[:, :-1]`` (no target after the end).
+    dropped: tuple[int, int, int] | None = None
 
 
 @dataclass
@@ -103,16 +107,43 @@ def term_of(call: LossCall, output: Any, inside: bool) -> LossTerm | None:
     if inside:  # its input's shape still tells the classes a chance level needs
         return LossTerm(call.name, target, kwargs, inside=True, trailing=_trailing(call.input))
     given = call.input.detach()
+    if given.dim() == 0:
+        return None
     with torch.no_grad():
         for index, tensor in enumerate(tensors_in(output, limit=MAX_OUTPUT_TENSORS)):
-            if tensor.numel() != given.numel() or given.dim() == 0:
-                continue
-            candidate = tensor.detach()
-            for dim in (None, *LOG_SOFTMAX_DIMS):
-                produced = candidate if dim is None else F.log_softmax(candidate, dim=dim)
-                if _same(produced.reshape(given.shape), given):
-                    return LossTerm(call.name, target, kwargs, False, index, _trailing(given), dim)
+            for dropped in _droppings(tensor.shape, given.numel()):
+                candidate = _kept(tensor.detach(), dropped)
+                for dim in (None, *LOG_SOFTMAX_DIMS):
+                    produced = candidate if dim is None else F.log_softmax(candidate, dim=dim)
+                    if _same(produced.reshape(given.shape), given):
+                        return LossTerm(
+                            call.name, target, kwargs, False, index, _trailing(given), dim, dropped
+                        )
     return None
+
+
+def _droppings(shape: torch.Size, wanted: int) -> list[tuple[int, int, int] | None]:
+    """The ways an output of ``shape`` can hold ``wanted`` elements: all of them (None), or all
+    but a run of leading or of trailing positions of one dimension."""
+    total = shape.numel()
+    if total == wanted:
+        return [None]
+    found: list[tuple[int, int, int] | None] = []
+    for dim, size in enumerate(shape):
+        rest = total // size if size else 0
+        if not rest or wanted % rest:
+            continue
+        drop = size - wanted // rest
+        if 0 < drop < size:
+            found += [(dim, drop, 0), (dim, 0, drop)]
+    return found
+
+
+def _kept(tensor: torch.Tensor, dropped: tuple[int, int, int] | None) -> torch.Tensor:
+    if dropped is None:
+        return tensor
+    dim, leading, trailing = dropped
+    return tensor.narrow(dim, leading, tensor.shape[dim] - leading - trailing)
 
 
 def _keywords(call: LossCall) -> dict[str, Any] | None:
@@ -215,7 +246,7 @@ def _item_losses(
         if given is None:
             return None, None
         values = getattr(F, term.name)(given, term.target, reduction="none", **term.kwargs)
-        rows = values.reshape(values.shape[0], -1).sum(1) if values.dim() else values.reshape(1)
+        rows = sample_losses(values, term)
         if per_sample is not None and per_sample.shape != rows.shape:
             return None, None
         per_sample = rows.float() if per_sample is None else per_sample + rows.float()
@@ -224,18 +255,29 @@ def _item_losses(
     return per_sample, hits
 
 
+def sample_losses(values: torch.Tensor, term: LossTerm) -> torch.Tensor:
+    """A term's element-wise loss as one number per sample: summed over the non-batch dimensions.
+    Where the targets are flattened tokens, the positions the loss ignores (padding) are no
+    sample: counting their zeros would lower the mean with the padding's share."""
+    rows = values.reshape(values.shape[0], -1).sum(1) if values.dim() else values.reshape(1)
+    target = term.target
+    if term.name in CLASS_SCORE_LOSSES and target.dim() == 1 and not target.is_floating_point():
+        rows = rows[target != term.kwargs.get("ignore_index", -100)]
+    return rows
+
+
 def _term_input(term: LossTerm, outputs: list[torch.Tensor], inside: Any) -> torch.Tensor | None:
     if term.inside:
         call = next(inside, None)
         return call.input if call is not None and call.name == term.name else None
     if term.output_index >= len(outputs):
         return None
-    tensor = outputs[term.output_index]
-    if term.log_softmax_dim is not None:
-        tensor = F.log_softmax(tensor, dim=term.log_softmax_dim)
     try:
+        tensor = _kept(outputs[term.output_index], term.dropped)
+        if term.log_softmax_dim is not None:
+            tensor = F.log_softmax(tensor, dim=term.log_softmax_dim)
         return tensor.reshape(-1, *term.trailing)
-    except RuntimeError:
+    except (RuntimeError, IndexError):
         return None
 
 

@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 
 from diagnose.probes.base import LossCall
-from diagnose.probes.probeset import LossTerm, ProbeItem, element_losses
+from diagnose.probes.probeset import LossTerm, ProbeItem, element_losses, sample_losses
 from diagnose.probes.sections import TaskInfo
+from diagnose.probes.tokens import TOKEN_MATCH, best_shares, token_shares
 from diagnose.vocabulary import BINARY_LOSSES, CLASS_SCORE_LOSSES, REGRESSION_LOSSES
 
-TOKEN_MATCH = 0.9  # share of positions where targets equal the inputs, for "they are the inputs"
 SMOOTHING = 1e-6  # for a class the training probe never shows: a guesser gives it a sliver
 
 
@@ -82,22 +82,12 @@ def _inputs(item: ProbeItem) -> list[torch.Tensor]:
 
 
 def _token_matches(item: ProbeItem, term: LossTerm) -> tuple[float | None, float | None]:
-    """The shares of target positions equal to the integer input at the same position and at the
-    next one (None when no integer sequence input lines up with the targets)."""
-    target = term.target
-    if target.is_floating_point():
-        return None, None
-    for x in _inputs(item):
-        if x.is_floating_point() or x.dim() != 2:
-            continue
-        rows, length = x.shape
-        if target.numel() == rows * length:
-            y = target.reshape(rows, length)
-            return _share(y, x), _share(y[:, :-1], x[:, 1:])
-        if target.numel() == rows * (length - 1):
-            y = target.reshape(rows, length - 1)
-            return _share(y, x[:, :-1]), _share(y, x[:, 1:])
-    return None, None
+    """The shares of target positions equal to an integer sequence input at the same position
+    and at the next one, for the input they match best (None: none lines up with the targets)."""
+    ignore = term.kwargs.get("ignore_index", -100)
+    return best_shares(
+        [token_shares(term.target, x, ignore) for x in _inputs(item) if x.dim() == 2]
+    )
 
 
 def _copied_feature(item: ProbeItem, term: LossTerm) -> int | None:
@@ -113,10 +103,6 @@ def _copied_feature(item: ProbeItem, term: LossTerm) -> int | None:
         if float(same[best]) == 1.0 and target.unique().numel() > 1:
             return best
     return None
-
-
-def _share(a: torch.Tensor, b: torch.Tensor) -> float | None:
-    return round(float((a == b).float().mean()), 4) if a.numel() else None
 
 
 def _chance(term: LossTerm, fitted_on: list[ProbeItem], probe: list[ProbeItem]) -> float | None:
@@ -136,7 +122,7 @@ def _chance(term: LossTerm, fitted_on: list[ProbeItem], probe: list[ProbeItem]) 
         values = getattr(F, sample.name)(
             prediction, sample.target, reduction="none", **sample.kwargs
         )
-        rows = values.reshape(values.shape[0], -1).sum(1) if values.dim() else values.reshape(1)
+        rows = sample_losses(values, sample)
         total += float(rows.sum())
         count += rows.numel()
     return total / count if count else None

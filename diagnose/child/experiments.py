@@ -204,7 +204,7 @@ class IsolatedOverfit(Intervention):
             loss.backward()
             optimizer.step()
             self.record.losses.append(float(loss.detach()))
-            _, accuracy = predictions(call.name, given.detach(), call.target)
+            _, _, accuracy = predictions(call.name, given.detach(), call.target, call.ignore_index)
             if accuracy is not None:
                 self.record.accuracies.append(round(accuracy, 4))
 
