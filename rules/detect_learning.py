@@ -432,6 +432,7 @@ class SumReduction(Params):
     min_batch: int
     mean_divisor: float
     strength: float
+    scale_free: list[str]  # optimizers whose steps do not grow with the gradients' scale
 
 
 @detector
@@ -439,7 +440,9 @@ def sum_reduction(ev: View, rule: SumReduction) -> Finding:
     """A loss summed over the batch, so its gradients grow with the batch size. A sum that the
     script divides by its number of items before backward() (``sum / n_tokens``, as Hugging Face
     computes its language-model loss) is a mean: ``mean_divisor`` of the item count or more (padding
-    and gradient accumulation make the divisor differ from this batch's count)."""
+    and gradient accumulation make the divisor differ from this batch's count). Only the steps of
+    an optimizer that follows the gradient's size grow with it: Adam and its kin divide by the
+    gradients' running size, and take the same steps on a sum as on a mean."""
     loss = observed(ev, "loss")
     if not loss.training_calls:
         raise NotEvaluated("no loss function call was seen")
@@ -451,6 +454,13 @@ def sum_reduction(ev: View, rule: SumReduction) -> Finding:
         return Finding.no(
             f"{loss.kind}(reduction='sum') is divided by {divisor:.2g}x its item count before "
             "backward(): a mean"
+        )
+    kinds = {o.cls for o in ev.observe.optimizer.optimizers} if ev.observe.optimizer else set()
+    if kinds and kinds <= set(rule.scale_free):
+        return Finding.no(
+            f"{loss.kind}(reduction='sum') over batches of {batch}, but "
+            f"{', '.join(sorted(kinds))} divides each step by the gradients' running size: the "
+            "steps are those of the mean"
         )
     return Finding.yes(
         rule.strength,

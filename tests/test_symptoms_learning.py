@@ -733,9 +733,14 @@ CASES += [
 
 
 def summed(
-    kind: str, output_shape: list[int], divisors: list[float], summed_calls: int = 100
+    kind: str,
+    output_shape: list[int],
+    divisors: list[float],
+    summed_calls: int = 100,
+    optimizers: tuple[str, ...] = (),
 ) -> Evidence:
-    """A loss with reduction='sum' on ``summed_calls`` of 100 training calls."""
+    """A loss with reduction='sum' on ``summed_calls`` of 100 training calls, stepped by
+    ``optimizers`` (none seen when empty)."""
     return evidence(
         loss=LossSection(
             kind=kind,
@@ -744,7 +749,12 @@ def summed(
             training_calls=100,
             sum_reduction_calls=summed_calls,
             sum_divisors=divisors,
+        ),
+        optimizer=OptimizerSection(
+            optimizers=[OptimizerInfo(c, 1e-3, None, 0.0, 4) for c in optimizers]
         )
+        if optimizers
+        else None,
     )
 
 
@@ -766,6 +776,25 @@ CASES += [
         "sum_reduction",
         summed("cross_entropy", [8, 100, 64], [1.0, 0.97, 1.0]),
         "cross_entropy(reduction='sum') is divided by 1x its item count before backward(): a mean",
+    ),
+    fires(
+        "MSE summed over batches of 32, stepped by SGD",
+        "sum_reduction",
+        summed("mse_loss", [32], [0.0312], optimizers=("SGD",)),
+        "mse_loss(reduction='sum') over batches of 32: gradients are 32x those of the mean",
+    ),
+    clear(
+        "cross_entropy summed over batches of 64, stepped by AdamW",
+        "sum_reduction",
+        summed("cross_entropy", [64, 3], [0.0156], optimizers=("AdamW",)),
+        "cross_entropy(reduction='sum') over batches of 64, but AdamW divides each step by the "
+        "gradients' running size: the steps are those of the mean",
+    ),
+    fires(
+        "a summed GAN loss, one of its two optimizers SGD",
+        "sum_reduction",
+        summed("mse_loss", [32], [0.0312], optimizers=("Adam", "SGD")),
+        "mse_loss(reduction='sum') over batches of 32: gradients are 32x those of the mean",
     ),
     clear(
         "a sum over batches of 4",
