@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import sys
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -71,7 +72,9 @@ def unseen(
       ``random``: dropout in the block draws nothing from the script's streams;
     - every buffer of ``models`` (batch-norm running means and variances, ``num_batches_tracked``,
       any running statistic a custom module keeps) holds its value from before the block,
-      written back in place and only where it changed.
+      written back in place and only where it changed;
+    - no warning the block raised was shown: the script's standard error holds its own (torch
+      warns about the line that called a loss, and a probe recomputes the script's losses).
 
     Use it around the forward passes themselves (under ``torch.no_grad()`` for evaluations, as
     the caller decides). Parameter tensors' own hooks (``p.register_hook``) are not detached:
@@ -84,7 +87,25 @@ def unseen(
         stack.enter_context(_modes_kept(models, eval_mode))
         stack.enter_context(_buffers_kept(models))
         stack.enter_context(_random_kept())
+        stack.enter_context(_warnings_unshown())
         yield
+
+
+@contextmanager
+def _warnings_unshown() -> Iterator[None]:
+    """Warnings raised in the block go unshown. ``warnings.catch_warnings`` would do it, but
+    entering it marks the filters changed, which makes every warning the script has already seen
+    once per line show again."""
+    shown = warnings.showwarning
+    warnings.showwarning = _unshown
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
+def _unshown(*args: object, **kwargs: object) -> None:
+    """A ``warnings.showwarning`` that shows nothing."""
 
 
 @contextmanager
