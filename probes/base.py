@@ -58,9 +58,14 @@ class LossCall:
 
     @property
     def ignore_index(self) -> int:
-        """The target value this loss skips (padding), torch's default where none is given."""
-        value = self.kwargs.get("ignore_index", -100)
-        return value if isinstance(value, int) else -100
+        return ignored_target(self.kwargs)
+
+
+def ignored_target(kwargs: dict[str, Any]) -> int:
+    """The target value a loss given these options skips (padding), torch's default where none is
+    given."""
+    value = kwargs.get("ignore_index", -100)
+    return value if isinstance(value, int) else -100
 
 
 class Probe:

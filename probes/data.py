@@ -131,9 +131,9 @@ class DataProbe(Probe):
                     self.train_memory.add(_memory(x))
             if self.training_forwards == 1:
                 self.sample_images = _thumbnails(x)
-            tokens = [t for t in tensors_in(args) if not t.is_floating_point() and t.dim() >= 2]
-            if tokens:
-                self.token_inputs = tokens
+            if self.token_checks < TOKEN_CHECKS:  # the check reads the first loss calls only
+                tokens = [t for t in tensors_in(args) if not t.is_floating_point() and t.dim() >= 2]
+                self.token_inputs = tokens or self.token_inputs
             if _sampled(self.training_forwards):
                 self.inputs.add(x)
             if len(self.train_rows) < MAX_TRAIN_ROWS and (

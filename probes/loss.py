@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from diagnose.probes.base import LossCall, Probe
+from diagnose.probes.base import LossCall, Probe, ignored_target
 from diagnose.probes.graph import PASS_THROUGH
 from diagnose.probes.sections import EvalPass, LossSection
 from diagnose.probes.tensors import as_float, finite
@@ -249,7 +249,7 @@ class _PassTotals:
 def summed_items(name: str, x: torch.Tensor, y: Any, kwargs: dict[str, Any]) -> int:
     """What a summed loss adds up: class targets that count (tokens not ignored), else the rows."""
     if name in CLASS_SCORE_LOSSES and isinstance(y, torch.Tensor) and not y.is_floating_point():
-        return int((y != kwargs.get("ignore_index", -100)).sum())
+        return int((y != ignored_target(kwargs)).sum())
     return int(x.shape[0]) if x.dim() else 1
 
 

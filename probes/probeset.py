@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from diagnose.probes.base import LossCall
+from diagnose.probes.base import LossCall, ignored_target
 from diagnose.probes.tensors import tensors_in
 from diagnose.vocabulary import BINARY_LOSSES, CLASS_SCORE_LOSSES
 
@@ -262,7 +262,7 @@ def sample_losses(values: torch.Tensor, term: LossTerm) -> torch.Tensor:
     rows = values.reshape(values.shape[0], -1).sum(1) if values.dim() else values.reshape(1)
     target = term.target
     if term.name in CLASS_SCORE_LOSSES and target.dim() == 1 and not target.is_floating_point():
-        rows = rows[target != term.kwargs.get("ignore_index", -100)]
+        rows = rows[target != ignored_target(term.kwargs)]
     return rows
 
 
@@ -285,7 +285,7 @@ def _hits(term: LossTerm, given: torch.Tensor) -> tuple[float, int] | None:
     """Correct predictions and labelled rows, for a classification term."""
     target = term.target
     if term.name in CLASS_SCORE_LOSSES and given.dim() >= 2 and not target.is_floating_point():
-        keep = target != term.kwargs.get("ignore_index", -100)
+        keep = target != ignored_target(term.kwargs)
         predicted = given.argmax(1)
         if predicted.shape != target.shape:
             return None

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from diagnose.probes.base import LossCall
+from diagnose.probes.base import LossCall, ignored_target
 from diagnose.probes.probeset import LossTerm, ProbeItem, element_losses, sample_losses
 from diagnose.probes.sections import TaskInfo
 from diagnose.probes.tokens import TOKEN_MATCH, best_shares, token_shares
@@ -84,7 +84,7 @@ def _inputs(item: ProbeItem) -> list[torch.Tensor]:
 def _token_matches(item: ProbeItem, term: LossTerm) -> tuple[float | None, float | None]:
     """The shares of target positions equal to an integer sequence input at the same position
     and at the next one, for the input they match best (None: none lines up with the targets)."""
-    ignore = term.kwargs.get("ignore_index", -100)
+    ignore = ignored_target(term.kwargs)
     return best_shares(
         [token_shares(term.target, x, ignore) for x in _inputs(item) if x.dim() == 2]
     )
@@ -140,7 +140,7 @@ def _constant(term: LossTerm, targets: list[torch.Tensor]) -> Any:
         if targets[0].is_floating_point():
             return None  # class probabilities as targets: no class frequencies to count
         classes = term.trailing[0]
-        ignore = term.kwargs.get("ignore_index", -100)
+        ignore = ignored_target(term.kwargs)
         labels = torch.cat([t.reshape(-1) for t in targets])
         labels = labels[(labels != ignore) & (labels >= 0) & (labels < classes)]
         if not labels.numel():
