@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass
 
-from diagnose.probes.sections import FitCheckpoint, FitSection
+from diagnose.probes.sections import EvalPass, FitCheckpoint, FitSection
 from diagnose.rules.detect_learning import chance_loss
 from diagnose.rules.findings import (
     Curve,
@@ -24,6 +25,9 @@ from diagnose.rules.findings import (
 from diagnose.rules.fit import PROBE_SETS, TRAINING_ROWS, Point, paired, series, still_falling
 from diagnose.rules.fit import chance as fit_chance
 from diagnose.vocabulary import REGRESSION_LOSSES
+
+# Tasks scored by accuracy: a validation loss climbing there may only be confidence.
+CLASSIFICATION_TASKS = ("classification", "binary")
 
 
 def _mode_dependent(ev: View) -> list[str]:
@@ -84,14 +88,20 @@ def validation_in_train_mode(ev: View, rule: ValidationInTrainMode) -> Finding:
     )
 
 
-def _val_curve(ev: View, min_passes: int) -> tuple[list[int], list[float]]:
-    """Steps and losses of the validation passes that computed a finite loss."""
+def _val_passes(ev: View, min_passes: int) -> list[EvalPass]:
+    """The validation passes that computed a finite loss, ``min_passes`` of them or more."""
     passes = [
         p for p in observed(ev, "loss").eval_passes if p.loss is not None and math.isfinite(p.loss)
     ]
     if len(passes) < min_passes:
         raise NotEvaluated(f"fewer than {min_passes} validation passes with a loss")
-    return [p.after_step for p in passes], [p.loss for p in passes]
+    return passes
+
+
+def _val_curve(ev: View, min_passes: int) -> tuple[list[int], list[float]]:
+    """Steps and losses of the validation passes that computed a finite loss."""
+    passes = _val_passes(ev, min_passes)
+    return [p.after_step for p in passes], [p.loss for p in passes if p.loss is not None]
 
 
 def _train_loss_near(ev: View, step: int, points: int) -> float | None:
@@ -109,18 +119,69 @@ def _train_loss_near(ev: View, step: int, points: int) -> float | None:
 class ValLossRising(Params):
     """How far the validation loss must climb back from its best pass, over how many passes after
     it (of how many in all), and over how many logged steps the training loss is read at the best
-    pass and at the end."""
+    pass and at the end; how many standard errors a classifier's validation accuracy must lose for
+    the climb to cost generalization."""
 
     min_rise: float
     full_strength_rise: float
     min_passes: int
     after_best: int
     train_points: int
+    spread: float
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A validation measurement with an accuracy: when, how accurate, on how many samples."""
+
+    step: int
+    accuracy: float
+    samples: int
+
+
+def _scored(ev: View, passes: list[EvalPass]) -> list[Scored]:
+    """A classifier's validation accuracies: the script's own passes when each was scored, else
+    the fit probe's validation batches (eval mode, fixed rows). None for a task the probe read as
+    other than classification: a language model's token accuracy is not what it learns."""
+    fit = ev.observe.fit
+    if fit is not None and fit.task.kind and fit.task.kind not in CLASSIFICATION_TASKS:
+        return []
+    if all(p.accuracy is not None and p.samples > 0 for p in passes):
+        return [Scored(p.after_step, p.accuracy or 0.0, p.samples) for p in passes]
+    samples = fit.samples.get("val", 0) if fit is not None else 0
+    points = series(fit, "val")
+    if not samples or any(p.accuracy is None for p in points):
+        return []
+    return [Scored(p.step, p.accuracy or 0.0, samples) for p in points]
+
+
+def accuracy_since(
+    scored: list[Scored], best_step: int, recent: int
+) -> tuple[float, float, int] | None:
+    """Validation accuracy at its best by ``best_step``, where it ended (the median of the last
+    ``recent``, all after ``best_step``) and on how many samples; None when the scores do not
+    reach both sides of ``best_step``."""
+    before = [s.accuracy for s in scored if s.step <= best_step]
+    after = scored[-recent:]
+    if not before or not after or after[0].step <= best_step:
+        return None
+    return max(before), statistics.median(s.accuracy for s in after), min(s.samples for s in after)
+
+
+def fell(best: float, ended: float, samples: int, spread: float) -> bool:
+    """An accuracy fell from ``best`` to ``ended`` by more than ``spread`` standard errors of the
+    difference of two scores on ``samples`` samples each."""
+    pooled = (best + ended) / 2
+    return best - ended > spread * math.sqrt(2 * pooled * (1 - pooled) / samples)
 
 
 @detector
 def val_loss_rising(ev: View, rule: ValLossRising) -> Finding:
-    """Validation loss rising after its best pass while the training loss keeps falling."""
+    """Validation loss rising after its best pass while the training loss keeps falling. A
+    classifier's loss also climbs when it grows more confident on the few rows it gets wrong: that
+    costs nothing while its validation accuracy holds, so for a classifier the accuracy must fall
+    too, beyond what its validation samples can tell."""
+    passes = _val_passes(ev, rule.min_passes)
     steps, losses = _val_curve(ev, rule.min_passes)
     best = min(range(len(losses)), key=losses.__getitem__)
     recent = statistics.median(losses[-rule.after_best :])
@@ -139,22 +200,36 @@ def val_loss_rising(ev: View, rule: ValLossRising) -> Finding:
         return Finding.no(
             "the validation loss rose, but so did the training loss (not overfitting)"
         )
-    return Finding.yes(
-        scaled(rise, rule.min_rise, rule.full_strength_rise),
-        f"the validation loss bottomed at {losses[best]:.4g} "
-        f"(step {steps[best]}) and rose to {recent:.4g} while the "
-        f"training loss fell from {train_then:.3g} to {train_now:.3g}",
+    rose = (
+        f"the validation loss bottomed at {losses[best]:.4g} (step {steps[best]}) and rose to "
+        f"{recent:.4g} while the training loss fell from {train_then:.3g} to {train_now:.3g}"
     )
+    accuracy = accuracy_since(_scored(ev, passes), steps[best], rule.after_best)
+    if accuracy is not None:
+        best_accuracy, ended, samples = accuracy
+        if not fell(best_accuracy, ended, samples, rule.spread):
+            return Finding.no(
+                f"{rose}, but the validation accuracy held ({best_accuracy:.1%} at best, "
+                f"{ended:.1%} at the end, on {samples} samples): the model grew more confident, "
+                "it did not generalize worse"
+            )
+        rose += f", and the validation accuracy fell from {best_accuracy:.1%} to {ended:.1%} "
+        rose += f"({samples} samples)"
+    return Finding.yes(scaled(rise, rule.min_rise, rule.full_strength_rise), rose)
 
 
 class GeneralizationGap(Curve):
-    """How many times the late training loss the last validation loss must be to show
-    memorization, and where that is beyond doubt; the training curve is read as the shared set
-    ``curve`` says (its length, its last stretch)."""
+    """What share of chance the validation side must fall short of the training side at the end
+    to show memorization, and where that is beyond doubt; how many standard errors of the
+    validation accuracy a classifier's accuracy gap must exceed. The training curve is read as the
+    shared set ``curve`` says (where it ended); memorization needs a fit, the training side
+    ``min_fit`` of the way from a guess to perfect."""
 
-    min_ratio: float
-    full_strength_ratio: float
+    min_share: float
+    full_strength_share: float
+    min_fit: float
     min_passes: int
+    spread: float
 
 
 def _training_and_val(
@@ -172,36 +247,98 @@ def _training_and_val(
 
 @detector
 def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
-    """Validation's loss many times the training loss at the end: memorization. With the fit
-    probe, both are the model's loss on fixed batches in eval mode, per sample (the running loss
-    is a train-mode loss on the batch being learned, in the script's units)."""
+    """Validation far behind training at the end: memorization. The gap is read against chance,
+    what a model that learned nothing scores, since a ratio of two losses near zero is no measure
+    (0.15 against 0.002 is 75x on a model right 97 times in 100 on validation). With the fit
+    probe, both sides are the model on fixed batches in eval mode, per sample; a classifier is
+    judged on its accuracies, since a confident model's validation loss climbs on the few rows it
+    gets wrong while it generalizes as well as ever. From the curves alone (a train-mode running
+    loss, in the script's units), the gap is read against where training started."""
     probe = _training_and_val(ev, rule.min_passes)
-    if probe is not None:
-        name, pairs = probe
-        _, train_late, val_late = pairs[-1]
-        if train_late <= 0:
-            return Finding.no(f"the training probe loss ends at {train_late:.3g}: no ratio to it")
-        if val_late / train_late < rule.min_ratio:
-            return Finding.no(f"validation/training probe loss ratio {val_late / train_late:.3g}")
-        return Finding.yes(
-            scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
-            f"on fixed probe batches in eval mode {PROBE_SETS[name]} have {train_late:.3g} per "
-            f"sample but the validation batches {val_late:.3g} ({val_late / train_late:.3g}x): "
-            "the model memorizes the training set",
-        )
+    if probe is not None and ev.observe.fit is not None:
+        return _probe_gap(ev.observe.fit, *probe, rule)
     _, losses = _val_curve(ev, rule.min_passes)
     train = finite_values(observed(ev, "loss").values)
     if len(train) < rule.min_values:
         raise NotEvaluated(f"fewer than {rule.min_values} finite training loss values")
-    train_late, val_late = late(train, rule), losses[-1]
-    if train_late <= 0:
-        return Finding.no(f"the training loss ends at {train_late:.3g}: no ratio to it can be read")
-    if val_late / train_late < rule.min_ratio:
-        return Finding.no(f"validation/training loss ratio {val_late / train_late:.3g}")
+    start, train_late, val_late = train[0], late(train, rule), losses[-1]
+    if start <= 0 or not 0 <= train_late <= (1 - rule.min_fit) * start:
+        return Finding.no(
+            f"the training loss went from {start:.3g} to {train_late:.3g}: too little fit to "
+            "memorize anything"
+        )
+    return _gap(
+        (val_late - train_late) / start,
+        rule,
+        f"the training loss fell from {start:.3g} to {train_late:.3g} but the validation loss is "
+        f"{val_late:.3g}",
+        f"of the way back to where training started ({start:.3g})",
+    )
+
+
+def _gap(share: float, rule: GeneralizationGap, measured: str, unit: str) -> Finding:
+    """The finding for a gap that is ``share`` of its ``unit``, as ``measured`` says."""
+    if share < rule.min_share:
+        return Finding.no(f"{measured}: a gap of {share:.0%} {unit}")
     return Finding.yes(
-        scaled(val_late / train_late, rule.min_ratio, rule.full_strength_ratio),
-        f"the training loss is {train_late:.3g} but the validation loss {val_late:.3g} "
-        f"({val_late / train_late:.3g}x): the model memorizes the training set",
+        scaled(share, rule.min_share, rule.full_strength_share),
+        f"{measured}: a gap of {share:.0%} {unit}, the model memorizes the training set",
+    )
+
+
+def _probe_gap(
+    fit: FitSection,
+    name: str,
+    pairs: list[tuple[FitCheckpoint, float, float]],
+    rule: GeneralizationGap,
+) -> Finding:
+    """The gap on the probe batches at the last checkpoint: in accuracy against the majority
+    class's error for a classifier, else in loss against a constant prediction's."""
+    checkpoint, train_late, val_late = pairs[-1]
+    train_accuracy = getattr(checkpoint, f"{name}_accuracy")
+    val_accuracy, top = checkpoint.val_accuracy, fit.task.majority.get("val")
+    samples = fit.samples.get("val", 0)
+    where = f"on fixed probe batches in eval mode {PROBE_SETS[name]}"
+    if (
+        fit.task.kind in CLASSIFICATION_TASKS
+        and train_accuracy is not None
+        and val_accuracy is not None
+        and top is not None
+        and top < 1
+        and samples
+    ):
+        guess = 1 - top
+        if 1 - train_accuracy > (1 - rule.min_fit) * guess:
+            return Finding.no(
+                f"{where} score {train_accuracy:.1%}, a guess {top:.1%}: too little fit to "
+                "memorize anything"
+            )
+        noise = rule.spread * math.sqrt(val_accuracy * (1 - val_accuracy) / samples)
+        if train_accuracy - val_accuracy <= noise:
+            return Finding.no(
+                f"{where} score {train_accuracy:.1%}, the validation batches {val_accuracy:.1%}: "
+                f"within what {samples} samples can tell"
+            )
+        return _gap(
+            (train_accuracy - val_accuracy) / guess,
+            rule,
+            f"{where} score {train_accuracy:.1%} but the validation batches {val_accuracy:.1%} "
+            f"({samples} samples)",
+            f"of a guess's error ({guess:.1%})",
+        )
+    chance = fit_chance(fit, "val")
+    if chance is None:
+        raise NotEvaluated("no chance level for this task's validation probe")
+    if not 0 <= train_late <= (1 - rule.min_fit) * chance:
+        return Finding.no(
+            f"{where} have {train_late:.3g} per sample, a constant prediction {chance:.3g}: too "
+            "little fit to memorize anything"
+        )
+    return _gap(
+        (val_late - train_late) / chance,
+        rule,
+        f"{where} have {train_late:.3g} per sample but the validation batches {val_late:.3g}",
+        f"of a constant prediction's loss ({chance:.3g})",
     )
 
 

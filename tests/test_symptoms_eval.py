@@ -188,34 +188,75 @@ CASES += [
         trained(FALLING, val(50, 0.9), val(100, 0.6), val(150, 0.7)),
         "fewer than 4 validation passes with a loss",
     ),
+    clear(
+        "a classifier grows confident on the rows it gets wrong: its accuracy holds",
+        "val_loss_rising",
+        trained(
+            FALLING,
+            *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8], [0.6, 0.8, 0.85, 0.85, 0.86]),
+        ),
+        "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
+        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 85.5% at the end, on 400 "
+        "samples): the model grew more confident, it did not generalize worse",
+    ),
+    clear(
+        "an accuracy a few rows lower, within what 400 samples can tell",
+        "val_loss_rising",
+        trained(
+            FALLING,
+            *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8], [0.6, 0.8, 0.85, 0.83, 0.83]),
+        ),
+        "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
+        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 83.0% at the end, on 400 "
+        "samples): the model grew more confident, it did not generalize worse",
+    ),
+    fires(
+        "the loss rises and the accuracy falls with it",
+        "val_loss_rising",
+        trained(
+            FALLING,
+            *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8], [0.6, 0.8, 0.85, 0.78, 0.76]),
+        ),
+        "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
+        "fell from 0.538 to 0.222, and the validation accuracy fell from 85.0% to 77.0% (400 samples)",
+    ),
 ]
 
 MEMORIZED = [*curve(2.0, 0.05, 80), *flat(0.02, 20)]
 CASES += [
     fires(
-        "validation loss 25 times the training loss",
+        "validation 44% of the way back to where training started",
         "generalization_gap",
-        trained(MEMORIZED, val(50, 0.6), val(100, 0.5)),
-        "the training loss is 0.02 but the validation loss 0.5 (25x): the model memorizes the "
-        "training set",
+        trained(MEMORIZED, val(50, 0.6), val(100, 0.9)),
+        "the training loss fell from 2 to 0.02 but the validation loss is 0.9: a gap of 44% of the "
+        "way back to where training started (2), the model memorizes the training set",
     ),
     clear(
-        "an ordinary gap: validation 2.5 times training",
+        "an ordinary gap",
         "generalization_gap",
-        trained([*curve(2.0, 0.25, 80), *flat(0.2, 20)], val(50, 0.6), val(100, 0.5)),
-        "validation/training loss ratio 2.5",
+        trained([*curve(2.0, 0.25, 80), *flat(0.2, 20)], val(50, 0.6), val(100, 0.44)),
+        "the training loss fell from 2 to 0.2 but the validation loss is 0.44: a gap of 12% of the "
+        "way back to where training started (2)",
     ),
     clear(
-        "just under five times",
+        "a training loss 0.002 and a validation loss 0.15, 75 times it, a small part of the fall",
         "generalization_gap",
-        trained([*curve(2.0, 0.12, 80), *flat(0.1, 20)], val(50, 0.6), val(100, 0.49)),
-        "validation/training loss ratio 4.9",
+        trained([*curve(2.3, 0.003, 80), *flat(0.002, 20)], val(50, 0.3), val(100, 0.15)),
+        "the training loss fell from 2.3 to 0.002 but the validation loss is 0.15: a gap of 6% of "
+        "the way back to where training started (2.3)",
     ),
-    clear(
+    fires(
         "a margin loss that reaches zero on the training set",
         "generalization_gap",
         trained([*curve(1.0, 0.01, 80), *flat(0.0, 20)], val(50, 0.4), val(100, 0.3)),
-        "the training loss ends at 0: no ratio to it can be read",
+        "the training loss fell from 1 to 0 but the validation loss is 0.3: a gap of 30% of the "
+        "way back to where training started (1), the model memorizes the training set",
+    ),
+    clear(
+        "a training loss that barely fell has nothing memorized",
+        "generalization_gap",
+        trained([*curve(2.0, 1.4, 80), *flat(1.3, 20)], val(50, 2.0), val(100, 2.2)),
+        "the training loss went from 2 to 1.3: too little fit to memorize anything",
     ),
     unknown(
         "too short a training log",
@@ -412,6 +453,44 @@ def probed(task: TaskInfo, running: Sequence[float], *passes: EvalPass, **sets: 
 CLASSES_60 = TaskInfo(kind="classification", loss="cross_entropy", classes=3, majority={"val": 0.6})
 CHAR_LM = TaskInfo(kind="next_token", loss="cross_entropy", classes=65, chance={"val": 3.3})
 VAE = TaskInfo(kind="reconstruction", loss="binary_cross_entropy")
+REGRESSION = TaskInfo(kind="regression", loss="mse_loss", chance={"val": 1.0})
+CASES += [
+    clear(
+        "unscored passes: the fit probe's validation accuracy holds",
+        "val_loss_rising",
+        probed(
+            CLASSES_60,
+            FALLING,
+            *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8]),
+            val=[
+                (1.0, 0.5),
+                (0.7, 0.7),
+                (0.6, 0.8),
+                (0.55, 0.85),
+                (0.55, 0.85),
+                (0.6, 0.86),
+                (0.7, 0.86),
+                (0.75, 0.85),
+                (0.8, 0.86),
+            ],
+        ),
+        "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
+        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 85.5% at the end, on 64 "
+        "samples): the model grew more confident, it did not generalize worse",
+    ),
+    fires(
+        "a language model's validation loss rises: its token accuracy is no measure",
+        "val_loss_rising",
+        probed(
+            CHAR_LM,
+            FALLING,
+            *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8], [0.6, 0.8, 0.85, 0.85, 0.86]),
+            val=[4.7, 3.0],
+        ),
+        "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
+        "fell from 0.538 to 0.222",
+    ),
+]
 CASES += [
     fires(
         "a classifier whose validation probe stays at the majority share",
@@ -448,17 +527,64 @@ CASES += [
         "learned carries, not yet past chance",
     ),
     fires(
-        "the probe's training batches far below its validation batches",
+        "the probe's training batches right every time, its validation batches far less",
         "generalization_gap",
-        probed(CLASSES_60, flat(0.9), train=[1.1, 0.3, 0.02], val=[1.1, 0.6, 0.5]),
+        probed(
+            CLASSES_60,
+            flat(0.9),
+            train=[(1.1, 0.4), (0.3, 0.9), (0.02, 1.0)],
+            val=[(1.1, 0.4), (0.6, 0.7), (0.5, 0.76)],
+        ),
+        "on fixed probe batches in eval mode the first training batches score 100.0% but the "
+        "validation batches 76.0% (64 samples): a gap of 60% of a guess's error (40.0%), the "
+        "model memorizes the training set",
+    ),
+    clear(
+        "a confident classifier: validation loss 75 times the training loss, accuracy 3 points "
+        "behind",
+        "generalization_gap",
+        probed(
+            CLASSES_60,
+            flat(0.9),
+            train=[(1.1, 0.4), (0.2, 0.95), (0.002, 1.0)],
+            val=[(1.1, 0.4), (0.2, 0.95), (0.15, 0.97)],
+        ),
+        "on fixed probe batches in eval mode the first training batches score 100.0%, the "
+        "validation batches 97.0%: within what 64 samples can tell",
+    ),
+    clear(
+        "a classifier that has not fit its training rows memorizes nothing",
+        "generalization_gap",
+        probed(
+            CLASSES_60,
+            flat(0.9),
+            train=[(1.1, 0.4), (0.9, 0.7), (0.8, 0.75)],
+            val=[(1.1, 0.4), (1.0, 0.5), (1.1, 0.45)],
+        ),
+        "on fixed probe batches in eval mode the first training batches score 75.0%, a guess "
+        "60.0%: too little fit to memorize anything",
+    ),
+    fires(
+        "a regression's validation batches far behind its training batches",
+        "generalization_gap",
+        probed(REGRESSION, flat(0.5), train=[1.0, 0.2, 0.02], val=[1.0, 0.5, 0.4]),
         "on fixed probe batches in eval mode the first training batches have 0.02 per sample but "
-        "the validation batches 0.5 (25x): the model memorizes the training set",
+        "the validation batches 0.4: a gap of 38% of a constant prediction's loss (1), the model "
+        "memorizes the training set",
     ),
     clear(
         "dropout lifts the running loss; on the probe both sets sit together",
         "generalization_gap",
-        probed(CLASSES_60, flat(0.02), train=[1.1, 0.5, 0.3], val=[1.1, 0.55, 0.35]),
-        "validation/training probe loss ratio 1.17",
+        probed(REGRESSION, flat(0.02), train=[1.0, 0.5, 0.3], val=[1.0, 0.55, 0.35]),
+        "on fixed probe batches in eval mode the first training batches have 0.3 per sample but "
+        "the validation batches 0.35: a gap of 5% of a constant prediction's loss (1)",
+    ),
+    clear(
+        "a regression that barely fit its training rows",
+        "generalization_gap",
+        probed(REGRESSION, flat(0.9), train=[1.0, 0.8, 0.7], val=[1.0, 0.95, 0.98]),
+        "on fixed probe batches in eval mode the first training batches have 0.7 per sample, a "
+        "constant prediction 1: too little fit to memorize anything",
     ),
     clear(
         "a VAE's per-batch sum (2.2e4) against a per-sample mean (169): on the probe both are "
