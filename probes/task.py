@@ -44,7 +44,7 @@ def describe_task(items: dict[str, list[ProbeItem]]) -> TaskInfo:
     }
     majority = (
         {name: share for name, probe in items.items() if probe and (share := _majority(probe))}
-        if kind == "classification"
+        if kind in ("classification", "binary")
         else {}
     )
     classes = term.trailing[0] if term.name in CLASS_SCORE_LOSSES and term.trailing else None
@@ -171,10 +171,14 @@ def _constant(term: LossTerm, targets: list[torch.Tensor]) -> Any:
 
 
 def _majority(probe: list[ProbeItem]) -> float | None:
+    """The most frequent label's share: of the class indices, or of the 0/1 targets of a binary
+    loss (each target at 0.5 or above counts as a 1, as the probe's accuracy scores it)."""
     labels = [item.terms[0].target.reshape(-1) for item in probe if item.terms]
     if not labels:
         return None
     flat = torch.cat(labels)
+    if flat.is_floating_point():
+        flat = (flat >= 0.5).long()
     flat = flat[flat >= 0]
     if not flat.numel():
         return None

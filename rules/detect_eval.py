@@ -397,7 +397,7 @@ def _val_probe_at_chance(fit: FitSection, probed: list[Point], rule: ValAtChance
     samples = fit.samples.get("val", 0)
     accuracies = [p.accuracy for p in recent if p.accuracy is not None]
     top = fit.task.majority.get("val")
-    if fit.task.kind == "classification" and top is not None and len(accuracies) == len(recent):
+    if fit.task.kind in CLASSIFICATION_TASKS and top is not None and len(accuracies) == len(recent):
         accuracy = statistics.median(accuracies)
         noise = rule.spread * math.sqrt(top * (1 - top) / samples) if samples > 0 else 0.0
         if accuracy > top + max(rule.margin * (1 - top), noise):
