@@ -88,16 +88,30 @@ CASES: list[Case] = [
         "fewer than 10 finite loss values",
     ),
     fires(
-        "late in the run the loss swings between 0.2 and 1.8",
+        "late in the run the loss swings between 0 and 2, as far as it started from",
         "loss_noisy",
-        losses([*curve(2.0, 1.0, 20), *[0.2, 1.8] * 10]),
-        "over the last 50% of the run the loss's standard deviation is 80% of its mean",
+        losses([*curve(2.0, 1.0, 20), *[0.0, 2.0] * 10]),
+        "over the last 50% of the run the loss's standard deviation is 53% of where it started "
+        "(1.89; its late mean is 1)",
     ),
     clear(
         "the batch-to-batch noise of a healthy run",
         "loss_noisy",
         losses([*curve(2.0, 1.0, 20), *[0.7, 1.3] * 10]),
-        "loss variation 0.30",
+        "the late loss spreads by 16% of where it started (1.89)",
+    ),
+    clear(
+        "a regression that fits well: late steps from 0.002 to 0.1 swing by 120% of their mean, "
+        "by a tenth of where it started",
+        "loss_noisy",
+        losses([*curve(0.5, 0.05, 20), *[0.002, 0.1, 0.01, 0.02] * 5]),
+        "the late loss spreads by 9% of where it started (0.418)",
+    ),
+    unknown(
+        "a loss that starts below zero has no level to read its spread against",
+        "loss_noisy",
+        losses([*curve(-0.5, -1.0, 20), *[-1.2, -0.8] * 10]),
+        "the loss starts at -0.539: no level to read its spread against",
     ),
     unknown(
         "nineteen values",
