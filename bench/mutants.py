@@ -132,8 +132,9 @@ def write(variants: list[generate.Mutant], out: Path) -> None:
 def kill_check(
     variants: list[generate.Mutant], host_plain: dict, cache: PlainCache, options, what: str
 ) -> list[dict]:
-    """Plain runs (cached) of the variants, and their kill-check rows."""
-    folders = {v.id: v.files for v in variants}
+    """Plain runs (cached) of the variants, and their kill-check rows; a failed host's variants
+    are not run."""
+    folders = {v.id: v.files for v in variants if host_plain[v.host].status == "ok"}
     plains = phases.plain_runs(folders, cache, options.jobs, options.plain_timeout, log)
     rows = phases.kill_rows(variants, host_plain, plains)
     kept = sum(r["kept"] for r in rows)
@@ -175,9 +176,13 @@ def drop_equivalents(rows: list[dict], out: Path) -> None:
     generate.write_labels([r for r in rows if r["kept"]], out)
 
 
-def diagnose(options, hosts: list[hostlib.Host], rows: dict[str, list[dict]]) -> list[dict]:
-    """Diagnose the hosts and every kept variant; fill in the rows; the hosts' rows out."""
+def diagnose(
+    options, hosts: list[hostlib.Host], rows: dict[str, list[dict]], learning: set[str]
+) -> list[dict]:
+    """Diagnose the hosts that learn and every kept variant; fill in the rows; the hosts' rows
+    out (a host that does not learn as shrunk is not diagnosed: it is no healthy host)."""
     kept = [r for kind in ("mutants", "healthy", "pairs") for r in rows[kind] if r["kept"]]
+    hosts = [h for h in hosts if h.name in learning]
     targets = {f"host-{h.name}": options.out / "hosts" / h.name for h in hosts}
     targets |= {r["id"]: options.out / r["id"] for r in kept}
     runs = phases.diagnose(
@@ -221,6 +226,7 @@ def assemble(options, rows, host_rows, hosts, host_plain, ops, benign, notes, ti
             "task": h.task,
             "inputs": h.inputs,
             "plain": host_plain[h.name].metrics,
+            "plain_status": host_plain[h.name].status,
             "plain_s": host_plain[h.name].seconds,
             **by_host.get(h.name, {"origin": h.origin}),
         }
@@ -292,6 +298,12 @@ def main() -> None:
     host_plain = phases.plain_runs(
         {h.name: h.sources() for h in hosts}, cache, options.jobs, options.plain_timeout, log
     )
+    host_plain = phases.learning_hosts(host_plain, log)
+    notes += [
+        f"host `{name}` dropped with its variants: {plain.error}"
+        for name, plain in host_plain.items()
+        if plain.status == "no_learning"
+    ]
     rows = {"mutants": kill_check(mutants, host_plain, cache, options, "mutants")}
     rows["healthy"] = kill_check(healthy, host_plain, cache, options, "healthy variants")
     rows["pairs"] = pair_rows(
@@ -302,9 +314,10 @@ def main() -> None:
     timings |= {
         "plain_s": round(planned - started - timings["build_s"], 1),
         "plain_runs": len(cache.entries) - cached,
-        "plain_total_s": round(sum(r["plain_s"] for kind in rows.values() for r in kind), 1),
+        "plain_total_s": round(sum(r["plain_s"] or 0.0 for kind in rows.values() for r in kind), 1),
     }
-    host_rows = [] if options.no_diagnose else diagnose(options, hosts, rows)
+    learning = {name for name, plain in host_plain.items() if plain.status != "no_learning"}
+    host_rows = [] if options.no_diagnose else diagnose(options, hosts, rows, learning)
     timings["diagnose_s"] = round(time.monotonic() - planned, 1)
     timings["total_s"] = round(time.monotonic() - started, 1)
     data = assemble(options, rows, host_rows, hosts, host_plain, ops, benign, notes, timings)

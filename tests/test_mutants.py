@@ -113,6 +113,24 @@ def test_kill_margins() -> None:
     assert kill.outcome(host, Plain("ok", {"val_acc": 0.95, "val_loss": 2.0}), softmax)[0] == "same"
 
 
+def test_a_host_that_does_not_beat_a_constant_prediction_keeps_no_variant() -> None:
+    """An autoencoder shrunk until it only learns the mean image reports a reconstruction error
+    no better than the mean image's: it does not learn, so no variant of it is labelled."""
+    stuck = Plain("ok", {"val_mse": 0.03634, "val_mse_constant": 0.03615})
+    learns = Plain("ok", {"val_mse": 0.031, "val_mse_constant": 0.036})
+    assert "does not learn" in (kill.not_learning(stuck) or "")
+    assert kill.not_learning(learns) is None
+    assert kill.not_learning(Plain("ok", {"val_mse": 0.5})) is None  # no baseline to tell
+    assert kill.not_learning(Plain("ok", {"val_acc": 0.52, "val_acc_constant": 0.5})) is not None
+    assert kill.not_learning(Plain("ok", {"val_acc": 0.7, "val_acc_constant": 0.5})) is None
+    marked = phases.learning_hosts({"stuck": stuck, "learns": learns}, lambda _: None)
+    assert (marked["stuck"].status, marked["learns"].status) == ("no_learning", "ok")
+    # a baseline is no metric of the run: a variant is compared on the host's own metrics only
+    op = catalog.BY_NAME["lr_x100"]
+    moved = Plain("ok", {"val_mse": 0.031, "val_mse_constant": 9.0})
+    assert kill.outcome(learns, moved, op)[0] == "same"
+
+
 def test_sample_spreads_over_operators_and_hosts() -> None:
     rows = [
         {"id": f"{h}-{o}", "operator": o, "host": h, "kept": True} for o in "abc" for h in "xyz"

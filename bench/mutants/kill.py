@@ -18,6 +18,12 @@ learns within its host's margins. A pair is kept like its mutation operator's mu
 
 Accuracies (`val_acc`, or `train_acc` where a public script holds no data out) are better
 higher; every other metric is a loss or an error, better lower.
+
+A host must learn for its variants to mean anything. A host may report, beside a metric, what a
+constant prediction scores on it (`val_mse_constant`: the mean training target's error); a host
+whose plain run does not beat that by `LEARN_SHARE` does not learn as shrunk: it is reported, and
+none of its variants is kept (a mutant of it would carry two faults, a variant of it would be
+labelled healthy without learning).
 """
 
 from __future__ import annotations
@@ -31,6 +37,32 @@ LOSS_FLOOR = 0.02
 HIGHER_IS_BETTER = ("val_acc", "train_acc")
 CRITERION_LOSS = "val_loss"  # computed with the script's own loss, unlike a hand-computed val_mse
 EPS = 1e-9  # "at least" is inclusive, whatever the float rounding of the difference
+CONSTANT = "_constant"  # suffix of a metric's constant-prediction baseline
+LEARN_SHARE = 0.1  # of the baseline's error: how far past a constant prediction a host must get
+
+
+def metrics(plain: Plain) -> dict[str, float]:
+    """A plain run's own metrics, without the baselines beside them."""
+    return {k: v for k, v in plain.metrics.items() if not k.endswith(CONSTANT)}
+
+
+def not_learning(host: Plain) -> str | None:
+    """Why a host's plain run does not learn past a constant prediction, or None when it does (or
+    reports no baseline to tell)."""
+    for key, value in metrics(host).items():
+        constant = host.metrics.get(key + CONSTANT)
+        if constant is None:
+            continue
+        if key in HIGHER_IS_BETTER:
+            learned = value >= constant + LEARN_SHARE * (1 - constant)
+        else:
+            learned = value <= (1 - LEARN_SHARE) * constant
+        if not learned:
+            return (
+                f"{key} {value:.4g} is not {LEARN_SHARE:.0%} past a constant prediction's "
+                f"{constant:.4g}: the host does not learn as shrunk"
+            )
+    return None
 
 
 def outcome(
@@ -45,7 +77,7 @@ def outcome(
         return "nan", _compare(host, mutant, list(mutant.metrics))
     usable = [
         k
-        for k in host.metrics
+        for k in metrics(host)
         if k in mutant.metrics and not ((op.touches_loss or loss_changed) and k == CRITERION_LOSS)
     ]
     worse = [k for k in usable if _worse(k, host.metrics[k], mutant.metrics[k])]

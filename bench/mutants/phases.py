@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from . import kill, scoring
@@ -45,6 +46,17 @@ def plain_runs(
     return results
 
 
+def learning_hosts(hosts: dict[str, Plain], log: Log) -> dict[str, Plain]:
+    """The hosts' plain results, a host that does not learn past its constant baseline marked
+    so (status "no_learning"): its variants are dropped, never labelled."""
+    marked = dict(hosts)
+    for name, plain in hosts.items():
+        if plain.status == "ok" and (why := kill.not_learning(plain)) is not None:
+            marked[name] = replace(plain, status="no_learning", error=why)
+            log(f"NOTE: host `{name}`: {why}; its variants are dropped")
+    return marked
+
+
 def kill_rows(
     mutants: list[Mutant], hosts: dict[str, Plain], plains: dict[str, Plain]
 ) -> list[dict]:
@@ -71,7 +83,7 @@ def kill_rows(
                 "kept": kill.kept(op, result),
                 "outcome": result,
                 "kill": reason,
-                "plain_s": plains[m.id].seconds,
+                "plain_s": plains[m.id].seconds if m.id in plains else None,
                 "changed": list(m.changed),
                 "diagnosed": False,
             }

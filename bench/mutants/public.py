@@ -62,12 +62,21 @@ def classified(model_call: str, x: str, y: str, prefix: str = "val") -> str:
     )
 
 
-def regressed(prediction: str, target: str, key: str) -> str:
-    """A hand-computed mean squared error of `prediction` against `target`."""
+def regressed(prediction: str, target: str, key: str, constant: bool = False) -> str:
+    """A hand-computed mean squared error of `prediction` against `target`; with `constant`, also
+    that of the best constant prediction there (the targets' mean), the baseline the host must
+    beat to count as learning (kill.not_learning)."""
+    baseline = (
+        f"    _constant = (({target}) - ({target}).mean(0)).pow(2).mean().item()\n"
+        if constant
+        else ""
+    )
+    shown = f", '{key}_constant': round(_constant, 5)" if constant else ""
     return (
         f"with torch.no_grad():\n"
         f"    _mse = (({prediction}) - ({target})).pow(2).mean().item()\n"
-        f"print(json.dumps({{'{key}': round(_mse, 5)}}))"
+        f"{baseline}"
+        f"print(json.dumps({{'{key}': round(_mse, 5){shown}}}))"
     )
 
 
@@ -159,7 +168,8 @@ RECIPES = [
         "_view = offline_mnist.MNIST('./mnist/', train=False).data[:500].view(-1, 28 * 28).float()"
         " / 255.0\n"
         "with torch.no_grad():\n"
-        "    _, _decoded = autoencoder(_view)\n" + regressed("_decoded", "_view", "val_mse"),
+        "    _, _decoded = autoencoder(_view)\n"
+        + regressed("_decoded", "_view", "val_mse", constant=True),
         edits=(mnist(1), Edit(r"^EPOCH = 10\b", "EPOCH = 4")),
         seed=True,
         data="offline_mnist",
