@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from diagnose.probes.sections import InitLayer
+from diagnose.probes.sections import InitLayer, LossSection
 from diagnose.rules.findings import (
     Curve,
     CurveReading,
@@ -470,6 +470,20 @@ def sum_reduction(ev: View, rule: SumReduction) -> Finding:
     )
 
 
+def summed_items(loss: LossSection | None) -> float:
+    """How many items each training loss value adds up: 1 for a mean; for a loss summed over the
+    batch (every training call with reduction='sum'), the items it sums, less what the script
+    divides the sum by before backward(). A first loss or a first gradient in the units of a mean
+    is this many times smaller: read against a per-sample chance or the weights' size, a sum
+    would look like a bad initialization."""
+    if loss is None or not loss.training_calls or loss.sum_reduction_calls < loss.training_calls:
+        return 1.0
+    divisor = median(loss.sum_divisors)
+    if divisor is not None:
+        return max(1.0, 1.0 / divisor) if divisor > 0 else 1.0
+    return float(_items_averaged(loss.first_kind, loss.output_shape)) if loss.output_shape else 1.0
+
+
 def _items_averaged(kind: str, output_shape: list[int]) -> int:
     """How many values the loss ``kind`` with reduction='mean' averages over, given an input of this
     shape: all its elements, less the class dimension of a loss over class scores (a token loss
@@ -626,12 +640,16 @@ def initial_loss_high(ev: View, rule: InitialLossHigh) -> Finding:
     if first is None or not math.isfinite(first) or not loss.n_classes or loss.n_classes < 2:
         raise NotEvaluated("no classification loss with a finite first value")
     uniform = math.log(loss.n_classes)  # what a freshly initialised classifier scores
+    items = summed_items(loss)
+    first, summed = first / items, f" (a sum over {items:.0f} items)" if items > 1 else ""
     if first < rule.min_factor * uniform:
-        return Finding.no(f"initial {kind} {first:.4g}, uniform-prediction loss {uniform:.4g}")
+        return Finding.no(
+            f"initial {kind} {first:.4g} per item{summed}, uniform-prediction loss {uniform:.4g}"
+        )
     return Finding.yes(
         scaled(first / uniform, rule.min_factor, rule.full_strength_factor),
-        f"the first {kind} is {first:.4g}, {first / uniform:.1f}x ln({loss.n_classes}) "
-        f"= {uniform:.4g}, the loss of uniform predictions",
+        f"the first {kind} is {first:.4g} per item{summed}, {first / uniform:.1f}x "
+        f"ln({loss.n_classes}) = {uniform:.4g}, the loss of uniform predictions",
     )
 
 

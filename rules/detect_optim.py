@@ -7,6 +7,7 @@ import math
 import statistics
 
 from diagnose.probes.sections import ActivationSample, ActivationStat, GradSample
+from diagnose.rules.detect_learning import summed_items
 from diagnose.rules.findings import (
     Finding,
     NotEvaluated,
@@ -267,16 +268,22 @@ class GradsHugeAtStart(Params):
 
 @detector
 def grads_huge_at_start(ev: View, rule: GradsHugeAtStart) -> Finding:
+    """A layer's first gradient many times its weights: weights initialized far too small (or
+    outputs far too large). Read in the units of a mean: a loss summed over the batch makes every
+    gradient that many times larger whatever the initialization (its own symptom,
+    sum_reduction)."""
     samples = require(observed(ev, "gradients").samples, "gradient sample")
-    relative = _relative_grads(samples[0])
+    items = summed_items(ev.observe.loss)
+    relative = [ratio / items for ratio in _relative_grads(samples[0])]
     if not relative:
         raise NotEvaluated("no layer with a gradient at the first step")
     worst = max(relative)
+    summed = f", per item of a loss summed over {items:.0f}" if items > 1 else ""
     if worst < rule.min_ratio:
-        return Finding.no(f"largest gradient/weight norm ratio {worst:.3g}")
+        return Finding.no(f"largest gradient/weight norm ratio {worst:.3g}{summed}")
     return Finding.yes(
         scaled(decades(worst / rule.min_ratio), 0, rule.full_strength_decades),
-        f"at the first step a layer's gradient is {worst:.3g}x the size of its weights",
+        f"at the first step a layer's gradient is {worst:.3g}x the size of its weights{summed}",
     )
 
 

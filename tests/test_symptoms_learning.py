@@ -1015,9 +1015,22 @@ CASES += [
 ]
 
 
-def first_loss(value: float, kind: str = "cross_entropy", n_classes: int | None = 10) -> Evidence:
+def first_loss(
+    value: float, kind: str = "cross_entropy", n_classes: int | None = 10, summed: int = 0
+) -> Evidence:
+    """A first loss value; ``summed``: every training call summed over a batch of that many."""
+    calls = {"training_calls": 10, "sum_reduction_calls": 10 if summed else 0}
+    shape = [summed, n_classes or 1] if summed else []
     return evidence(
-        loss=LossSection(kind=kind, kinds=[kind], first_values={kind: value}, n_classes=n_classes)
+        loss=LossSection(
+            kind=kind,
+            kinds=[kind],
+            first_kind=kind,
+            first_values={kind: value},
+            n_classes=n_classes,
+            output_shape=shape,
+            **calls,
+        )
     )
 
 
@@ -1026,13 +1039,27 @@ CASES += [
         "a first loss ten times ln(10)",
         "initial_loss_high",
         first_loss(23.0),
-        "the first cross_entropy is 23, 10.0x ln(10) = 2.303, the loss of uniform predictions",
+        "the first cross_entropy is 23 per item, 10.0x ln(10) = 2.303, the loss of uniform "
+        "predictions",
     ),
     clear(
         "a first loss 2.8 times ln(10), as deep nets start",
         "initial_loss_high",
         first_loss(6.5),
-        "initial cross_entropy 6.5, uniform-prediction loss 2.303",
+        "initial cross_entropy 6.5 per item, uniform-prediction loss 2.303",
+    ),
+    clear(
+        "a loss summed over 64 samples starts at 64 times the uniform predictions' per item",
+        "initial_loss_high",
+        first_loss(147.4, summed=64),
+        "initial cross_entropy 2.303 per item (a sum over 64 items), uniform-prediction loss 2.303",
+    ),
+    fires(
+        "a summed loss ten times ln(10) per item",
+        "initial_loss_high",
+        first_loss(64 * 23.0, summed=64),
+        "the first cross_entropy is 23 per item (a sum over 64 items), 10.0x ln(10) = 2.303, the "
+        "loss of uniform predictions",
     ),
     unknown(
         "a regression",

@@ -128,8 +128,10 @@ def sampled(
     total_norms: list[float] | None = None,
     first_nonfinite_grad_step: int | None = None,
     loss_nonfinite_at: int | None = None,
+    summed: int = 0,
 ) -> Evidence:
-    """Gradient samples (and the loss's first non-finite step, when it has one)."""
+    """Gradient samples (and the loss's first non-finite step, when it has one; ``summed``: every
+    training loss call summed over a batch of that many)."""
     width = layers if layers is not None else len(samples[0].norms) if samples else 0
     gradients = GradientSection(
         layers=[f"fc{i + 1}.weight" for i in range(width)],
@@ -138,7 +140,16 @@ def sampled(
         total_norms=total_norms or [],
         first_nonfinite_grad_step=first_nonfinite_grad_step,
     )
-    loss = LossSection(values=[1.0], steps=[0], first_nonfinite_step=loss_nonfinite_at)
+    loss = LossSection(
+        values=[1.0],
+        steps=[0],
+        first_nonfinite_step=loss_nonfinite_at,
+        kind="mse_loss",
+        first_kind="mse_loss",
+        training_calls=10,
+        sum_reduction_calls=10 if summed else 0,
+        output_shape=[summed, 1] if summed else [],
+    )
     return evidence(gradients=gradients, loss=loss)
 
 
@@ -289,6 +300,12 @@ CASES += [
         "grads_huge_at_start",
         sampled(sample(0, norms=[50.0, 1.0], weights=[10.0, 1.0])),
         "largest gradient/weight norm ratio 5",
+    ),
+    clear(
+        "25x its weights from a loss summed over 64 samples: under half of it per sample",
+        "grads_huge_at_start",
+        sampled(sample(0, norms=[50.0, 1.0], weights=[2.0, 1.0]), summed=64),
+        "largest gradient/weight norm ratio 0.391, per item of a loss summed over 64",
     ),
     fires(
         "the weight norm falls to 30%",
