@@ -4,20 +4,23 @@ the file ``patched/`` holds; that file runs plainly, and under observation it le
 healthy standard (the verification). The folder diagnose was pointed at stays byte-identical.
 
 All cases run once per session, two at a time with one OpenMP thread each, as the command line.
+The plain runs fork from a warm interpreter (``warm_python``) that imported torch and scikit-learn
+once: the same ``python SCRIPT``, without its start paid for fifteen times over.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TESTS, ZOO, two_at_a_time
+from conftest import TESTS, ZOO, one_thread_per_child, two_at_a_time
+from warm_python import WarmPython, serving
 
 from diagnose.driver.interpreter import module_command
 from diagnose.facade import rerender
@@ -72,7 +75,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
+def _diagnose_and_apply(script: Path, tmp: Path, python: WarmPython) -> Outcome:
     """diagnose --patch on a copy of the folder; then patch -p1 on a fresh copy, and a plain run."""
     user, out = tmp / "user" / script.stem, tmp / "out" / script.stem
     user.mkdir(parents=True)
@@ -106,20 +109,17 @@ def _diagnose_and_apply(script: Path, tmp: Path) -> Outcome:
             capture_output=True,
             text=True,
         )
-        outcome.plain = subprocess.run(
-            [sys.executable, script.name],
-            cwd=outcome.copy,
-            capture_output=True,
-            text=True,
-            timeout=PLAIN_SECONDS,
-        )
+        outcome.plain = python.run(script.name, outcome.copy, PLAIN_SECONDS)
     return outcome
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict[str, Outcome]:
     tmp = tmp_path_factory.mktemp("patch")
-    done = two_at_a_time(lambda script: _diagnose_and_apply(script, tmp), [*PATCHED, NOT_LOCAL])
+    with one_thread_per_child(), serving(dict(os.environ)) as python:
+        done = two_at_a_time(
+            lambda script: _diagnose_and_apply(script, tmp, python), [*PATCHED, NOT_LOCAL]
+        )
     return {script.stem: outcome for script, outcome in done.items()}
 
 

@@ -1,9 +1,10 @@
 """A pre-imported interpreter that starts child runs by forking, instead of a cold interpreter each.
 
 A cold child pays for the interpreter, torch and our probes (about 1.5 s of CPU) before the user's
-script runs; for a batch of short diagnoses or a test session that is most of the time. The zygote
-(``python -m diagnose.child.zygote``) imports all that once and then forks one process per
-run it is asked for. The forked process becomes what a cold child would have been: the run's
+script runs, and for torch's compiler stack (1.2 s more) at the script's first optimizer; for a
+batch of short diagnoses or a test session that is most of the time. The zygote
+(``python -m diagnose.child.zygote``) imports all that once and then forks one process per run it
+is asked for. The forked process becomes what a cold child would have been: the run's
 working folder, environment, standard streams and a session of its own, freshly seeded random
 streams (Python's, NumPy's and torch's: a cold interpreter seeds them from the OS), then the same
 ``session.main`` as ``python -m diagnose.child``.
@@ -52,13 +53,19 @@ def main(argv: list[str]) -> int:
     us, is gone (also when it dies while torch is still importing here)."""
     owner = int(argv[2])
     stop_with_parent(owner)
+    started = startup_environment(dict(os.environ))  # torch's imports below add to the environment
     import torch
+
+    # torch imports its compiler stack lazily, when the first optimizer is constructed (its
+    # ``__init__`` is wrapped to disable dynamo): about 1.2 s of CPU (sympy, triton, ...) that
+    # nearly every run would pay after the fork. Part of torch; it starts no thread.
+    import torch._dynamo
 
     from diagnose.child import session  # noqa: F401  (the point: imported once, before any fork)
 
     folder = Path(argv[1])
     default_threads = torch.get_num_threads()
-    (folder / STARTUP_FILE).write_text(json.dumps(startup_environment(dict(os.environ))))
+    (folder / STARTUP_FILE).write_text(json.dumps(started))
     request = forkserver.serve(*forkserver.paths(folder, NAME), owner, None)
     return _become(request, default_threads)
 
