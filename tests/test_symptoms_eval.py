@@ -196,8 +196,8 @@ CASES += [
             *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8], [0.6, 0.8, 0.85, 0.85, 0.86]),
         ),
         "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
-        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 85.5% at the end, on 400 "
-        "samples): the model grew more confident, it did not generalize worse",
+        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 85.5% at the "
+        "end, on 400 samples): the model grew more confident, it did not generalize worse",
     ),
     clear(
         "an accuracy a few rows lower, within what 400 samples can tell",
@@ -207,8 +207,8 @@ CASES += [
             *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8], [0.6, 0.8, 0.85, 0.83, 0.83]),
         ),
         "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
-        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 83.0% at the end, on 400 "
-        "samples): the model grew more confident, it did not generalize worse",
+        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 83.0% at the "
+        "end, on 400 samples): the model grew more confident, it did not generalize worse",
     ),
     fires(
         "the loss rises and the accuracy falls with it",
@@ -218,7 +218,8 @@ CASES += [
             *map(val, EVERY_40, [0.9, 0.6, 0.55, 0.7, 0.8], [0.6, 0.8, 0.85, 0.78, 0.76]),
         ),
         "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
-        "fell from 0.538 to 0.222, and the validation accuracy fell from 85.0% to 77.0% (400 samples)",
+        "fell from 0.538 to 0.222, and the validation accuracy fell from 85.0% to 77.0% (400 "
+        "samples)",
     ),
 ]
 
@@ -475,8 +476,8 @@ CASES += [
             ],
         ),
         "the validation loss bottomed at 0.55 (step 120) and rose to 0.75 while the training loss "
-        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 85.5% at the end, on 64 "
-        "samples): the model grew more confident, it did not generalize worse",
+        "fell from 0.538 to 0.222, but the validation accuracy held (85.0% at best, 85.5% at the "
+        "end, on 64 samples): the model grew more confident, it did not generalize worse",
     ),
     fires(
         "a language model's validation loss rises: its token accuracy is no measure",
