@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 
 from diagnose.probes.sections import EvalPass, FitCheckpoint, FitSection
-from diagnose.rules.detect_learning import chance_loss
+from diagnose.rules.detect_learning import chance_loss, summed_items
 from diagnose.rules.findings import (
     Curve,
     Finding,
@@ -105,14 +105,15 @@ def _val_curve(ev: View, min_passes: int) -> tuple[list[int], list[float]]:
 
 
 def _train_loss_near(ev: View, step: int, points: int) -> float | None:
-    """The training loss over the last ``points`` logged steps up to ``step`` (sparse logs
-    included), each step counted once at its best evaluation: an LBFGS line search tries worse
-    points first."""
+    """The training loss per item (as the validation passes are read) over the last ``points``
+    logged steps up to ``step`` (sparse logs included), each step counted once at its best
+    evaluation: an LBFGS line search tries worse points first."""
     loss = observed(ev, "loss")
+    items = summed_items(loss)
     best: dict[int, float] = {}
     for at, value in zip(loss.steps, loss.values):
         if at <= step and math.isfinite(value):
-            best[at] = min(value, best.get(at, math.inf))
+            best[at] = min(value / items, best.get(at, math.inf))
     return median([best[at] for at in sorted(best)[-points:]])
 
 
@@ -258,7 +259,9 @@ def generalization_gap(ev: View, rule: GeneralizationGap) -> Finding:
     if probe is not None and ev.observe.fit is not None:
         return _probe_gap(ev.observe.fit, *probe, rule)
     _, losses = _val_curve(ev, rule.min_passes)
-    train = finite_values(observed(ev, "loss").values)
+    loss = observed(ev, "loss")
+    items = summed_items(loss)  # the validation passes are read per item
+    train = [value / items for value in finite_values(loss.values)]
     if len(train) < rule.min_values:
         raise NotEvaluated(f"fewer than {rule.min_values} finite training loss values")
     start, train_late, val_late = train[0], late(train, rule), losses[-1]

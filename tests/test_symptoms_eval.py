@@ -224,6 +224,14 @@ CASES += [
 ]
 
 MEMORIZED = [*curve(2.0, 0.05, 80), *flat(0.02, 20)]
+# Every training call summed over a batch of 32 (the validation passes are read per sample).
+SUMMED_OVER_32: dict[str, Any] = {
+    "kind": "mse_loss",
+    "first_kind": "mse_loss",
+    "training_calls": 100,
+    "sum_reduction_calls": 100,
+    "output_shape": [32, 1],
+}
 CASES += [
     fires(
         "validation 44% of the way back to where training started",
@@ -258,6 +266,13 @@ CASES += [
         "generalization_gap",
         trained([*curve(2.0, 1.4, 80), *flat(1.3, 20)], val(50, 2.0), val(100, 2.2)),
         "the training loss went from 2 to 1.3: too little fit to memorize anything",
+    ),
+    clear(
+        "a loss summed over batches of 32 is read per sample, as the validation passes are",
+        "generalization_gap",
+        trained([32 * v for v in MEMORIZED], val(50, 0.6), val(100, 0.1), **SUMMED_OVER_32),
+        "the training loss fell from 2 to 0.02 but the validation loss is 0.1: a gap of 4% of the "
+        "way back to where training started (2)",
     ),
     unknown(
         "too short a training log",
@@ -428,6 +443,12 @@ CASES += [
         trained([*flat(0.4, 16), 0.9, 1.2, 1.5, 1.8], val(10, 0.7), val(20, 0.5)),
         f"late in training the training loss is 1.35 against 0.5 on validation data at its best "
         f"(2.7x): {WORSE}",
+    ),
+    clear(
+        "a loss summed over batches of 32: 16 a batch is 0.5 a sample, validation's own level",
+        "train_fits_worse_than_val",
+        trained(flat(16.0, 100), val(50, 0.6), val(100, 0.5), **SUMMED_OVER_32),
+        "training loss 0.5, best validation loss 0.5",
     ),
     unknown(
         "a single validation pass",
