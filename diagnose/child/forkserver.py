@@ -88,10 +88,14 @@ def serve(
     ``idle_seconds`` without work; returns only in a forked process, with its request. A request
     naming an ``owner`` of its own is stopped (SIGTERM to its process group) when that owner
     dies."""
+    # The pid file is whole before the socket exists: a client that sees the socket (``available``)
+    # reads the pid at once, and a file it could catch half-written reads as empty.
+    written = pid_file.with_name(f"{pid_file.name}.{os.getpid()}")
+    written.write_text(str(os.getpid()))
+    os.replace(written, pid_file)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(address))
     listener.listen(8)
-    pid_file.write_text(str(os.getpid()))
     buffers: dict[socket.socket, bytes] = {}
     running: dict[int, _Running] = {}
     idle_since = time.monotonic()
