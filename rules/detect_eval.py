@@ -100,7 +100,10 @@ def _val_passes(ev: View, min_passes: int) -> list[EvalPass]:
 
 def _val_curve(ev: View, min_passes: int) -> tuple[list[int], list[float]]:
     """Steps and losses of the validation passes that computed a finite loss."""
-    passes = _val_passes(ev, min_passes)
+    return _curve_of(_val_passes(ev, min_passes))
+
+
+def _curve_of(passes: list[EvalPass]) -> tuple[list[int], list[float]]:
     return [p.after_step for p in passes], [p.loss for p in passes if p.loss is not None]
 
 
@@ -169,11 +172,15 @@ def accuracy_since(
     return max(before), statistics.median(s.accuracy for s in after), min(s.samples for s in after)
 
 
+def standard_error(accuracy: float, samples: int) -> float:
+    """The standard error of an accuracy scored on ``samples`` samples (0 without samples)."""
+    return math.sqrt(accuracy * (1 - accuracy) / samples) if samples > 0 else 0.0
+
+
 def fell(best: float, ended: float, samples: int, spread: float) -> bool:
     """An accuracy fell from ``best`` to ``ended`` by more than ``spread`` standard errors of the
     difference of two scores on ``samples`` samples each."""
-    pooled = (best + ended) / 2
-    return best - ended > spread * math.sqrt(2 * pooled * (1 - pooled) / samples)
+    return best - ended > spread * math.sqrt(2) * standard_error((best + ended) / 2, samples)
 
 
 @detector
@@ -183,7 +190,7 @@ def val_loss_rising(ev: View, rule: ValLossRising) -> Finding:
     costs nothing while its validation accuracy holds, so for a classifier the accuracy must fall
     too, beyond what its validation samples can tell."""
     passes = _val_passes(ev, rule.min_passes)
-    steps, losses = _val_curve(ev, rule.min_passes)
+    steps, losses = _curve_of(passes)
     best = min(range(len(losses)), key=losses.__getitem__)
     recent = statistics.median(losses[-rule.after_best :])
     rise = recent / losses[best] - 1 if losses[best] > 0 else 0.0
@@ -316,7 +323,7 @@ def _probe_gap(
                 f"{where} score {train_accuracy:.1%}, a guess {top:.1%}: too little fit to "
                 "memorize anything"
             )
-        noise = rule.spread * math.sqrt(val_accuracy * (1 - val_accuracy) / samples)
+        noise = rule.spread * standard_error(val_accuracy, samples)
         if train_accuracy - val_accuracy <= noise:
             return Finding.no(
                 f"{where} score {train_accuracy:.1%}, the validation batches {val_accuracy:.1%}: "
@@ -384,7 +391,7 @@ def val_at_chance(ev: View, rule: ValAtChance) -> Finding:
     if chance is None:
         return Finding.no(f"validation accuracy {accuracy:.1%}")
     samples = min(p.samples for p in recent)
-    noise = rule.spread * math.sqrt(chance * (1 - chance) / samples) if samples > 0 else 0.0
+    noise = rule.spread * standard_error(chance, samples)
     if accuracy > chance + max(rule.margin * (1 - chance), noise):
         return Finding.no(f"validation accuracy {accuracy:.1%}, chance {chance:.1%}")
     return Finding.yes(
@@ -402,7 +409,7 @@ def _val_probe_at_chance(fit: FitSection, probed: list[Point], rule: ValAtChance
     top = fit.task.majority.get("val")
     if fit.task.kind in CLASSIFICATION_TASKS and top is not None and len(accuracies) == len(recent):
         accuracy = statistics.median(accuracies)
-        noise = rule.spread * math.sqrt(top * (1 - top) / samples) if samples > 0 else 0.0
+        noise = rule.spread * standard_error(top, samples)
         if accuracy > top + max(rule.margin * (1 - top), noise):
             return Finding.no(f"validation probe accuracy {accuracy:.1%}, chance {top:.1%}")
         return Finding.yes(
